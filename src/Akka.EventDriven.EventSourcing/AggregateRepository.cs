@@ -1,0 +1,177 @@
+using Akka.Actor;
+using Akka.EventDriven.EventSourcing.Serialization;
+using Akka.EventDriven.Serialization;
+using Akka.Persistence;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
+
+namespace Akka.EventDriven.EventSourcing;
+
+/// <summary>A command could not be processed (storage failure, recovery failure, unregistered event type).</summary>
+public sealed class AggregateFailedException(string aggregateName, string aggregateId, string reason)
+    : Exception($"Aggregate '{aggregateName}' id '{aggregateId}': {reason}")
+{
+    /// <summary>The aggregate type.</summary>
+    public string AggregateName { get; } = aggregateName;
+    /// <summary>The aggregate id.</summary>
+    public string AggregateId { get; } = aggregateId;
+    /// <summary>What went wrong.</summary>
+    public string Reason { get; } = reason;
+}
+
+/// <summary>
+/// The gateway to one aggregate type (the guide's <c>AggregateRepository</c>): send a command to an aggregate id from
+/// any node and get a typed <see cref="CommandResult"/> back; read its state, its audit trail and its state as of a
+/// version. Thread-safe.
+/// </summary>
+/// <typeparam name="TState">The aggregate's state.</typeparam>
+public sealed class AggregateRepository<TState> where TState : notnull
+{
+    /// <summary>Longest accepted aggregate id.</summary>
+    public const int MaxIdLength = 255;
+
+    private readonly ActorSystem _system;
+    private readonly IActorRef _region;
+    private readonly Aggregate<TState> _aggregate;
+    private readonly MessageTypeRegistry _registry;
+    private readonly Lazy<SqlReadJournal> _readJournal;
+
+    internal AggregateRepository(ActorSystem system, IActorRef region, Aggregate<TState> aggregate, AggregateSettings settings)
+    {
+        _system = system;
+        _region = region;
+        _aggregate = aggregate;
+        Settings = settings;
+        _registry = MessageTypes.For(system);
+        _readJournal = new(() => PersistenceQuery.Get(system).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier));
+    }
+
+    /// <summary>The aggregate type name.</summary>
+    public string AggregateName => _aggregate.Name;
+
+    /// <summary>The settings the aggregate type runs with.</summary>
+    public AggregateSettings Settings { get; }
+
+    /// <summary>The sharding region (send <see cref="AggregateCommand"/>s to it directly for fire-and-forget use).</summary>
+    public IActorRef Region => _region;
+
+    /// <summary>Sends <paramref name="command"/> to aggregate <paramref name="aggregateId"/> and waits until its events
+    /// are durably stored (accepted) or it is rejected. Throws <see cref="AggregateFailedException"/> when it could not be
+    /// processed, <see cref="TimeoutException"/> when no answer came in time.</summary>
+    public async Task<CommandResult> SendAsync(string aggregateId, object command, CommandOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        ValidateId(aggregateId);
+        ArgumentNullException.ThrowIfNull(command);
+        if (!_registry.IsRegistered(command.GetType()))
+            throw new UnregisteredMessageTypeException(command.GetType());
+        if (options?.ExpectedVersion is < 0)
+            throw new ArgumentOutOfRangeException(nameof(options), options.ExpectedVersion, "ExpectedVersion must be 0 or more.");
+
+        var message = new AggregateCommand(aggregateId, command, options?.ExpectedVersion,
+            options?.CorrelationId, options?.CausationId, options?.Headers);
+        var reply = await Ask(aggregateId, message, options?.Timeout, command.GetType().Name, cancellationToken);
+        return reply switch
+        {
+            CommandResult r => r,
+            CommandFailed f => throw new AggregateFailedException(AggregateName, aggregateId, f.Reason),
+            _ => throw new InvalidOperationException($"Unexpected reply {reply.GetType()}"),
+        };
+    }
+
+    /// <summary>The current durably stored state and version of aggregate <paramref name="aggregateId"/>.</summary>
+    public async Task<AggregateState<TState>> GetStateAsync(string aggregateId, CancellationToken cancellationToken = default)
+    {
+        ValidateId(aggregateId);
+        var reply = await Ask(aggregateId, new GetAggregateState(aggregateId), null, "GetState", cancellationToken);
+        return reply switch
+        {
+            AggregateStateReply s => new AggregateState<TState>(aggregateId, s.Version, (TState)s.State) { Recovery = s.Recovery },
+            CommandFailed f => throw new AggregateFailedException(AggregateName, aggregateId, f.Reason),
+            _ => throw new InvalidOperationException($"Unexpected reply {reply.GetType()}"),
+        };
+    }
+
+    /// <summary>The audit trail: every stored event of the aggregate in order, with sequence number, type name and
+    /// metadata. Events removed by snapshot retention (<c>delete-events-on-snapshot</c>) are not included.</summary>
+    public async Task<IReadOnlyList<EventRecord>> GetHistoryAsync(string aggregateId, long fromSequenceNr = 1,
+        long toSequenceNr = long.MaxValue, CancellationToken cancellationToken = default)
+    {
+        ValidateId(aggregateId);
+        var events = await _readJournal.Value
+            .CurrentEventsByPersistenceId(PersistenceIds.For(AggregateName, aggregateId), fromSequenceNr, toSequenceNr)
+            .RunWith(Sink.Seq<EventEnvelope>(), _system.Materializer()).WaitAsync(cancellationToken);
+        return events.Select(e => ToRecord(aggregateId, e)).ToArray();
+    }
+
+    /// <summary>The state of the aggregate as of <paramref name="version"/>, rebuilt from the newest snapshot at or
+    /// before it plus the events after that snapshot.</summary>
+    public async Task<AggregateState<TState>> GetStateAtAsync(string aggregateId, long version,
+        CancellationToken cancellationToken = default)
+    {
+        ValidateId(aggregateId);
+        if (version < 0) throw new ArgumentOutOfRangeException(nameof(version), version, "Versions start at 0.");
+        var state = _aggregate.InitialState;
+        if (version == 0) return new AggregateState<TState>(aggregateId, 0, state);
+
+        var persistenceId = PersistenceIds.For(AggregateName, aggregateId);
+        var snapshotStore = Persistence.Persistence.Instance.Apply(_system).SnapshotStoreFor(null);
+        var loaded = await snapshotStore.Ask<object>(
+            new LoadSnapshot(persistenceId, new SnapshotSelectionCriteria(version), version), Settings.AskTimeout, cancellationToken);
+        var next = 1L;
+        switch (loaded)
+        {
+            case LoadSnapshotResult { Snapshot: { Snapshot: AggregateSnapshot snap } selected }:
+                state = (TState)snap.State;
+                next = selected.Metadata.SequenceNr + 1;
+                break;
+            case LoadSnapshotFailed failed:
+                throw new AggregateFailedException(AggregateName, aggregateId, $"Loading a snapshot failed: {failed.Cause.Message}");
+        }
+
+        var history = next > version ? [] : await GetHistoryAsync(aggregateId, next, version, cancellationToken);
+        foreach (var record in history)
+        {
+            if (record.SequenceNr != next)
+                throw new InvalidOperationException(
+                    $"Events {next}..{record.SequenceNr - 1} of '{persistenceId}' are no longer stored (snapshot retention), so its state as of version {version} cannot be rebuilt.");
+            state = _aggregate.Apply(state, record.Event);
+            next++;
+        }
+        if (next - 1 < version)
+            throw new ArgumentOutOfRangeException(nameof(version), version,
+                $"Aggregate '{persistenceId}' has no version {version}; its newest stored version is {next - 1}.");
+        return new AggregateState<TState>(aggregateId, version, state);
+    }
+
+    private async Task<object> Ask(string aggregateId, object message, TimeSpan? timeout, string what, CancellationToken ct)
+    {
+        var t = timeout ?? Settings.AskTimeout;
+        try
+        {
+            return await _region.Ask<object>(message, t, ct);
+        }
+        catch (AskTimeoutException)
+        {
+            throw new TimeoutException($"{what} to aggregate '{AggregateName}' id '{aggregateId}' got no answer within {t.TotalSeconds:0.###} s.");
+        }
+    }
+
+    private static EventRecord ToRecord(string aggregateId, EventEnvelope e)
+    {
+        var domainEvent = (DomainEvent)e.Event;
+        return new EventRecord(aggregateId, e.SequenceNr, domainEvent.StoredTypeName ?? "", domainEvent.Payload, domainEvent.Metadata);
+    }
+
+    private static void ValidateId(string aggregateId)
+    {
+        if (string.IsNullOrWhiteSpace(aggregateId))
+            throw new ArgumentException("An aggregate id must not be empty or whitespace.", nameof(aggregateId));
+        if (aggregateId.Length > MaxIdLength)
+            throw new ArgumentException($"An aggregate id must be at most {MaxIdLength} characters, was {aggregateId.Length}.", nameof(aggregateId));
+        if (aggregateId.Any(char.IsControl))
+            throw new ArgumentException("An aggregate id must not contain control characters.", nameof(aggregateId));
+    }
+}

@@ -1,0 +1,55 @@
+using Akka.Actor;
+using Akka.Configuration;
+
+namespace Akka.EventDriven.EventSourcing;
+
+/// <summary>Runtime settings of one aggregate type, read from <c>akka.event-driven.event-sourcing</c> with the
+/// overrides of <c>akka.event-driven.event-sourcing.aggregates.&lt;Name&gt;</c>. Immutable; use the <c>with</c> copies.</summary>
+/// <param name="SnapshotEvery">Snapshot every N events; 0 disables snapshots. Default 100.</param>
+/// <param name="KeepSnapshots">Most recent snapshots kept. Default 2.</param>
+/// <param name="DeleteEventsOnSnapshot">Delete events covered by the oldest kept snapshot. Default off.</param>
+/// <param name="PassivateIdleAfter">Idle time after which the entity stops; zero = never. Default 120 s.</param>
+/// <param name="AskTimeout">Default command timeout. Default 10 s.</param>
+/// <param name="MaxCommandsPerWrite">Most commands group-committed in one atomic write. Default 1000.</param>
+public sealed record AggregateSettings(
+    int SnapshotEvery,
+    int KeepSnapshots,
+    bool DeleteEventsOnSnapshot,
+    TimeSpan PassivateIdleAfter,
+    TimeSpan AskTimeout,
+    int MaxCommandsPerWrite)
+{
+    /// <summary>Config path of the module's settings.</summary>
+    public const string ConfigPath = "akka.event-driven.event-sourcing";
+
+    /// <summary>Reads the settings of aggregate type <paramref name="aggregateName"/> from <paramref name="system"/>'s config.</summary>
+    public static AggregateSettings Create(ActorSystem system, string aggregateName) =>
+        Create(system.Settings.Config.WithFallback(EventSourcingConfig.DefaultConfig()), aggregateName);
+
+    /// <summary>Reads the settings of aggregate type <paramref name="aggregateName"/> from <paramref name="config"/>.</summary>
+    public static AggregateSettings Create(Config config, string aggregateName)
+    {
+        var root = config.GetConfig(ConfigPath) ?? throw new ConfigurationException($"Missing '{ConfigPath}'.");
+        var own = root.GetConfig($"aggregates.{aggregateName}");
+        var c = own is null || own.IsEmpty ? root : own.WithFallback(root);
+        return new AggregateSettings(
+            c.GetInt("snapshot-every"),
+            c.GetInt("keep-snapshots"),
+            c.GetBoolean("delete-events-on-snapshot"),
+            c.GetTimeSpan("passivate-idle-after"),
+            c.GetTimeSpan("ask-timeout"),
+            c.GetInt("max-commands-per-write")).Validate(aggregateName);
+    }
+
+    /// <summary>Throws a <see cref="ConfigurationException"/> naming the aggregate when a value is out of range.</summary>
+    public AggregateSettings Validate(string aggregateName)
+    {
+        void Fail(string what) => throw new ConfigurationException($"Aggregate '{aggregateName}': {what}");
+        if (SnapshotEvery < 0) Fail($"snapshot-every must be 0 (off) or more, was {SnapshotEvery}.");
+        if (KeepSnapshots < 1) Fail($"keep-snapshots must be at least 1, was {KeepSnapshots}.");
+        if (PassivateIdleAfter < TimeSpan.Zero) Fail("passivate-idle-after must not be negative.");
+        if (AskTimeout <= TimeSpan.Zero) Fail("ask-timeout must be positive.");
+        if (MaxCommandsPerWrite < 1) Fail($"max-commands-per-write must be at least 1, was {MaxCommandsPerWrite}.");
+        return this;
+    }
+}

@@ -1,0 +1,79 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.EventDriven.EventSourcing.Internal;
+using Akka.EventDriven.EventSourcing.Serialization;
+
+namespace Akka.EventDriven.EventSourcing;
+
+/// <summary>
+/// The event-sourcing extension of an actor system: starts one sharding region per aggregate type and hands out
+/// <see cref="AggregateRepository{TState}"/>s. With Akka.Hosting, <c>WithAggregate</c> does this for you.
+/// </summary>
+public sealed class EventSourcing : IExtension
+{
+    private readonly ExtendedActorSystem _system;
+    private readonly ConcurrentDictionary<string, Lazy<Task<object>>> _repositories = new(StringComparer.Ordinal);
+
+    internal EventSourcing(ExtendedActorSystem system) => _system = system;
+
+    /// <summary>The extension of <paramref name="system"/>.</summary>
+    public static EventSourcing Get(ActorSystem system) => system.WithExtension<EventSourcing, EventSourcingProvider>();
+
+    /// <summary>Starts (once) the sharding region hosting <paramref name="aggregate"/> on this node and returns its
+    /// repository. Settings default to <see cref="AggregateSettings.Create(ActorSystem,string)"/>.
+    /// The aggregate's state type is registered as <c>{name}.state.v1</c> unless it already has a name.</summary>
+    public async Task<AggregateRepository<TState>> StartAsync<TState>(
+        Aggregate<TState> aggregate, AggregateSettings? settings = null, string? role = null) where TState : notnull
+    {
+        ArgumentNullException.ThrowIfNull(aggregate);
+        var lazy = _repositories.GetOrAdd(aggregate.Name, _ => new Lazy<Task<object>>(async () =>
+        {
+            var s = (settings ?? AggregateSettings.Create(_system, aggregate.Name)).Validate(aggregate.Name);
+            var registry = MessageTypes.For(_system);
+            if (!registry.IsRegistered(typeof(TState)))
+                registry.Register<TState>($"{aggregate.Name}.state", 1);
+
+            var sharding = ClusterShardingSettings.Create(_system);
+            if (role is not null) sharding = sharding.WithRole(role);
+            sharding = sharding.WithPassivateIdleAfter(s.PassivateIdleAfter);
+            var region = await ClusterSharding.Get(_system).StartAsync(
+                aggregate.Name,
+                entityId => AggregateEntity.Props(entityId, aggregate, s),
+                sharding,
+                new AggregateMessageExtractor(100));
+            return new AggregateRepository<TState>(_system, region, aggregate, s);
+        }));
+        var repository = await lazy.Value;
+        return repository as AggregateRepository<TState>
+               ?? throw new InvalidOperationException(
+                   $"Aggregate name '{aggregate.Name}' is already used by an aggregate with another state type.");
+    }
+
+    /// <summary>The repository of an aggregate started with <see cref="StartAsync{TState}"/> (or <c>WithAggregate</c>).</summary>
+    public AggregateRepository<TState> Repository<TState>(Aggregate<TState> aggregate) where TState : notnull
+    {
+        if (!_repositories.TryGetValue(aggregate.Name, out var lazy) || !lazy.Value.IsCompletedSuccessfully)
+            throw new InvalidOperationException($"Aggregate '{aggregate.Name}' has not been started on this node: call WithAggregate when configuring Akka, or EventSourcing.StartAsync.");
+        return lazy.Value.Result as AggregateRepository<TState>
+               ?? throw new InvalidOperationException($"Aggregate '{aggregate.Name}' was started with another state type.");
+    }
+}
+
+/// <summary>Creates the <see cref="EventSourcing"/> extension.</summary>
+public sealed class EventSourcingProvider : ExtensionIdProvider<EventSourcing>
+{
+    /// <inheritdoc />
+    public override EventSourcing CreateExtension(ExtendedActorSystem system) => new(system);
+}
+
+/// <summary>Routes <see cref="AggregateCommand"/> and <see cref="GetAggregateState"/> to the entity of their aggregate id.</summary>
+internal sealed class AggregateMessageExtractor(int maxShards) : HashCodeMessageExtractor(maxShards)
+{
+    public override string? EntityId(object message) => message switch
+    {
+        AggregateCommand c => c.AggregateId,
+        GetAggregateState g => g.AggregateId,
+        _ => null,
+    };
+}

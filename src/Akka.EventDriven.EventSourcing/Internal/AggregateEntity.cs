@@ -1,0 +1,80 @@
+using Akka.Actor;
+using Akka.Event;
+
+namespace Akka.EventDriven.EventSourcing.Internal;
+
+/// <summary>
+/// The sharded entity of one aggregate id: a thin parent that owns the persistent <see cref="AggregateActor"/>.
+/// It holds commands while the child recovers so that a recovery failure (an unknown event type, say) is answered
+/// to every caller with the reason instead of a timeout, and it starts a fresh child after a storage failure.
+/// </summary>
+internal sealed class AggregateEntity : UntypedActor
+{
+    internal sealed record ChildReady;
+    internal sealed record ChildRecoveryFailed(string Reason);
+
+    private readonly string _aggregateId;
+    private readonly Func<Props> _childProps;
+    private readonly List<(object Message, IActorRef Sender)> _pending = [];
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private IActorRef? _child;
+    private bool _ready;
+    private string? _failure;
+
+    public AggregateEntity(string aggregateId, Func<Props> childProps)
+    {
+        _aggregateId = aggregateId;
+        _childProps = childProps;
+    }
+
+    public static Props Props(string aggregateId, IAggregate aggregate, AggregateSettings settings) =>
+        Actor.Props.Create(() => new AggregateEntity(aggregateId, () => AggregateActor.Props(aggregateId, aggregate, settings)));
+
+    protected override void PreStart() => StartChild();
+
+    private void StartChild()
+    {
+        _ready = false;
+        _child = Context.Watch(Context.ActorOf(_childProps(), "state"));
+    }
+
+    protected override void OnReceive(object message)
+    {
+        switch (message)
+        {
+            case ChildReady when Equals(Sender, _child):
+                _ready = true;
+                foreach (var (m, s) in _pending) _child!.Tell(m, s);
+                _pending.Clear();
+                break;
+            case ChildRecoveryFailed f when Equals(Sender, _child):
+                _failure = f.Reason;
+                foreach (var (_, s) in _pending) s.Tell(new CommandFailed(_aggregateId, f.Reason));
+                _pending.Clear();
+                break;
+            case Terminated t when Equals(t.ActorRef, _child):
+                _child = null;
+                _ready = false;
+                if (_failure is null && _pending.Count > 0) StartChild();
+                break;
+            case AggregateCommand or GetAggregateState:
+                if (_failure is not null) Sender.Tell(new CommandFailed(_aggregateId, _failure));
+                else if (_ready) _child!.Forward(message);
+                else
+                {
+                    _pending.Add((message, Sender));
+                    if (_child is null) StartChild();
+                }
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    protected override void PostStop()
+    {
+        foreach (var (_, s) in _pending) s.Tell(new CommandFailed(_aggregateId, "The aggregate entity stopped before handling the command."));
+        _pending.Clear();
+    }
+}

@@ -1,0 +1,48 @@
+namespace Akka.EventDriven.EventSourcing;
+
+/// <summary>Marker of the messages this module serializes with its own JSON serializer.</summary>
+public interface IEventDrivenMessage;
+
+/// <summary>What is stored in the journal for each event: the event and its metadata. Stored under the
+/// event's stable type name as manifest.</summary>
+/// <param name="Payload">The domain event.</param>
+/// <param name="Metadata">Timestamp, correlation and causation ids, headers.</param>
+/// <param name="StoredTypeName">The type name it was read under (null when not read from storage).</param>
+public sealed record DomainEvent(object Payload, EventMetadata Metadata, string? StoredTypeName = null) : IEventDrivenMessage;
+
+/// <summary>A command routed to the aggregate <paramref name="AggregateId"/> through sharding.</summary>
+/// <param name="AggregateId">The entity id.</param>
+/// <param name="Command">The command, a registered message type.</param>
+/// <param name="ExpectedVersion">Optional optimistic-concurrency check.</param>
+/// <param name="CorrelationId">Recorded with the raised events.</param>
+/// <param name="CausationId">Recorded with the raised events.</param>
+/// <param name="Headers">Recorded with the raised events.</param>
+public sealed record AggregateCommand(
+    string AggregateId,
+    object Command,
+    long? ExpectedVersion = null,
+    string? CorrelationId = null,
+    string? CausationId = null,
+    IReadOnlyDictionary<string, string>? Headers = null) : IEventDrivenMessage;
+
+/// <summary>Asks an aggregate entity for its current state; answered with <see cref="AggregateStateReply"/>.</summary>
+/// <param name="AggregateId">The entity id.</param>
+public sealed record GetAggregateState(string AggregateId) : IEventDrivenMessage;
+
+/// <summary>The current, durably stored state of an aggregate.</summary>
+/// <param name="AggregateId">The entity id.</param>
+/// <param name="Version">Its version.</param>
+/// <param name="State">Its state.</param>
+/// <param name="Recovery">How the entity was recovered.</param>
+public sealed record AggregateStateReply(string AggregateId, long Version, object State, RecoveryStats Recovery) : IEventDrivenMessage;
+
+/// <summary>A command could not be processed because its events could not be stored; the entity restarts.</summary>
+/// <param name="AggregateId">The entity id.</param>
+/// <param name="Reason">The storage error.</param>
+public sealed record CommandFailed(string AggregateId, string Reason) : IEventDrivenMessage;
+
+/// <summary>A stored snapshot: the state plus the sequence numbers of the older snapshots still kept, so that
+/// retention stays exact across restarts.</summary>
+/// <param name="State">The aggregate state.</param>
+/// <param name="OlderSnapshots">Sequence numbers of the kept snapshots older than this one, oldest first.</param>
+public sealed record AggregateSnapshot(object State, IReadOnlyList<long> OlderSnapshots) : IEventDrivenMessage;

@@ -1,0 +1,161 @@
+using System.Buffers;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.EventDriven.Serialization;
+using Akka.Serialization;
+
+namespace Akka.EventDriven.EventSourcing.Serialization;
+
+/// <summary>
+/// JSON (System.Text.Json) serializer for stored events, snapshots and the module's cluster messages.
+/// Payload types are named only through the <see cref="MessageTypeRegistry"/>: a stored event's manifest is its
+/// stable type name (<c>investigation.started.v1</c>), never a CLR type name.
+/// </summary>
+public sealed class EventDrivenSerializer : SerializerWithStringManifest
+{
+    private const string CommandManifest = "ed:command";
+    private const string GetStateManifest = "ed:get-state";
+    private const string StateManifest = "ed:state";
+    private const string FailedManifest = "ed:failed";
+    private const string AcceptedManifest = "ed:accepted";
+    private const string RejectedManifest = "ed:rejected";
+    private const string SnapshotManifest = "ed:snapshot";
+
+    private readonly Lazy<MessageTypeRegistry> _registry;
+
+    /// <summary>Created by Akka from configuration.</summary>
+    public EventDrivenSerializer(ExtendedActorSystem system) : base(system) =>
+        _registry = new Lazy<MessageTypeRegistry>(() => MessageTypes.For(system));
+
+    /// <inheritdoc />
+    public override int Identifier => 471174;
+
+    private MessageTypeRegistry Registry => _registry.Value;
+    private JsonSerializerOptions Json => Registry.JsonOptions;
+
+    /// <inheritdoc />
+    public override string Manifest(object o) => o switch
+    {
+        DomainEvent e => Registry.NameOf(e.Payload.GetType()).Manifest,
+        AggregateCommand => CommandManifest,
+        GetAggregateState => GetStateManifest,
+        AggregateStateReply => StateManifest,
+        CommandFailed => FailedManifest,
+        CommandAccepted => AcceptedManifest,
+        CommandRejected => RejectedManifest,
+        AggregateSnapshot => SnapshotManifest,
+        _ => throw new ArgumentException($"{nameof(EventDrivenSerializer)} cannot serialize '{o.GetType()}'."),
+    };
+
+    /// <inheritdoc />
+    public override byte[] ToBinary(object obj)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            switch (obj)
+            {
+                case DomainEvent e:
+                    w.WritePropertyName("meta");
+                    JsonSerializer.Serialize(w, e.Metadata, Json);
+                    w.WritePropertyName("data");
+                    Registry.WritePayload(w, e.Payload);
+                    break;
+                case AggregateCommand c:
+                    w.WriteString("id", c.AggregateId);
+                    w.WritePropertyName("command");
+                    Registry.WriteTyped(w, c.Command);
+                    if (c.ExpectedVersion is { } ev) w.WriteNumber("expectedVersion", ev);
+                    if (c.CorrelationId is not null) w.WriteString("correlationId", c.CorrelationId);
+                    if (c.CausationId is not null) w.WriteString("causationId", c.CausationId);
+                    if (c.Headers is not null)
+                    {
+                        w.WritePropertyName("headers");
+                        JsonSerializer.Serialize(w, c.Headers, Json);
+                    }
+                    break;
+                case GetAggregateState g:
+                    w.WriteString("id", g.AggregateId);
+                    break;
+                case AggregateStateReply s:
+                    w.WriteString("id", s.AggregateId);
+                    w.WriteNumber("version", s.Version);
+                    w.WritePropertyName("state");
+                    Registry.WriteTyped(w, s.State);
+                    w.WritePropertyName("recovery");
+                    JsonSerializer.Serialize(w, s.Recovery, Json);
+                    break;
+                case CommandFailed f:
+                    w.WriteString("id", f.AggregateId);
+                    w.WriteString("reason", f.Reason);
+                    break;
+                case CommandAccepted a:
+                    w.WriteString("id", a.AggregateId);
+                    w.WriteNumber("version", a.Version);
+                    w.WriteStartArray("events");
+                    foreach (var raised in a.Events) Registry.WriteTyped(w, raised);
+                    w.WriteEndArray();
+                    break;
+                case CommandRejected r:
+                    w.WriteString("id", r.AggregateId);
+                    w.WriteNumber("version", r.Version);
+                    w.WriteString("reason", r.Reason);
+                    break;
+                case AggregateSnapshot snap:
+                    w.WritePropertyName("state");
+                    Registry.WriteTyped(w, snap.State);
+                    w.WriteStartArray("olderSnapshots");
+                    foreach (var seq in snap.OlderSnapshots) w.WriteNumberValue(seq);
+                    w.WriteEndArray();
+                    break;
+                default:
+                    throw new ArgumentException($"{nameof(EventDrivenSerializer)} cannot serialize '{obj.GetType()}'.");
+            }
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <inheritdoc />
+    public override object FromBinary(byte[] bytes, string manifest)
+    {
+        using var doc = JsonDocument.Parse(bytes);
+        var root = doc.RootElement;
+        switch (manifest)
+        {
+            case CommandManifest:
+                return new AggregateCommand(
+                    Str(root, "id"),
+                    Registry.ReadTyped(root.GetProperty("command")),
+                    root.TryGetProperty("expectedVersion", out var ev) ? ev.GetInt64() : null,
+                    OptStr(root, "correlationId"),
+                    OptStr(root, "causationId"),
+                    root.TryGetProperty("headers", out var h) ? h.Deserialize<Dictionary<string, string>>(Json) : null);
+            case GetStateManifest:
+                return new GetAggregateState(Str(root, "id"));
+            case StateManifest:
+                return new AggregateStateReply(Str(root, "id"), root.GetProperty("version").GetInt64(),
+                    Registry.ReadTyped(root.GetProperty("state")),
+                    root.GetProperty("recovery").Deserialize<RecoveryStats>(Json)!);
+            case FailedManifest:
+                return new CommandFailed(Str(root, "id"), Str(root, "reason"));
+            case AcceptedManifest:
+                return new CommandAccepted(Str(root, "id"), root.GetProperty("version").GetInt64(),
+                    root.GetProperty("events").EnumerateArray().Select(Registry.ReadTyped).ToArray());
+            case RejectedManifest:
+                return new CommandRejected(Str(root, "id"), root.GetProperty("version").GetInt64(), Str(root, "reason"));
+            case SnapshotManifest:
+                return new AggregateSnapshot(Registry.ReadTyped(root.GetProperty("state")),
+                    root.GetProperty("olderSnapshots").EnumerateArray().Select(e => e.GetInt64()).ToArray());
+            default:
+                // Anything else is a stored event, named by its stable type name.
+                var meta = root.GetProperty("meta").Deserialize<EventMetadata>(Json)!;
+                var payload = Registry.Deserialize(root.GetProperty("data"), manifest);
+                return new DomainEvent(payload, meta, manifest);
+        }
+    }
+
+    private static string Str(JsonElement e, string name) => e.GetProperty(name).GetString()!;
+    private static string? OptStr(JsonElement e, string name) => e.TryGetProperty(name, out var v) ? v.GetString() : null;
+}

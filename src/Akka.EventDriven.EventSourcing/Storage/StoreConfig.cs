@@ -1,0 +1,150 @@
+using Akka.Configuration;
+using Akka.Persistence.Sql;
+using Npgsql;
+
+namespace Akka.EventDriven.EventSourcing.Storage;
+
+/// <summary>The database that stores events and snapshots.</summary>
+public enum StoreProvider
+{
+    /// <summary>An SQLite file: the embedded default, nothing to install.</summary>
+    Sqlite,
+    /// <summary>PostgreSQL through Npgsql: the production store.</summary>
+    PostgreSql,
+}
+
+/// <summary>Where and how events are stored; turns into the Akka.Persistence.Sql journal, snapshot store and
+/// read journal configuration. Defaults come from <c>akka.event-driven.persistence</c> in reference.conf.</summary>
+/// <param name="Provider">The database.</param>
+/// <param name="ConnectionString">ADO.NET connection string (a <c>postgresql://</c> URL is accepted too).</param>
+/// <param name="BatchSize">Most events per journal round trip. Default 2000.</param>
+/// <param name="Parallelism">Concurrent journal writers. Default 2.</param>
+/// <param name="QueryRefreshInterval">Poll interval of live queries. Default 250 ms.</param>
+public sealed record StoreSettings(
+    StoreProvider Provider,
+    string ConnectionString,
+    int BatchSize = 2000,
+    int Parallelism = 2,
+    TimeSpan? QueryRefreshInterval = null)
+{
+    /// <summary>Config path of the store settings.</summary>
+    public const string ConfigPath = "akka.event-driven.persistence";
+
+    /// <summary>Reads <c>akka.event-driven.persistence</c>; an empty PostgreSQL connection string falls back to the
+    /// <c>DATABASE_URL</c> environment variable.</summary>
+    public static StoreSettings FromConfig(Config config)
+    {
+        var c = config.WithFallback(EventSourcingConfig.DefaultConfig()).GetConfig(ConfigPath);
+        var provider = ParseProvider(c.GetString("provider"));
+        var cs = c.GetString("connection-string");
+        if (string.IsNullOrWhiteSpace(cs) && provider == StoreProvider.PostgreSql)
+            cs = Environment.GetEnvironmentVariable("DATABASE_URL") ?? "";
+        return new StoreSettings(provider, cs, c.GetInt("batch-size"), c.GetInt("parallelism"),
+            c.GetTimeSpan("query-refresh-interval")).Validate();
+    }
+
+    /// <summary>Parses "sqlite" or "postgresql" (case-insensitive; "postgres" and "pg" accepted).</summary>
+    public static StoreProvider ParseProvider(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        "sqlite" => StoreProvider.Sqlite,
+        "postgresql" or "postgres" or "pg" => StoreProvider.PostgreSql,
+        _ => throw new ConfigurationException($"Unknown persistence provider '{text}': use 'sqlite' or 'postgresql'."),
+    };
+
+    /// <summary>Checks the values and normalizes the connection string; throws <see cref="ConfigurationException"/> on bad input.</summary>
+    public StoreSettings Validate()
+    {
+        if (string.IsNullOrWhiteSpace(ConnectionString))
+            throw new ConfigurationException(Provider == StoreProvider.PostgreSql
+                ? "No PostgreSQL connection string: set akka.event-driven.persistence.connection-string or DATABASE_URL."
+                : "No SQLite connection string: set akka.event-driven.persistence.connection-string.");
+        if (BatchSize < 1) throw new ConfigurationException($"persistence batch-size must be at least 1, was {BatchSize}.");
+        if (Parallelism < 1) throw new ConfigurationException($"persistence parallelism must be at least 1, was {Parallelism}.");
+        return this with { ConnectionString = NormalizeConnectionString(Provider, ConnectionString) };
+    }
+
+    /// <summary>Turns a <c>postgresql://user:password@host:port/db?k=v</c> URL into an Npgsql connection string;
+    /// other strings are returned as they are (after checking that Npgsql can parse them).</summary>
+    public static string NormalizeConnectionString(StoreProvider provider, string connectionString)
+    {
+        if (provider != StoreProvider.PostgreSql) return connectionString;
+        if (!connectionString.StartsWith("postgres://", StringComparison.OrdinalIgnoreCase)
+            && !connectionString.StartsWith("postgresql://", StringComparison.OrdinalIgnoreCase))
+        {
+            try { return new NpgsqlConnectionStringBuilder(connectionString).ConnectionString; }
+            catch (ArgumentException e) { throw new ConfigurationException($"Invalid PostgreSQL connection string: {e.Message}"); }
+        }
+        if (!Uri.TryCreate(connectionString, UriKind.Absolute, out var uri) || string.IsNullOrEmpty(uri.Host))
+            throw new ConfigurationException("Invalid PostgreSQL URL: expected postgresql://user:password@host:port/database.");
+        var b = new NpgsqlConnectionStringBuilder
+        {
+            Host = uri.Host,
+            Port = uri.IsDefaultPort || uri.Port <= 0 ? 5432 : uri.Port,
+            Database = Uri.UnescapeDataString(uri.AbsolutePath.TrimStart('/')) is { Length: > 0 } db ? db : "postgres",
+        };
+        var userInfo = uri.UserInfo.Split(':', 2);
+        if (userInfo[0].Length > 0) b.Username = Uri.UnescapeDataString(userInfo[0]);
+        if (userInfo.Length > 1) b.Password = Uri.UnescapeDataString(userInfo[1]);
+        foreach (var pair in uri.Query.TrimStart('?').Split('&', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var kv = pair.Split('=', 2);
+            var key = Uri.UnescapeDataString(kv[0]);
+            b[key == "sslmode" ? "SSL Mode" : key] = kv.Length > 1 ? Uri.UnescapeDataString(kv[1]) : "";
+        }
+        return b.ConnectionString;
+    }
+
+    /// <summary>The Akka.Persistence.Sql configuration (journal, snapshot store, read journal) for these settings,
+    /// with the plugin's defaults as fallback.</summary>
+    public Config ToAkkaConfig()
+    {
+        var (providerName, mapping) = Provider switch
+        {
+            StoreProvider.PostgreSql => ("PostgreSQL.15", "postgresql"),
+            _ => ("SQLite.MS", "sqlite"),
+        };
+        var cs = Hocon(ConnectionString);
+        var refresh = (long)(QueryRefreshInterval ?? TimeSpan.FromMilliseconds(250)).TotalMilliseconds;
+        var hocon = $$"""
+            akka.persistence {
+              journal {
+                plugin = "akka.persistence.journal.sql"
+                sql {
+                  connection-string = {{cs}}
+                  provider-name = "{{providerName}}"
+                  table-mapping = {{mapping}}
+                  auto-initialize = on
+                  warn-on-auto-init-fail = off
+                  batch-size = {{BatchSize}}
+                  db-round-trip-max-batch-size = {{Math.Max(BatchSize, 1000)}}
+                  db-round-trip-max-tag-batch-size = {{Math.Max(BatchSize, 1000)}}
+                  parallelism = {{(Provider == StoreProvider.Sqlite ? 1 : Parallelism)}}
+                  tag-write-mode = TagTable
+                }
+              }
+              snapshot-store {
+                plugin = "akka.persistence.snapshot-store.sql"
+                sql {
+                  connection-string = {{cs}}
+                  provider-name = "{{providerName}}"
+                  table-mapping = {{mapping}}
+                  auto-initialize = on
+                  warn-on-auto-init-fail = off
+                }
+              }
+              query.journal.sql {
+                connection-string = {{cs}}
+                provider-name = "{{providerName}}"
+                table-mapping = {{mapping}}
+                refresh-interval = {{refresh}}ms
+                tag-read-mode = TagTable
+                journal-sequence-retrieval.query-delay = {{refresh}}ms
+              }
+            }
+            """;
+        return ConfigurationFactory.ParseString(hocon).WithFallback(SqlPersistence.DefaultConfiguration);
+    }
+
+    private static string Hocon(string value) =>
+        "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+}

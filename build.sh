@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# Build, test and benchmark entry point for Akka.EventDriven.
+#
+#   ./build.sh build                     dotnet build (Release)
+#   ./build.sh test [dotnet test args]   run all tests against a private, throw-away PostgreSQL 15
+#   ./build.sh bench <suite> [--quick]   run a benchmark suite against a private PostgreSQL 15
+#
+# If DATABASE_URL is already set, that database is used and no private server is started.
+# Environment overrides: PG_BIN (PostgreSQL binaries), SLN (solution), BENCH_PROJECT.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")"
+
+SLN="${SLN:-Akka.EventDriven.sln}"
+BENCH_PROJECT="${BENCH_PROJECT:-tests/Akka.EventDriven.Benchmarks}"
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
+RESULTS_DIR="artifacts/test-results"
+BENCH_DIR="artifacts/bench"
+
+PG_TMP=""   # temp dir of the private PostgreSQL (data/, sock/, server.log); empty when none runs
+PG_PORT=""
+
+usage() {
+    cat >&2 <<EOF
+usage: ./build.sh <command> [args]
+
+commands:
+  build                      dotnet build $SLN -c Release
+  test [dotnet test args]    run the tests (starts a private PostgreSQL 15 unless DATABASE_URL is set)
+                             and print 'Tests: N passed, N failed, N skipped' as the last line
+  bench <suite> [--quick]    run a benchmark suite (same PostgreSQL logic); prints $BENCH_DIR/<suite>.json
+
+environment:
+  DATABASE_URL   use this PostgreSQL instead of starting a private one
+  PG_BIN         PostgreSQL binaries (default /usr/lib/postgresql/15/bin)
+EOF
+}
+
+log() { echo "build.sh: $*"; }
+die() { echo "build.sh: error: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------------------------------------
+# Private PostgreSQL
+# ---------------------------------------------------------------------------------------------
+
+# Run a PostgreSQL server binary. initdb/pg_ctl refuse to run as root, so as root they run as the
+# 'postgres' user (which owns the temp dir); otherwise as the current user.
+as_pg() {
+    local cmd=$1; shift
+    (
+        cd "$PG_TMP"
+        if [[ $(id -u) -eq 0 ]]; then
+            runuser -u postgres -- "$PG_BIN/$cmd" "$@"
+        else
+            "$PG_BIN/$cmd" "$@"
+        fi
+    )
+}
+
+# Print a TCP port on 127.0.0.1 that nothing is listening on.
+free_port() {
+    local port
+    for _ in $(seq 1 100); do
+        port=$((20000 + RANDOM % 40000))
+        if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+            echo "$port"
+            return 0
+        fi
+    done
+    die "could not find a free TCP port on 127.0.0.1"
+}
+
+# Start a throw-away PostgreSQL 15 and export DATABASE_URL, unless DATABASE_URL is already set.
+start_postgres() {
+    if [[ -n "${DATABASE_URL:-}" ]]; then
+        log "using DATABASE_URL from the environment; not starting a private PostgreSQL"
+        return 0
+    fi
+
+    local tool
+    for tool in initdb pg_ctl pg_isready createdb; do
+        [[ -x "$PG_BIN/$tool" ]] || die "PostgreSQL 15 not found ($PG_BIN/$tool is missing).
+  Install it with:  apt-get install -y postgresql-15
+  (or set PG_BIN to a directory holding initdb/pg_ctl, or set DATABASE_URL to an existing database)"
+    done
+    if [[ $(id -u) -eq 0 ]] && ! id -u postgres >/dev/null 2>&1; then
+        die "running as root but there is no 'postgres' user to run PostgreSQL as (apt-get install -y postgresql-15 creates it)"
+    fi
+
+    PG_TMP=$(mktemp -d /tmp/akka-eventdriven-pg.XXXXXX)
+    mkdir -p "$PG_TMP/data" "$PG_TMP/sock"
+    if [[ $(id -u) -eq 0 ]]; then
+        chown -R postgres: "$PG_TMP"
+    fi
+
+    log "initialising a private PostgreSQL in $PG_TMP"
+    if ! as_pg initdb -D "$PG_TMP/data" -A trust -U postgres -E UTF8 --locale=C --no-sync \
+            >"$PG_TMP/initdb.log" 2>&1; then
+        cat "$PG_TMP/initdb.log" >&2
+        die "initdb failed"
+    fi
+
+    PG_PORT=$(free_port)
+    if ! as_pg pg_ctl -D "$PG_TMP/data" -l "$PG_TMP/server.log" -W \
+            -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -c unix_socket_directories=$PG_TMP/sock -c max_connections=200" \
+            start >/dev/null; then
+        cat "$PG_TMP/server.log" >&2 || true
+        die "pg_ctl start failed"
+    fi
+
+    local tries=0
+    until "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -t 1; do
+        tries=$((tries + 1))
+        if ((tries >= 60)); then
+            echo "---- PostgreSQL server log ($PG_TMP/server.log) ----" >&2
+            cat "$PG_TMP/server.log" >&2 || true
+            echo "----" >&2
+            die "PostgreSQL did not become ready on 127.0.0.1:$PG_PORT within 30 s"
+        fi
+        sleep 0.5
+    done
+
+    "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres eventdriven \
+        || die "could not create database 'eventdriven'"
+
+    export DATABASE_URL="postgresql://postgres@127.0.0.1:$PG_PORT/eventdriven"
+    log "PostgreSQL is ready: DATABASE_URL=$DATABASE_URL"
+}
+
+# Stop the private PostgreSQL (if any) and delete its temp dir. Safe to call more than once.
+stop_postgres() {
+    [[ -n "$PG_TMP" ]] || return 0
+    if [[ -f "$PG_TMP/data/postmaster.pid" ]]; then
+        as_pg pg_ctl -D "$PG_TMP/data" -m fast -t 30 stop >/dev/null 2>&1 \
+            || as_pg pg_ctl -D "$PG_TMP/data" -m immediate -t 30 stop >/dev/null 2>&1 \
+            || true
+    fi
+    rm -rf "$PG_TMP"
+    PG_TMP=""
+}
+
+trap stop_postgres EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# ---------------------------------------------------------------------------------------------
+# Test results
+# ---------------------------------------------------------------------------------------------
+
+# attr NAME ELEMENT: the numeric attribute NAME="n" of an XML element string (0 if absent).
+attr() {
+    local value
+    value=$(sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$2")
+    echo "${value:-0}"
+}
+
+# summarize_trx DIR DOTNET_EXIT_CODE: sum the counters of every .trx file under DIR, print
+# 'Tests: N passed, N failed, N skipped' as the last line and return non-zero on any failure.
+summarize_trx() {
+    local dir=$1 rc=$2
+    local passed=0 failed=0 skipped=0 files=0
+    local trx counters skip_results skip_counter
+
+    while IFS= read -r -d '' trx; do
+        files=$((files + 1))
+        counters=$({ grep -o '<Counters [^>]*>' "$trx" || true; } | head -n 1)
+        passed=$((passed + $(attr passed "$counters")))
+        failed=$((failed + $(attr failed "$counters") + $(attr error "$counters") \
+            + $(attr timeout "$counters") + $(attr aborted "$counters")))
+        # Skipped tests: xunit reports them as results with outcome="NotExecuted" while leaving
+        # the notExecuted counter at 0, so take whichever is larger.
+        skip_results=$({ grep -o '<UnitTestResult [^>]*outcome="NotExecuted"' "$trx" || true; } | wc -l)
+        skip_counter=$(attr notExecuted "$counters")
+        skipped=$((skipped + (skip_results > skip_counter ? skip_results : skip_counter)))
+    done < <(find "$dir" -name '*.trx' -print0 2>/dev/null)
+
+    if ((files == 0)); then
+        log "no .trx test results found in $dir (dotnet test exit code $rc; build failure?)"
+        echo "Tests: 0 passed, 1 failed, 0 skipped"
+        return 1
+    fi
+    if ((rc != 0 && failed == 0)); then
+        log "dotnet test exited with code $rc although no test failed (build error or test host crash?)"
+    fi
+    echo "Tests: $passed passed, $failed failed, $skipped skipped"
+    if ((rc == 0 && failed == 0)); then
+        return 0
+    fi
+    return 1
+}
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+# ---------------------------------------------------------------------------------------------
+
+cmd_build() {
+    dotnet build "$SLN" -c Release "$@"
+}
+
+cmd_test() {
+    start_postgres
+    rm -rf "$RESULTS_DIR"
+    local rc=0
+    dotnet test "$SLN" -c Release --logger "trx" --results-directory "$RESULTS_DIR" "$@" || rc=$?
+    # Stop PostgreSQL now (quietly) so the summary really is the last line of output.
+    stop_postgres
+    summarize_trx "$RESULTS_DIR" "$rc"
+}
+
+cmd_bench() {
+    if [[ $# -lt 1 || -z "$1" || "$1" == -* ]]; then
+        echo "build.sh: bench needs a suite name" >&2
+        usage
+        exit 2
+    fi
+    local suite=$1; shift
+    local json="$BENCH_DIR/$suite.json"
+
+    start_postgres
+    rm -f "$json"
+    local rc=0
+    dotnet run -c Release --project "$BENCH_PROJECT" -- "$suite" "$@" || rc=$?
+    stop_postgres
+
+    if [[ ! -f "$json" ]]; then
+        log "the benchmark did not write $json (exit code $rc)"
+        return $((rc == 0 ? 1 : rc))
+    fi
+    echo "==== $json ===="
+    cat "$json"
+    echo
+    return "$rc"
+}
+
+command=${1:-}
+[[ $# -gt 0 ]] && shift
+case "$command" in
+    build) cmd_build "$@" ;;
+    test) cmd_test "$@" ;;
+    bench) cmd_bench "$@" ;;
+    -h | --help | help) usage ;;
+    *)
+        [[ -n "$command" ]] && echo "build.sh: unknown command '$command'" >&2
+        usage
+        exit 2
+        ;;
+esac

@@ -27,6 +27,7 @@ public sealed class EventSourcing : IExtension
         Aggregate<TState> aggregate, AggregateSettings? settings = null, string? role = null) where TState : notnull
     {
         ArgumentNullException.ThrowIfNull(aggregate);
+        PersistenceIds.ValidateAggregateName(aggregate.Name);
         var lazy = _repositories.GetOrAdd(aggregate.Name, _ => new Lazy<Task<object>>(async () =>
         {
             var s = (settings ?? AggregateSettings.Create(_system, aggregate.Name)).Validate(aggregate.Name);
@@ -34,10 +35,11 @@ public sealed class EventSourcing : IExtension
             if (!registry.IsRegistered(typeof(TState)))
                 registry.Register<TState>($"{aggregate.Name}.state", 1);
 
+            var clusterSharding = ClusterSharding.Get(_system); // also loads the sharding defaults into the config
             var sharding = ClusterShardingSettings.Create(_system);
             if (role is not null) sharding = sharding.WithRole(role);
             sharding = sharding.WithPassivateIdleAfter(s.PassivateIdleAfter);
-            var region = await ClusterSharding.Get(_system).StartAsync(
+            var region = await clusterSharding.StartAsync(
                 aggregate.Name,
                 entityId => AggregateEntity.Props(entityId, aggregate, s),
                 sharding,

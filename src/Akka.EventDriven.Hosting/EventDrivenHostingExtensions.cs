@@ -1,0 +1,86 @@
+using Akka.Actor;
+using Akka.Cluster;
+using Akka.Configuration;
+using Akka.EventDriven.EventSourcing;
+using Akka.EventDriven.EventSourcing.Serialization;
+using Akka.EventDriven.EventSourcing.Storage;
+using Akka.Hosting;
+using Microsoft.Data.Sqlite;
+
+namespace Akka.EventDriven.Hosting;
+
+/// <summary>The Akka.Hosting entry point of Akka.EventDriven.</summary>
+public static class EventDrivenHostingExtensions
+{
+    /// <summary>
+    /// Wires Akka.EventDriven into an actor system in one call: the environment overlay, cluster provider (a node
+    /// with no seed nodes joins itself), Akka.Persistence.Sql on SQLite or PostgreSQL, the JSON serializer with its
+    /// type registry, and one sharding region per aggregate.
+    /// <code>
+    /// services.AddAkka("intelops", b =&gt; b.WithEventDriven(o =&gt;
+    /// {
+    ///     o.EnvironmentFile = "hocon/development.conf";
+    ///     o.RegisterTypes(typeof(Investigation).Assembly);
+    ///     o.AddAggregate(new Investigation(), a =&gt; a.SnapshotEvery = 100);
+    /// }));
+    /// </code>
+    /// </summary>
+    public static AkkaConfigurationBuilder WithEventDriven(this AkkaConfigurationBuilder builder, Action<EventDrivenOptions> configure)
+    {
+        var options = new EventDrivenOptions();
+        configure(options);
+        var config = BuildConfig(options, out var store);
+
+        builder.AddHocon(config, HoconAddMode.Prepend);
+        builder.AddSetup(new MessageTypesSetup(options.Registry));
+        builder.AddStartup(async (system, _) =>
+        {
+            await PrepareStoreAsync(store);
+            var cluster = Cluster.Cluster.Get(system);
+            if (system.Settings.Config.GetBoolean("akka.event-driven.cluster.join-self-when-no-seed-nodes")
+                && system.Settings.Config.GetStringList("akka.cluster.seed-nodes").Count == 0)
+                await cluster.JoinAsync(cluster.SelfAddress);
+            foreach (var aggregate in options.Aggregates)
+                await aggregate.Start(system, AggregateSettings.Create(system, aggregate.Name));
+        });
+        return builder;
+    }
+
+    /// <summary>The configuration <see cref="WithEventDriven"/> adds for <paramref name="options"/>: options over the
+    /// environment file over reference.conf, plus the derived Akka.Persistence.Sql plugin configuration.</summary>
+    public static Config BuildConfig(EventDrivenOptions options, out StoreSettings store)
+    {
+        var config = ConfigurationFactory.ParseString(options.Persistence.ToHocon() +
+                                                      string.Concat(options.Aggregates.Select(a => a.Options.ToHocon(a.Name))));
+        if (options.EnvironmentFile is { } file)
+            config = config.WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(ResolveFile(file))));
+        config = config.WithFallback(ConfigurationFactory.ParseString("akka.actor.provider = cluster"))
+            .WithFallback(EventSourcingConfig.DefaultConfig());
+
+        foreach (var aggregate in options.Aggregates)
+            AggregateSettings.Create(config, aggregate.Name); // fail fast on bad values, naming the aggregate
+        store = StoreSettings.FromConfig(config);
+        return store.ToAkkaConfig().WithFallback(config);
+    }
+
+    private static string ResolveFile(string file)
+    {
+        if (Path.IsPathRooted(file) || File.Exists(file)) return file;
+        var besideApp = Path.Combine(AppContext.BaseDirectory, file);
+        if (File.Exists(besideApp)) return besideApp;
+        throw new FileNotFoundException($"Environment file '{file}' was found neither in '{Environment.CurrentDirectory}' nor in '{AppContext.BaseDirectory}'.", file);
+    }
+
+    /// <summary>SQLite: creates the file's folder and turns on WAL so readers do not block the journal.</summary>
+    private static async Task PrepareStoreAsync(StoreSettings store)
+    {
+        if (store.Provider != StoreProvider.Sqlite) return;
+        var builder = new SqliteConnectionStringBuilder(store.ConnectionString);
+        if (Path.GetDirectoryName(Path.GetFullPath(builder.DataSource)) is { Length: > 0 } dir) Directory.CreateDirectory(dir);
+        await using var connection = new SqliteConnection(store.ConnectionString);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "PRAGMA journal_mode=WAL;";
+        await command.ExecuteNonQueryAsync();
+    }
+}

@@ -180,7 +180,8 @@ summarize_trx() {
         return 1
     fi
     if ((rc != 0 && failed == 0)); then
-        log "dotnet test exited with code $rc although no test failed (build error or test host crash?)"
+        log "dotnet test exited with code $rc although no test failed (build error or test host crash?): counted as 1 failure"
+        failed=1
     fi
     echo "Tests: $passed passed, $failed failed, $skipped skipped"
     if ((rc == 0 && failed == 0)); then

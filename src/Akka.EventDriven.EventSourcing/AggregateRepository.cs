@@ -141,8 +141,16 @@ public sealed class AggregateRepository<TState> where TState : notnull
             next++;
         }
         if (next - 1 < version)
+        {
+            // Nothing (more) up to the version: either it was deleted by retention or the aggregate is not that far yet.
+            var later = await _readJournal.Value.CurrentEventsByPersistenceId(persistenceId, next, long.MaxValue)
+                .Take(1).RunWith(Sink.FirstOrDefault<EventEnvelope>(), _system.Materializer()).WaitAsync(cancellationToken);
+            if (later is not null)
+                throw new InvalidOperationException(
+                    $"Events {next}..{later.SequenceNr - 1} of '{persistenceId}' are no longer stored (snapshot retention), so its state as of version {version} cannot be rebuilt.");
             throw new ArgumentOutOfRangeException(nameof(version), version,
                 $"Aggregate '{persistenceId}' has no version {version}; its newest stored version is {next - 1}.");
+        }
         return new AggregateState<TState>(aggregateId, version, state);
     }
 

@@ -1,0 +1,272 @@
+using Akka.Actor;
+using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Serialization;
+using Akka.Persistence;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+
+namespace Akka.EventDriven.EventSourcing.Tests;
+
+/// <summary>
+/// The aggregate contract: every store adapter (SQLite, PostgreSQL) inherits this suite and must pass all of it.
+/// Each test uses its own aggregate ids, so tests sharing one database never see each other's events.
+/// </summary>
+public abstract class AggregateContractSpec
+{
+    protected abstract TestStore NewStore();
+
+    private static string NewId() => $"acc-{Guid.NewGuid():N}";
+
+    [Fact]
+    public async Task Accepted_command_persists_its_events_and_returns_the_new_version()
+    {
+        await using var node = await NodeHost.StartAsync(NewStore());
+        var id = NewId();
+        var opened = await node.Ledger.SendAsync(id, new Open("alice"));
+        var deposited = await node.Ledger.SendAsync(id, new Deposit(25m));
+
+        var accepted = Assert.IsType<CommandAccepted>(deposited);
+        Assert.Equal(1, opened.Version);
+        Assert.Equal(2, accepted.Version);
+        Assert.Equal(new Deposited(25m), Assert.Single(accepted.Events));
+        var state = await node.Ledger.GetStateAsync(id);
+        Assert.Equal(new LedgerState("alice", 25m, 2), state.State);
+        Assert.Equal(2, (await node.Ledger.GetHistoryAsync(id)).Count);
+    }
+
+    [Fact]
+    public async Task Rejected_command_persists_nothing_and_gives_the_reason()
+    {
+        await using var node = await NodeHost.StartAsync(NewStore());
+        var id = NewId();
+        await node.Ledger.SendAsync(id, new Open("bob"));
+        var result = await node.Ledger.SendAsync(id, new Withdraw(10m));
+
+        var rejected = Assert.IsType<CommandRejected>(result);
+        Assert.Contains("Insufficient funds", rejected.Reason);
+        Assert.Equal(1, rejected.Version);
+        Assert.Single(await node.Ledger.GetHistoryAsync(id));
+        Assert.Equal(1, (await node.Ledger.GetStateAsync(id)).Version);
+    }
+
+    [Fact]
+    public async Task Expected_version_mismatch_is_rejected_with_both_versions_and_persists_nothing()
+    {
+        await using var node = await NodeHost.StartAsync(NewStore());
+        var id = NewId();
+        await node.Ledger.SendAsync(id, new Open("carol"), new CommandOptions { ExpectedVersion = 0 });
+        await node.Ledger.SendAsync(id, new Deposit(5m), new CommandOptions { ExpectedVersion = 1 });
+
+        var result = await node.Ledger.SendAsync(id, new Deposit(7m), new CommandOptions { ExpectedVersion = 1 });
+
+        var rejected = Assert.IsType<CommandRejected>(result);
+        Assert.Contains("Expected version 1", rejected.Reason);
+        Assert.Contains("at version 2", rejected.Reason);
+        Assert.Equal(2, (await node.Ledger.GetHistoryAsync(id)).Count);
+        Assert.Equal(5m, (await node.Ledger.GetStateAsync(id)).State.Balance);
+    }
+
+    [Fact]
+    public async Task Pipelined_commands_are_each_decided_against_every_earlier_accepted_event()
+    {
+        await using var node = await NodeHost.StartAsync(NewStore());
+        var id = NewId();
+        await node.Ledger.SendAsync(id, new Open("dave"));
+        await node.Ledger.SendAsync(id, new Deposit(10m));
+
+        // 20 withdrawals of 1 sent without waiting, straight to the region with a probe as sender:
+        // exactly 10 fit the balance, whatever write batches they end up in.
+        var probe = new TestProbe(node.System, new XunitAssertions());
+        for (var i = 0; i < 20; i++)
+            node.Ledger.Region.Tell(new AggregateCommand(id, new Withdraw(1m)), probe.Ref);
+        var results = Enumerable.Range(0, 20).Select(_ => probe.ExpectMsg<CommandResult>(TimeSpan.FromSeconds(15))).ToList();
+
+        var accepted = results.OfType<CommandAccepted>().ToList();
+        Assert.Equal(10, accepted.Count);
+        Assert.Equal(Enumerable.Range(3, 10).Select(v => (long)v), accepted.Select(a => a.Version));
+        Assert.All(results.Skip(10), r => Assert.IsType<CommandRejected>(r));
+        var state = await node.Ledger.GetStateAsync(id);
+        Assert.Equal(0m, state.State.Balance);
+        Assert.Equal(12, state.Version);
+    }
+
+    [Fact]
+    public async Task State_is_recovered_after_the_actor_system_restarts()
+    {
+        var store = NewStore();
+        var id = NewId();
+        await using (var node = await NodeHost.StartAsync(store))
+        {
+            await node.Ledger.SendAsync(id, new Open("erin"));
+            for (var i = 1; i <= 7; i++) await node.Ledger.SendAsync(id, new Deposit(i));
+            await node.Ledger.SendAsync(id, new Withdraw(3m));
+        }
+
+        await using var restarted = await NodeHost.StartAsync(store);
+        var state = await restarted.Ledger.GetStateAsync(id);
+        Assert.Equal(9, state.Version);
+        Assert.Equal(new LedgerState("erin", 25m, 9), state.State);
+        var next = await restarted.Ledger.SendAsync(id, new Deposit(1m));
+        Assert.Equal(10, next.Version);
+    }
+
+    [Fact]
+    public async Task Recovery_starts_from_the_latest_snapshot_and_replays_only_later_events()
+    {
+        var store = NewStore();
+        var id = NewId();
+        await using (var node = await NodeHost.StartAsync(store, aggregate: a => a.SnapshotEvery = 10))
+        {
+            await node.Ledger.SendAsync(id, new Open("frank"));
+            for (var i = 2; i <= 25; i++) await node.Ledger.SendAsync(id, new Deposit(1m));
+            await WaitForSnapshotAsync(node, id, 20);
+        }
+
+        await using var restarted = await NodeHost.StartAsync(store, aggregate: a => a.SnapshotEvery = 10);
+        var state = await restarted.Ledger.GetStateAsync(id);
+        Assert.Equal(25, state.Version);
+        Assert.Equal(24m, state.State.Balance);
+        Assert.Equal(new RecoveryStats(20, 5), state.Recovery);
+    }
+
+    [Fact]
+    public async Task Retention_keeps_the_last_snapshots_and_deletes_only_the_events_they_cover()
+    {
+        await using var node = await NodeHost.StartAsync(NewStore(), aggregate: a =>
+        {
+            a.SnapshotEvery = 10;
+            a.KeepSnapshots = 2;
+            a.DeleteEventsOnSnapshot = true;
+        });
+        var id = NewId();
+        await node.Ledger.SendAsync(id, new Open("grace"));
+        for (var i = 2; i <= 35; i++) await node.Ledger.SendAsync(id, new Deposit(1m));
+
+        // Snapshots at 10, 20, 30; keep 2 -> 20 and 30 remain; events up to 20 (covered by the oldest kept) go.
+        await AwaitAsync(async () =>
+        {
+            var history = await node.Ledger.GetHistoryAsync(id);
+            Assert.Equal(Enumerable.Range(21, 15).Select(v => (long)v), history.Select(e => e.SequenceNr));
+            Assert.Null(await LoadSnapshotAsync(node, id, 19));
+            Assert.Equal(20, (await LoadSnapshotAsync(node, id, 29))?.Metadata.SequenceNr);
+            Assert.Equal(30, (await LoadSnapshotAsync(node, id, long.MaxValue))?.Metadata.SequenceNr);
+        });
+        Assert.Equal(34m, (await node.Ledger.GetStateAsync(id)).State.Balance);
+        Assert.Equal(22m, (await node.Ledger.GetStateAtAsync(id, 23)).State.Balance);
+        var gone = await Assert.ThrowsAsync<InvalidOperationException>(() => node.Ledger.GetStateAtAsync(id, 15));
+        Assert.Contains("no longer stored", gone.Message);
+    }
+
+    [Fact]
+    public async Task An_event_stored_in_an_old_version_is_upcast_when_read()
+    {
+        var store = NewStore();
+        var id = NewId();
+        await using (var old = await NodeHost.StartAsync(store, LedgerTypes.Legacy()))
+        {
+            await old.Ledger.SendAsync(id, new Open("heidi"));
+            await old.Ledger.SendAsync(id, new LegacyDeposit(1250)); // stored as ledger.deposited.v1 {"cents":1250}
+        }
+
+        await using var current = await NodeHost.StartAsync(store, LedgerTypes.Current());
+        var state = await current.Ledger.GetStateAsync(id);
+        Assert.Equal(12.50m, state.State.Balance);
+        var history = await current.Ledger.GetHistoryAsync(id);
+        Assert.Equal("ledger.deposited.v1", history[1].TypeName);
+        Assert.Equal(new Deposited(12.50m), history[1].Event);
+    }
+
+    [Fact]
+    public async Task An_unknown_event_type_fails_recovery_with_an_error_naming_the_type()
+    {
+        var store = NewStore();
+        var id = NewId();
+        await using (var node = await NodeHost.StartAsync(store))
+        {
+            await node.Ledger.SendAsync(id, new Open("ivan"));
+            await node.Ledger.SendAsync(id, new Audit("checked"));
+        }
+
+        await using var without = await NodeHost.StartAsync(store, LedgerTypes.Current(withAudit: false));
+        var failure = await Assert.ThrowsAsync<AggregateFailedException>(() => without.Ledger.SendAsync(id, new Deposit(1m)));
+        Assert.Contains("ledger.audited.v1", failure.Message);
+        Assert.Contains("Recovery", failure.Message);
+        var again = await Assert.ThrowsAsync<AggregateFailedException>(() => without.Ledger.GetStateAsync(id));
+        Assert.Contains("ledger.audited.v1", again.Message);
+    }
+
+    [Fact]
+    public async Task History_lists_every_event_with_sequence_timestamp_type_name_and_metadata()
+    {
+        await using var node = await NodeHost.StartAsync(NewStore());
+        var id = NewId();
+        var before = DateTimeOffset.UtcNow.AddSeconds(-1);
+        var meta = new CommandOptions
+        {
+            CorrelationId = "corr-1", CausationId = "cause-1",
+            Headers = new Dictionary<string, string> { ["user"] = "analyst-7" },
+        };
+        await node.Ledger.SendAsync(id, new Open("judy"), meta);
+        await node.Ledger.SendAsync(id, new Deposit(3m), meta with { CausationId = "cause-2" });
+        await node.Ledger.SendAsync(id, new Withdraw(1m));
+
+        var history = await node.Ledger.GetHistoryAsync(id);
+        Assert.Equal([1L, 2L, 3L], history.Select(e => e.SequenceNr));
+        Assert.Equal(["ledger.opened.v1", "ledger.deposited.v2", "ledger.withdrawn.v1"], history.Select(e => e.TypeName));
+        Assert.Equal(new Deposited(3m), history[1].Event);
+        Assert.Equal("corr-1", history[0].Metadata.CorrelationId);
+        Assert.Equal("cause-2", history[1].Metadata.CausationId);
+        Assert.Equal("analyst-7", history[1].Metadata.Headers!["user"]);
+        Assert.Null(history[2].Metadata.CorrelationId);
+        Assert.All(history, e => Assert.InRange(e.Metadata.Timestamp, before, DateTimeOffset.UtcNow.AddSeconds(1)));
+
+        Assert.Equal(new LedgerState("judy", 3m, 2), (await node.Ledger.GetStateAtAsync(id, 2)).State);
+        Assert.Equal(new LedgerState(null, 0m, 0), (await node.Ledger.GetStateAtAsync(id, 0)).State);
+        await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => node.Ledger.GetStateAtAsync(id, 4));
+    }
+
+    [Fact]
+    public async Task Bad_input_is_refused_before_anything_is_sent()
+    {
+        await using var node = await NodeHost.StartAsync(NewStore());
+        await Assert.ThrowsAsync<ArgumentException>(() => node.Ledger.SendAsync(" ", new Open("x")));
+        await Assert.ThrowsAsync<ArgumentException>(() => node.Ledger.SendAsync(new string('a', 300), new Open("x")));
+        var unregistered = await Assert.ThrowsAsync<UnregisteredMessageTypeException>(
+            () => node.Ledger.SendAsync(NewId(), new UnregisteredCommand()));
+        Assert.Contains(nameof(UnregisteredCommand), unregistered.Message);
+    }
+
+    private sealed record UnregisteredCommand;
+
+    private static async Task<SelectedSnapshot?> LoadSnapshotAsync(NodeHost node, string id, long maxSequenceNr)
+    {
+        var store = Persistence.Persistence.Instance.Apply(node.System).SnapshotStoreFor(null);
+        var result = await store.Ask<LoadSnapshotResult>(new LoadSnapshot(PersistenceIds.For("Ledger", id),
+            new SnapshotSelectionCriteria(maxSequenceNr), maxSequenceNr), TimeSpan.FromSeconds(10));
+        return result.Snapshot;
+    }
+
+    private static Task WaitForSnapshotAsync(NodeHost node, string id, long sequenceNr) =>
+        AwaitAsync(async () => Assert.Equal(sequenceNr, (await LoadSnapshotAsync(node, id, long.MaxValue))?.Metadata.SequenceNr));
+
+    /// <summary>Polls an assertion until it holds or 15 s pass (no fixed sleeps).</summary>
+    internal static async Task AwaitAsync(Func<Task> assertion, TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(15));
+        while (true)
+        {
+            try { await assertion(); return; }
+            catch (Exception) when (DateTime.UtcNow < deadline) { await Task.Delay(100); }
+        }
+    }
+}
+
+public sealed class SqliteAggregateSpec : AggregateContractSpec
+{
+    protected override TestStore NewStore() => TestStore.NewSqlite();
+}
+
+public sealed class PostgreSqlAggregateSpec : AggregateContractSpec
+{
+    protected override TestStore NewStore() => TestStore.PostgreSql();
+}

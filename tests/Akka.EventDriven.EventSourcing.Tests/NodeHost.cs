@@ -1,0 +1,71 @@
+using Akka.Actor;
+using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Hosting;
+using Akka.EventDriven.Serialization;
+using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Akka.EventDriven.EventSourcing.Tests;
+
+/// <summary>Where a test stores its events: a fresh SQLite file, or the private PostgreSQL of ./build.sh test.</summary>
+public sealed record TestStore(StoreProvider Provider, string ConnectionString)
+{
+    public static TestStore NewSqlite() =>
+        new(StoreProvider.Sqlite, $"Data Source={Path.Combine(Path.GetTempPath(), $"ed-test-{Guid.NewGuid():N}.db")}");
+
+    public static TestStore PostgreSql()
+    {
+        var url = Environment.GetEnvironmentVariable("DATABASE_URL");
+        if (string.IsNullOrWhiteSpace(url))
+            throw new InvalidOperationException(
+                "DATABASE_URL is not set: run the tests with ./build.sh test, which starts a private PostgreSQL.");
+        return new(StoreProvider.PostgreSql, url);
+    }
+
+    /// <summary>PostgreSQL when DATABASE_URL is set, else SQLite.</summary>
+    public static TestStore Best() =>
+        string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("DATABASE_URL")) ? NewSqlite() : PostgreSql();
+}
+
+/// <summary>One node built the way users build it: a generic host with AddAkka + WithEventDriven, on hocon/test.conf.</summary>
+public sealed class NodeHost : IAsyncDisposable
+{
+    private readonly IHost _host;
+
+    private NodeHost(IHost host) => _host = host;
+
+    public ActorSystem System => _host.Services.GetRequiredService<ActorSystem>();
+
+    public AggregateRepository<LedgerState> Ledger => EventSourcing.Get(System).Repository(Tests.Ledger.Definition);
+
+    public static async Task<NodeHost> StartAsync(TestStore store, MessageTypeRegistry? registry = null,
+        Action<AggregateOptions>? aggregate = null, string? extraHocon = null, string systemName = "edtest")
+    {
+        var host = Host.CreateDefaultBuilder()
+            .ConfigureLogging(l => l.ClearProviders())
+            .ConfigureServices(services => services.AddAkka(systemName, b =>
+            {
+                b.WithEventDriven(o =>
+                {
+                    o.EnvironmentFile = "hocon/test.conf";
+                    o.Registry = registry ?? LedgerTypes.Current();
+                    o.Persistence.Provider = store.Provider;
+                    o.Persistence.ConnectionString = store.ConnectionString;
+                    o.AddAggregate(Tests.Ledger.Definition, aggregate);
+                });
+                if (extraHocon is not null) b.AddHocon(extraHocon, HoconAddMode.Prepend);
+            }))
+            .Build();
+        await host.StartAsync();
+        return new NodeHost(host);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await _host.StopAsync(cts.Token);
+        _host.Dispose();
+    }
+}

@@ -1,0 +1,108 @@
+using Akka.Configuration;
+using Akka.EventDriven.EventSourcing;
+using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Hosting;
+
+namespace Akka.EventDriven.Hosting.Tests;
+
+public sealed class HostingConfigSpec
+{
+    private sealed record S(int N);
+    private sealed class Agg : Aggregate<S>
+    {
+        public override string Name => "Agg";
+        public override S InitialState => new(0);
+        public override S Apply(S state, object @event) => state;
+        public override Decision Decide(S state, object command) => Decision.Accept();
+    }
+
+    [Fact]
+    public void Null_options_fall_back_to_the_embedded_reference_conf()
+    {
+        var options = new EventDrivenOptions();
+        options.AddAggregate(new Agg());
+        var config = EventDrivenHostingExtensions.BuildConfig(options, out var store);
+
+        Assert.Equal(StoreProvider.Sqlite, store.Provider);
+        Assert.Equal("Data Source=eventdriven.db", store.ConnectionString);
+        var settings = AggregateSettings.Create(config, "Agg");
+        Assert.Equal(100, settings.SnapshotEvery);
+        Assert.Equal(2, settings.KeepSnapshots);
+        Assert.False(settings.DeleteEventsOnSnapshot);
+        Assert.Equal("SQLite.MS", config.GetString("akka.persistence.journal.sql.provider-name"));
+        Assert.Equal("akka.persistence.journal.sql", config.GetString("akka.persistence.journal.plugin"));
+    }
+
+    [Fact]
+    public void Options_override_the_environment_file_which_overrides_reference_conf()
+    {
+        var options = new EventDrivenOptions { EnvironmentFile = "hocon/development.conf" };
+        options.Persistence.BatchSize = 123;
+        options.AddAggregate(new Agg(), a => a.SnapshotEvery = 7);
+        var config = EventDrivenHostingExtensions.BuildConfig(options, out var store);
+
+        Assert.Equal("Data Source=data/intelops.db", store.ConnectionString); // from development.conf
+        Assert.Equal(123, store.BatchSize);                                   // from options
+        Assert.Equal(123, config.GetInt("akka.persistence.journal.sql.batch-size"));
+        Assert.Equal(7, AggregateSettings.Create(config, "Agg").SnapshotEvery);
+        Assert.Equal(2, AggregateSettings.Create(config, "Agg").KeepSnapshots);
+    }
+
+    [Fact]
+    public void Production_conf_takes_postgresql_from_DATABASE_URL()
+    {
+        var previous = Environment.GetEnvironmentVariable("DATABASE_URL");
+        Environment.SetEnvironmentVariable("DATABASE_URL", "postgresql://app:s%40cret@db.internal:6543/events?sslmode=require");
+        try
+        {
+            var config = EventDrivenHostingExtensions.BuildConfig(new EventDrivenOptions { EnvironmentFile = "hocon/production.conf" }, out var store);
+            Assert.Equal(StoreProvider.PostgreSql, store.Provider);
+            Assert.Contains("Host=db.internal", store.ConnectionString);
+            Assert.Contains("Port=6543", store.ConnectionString);
+            Assert.Contains("Database=events", store.ConnectionString);
+            Assert.Contains("Password=s@cret", store.ConnectionString);
+            Assert.Contains("SSL Mode=Require", store.ConnectionString);
+            Assert.Equal("PostgreSQL.15", config.GetString("akka.persistence.journal.sql.provider-name"));
+            Assert.False(config.GetBoolean("akka.event-driven.cluster.join-self-when-no-seed-nodes"));
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("DATABASE_URL", previous);
+        }
+    }
+
+    [Fact]
+    public void Bad_configuration_fails_fast_with_a_clear_message()
+    {
+        var badSnapshots = new EventDrivenOptions();
+        badSnapshots.AddAggregate(new Agg(), a => a.KeepSnapshots = 0);
+        var ex = Assert.Throws<ConfigurationException>(() => EventDrivenHostingExtensions.BuildConfig(badSnapshots, out _));
+        Assert.Contains("Agg", ex.Message);
+        Assert.Contains("keep-snapshots", ex.Message);
+
+        var noUrl = new EventDrivenOptions();
+        noUrl.Persistence.Provider = StoreProvider.PostgreSql;
+        noUrl.Persistence.ConnectionString = "";
+        var previous = Environment.GetEnvironmentVariable("DATABASE_URL");
+        Environment.SetEnvironmentVariable("DATABASE_URL", null);
+        try
+        {
+            Assert.Contains("DATABASE_URL", Assert.Throws<ConfigurationException>(() => EventDrivenHostingExtensions.BuildConfig(noUrl, out _)).Message);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable("DATABASE_URL", previous);
+        }
+
+        Assert.Throws<FileNotFoundException>(() => EventDrivenHostingExtensions.BuildConfig(new EventDrivenOptions { EnvironmentFile = "hocon/nope.conf" }, out _));
+        Assert.Throws<ArgumentException>(() => new EventDrivenOptions().AddAggregate(new BadName()));
+    }
+
+    private sealed class BadName : Aggregate<S>
+    {
+        public override string Name => "bad name!";
+        public override S InitialState => new(0);
+        public override S Apply(S state, object @event) => state;
+        public override Decision Decide(S state, object command) => Decision.Accept();
+    }
+}

@@ -64,6 +64,8 @@ public sealed class PersistenceOptions
     public int? Parallelism { get; set; }
     /// <summary>Poll interval of live queries. Default 250 ms.</summary>
     public TimeSpan? QueryRefreshInterval { get; set; }
+    /// <summary>How tag rows are written: "off" (row by row, default), "parameterized" or "inline" (one statement per batch).</summary>
+    public string? TagInsertMode { get; set; }
 
     internal string ToHocon()
     {
@@ -72,6 +74,7 @@ public sealed class PersistenceOptions
         if (ConnectionString is { } cs) sb.Append($"  connection-string = {HoconText.Quote(cs)}\n");
         if (BatchSize is { } b) sb.Append($"  batch-size = {b}\n");
         if (Parallelism is { } par) sb.Append($"  parallelism = {par}\n");
+        if (TagInsertMode is { } t) sb.Append($"  tag-insert-mode = {HoconText.Quote(t)}\n");
         if (QueryRefreshInterval is { } r) sb.Append($"  query-refresh-interval = {(long)r.TotalMilliseconds}ms\n");
         return sb.Append("}\n").ToString();
     }

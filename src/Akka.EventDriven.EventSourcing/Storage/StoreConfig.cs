@@ -20,12 +20,15 @@ public enum StoreProvider
 /// <param name="BatchSize">Most events per journal round trip. Default 2000.</param>
 /// <param name="Parallelism">Concurrent journal writers. Default 2.</param>
 /// <param name="QueryRefreshInterval">Poll interval of live queries. Default 250 ms.</param>
+/// <param name="TagInsertMode">How the journal writes tag rows: off (row by row), parameterized or inline
+/// (one statement per batch; Akka.Persistence.Sql's tagtable-asqueryable-insert-mode). Default off.</param>
 public sealed record StoreSettings(
     StoreProvider Provider,
     string ConnectionString,
     int BatchSize = 2000,
     int Parallelism = 2,
-    TimeSpan? QueryRefreshInterval = null)
+    TimeSpan? QueryRefreshInterval = null,
+    string TagInsertMode = "off")
 {
     /// <summary>Config path of the store settings.</summary>
     public const string ConfigPath = "akka.event-driven.persistence";
@@ -40,7 +43,7 @@ public sealed record StoreSettings(
         if (string.IsNullOrWhiteSpace(cs) && provider == StoreProvider.PostgreSql)
             cs = Environment.GetEnvironmentVariable("DATABASE_URL") ?? "";
         return new StoreSettings(provider, cs, c.GetInt("batch-size"), c.GetInt("parallelism"),
-            c.GetTimeSpan("query-refresh-interval")).Validate();
+            c.GetTimeSpan("query-refresh-interval"), c.GetString("tag-insert-mode")).Validate();
     }
 
     /// <summary>Parses "sqlite" or "postgresql" (case-insensitive; "postgres" and "pg" accepted).</summary>
@@ -59,6 +62,8 @@ public sealed record StoreSettings(
                 ? "No PostgreSQL connection string: set akka.event-driven.persistence.connection-string or DATABASE_URL."
                 : "No SQLite connection string: set akka.event-driven.persistence.connection-string.");
         if (BatchSize < 1) throw new ConfigurationException($"persistence batch-size must be at least 1, was {BatchSize}.");
+        if (TagInsertMode is not ("off" or "parameterized" or "inline"))
+            throw new ConfigurationException($"persistence tag-insert-mode must be off, parameterized or inline, was '{TagInsertMode}'.");
         if (Parallelism < 1) throw new ConfigurationException($"persistence parallelism must be at least 1, was {Parallelism}.");
         return this with { ConnectionString = NormalizeConnectionString(Provider, ConnectionString) };
     }
@@ -120,6 +125,7 @@ public sealed record StoreSettings(
                   db-round-trip-max-tag-batch-size = {{Math.Max(BatchSize, 1000)}}
                   parallelism = {{(Provider == StoreProvider.Sqlite ? 1 : Parallelism)}}
                   tag-write-mode = TagTable
+                  tagtable-asqueryable-insert-mode = {{TagInsertMode}}
                 }
               }
               snapshot-store {

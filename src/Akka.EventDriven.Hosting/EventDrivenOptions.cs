@@ -66,6 +66,8 @@ public sealed class PersistenceOptions
     public TimeSpan? QueryRefreshInterval { get; set; }
     /// <summary>How tag rows are written: "off" (row by row, default), "parameterized" or "inline" (one statement per batch).</summary>
     public string? TagInsertMode { get; set; }
+    /// <summary>PostgreSQL write journal: "batched" (default: group commit, one statement per batch) or "akka-persistence-sql".</summary>
+    public string? PostgreSqlJournal { get; set; }
 
     internal string ToHocon()
     {
@@ -74,6 +76,7 @@ public sealed class PersistenceOptions
         if (ConnectionString is { } cs) sb.Append($"  connection-string = {HoconText.Quote(cs)}\n");
         if (BatchSize is { } b) sb.Append($"  batch-size = {b}\n");
         if (Parallelism is { } par) sb.Append($"  parallelism = {par}\n");
+        if (PostgreSqlJournal is { } j) sb.Append($"  postgresql-journal = {HoconText.Quote(j)}\n");
         if (TagInsertMode is { } t) sb.Append($"  tag-insert-mode = {HoconText.Quote(t)}\n");
         if (QueryRefreshInterval is { } r) sb.Append($"  query-refresh-interval = {(long)r.TotalMilliseconds}ms\n");
         return sb.Append("}\n").ToString();

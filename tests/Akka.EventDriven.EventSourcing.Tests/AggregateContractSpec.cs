@@ -270,3 +270,9 @@ public sealed class PostgreSqlAggregateSpec : AggregateContractSpec
 {
     protected override TestStore NewStore() => TestStore.PostgreSql();
 }
+
+/// <summary>The same contract on PostgreSQL with Akka.Persistence.Sql's own journal instead of the batched one.</summary>
+public sealed class PostgreSqlPluginJournalAggregateSpec : AggregateContractSpec
+{
+    protected override TestStore NewStore() => TestStore.PostgreSql() with { Journal = "akka-persistence-sql" };
+}

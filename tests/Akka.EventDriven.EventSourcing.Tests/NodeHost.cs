@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 namespace Akka.EventDriven.EventSourcing.Tests;
 
 /// <summary>Where a test stores its events: a fresh SQLite file, or the private PostgreSQL of ./build.sh test.</summary>
-public sealed record TestStore(StoreProvider Provider, string ConnectionString)
+public sealed record TestStore(StoreProvider Provider, string ConnectionString, string? Journal = null)
 {
     public static TestStore NewSqlite() =>
         new(StoreProvider.Sqlite, $"Data Source={Path.Combine(Path.GetTempPath(), $"ed-test-{Guid.NewGuid():N}.db")}");
@@ -53,6 +53,7 @@ public sealed class NodeHost : IAsyncDisposable
                     o.Registry = registry ?? LedgerTypes.Current();
                     o.Persistence.Provider = store.Provider;
                     o.Persistence.ConnectionString = store.ConnectionString;
+                    o.Persistence.PostgreSqlJournal = store.Journal;
                     o.AddAggregate(Tests.Ledger.Definition, aggregate);
                 });
                 if (extraHocon is not null) b.AddHocon(extraHocon, HoconAddMode.Prepend);

@@ -22,13 +22,16 @@ public enum StoreProvider
 /// <param name="QueryRefreshInterval">Poll interval of live queries. Default 250 ms.</param>
 /// <param name="TagInsertMode">How the journal writes tag rows: off (row by row), parameterized or inline
 /// (one statement per batch; Akka.Persistence.Sql's tagtable-asqueryable-insert-mode). Default off.</param>
+/// <param name="BatchedPostgreSqlJournal">On PostgreSQL, write with <see cref="PostgreSqlJournal"/> (group commit, one
+/// statement per batch, same tables) instead of Akka.Persistence.Sql's journal. Default true.</param>
 public sealed record StoreSettings(
     StoreProvider Provider,
     string ConnectionString,
     int BatchSize = 2000,
     int Parallelism = 2,
     TimeSpan? QueryRefreshInterval = null,
-    string TagInsertMode = "off")
+    string TagInsertMode = "off",
+    bool BatchedPostgreSqlJournal = true)
 {
     /// <summary>Config path of the store settings.</summary>
     public const string ConfigPath = "akka.event-driven.persistence";
@@ -43,8 +46,16 @@ public sealed record StoreSettings(
         if (string.IsNullOrWhiteSpace(cs) && provider == StoreProvider.PostgreSql)
             cs = Environment.GetEnvironmentVariable("DATABASE_URL") ?? "";
         return new StoreSettings(provider, cs, c.GetInt("batch-size"), c.GetInt("parallelism"),
-            c.GetTimeSpan("query-refresh-interval"), c.GetString("tag-insert-mode")).Validate();
+            c.GetTimeSpan("query-refresh-interval"), c.GetString("tag-insert-mode"),
+            ParseJournal(c.GetString("postgresql-journal"))).Validate();
     }
+
+    private static bool ParseJournal(string? text) => text?.Trim().ToLowerInvariant() switch
+    {
+        "batched" or null or "" => true,
+        "akka-persistence-sql" => false,
+        _ => throw new ConfigurationException($"Unknown postgresql-journal '{text}': use 'batched' or 'akka-persistence-sql'."),
+    };
 
     /// <summary>Parses "sqlite" or "postgresql" (case-insensitive; "postgres" and "pg" accepted).</summary>
     public static StoreProvider ParseProvider(string? text) => text?.Trim().ToLowerInvariant() switch
@@ -110,10 +121,19 @@ public sealed record StoreSettings(
         };
         var cs = Hocon(ConnectionString);
         var refresh = (long)(QueryRefreshInterval ?? TimeSpan.FromMilliseconds(250)).TotalMilliseconds;
+        var batched = Provider == StoreProvider.PostgreSql && BatchedPostgreSqlJournal;
         var hocon = $$"""
             akka.persistence {
               journal {
-                plugin = "akka.persistence.journal.sql"
+                plugin = "{{(batched ? "akka.persistence.journal.event-driven-postgresql" : "akka.persistence.journal.sql")}}"
+                event-driven-postgresql {
+                  class = "Akka.EventDriven.EventSourcing.Storage.PostgreSqlJournal, Akka.EventDriven.EventSourcing"
+                  plugin-dispatcher = "akka.actor.default-dispatcher"
+                  connection-string = {{cs}}
+                  batch-size = {{BatchSize}}
+                  parallelism = {{Parallelism}}
+                  buffer-size = 10000
+                }
                 sql {
                   connection-string = {{cs}}
                   provider-name = "{{providerName}}"

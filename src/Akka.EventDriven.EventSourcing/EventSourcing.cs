@@ -43,7 +43,9 @@ public sealed class EventSourcing : IExtension
                 aggregate.Name,
                 entityId => AggregateEntity.Props(entityId, aggregate, s),
                 sharding,
-                new AggregateMessageExtractor(100));
+                new AggregateMessageExtractor(100),
+                clusterSharding.DefaultShardAllocationStrategy(sharding),
+                AggregateEntity.Stop.Instance);
             return new AggregateRepository<TState>(_system, region, aggregate, s);
         }));
         var repository = await lazy.Value;

@@ -226,6 +226,26 @@ public abstract class AggregateContractSpec
     }
 
     [Fact]
+    public async Task An_idle_entity_is_passivated_and_recovers_from_storage_on_the_next_command()
+    {
+        await using var node = await NodeHost.StartAsync(NewStore(), aggregate: a => a.PassivateIdleAfter = TimeSpan.FromMilliseconds(500));
+        var id = NewId();
+        await node.Ledger.SendAsync(id, new Open("liam"));
+        Assert.IsType<CommandAccepted>(await node.Ledger.SendAsync(id, new Deposit(2m)));
+
+        await AwaitAsync(async () =>
+        {
+            var region = await node.Ledger.Region.Ask<Akka.Cluster.Sharding.CurrentShardRegionState>(
+                Akka.Cluster.Sharding.GetShardRegionState.Instance, TimeSpan.FromSeconds(5));
+            Assert.DoesNotContain(region.Shards, s => s.EntityIds.Contains(id));
+        });
+
+        var state = await node.Ledger.GetStateAsync(id);
+        Assert.Equal(new RecoveryStats(null, 2), state.Recovery);
+        Assert.Equal(2m, state.State.Balance);
+    }
+
+    [Fact]
     public async Task Bad_input_is_refused_before_anything_is_sent()
     {
         await using var node = await NodeHost.StartAsync(NewStore());

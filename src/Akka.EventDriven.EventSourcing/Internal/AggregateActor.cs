@@ -34,6 +34,7 @@ internal sealed class AggregateActor : UntypedPersistentActor
     private List<long> _keptSnapshots = [];
     private long? _recoveredFromSnapshot;
     private long _eventsReplayed;
+    private bool _stopRequested;
 
     public AggregateActor(string id, IAggregate aggregate, AggregateSettings settings)
     {
@@ -84,6 +85,10 @@ internal sealed class AggregateActor : UntypedPersistentActor
             case AggregateCommand command:
                 _buffer.Add((command, Sender));
                 if (_inFlight is null) Flush();
+                break;
+            case AggregateEntity.Stop:
+                _stopRequested = true;
+                StopIfIdle();
                 break;
             case GetAggregateState:
                 Sender.Tell(new AggregateStateReply(_id, LastSequenceNr, _state,
@@ -196,6 +201,12 @@ internal sealed class AggregateActor : UntypedPersistentActor
         }
         _inFlightState = null;
         if (_buffer.Count > 0) Flush();
+        StopIfIdle();
+    }
+
+    private void StopIfIdle()
+    {
+        if (_stopRequested && _inFlight is null && _buffer.Count == 0) Context.Stop(Self);
     }
 
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)

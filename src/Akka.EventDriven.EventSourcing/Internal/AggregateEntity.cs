@@ -13,6 +13,14 @@ internal sealed class AggregateEntity : UntypedActor
     internal sealed record ChildReady;
     internal sealed record ChildRecoveryFailed(string Reason);
 
+    /// <summary>Sharding's stop message for idle passivation and hand-off: the entity stops once the commands it has
+    /// already accepted are answered, never in the middle of a write.</summary>
+    internal sealed class Stop
+    {
+        public static readonly Stop Instance = new();
+        private Stop() { }
+    }
+
     private readonly string _aggregateId;
     private readonly Func<Props> _childProps;
     private readonly List<(object Message, IActorRef Sender)> _pending = [];
@@ -20,6 +28,7 @@ internal sealed class AggregateEntity : UntypedActor
     private IActorRef? _child;
     private bool _ready;
     private string? _failure;
+    private bool _stopping;
 
     public AggregateEntity(string aggregateId, Func<Props> childProps)
     {
@@ -46,6 +55,12 @@ internal sealed class AggregateEntity : UntypedActor
                 _ready = true;
                 foreach (var (m, s) in _pending) _child!.Tell(m, s);
                 _pending.Clear();
+                if (_stopping) _child!.Tell(Stop.Instance);
+                break;
+            case Stop:
+                _stopping = true;
+                if (_child is null || _failure is not null) Context.Stop(Self);
+                else if (_ready) _child.Tell(Stop.Instance);
                 break;
             case ChildRecoveryFailed f when Equals(Sender, _child):
                 _failure = f.Reason;
@@ -55,7 +70,8 @@ internal sealed class AggregateEntity : UntypedActor
             case Terminated t when Equals(t.ActorRef, _child):
                 _child = null;
                 _ready = false;
-                if (_failure is null && _pending.Count > 0) StartChild();
+                if (_stopping) Context.Stop(Self);
+                else if (_failure is null && _pending.Count > 0) StartChild();
                 break;
             case AggregateCommand or GetAggregateState:
                 if (_failure is not null) Sender.Tell(new CommandFailed(_aggregateId, _failure));

@@ -114,8 +114,3 @@ public sealed class AggregateOptions
         return sb.Append("}\n").ToString();
     }
 }
-
-internal static class HoconText
-{
-    public static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
-}

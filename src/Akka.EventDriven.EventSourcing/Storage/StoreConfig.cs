@@ -119,7 +119,7 @@ public sealed record StoreSettings(
             StoreProvider.PostgreSql => ("PostgreSQL.15", "postgresql"),
             _ => ("SQLite.MS", "sqlite"),
         };
-        var cs = Hocon(ConnectionString);
+        var cs = HoconText.Quote(ConnectionString);
         var refresh = (long)(QueryRefreshInterval ?? TimeSpan.FromMilliseconds(250)).TotalMilliseconds;
         var batched = Provider == StoreProvider.PostgreSql && BatchedPostgreSqlJournal;
         var hocon = $$"""
@@ -171,6 +171,11 @@ public sealed record StoreSettings(
         return ConfigurationFactory.ParseString(hocon).WithFallback(SqlPersistence.DefaultConfiguration);
     }
 
-    private static string Hocon(string value) =>
-        "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+}
+
+/// <summary>Quoting of values written into generated HOCON.</summary>
+internal static class HoconText
+{
+    /// <summary>A HOCON quoted string holding <paramref name="value"/> verbatim.</summary>
+    public static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 }

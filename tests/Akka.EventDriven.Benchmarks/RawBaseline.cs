@@ -1,0 +1,187 @@
+using System.Diagnostics;
+using Npgsql;
+using NpgsqlTypes;
+
+namespace Akka.EventDriven.Benchmarks;
+
+/// <summary>Raw Npgsql writes of journal-like rows into a table of the benchmark's own.</summary>
+public static class RawBaseline
+{
+    public const string Table = "bench_raw_events";
+
+    /// <summary>Creates (if needed) and empties the baseline table: same shape and indexes as the journal's
+    /// (bigserial ordering primary key, unique persistence_id + sequence number).</summary>
+    public static async Task PrepareTableAsync(string connectionString)
+    {
+        await using var conn = new NpgsqlConnection(connectionString);
+        await conn.OpenAsync();
+        await using var cmd = new NpgsqlCommand($"""
+            CREATE TABLE IF NOT EXISTS {Table} (
+              ordering       BIGSERIAL    NOT NULL PRIMARY KEY,
+              persistence_id VARCHAR(255) NOT NULL,
+              sequence_nr    BIGINT       NOT NULL,
+              payload        BYTEA        NOT NULL,
+              manifest       VARCHAR(500) NOT NULL,
+              created_at     BIGINT       NOT NULL,
+              tags           VARCHAR(100),
+              UNIQUE (persistence_id, sequence_nr)
+            );
+            TRUNCATE {Table} RESTART IDENTITY;
+            """, conn);
+        await cmd.ExecuteNonQueryAsync();
+    }
+
+    private const string InsertSql =
+        $"INSERT INTO {Table} (persistence_id, sequence_nr, payload, manifest, created_at, tags) VALUES ($1, $2, $3, $4, $5, $6)";
+
+    private static void AddParameters(NpgsqlParameterCollection p, string persistenceId, long seq, byte[] payload, string manifest)
+    {
+        p.Add(new NpgsqlParameter<string> { TypedValue = persistenceId, NpgsqlDbType = NpgsqlDbType.Varchar });
+        p.Add(new NpgsqlParameter<long> { TypedValue = seq });
+        p.Add(new NpgsqlParameter<byte[]> { TypedValue = payload });
+        p.Add(new NpgsqlParameter<string> { TypedValue = manifest, NpgsqlDbType = NpgsqlDbType.Varchar });
+        p.Add(new NpgsqlParameter<long> { TypedValue = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() });
+        p.Add(new NpgsqlParameter<string> { TypedValue = "BenchAccount", NpgsqlDbType = NpgsqlDbType.Varchar });
+    }
+
+    /// <summary>Batched appends: <paramref name="connections"/> writers, each committing NpgsqlBatches of
+    /// <paramref name="batchSize"/> single-row INSERTs in one transaction, over <paramref name="idsPerConnection"/> persistence ids each.</summary>
+    public static async Task<Measurement> BatchedAsync(string connectionString, string runId, byte[] payload, string manifest,
+        int connections, int batchSize, int idsPerConnection, TimeSpan warmUp, TimeSpan measure)
+    {
+        var window = new MeasureWindow();
+        var workers = Enumerable.Range(0, connections).Select(c => Task.Run(async () =>
+        {
+            await using var conn = new NpgsqlConnection(connectionString);
+            await conn.OpenAsync();
+            var seqs = new long[idsPerConnection];
+            var ids = Enumerable.Range(0, idsPerConnection).Select(i => $"raw-{runId}-{c}-{i}").ToArray();
+            var next = 0;
+            while (!window.Stopped)
+            {
+                await using var tx = await conn.BeginTransactionAsync();
+                await using var batch = new NpgsqlBatch(conn, tx);
+                for (var i = 0; i < batchSize; i++)
+                {
+                    var id = next++ % idsPerConnection;
+                    var cmd = new NpgsqlBatchCommand(InsertSql);
+                    AddParameters(cmd.Parameters, ids[id], ++seqs[id], payload, manifest);
+                    batch.BatchCommands.Add(cmd);
+                }
+                await batch.ExecuteNonQueryAsync();
+                await tx.CommitAsync();
+                window.Add(batchSize);
+            }
+        })).ToArray();
+        return await window.RunAsync(warmUp, measure, workers);
+    }
+
+    /// <summary>One writer on one connection, one row per commit. <paramref name="explicitTransaction"/>: BEGIN, INSERT,
+    /// COMMIT (as an atomic multi-statement append needs); otherwise an autocommit INSERT.</summary>
+    public static async Task<Measurement> SingleAsync(string connectionString, string runId, byte[] payload, string manifest,
+        bool explicitTransaction, TimeSpan warmUp, TimeSpan measure)
+    {
+        var window = new MeasureWindow();
+        var worker = Task.Run(async () =>
+        {
+            await using var conn = new NpgsqlConnection(connectionString);
+            await conn.OpenAsync();
+            var id = $"raw-single-{runId}-{(explicitTransaction ? "tx" : "auto")}";
+            long seq = 0;
+            await using var cmd = new NpgsqlCommand(InsertSql, conn);
+            AddParameters(cmd.Parameters, id, 0, payload, manifest);
+            while (!window.Stopped)
+            {
+                ((NpgsqlParameter<long>)cmd.Parameters[1]).TypedValue = ++seq;
+                ((NpgsqlParameter<long>)cmd.Parameters[4]).TypedValue = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+                if (explicitTransaction)
+                {
+                    await using var tx = await conn.BeginTransactionAsync();
+                    cmd.Transaction = tx;
+                    await cmd.ExecuteNonQueryAsync();
+                    await tx.CommitAsync();
+                }
+                else
+                {
+                    cmd.Transaction = null;
+                    await cmd.ExecuteNonQueryAsync();
+                }
+                window.Add(1);
+            }
+        });
+        return await window.RunAsync(warmUp, measure, [worker]);
+    }
+}
+
+/// <summary>Counts completed operations; measures the count over a window after a warm-up.</summary>
+public sealed class MeasureWindow
+{
+    private long _count;
+    private volatile bool _stopped;
+
+    public bool Stopped => _stopped;
+    public long Total => Interlocked.Read(ref _count);
+    public void Add(long n) => Interlocked.Add(ref _count, n);
+
+    /// <summary>Waits <paramref name="warmUp"/>, counts for <paramref name="measure"/>, then stops the workers and
+    /// waits for them to finish their operations in flight.</summary>
+    public async Task<Measurement> RunAsync(TimeSpan warmUp, TimeSpan measure, Task[] workers)
+    {
+        try
+        {
+            await Delay(warmUp, workers);
+            var start = Total;
+            var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+            var load0 = LoadAverage();
+            var clock = Stopwatch.StartNew();
+            await Delay(measure, workers);
+            var end = Total;
+            var elapsed = clock.Elapsed;
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
+            return new Measurement(end - start, elapsed, cpu.TotalSeconds, load0, LoadAverage());
+        }
+        finally
+        {
+            _stopped = true;
+            await Task.WhenAll(workers);
+        }
+    }
+
+    // Fail fast if a worker dies during the run.
+    private static async Task Delay(TimeSpan time, Task[] workers)
+    {
+        var delay = Task.Delay(time);
+        var first = await Task.WhenAny(workers.Append(delay));
+        if (first == delay) return;
+        await first; // throws the worker's exception
+        throw new InvalidOperationException("A benchmark worker ended before the run was over.");
+    }
+
+    /// <summary>The 1-minute load average (Linux), to spot runs disturbed by other work on the machine; null elsewhere.</summary>
+    public static double? LoadAverage()
+    {
+        try
+        {
+            var text = File.ReadAllText("/proc/loadavg").Split(' ')[0];
+            return double.Parse(text, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception) { return null; }
+    }
+}
+
+/// <summary>Operations completed in a measured window, with this process's CPU time and the machine's load average.</summary>
+public sealed record Measurement(long Count, TimeSpan Elapsed, double ProcessCpuSeconds = 0, double? LoadBefore = null, double? LoadAfter = null)
+{
+    public double PerSecond => Count / Elapsed.TotalSeconds;
+
+    public Dictionary<string, object?> Describe() => new()
+    {
+        ["count"] = Count,
+        ["elapsed_s"] = Math.Round(Elapsed.TotalSeconds, 3),
+        ["per_s"] = Math.Round(PerSecond, 1),
+        ["process_cpu_s"] = Math.Round(ProcessCpuSeconds, 2),
+        ["process_cpu_us_per_op"] = Count > 0 ? Math.Round(ProcessCpuSeconds * 1e6 / Count, 1) : null,
+        ["load_avg_1m_before"] = LoadBefore,
+        ["load_avg_1m_after"] = LoadAfter,
+    };
+}

@@ -48,7 +48,7 @@ internal sealed class AggregateActor : UntypedPersistentActor
     }
 
     public static Props Props(string id, IAggregate aggregate, AggregateSettings settings) =>
-        Actor.Props.Create(() => new AggregateActor(id, aggregate, settings));
+        Actor.Props.Create(typeof(AggregateActor), id, aggregate, settings);
 
     public override string PersistenceId { get; }
 

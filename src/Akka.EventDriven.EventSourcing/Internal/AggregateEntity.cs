@@ -37,7 +37,9 @@ internal sealed class AggregateEntity : UntypedActor
     }
 
     public static Props Props(string aggregateId, IAggregate aggregate, AggregateSettings settings) =>
-        Actor.Props.Create(() => new AggregateEntity(aggregateId, () => AggregateActor.Props(aggregateId, aggregate, settings)));
+        // Props.Create(Type, args) instead of an expression: no expression compilation for every entity started.
+        Actor.Props.Create(typeof(AggregateEntity), aggregateId,
+            new Func<Props>(() => AggregateActor.Props(aggregateId, aggregate, settings)));
 
     protected override void PreStart() => StartChild();
 

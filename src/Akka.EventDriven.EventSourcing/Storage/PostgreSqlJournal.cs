@@ -35,6 +35,9 @@ public sealed class PostgreSqlJournal : AsyncWriteJournal
           ON t.persistence_id = rows.persistence_id AND t.sequence_nr = rows.sequence_nr
         """;
 
+    // The tables and column names of Akka.Persistence.Sql's postgresql mapping, so that its read journal and its own
+    // journal can use them. Created here with only the indexes reads need: the journal's primary key and
+    // (persistence_id, sequence_nr), and tags by (tag, ordering_id) for EventsByTag. Existing tables are left as they are.
     private const string CreateSchemaSql = """
         SELECT pg_advisory_xact_lock(7415533);
         CREATE TABLE IF NOT EXISTS event_journal (
@@ -47,16 +50,13 @@ public sealed class PostgreSqlJournal : AsyncWriteJournal
           manifest text,
           serializer_id integer,
           CONSTRAINT event_journal_uq UNIQUE (persistence_id, sequence_nr));
-        CREATE INDEX IF NOT EXISTS event_journal_created_at_idx ON event_journal (created_at);
-        CREATE INDEX IF NOT EXISTS event_journal_sequence_nr_idx ON event_journal (sequence_nr);
         CREATE TABLE IF NOT EXISTS tags (
           ordering_id bigint NOT NULL,
           tag text NOT NULL,
           sequence_nr bigint NOT NULL,
           persistence_id text NOT NULL,
           CONSTRAINT "PK_tags" PRIMARY KEY (ordering_id, tag));
-        CREATE INDEX IF NOT EXISTS tags_persistence_id_sequence_nr_idx ON tags (persistence_id, sequence_nr);
-        CREATE INDEX IF NOT EXISTS tags_tag_idx ON tags (tag);
+        CREATE INDEX IF NOT EXISTS tags_tag_ordering_idx ON tags (tag, ordering_id);
         """;
 
     private readonly NpgsqlDataSource _dataSource;
@@ -306,12 +306,15 @@ public sealed class PostgreSqlJournal : AsyncWriteJournal
         {
             foreach (var sql in new[]
                      {
-                         "UPDATE event_journal SET is_deleted = true WHERE persistence_id = $1 AND sequence_nr <= $2",
-                         "DELETE FROM tags WHERE persistence_id = $1 AND sequence_nr <= $2",
+                         """
+                         DELETE FROM tags WHERE ordering_id IN
+                           (SELECT ordering FROM event_journal WHERE persistence_id = $1 AND sequence_nr <= $2)
+                         """,
                          """
                          DELETE FROM event_journal WHERE persistence_id = $1 AND sequence_nr <= $2
                            AND sequence_nr < (SELECT max(sequence_nr) FROM event_journal WHERE persistence_id = $1)
                          """,
+                         "UPDATE event_journal SET is_deleted = true WHERE persistence_id = $1 AND sequence_nr <= $2",
                      })
             {
                 var command = new NpgsqlBatchCommand(sql);

@@ -1,5 +1,5 @@
 using System.Collections.Immutable;
-using System.Threading.Channels;
+using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
@@ -61,16 +61,16 @@ public sealed class PostgreSqlJournal : AsyncWriteJournal
 
     private readonly NpgsqlDataSource _dataSource;
     private readonly Akka.Serialization.Serialization _serialization;
-    private readonly Channel<WriteRequest> _queue;
+    private readonly ConcurrentQueue<WriteRequest> _queue = new();
     private readonly int _batchSize;
     private readonly int _parallelism;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly CancellationTokenSource _stopping = new();
     private Task? _schema;
-    private Task[] _writers = [];
+    private int _activeWriters;
 
     /// <summary>Created by Akka.Persistence from the plugin config (<c>connection-string</c>, <c>batch-size</c>,
-    /// <c>parallelism</c>, <c>buffer-size</c>).</summary>
+    /// <c>parallelism</c>).</summary>
     public PostgreSqlJournal(Config config)
     {
         var builder = new NpgsqlConnectionStringBuilder(
@@ -80,11 +80,6 @@ public sealed class PostgreSqlJournal : AsyncWriteJournal
         _serialization = Context.System.Serialization;
         _batchSize = Math.Max(1, config.GetInt("batch-size", 2000));
         _parallelism = Math.Max(1, config.GetInt("parallelism", 2));
-        _queue = Channel.CreateBounded<WriteRequest>(new BoundedChannelOptions(Math.Max(16, config.GetInt("buffer-size", 10000)))
-        {
-            SingleWriter = true,
-            FullMode = BoundedChannelFullMode.Wait,
-        });
     }
 
     /// <inheritdoc />
@@ -92,15 +87,13 @@ public sealed class PostgreSqlJournal : AsyncWriteJournal
     {
         base.PreStart();
         _schema = CreateSchemaAsync();
-        _writers = Enumerable.Range(0, _parallelism).Select(_ => Task.Run(WriterLoopAsync)).ToArray();
     }
 
     /// <inheritdoc />
     protected override void PostStop()
     {
-        _queue.Writer.TryComplete();
         _stopping.CancelAfter(TimeSpan.FromSeconds(5));
-        try { Task.WaitAll(_writers, TimeSpan.FromSeconds(10)); } catch (AggregateException) { }
+        while (_queue.TryDequeue(out var orphan)) orphan.Done.TrySetException(new InvalidOperationException("The journal stopped."));
         _dataSource.Dispose();
         base.PostStop();
     }
@@ -146,7 +139,10 @@ public sealed class PostgreSqlJournal : AsyncWriteJournal
             catch (Exception e) { request.Reject(i, e); }
         }
         if (request.Rows.Count == 0) return request.Results;
-        await _queue.Writer.WriteAsync(request, cancellationToken);
+        _queue.Enqueue(request);
+        // Group commit without a hand-off: if fewer than `parallelism` writers are busy, this call becomes one and
+        // stores everything queued so far (its own request included); otherwise a busy writer takes it next.
+        if (TryBecomeWriter()) _ = DrainAsync();
         await request.Done.Task.WaitAsync(cancellationToken);
         return request.Results;
     }
@@ -172,47 +168,66 @@ public sealed class PostgreSqlJournal : AsyncWriteJournal
         return rows;
     }
 
-    private async Task WriterLoopAsync()
+    private bool TryBecomeWriter()
     {
-        var reader = _queue.Reader;
+        while (true)
+        {
+            var active = Volatile.Read(ref _activeWriters);
+            if (active >= _parallelism) return false;
+            if (Interlocked.CompareExchange(ref _activeWriters, active + 1, active) == active) return true;
+        }
+    }
+
+    private async Task DrainAsync()
+    {
         var batch = new List<WriteRequest>();
+        while (true)
+        {
+            batch.Clear();
+            var events = 0;
+            while (events < _batchSize && _queue.TryDequeue(out var request))
+            {
+                batch.Add(request);
+                events += request.Rows.Count;
+            }
+            if (batch.Count == 0)
+            {
+                Interlocked.Decrement(ref _activeWriters);
+                // A request enqueued after the queue looked empty, and before this writer left, must not be stranded.
+                if (_queue.IsEmpty || !TryBecomeWriter()) return;
+                continue;
+            }
+            await StoreAsync(batch);
+        }
+    }
+
+    private async Task StoreAsync(List<WriteRequest> batch)
+    {
         try
         {
-            while (await reader.WaitToReadAsync())
+            await _schema!;
+            await InsertAsync(batch);
+            foreach (var r in batch) r.Done.TrySetResult();
+        }
+        catch (Exception e) when (batch.Count > 1)
+        {
+            _log.Warning("A batch of {0} writes failed ({1}); retrying them one by one", batch.Count, e.Message);
+            foreach (var r in batch)
             {
-                batch.Clear();
-                var events = 0;
-                while (events < _batchSize && reader.TryRead(out var request))
-                {
-                    batch.Add(request);
-                    events += request.Rows.Count;
-                }
-                if (batch.Count == 0) continue;
                 try
                 {
-                    await _schema!;
-                    await InsertAsync(batch);
-                    foreach (var r in batch) r.Done.TrySetResult();
+                    await InsertAsync([r]);
+                    r.Done.TrySetResult();
                 }
-                catch (Exception e) when (batch.Count > 1)
+                catch (Exception single)
                 {
-                    _log.Warning("A batch of {0} writes failed ({1}); retrying them one by one", batch.Count, e.Message);
-                    foreach (var r in batch)
-                    {
-                        try { await InsertAsync([r]); r.Done.TrySetResult(); }
-                        catch (Exception single) { r.Done.TrySetException(single); }
-                    }
-                }
-                catch (Exception e)
-                {
-                    batch[0].Done.TrySetException(e);
+                    r.Done.TrySetException(single);
                 }
             }
         }
         catch (Exception e)
         {
-            _log.Error(e, "Journal writer stopped");
-            foreach (var r in batch) r.Done.TrySetException(e);
+            batch[0].Done.TrySetException(e);
         }
     }
 

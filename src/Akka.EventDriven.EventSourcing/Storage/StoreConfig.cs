@@ -132,7 +132,6 @@ public sealed record StoreSettings(
                   connection-string = {{cs}}
                   batch-size = {{BatchSize}}
                   parallelism = {{Parallelism}}
-                  buffer-size = 10000
                 }
                 sql {
                   connection-string = {{cs}}

@@ -37,7 +37,7 @@ using (var host = BuildHost())
 {
     await host.StartAsync();
     var system = host.Services.GetRequiredService<ActorSystem>();
-    var repo = EventSourcing.Get(system).Repository(Investigation.Definition);
+    var repo = Aggregates.Get(system).Repository(Investigation.Definition);
 
     async Task Track(Task<CommandResult> send)
     {
@@ -77,7 +77,7 @@ using (var host = BuildHost())
 {
     await host.StartAsync();
     var system = host.Services.GetRequiredService<ActorSystem>();
-    var repo = EventSourcing.Get(system).Repository(Investigation.Definition);
+    var repo = Aggregates.Get(system).Repository(Investigation.Definition);
 
     int same = 0, fromSnapshot = 0;
     long replayed = 0;

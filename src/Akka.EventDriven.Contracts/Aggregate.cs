@@ -27,7 +27,7 @@ public abstract class Aggregate<TState> : IAggregate where TState : notnull
 {
     /// <summary>The aggregate type name, e.g. <c>"Investigation"</c>: the sharding type name, the prefix of every
     /// persistence id (<c>Investigation-inv-123</c>) and the tag every event of this type is written with.
-    /// Letters, digits, '.', '-' and '_' only; it must never change once events are stored.</summary>
+    /// Letters, digits and '_' only; it must never change once events are stored.</summary>
     public abstract string Name { get; }
 
     /// <summary>The state of an aggregate that has no events yet.</summary>

@@ -60,7 +60,8 @@ public static class EventDrivenHostingExtensions
         foreach (var aggregate in options.Aggregates)
             AggregateSettings.Create(config, aggregate.Name); // fail fast on bad values, naming the aggregate
         store = StoreSettings.FromConfig(config);
-        return store.ToAkkaConfig().WithFallback(config);
+        // Explicit akka.persistence settings (environment file) > derived plugin config > the plugin's defaults.
+        return config.WithFallback(store.ToAkkaConfig()).WithFallback(Akka.Persistence.Sql.SqlPersistence.DefaultConfiguration);
     }
 
     private static string ResolveFile(string file)

@@ -42,7 +42,7 @@ public sealed class EventDrivenOptions
         var options = new AggregateOptions();
         configure?.Invoke(options);
         Aggregates.Add(new AggregateRegistration(aggregate.Name, options,
-            (system, settings) => EventSourcing.EventSourcing.Get(system).StartAsync(aggregate, settings, options.Role)));
+            (system, settings) => EventSourcing.Aggregates.Get(system).StartAsync(aggregate, settings, options.Role)));
         return this;
     }
 

@@ -28,7 +28,7 @@ public sealed record PlatformSettings(int BatchSize = 2000, int Parallelism = 2,
         ["snapshots"] = SnapshotEvery == 0 ? "off" : $"every {SnapshotEvery} events",
         ["server_gc"] = System.Runtime.GCSettings.IsServerGC,
         ["journal_tag_mode"] = TagWriteMode ?? "TagTable (platform default)",
-        ["connection_auto_prepare"] = AutoPrepare,
+        ["journal"] = "PostgreSqlJournal (batched; Max Auto Prepare=20 unless the connection string sets it)",
     };
 }
 
@@ -85,7 +85,7 @@ public sealed class PlatformHost : IAsyncDisposable
             .Build();
         await host.StartAsync();
         var system = host.Services.GetRequiredService<ActorSystem>();
-        var repository = EventSourcing.EventSourcing.Get(system).Repository(BenchAccount.Definition);
+        var repository = Aggregates.Get(system).Repository(BenchAccount.Definition);
         return new PlatformHost(host, system, repository);
     }
 

@@ -38,7 +38,7 @@ public sealed class NodeHost : IAsyncDisposable
 
     public ActorSystem System => _host.Services.GetRequiredService<ActorSystem>();
 
-    public AggregateRepository<LedgerState> Ledger => EventSourcing.Get(System).Repository(Tests.Ledger.Definition);
+    public AggregateRepository<LedgerState> Ledger => Aggregates.Get(System).Repository(Tests.Ledger.Definition);
 
     public static async Task<NodeHost> StartAsync(TestStore store, MessageTypeRegistry? registry = null,
         Action<AggregateOptions>? aggregate = null, string? extraHocon = null, string systemName = "edtest")

@@ -49,6 +49,28 @@ public sealed class HostingConfigSpec
     }
 
     [Fact]
+    public void Explicit_akka_persistence_settings_in_the_environment_file_beat_derived_and_plugin_defaults()
+    {
+        var file = Path.Combine(Path.GetTempPath(), $"env-{Guid.NewGuid():N}.conf");
+        File.WriteAllText(file, """
+            akka.persistence.query.journal.sql.journal-sequence-retrieval.query-delay = 3s
+            akka.persistence.journal.sql.replay-batch-size = 77
+            """);
+        try
+        {
+            var config = EventDrivenHostingExtensions.BuildConfig(new EventDrivenOptions { EnvironmentFile = file }, out _);
+            Assert.Equal(TimeSpan.FromSeconds(3), config.GetTimeSpan("akka.persistence.query.journal.sql.journal-sequence-retrieval.query-delay"));
+            Assert.Equal(77, config.GetInt("akka.persistence.journal.sql.replay-batch-size"));
+            Assert.Equal(2000, config.GetInt("akka.persistence.journal.sql.batch-size"));          // derived
+            Assert.Equal(1000, config.GetInt("akka.persistence.query.journal.sql.replay-batch-size")); // plugin default
+        }
+        finally
+        {
+            File.Delete(file);
+        }
+    }
+
+    [Fact]
     public void Production_conf_takes_postgresql_from_DATABASE_URL()
     {
         var previous = Environment.GetEnvironmentVariable("DATABASE_URL");

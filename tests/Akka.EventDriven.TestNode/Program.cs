@@ -28,7 +28,7 @@ var host = Host.CreateDefaultBuilder()
         .AddHocon("akka.loglevel = ERROR\nakka.remote.dot-netty.tcp.port = 0\nakka.remote.dot-netty.tcp.hostname = \"127.0.0.1\"", HoconAddMode.Prepend)))
     .Build();
 await host.StartAsync();
-var repo = EventSourcing.Get(host.Services.GetRequiredService<ActorSystem>()).Repository(Counter.Definition);
+var repo = Aggregates.Get(host.Services.GetRequiredService<ActorSystem>()).Repository(Counter.Definition);
 var output = TextWriter.Synchronized(Console.Out);
 output.WriteLine("ready");
 output.Flush();

@@ -31,7 +31,7 @@ public readonly partial record struct MessageTypeName(string Name, int Version)
         return false;
     }
 
-    [GeneratedRegex(@"^(.+)\.v([0-9]{1,9})$", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"\A(.+)\.v([0-9]{1,9})\z", RegexOptions.CultureInvariant)]
     private static partial Regex ManifestPattern();
 }
 
@@ -220,6 +220,6 @@ public sealed partial class MessageTypeRegistry
                 nameof(name));
     }
 
-    [GeneratedRegex(@"^[A-Za-z0-9][A-Za-z0-9._-]*$(?<!\.v[0-9]+)", RegexOptions.CultureInvariant)]
+    [GeneratedRegex(@"\A[A-Za-z0-9][A-Za-z0-9._-]*\z(?<!\.v[0-9]+)", RegexOptions.CultureInvariant)]
     private static partial Regex NamePattern();
 }

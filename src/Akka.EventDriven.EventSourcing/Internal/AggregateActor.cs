@@ -35,6 +35,7 @@ internal sealed class AggregateActor : UntypedPersistentActor
     private long? _recoveredFromSnapshot;
     private long _eventsReplayed;
     private bool _stopRequested;
+    private string? _broken;
 
     public AggregateActor(string id, IAggregate aggregate, AggregateSettings settings)
     {
@@ -74,12 +75,30 @@ internal sealed class AggregateActor : UntypedPersistentActor
     protected override void OnRecoveryFailure(Exception reason, object? message = null)
     {
         var text = $"Recovery of '{PersistenceId}' failed: {reason.GetBaseException().Message}";
-        Context.Parent.Tell(new AggregateEntity.ChildRecoveryFailed(text));
+        var permanent = Causes(reason).Any(e => e is UnknownMessageTypeException or System.Text.Json.JsonException);
+        Context.Parent.Tell(new AggregateEntity.ChildRecoveryFailed(text, permanent));
         base.OnRecoveryFailure(reason, message);
+    }
+
+    private static IEnumerable<Exception> Causes(Exception e)
+    {
+        for (Exception? c = e; c is not null; c = c.InnerException)
+        {
+            yield return c;
+            if (c is AggregateException agg)
+                foreach (var inner in agg.InnerExceptions.SelectMany(Causes)) yield return inner;
+        }
     }
 
     protected override void OnCommand(object message)
     {
+        if (_broken is not null)
+        {
+            // After a failed write: answer whatever was already on its way here, then stop (see AggregateEntity).
+            if (message is AggregateEntity.Drain) Context.Stop(Self);
+            else if (message is AggregateCommand or GetAggregateState) Sender.Tell(new CommandFailed(_id, _broken));
+            return;
+        }
         switch (message)
         {
             case AggregateCommand command:
@@ -156,34 +175,33 @@ internal sealed class AggregateActor : UntypedPersistentActor
 
         Decision decision;
         var next = state;
+        var tagged = new List<object>();
         try
         {
             decision = _aggregate.Decide(state, command.Command);
             if (decision.IsRejected) return new CommandRejected(_id, version, decision.RejectionReason!);
+            var metadata = decision.Events.Count > 0
+                ? new EventMetadata(now, command.CorrelationId, command.CausationId, command.Headers)
+                : null;
             foreach (var e in decision.Events)
             {
                 if (!_registry.IsRegistered(e.GetType()))
                     return new CommandFailed(_id, new UnregisteredMessageTypeException(e.GetType()).Message);
                 next = _aggregate.Apply(next, e);
+                var extra = _aggregate.Tags(e) ?? [];
+                var tags = extra is ICollection<string> { Count: 0 } ? _baseTags : _baseTags.Union(extra);
+                tagged.Add(new Tagged(new DomainEvent(e, metadata!), tags));
             }
         }
         catch (Exception ex)
         {
+            // A throwing handler is a bug, not a business rejection: the caller gets a failure, nothing is stored.
             _log.Error(ex, "Command {0} failed in aggregate {1}", command.Command.GetType().Name, PersistenceId);
-            return new CommandRejected(_id, version,
+            return new CommandFailed(_id,
                 $"Command '{command.Command.GetType().Name}' threw {ex.GetType().Name}: {ex.Message}");
         }
 
-        if (decision.Events.Count > 0)
-        {
-            var metadata = new EventMetadata(now, command.CorrelationId, command.CausationId, command.Headers);
-            foreach (var e in decision.Events)
-            {
-                var extra = _aggregate.Tags(e);
-                var tags = extra is ICollection<string> { Count: 0 } ? _baseTags : _baseTags.Union(extra);
-                writes.Add(new Tagged(new DomainEvent(e, metadata), tags));
-            }
-        }
+        writes.AddRange(tagged);
         state = next;
         version += decision.Events.Count;
         return new CommandAccepted(_id, version, decision.Events);
@@ -191,7 +209,7 @@ internal sealed class AggregateActor : UntypedPersistentActor
 
     private void OnBatchWritten()
     {
-        var replies = _inFlight!;
+        if (_inFlight is not { } replies) return; // the write failed and was answered in OnPersistFailure
         _inFlight = null;
         if (!_inFlightRejected)
         {
@@ -220,13 +238,17 @@ internal sealed class AggregateActor : UntypedPersistentActor
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
-        // The write may or may not have happened: fail every caller and stop, so the next command recovers from storage.
-        var reason = $"Storing the events of '{PersistenceId}' failed: {cause.GetBaseException().Message}";
-        foreach (var (sender, _) in _inFlight ?? []) sender.Tell(new CommandFailed(_id, reason));
-        foreach (var (_, sender) in _buffer) sender.Tell(new CommandFailed(_id, reason));
+        // The write may or may not have happened, so this incarnation must not write again. Instead of stopping at
+        // once (which would drop what is already in the mailbox), fail every caller, tell the parent, and answer
+        // everything until the parent's Drain arrives; the next command then recovers from storage.
+        if (_broken is not null) return; // called once per event of the failed write
+        _broken = $"Storing the events of '{PersistenceId}' failed: {cause.GetBaseException().Message}";
+        _log.Error(cause, "Persist failure in {0} at sequence number {1}", PersistenceId, sequenceNr);
+        foreach (var (sender, _) in _inFlight ?? []) sender.Tell(new CommandFailed(_id, _broken));
+        foreach (var (_, sender) in _buffer) sender.Tell(new CommandFailed(_id, _broken));
         _inFlight = null;
         _buffer.Clear();
-        base.OnPersistFailure(cause, @event, sequenceNr);
+        Context.Parent.Tell(new AggregateEntity.ChildBroken());
     }
 
     private void MaybeSnapshot()

@@ -11,7 +11,21 @@ namespace Akka.EventDriven.EventSourcing.Internal;
 internal sealed class AggregateEntity : UntypedActor
 {
     internal sealed record ChildReady;
-    internal sealed record ChildRecoveryFailed(string Reason);
+
+    /// <summary>Recovery failed. <paramref name="Permanent"/> (an unknown event type, an unreadable payload): every
+    /// command is answered with the reason until the entity passivates. Otherwise (database unreachable, timeout) the
+    /// waiting commands fail and the next command tries a fresh recovery.</summary>
+    internal sealed record ChildRecoveryFailed(string Reason, bool Permanent);
+
+    /// <summary>A write failed: the child answers everything still in its mailbox and stops when it gets
+    /// <see cref="Drain"/>; meanwhile the parent holds new commands for a fresh child.</summary>
+    internal sealed record ChildBroken;
+
+    internal sealed class Drain
+    {
+        public static readonly Drain Instance = new();
+        private Drain() { }
+    }
 
     /// <summary>Sharding's stop message for idle passivation and hand-off: the entity stops once the commands it has
     /// already accepted are answered, never in the middle of a write.</summary>
@@ -65,9 +79,13 @@ internal sealed class AggregateEntity : UntypedActor
                 else if (_ready) _child.Tell(Stop.Instance);
                 break;
             case ChildRecoveryFailed f when Equals(Sender, _child):
-                _failure = f.Reason;
+                if (f.Permanent) _failure = f.Reason;
                 foreach (var (_, s) in _pending) s.Tell(new CommandFailed(_aggregateId, f.Reason));
                 _pending.Clear();
+                break;
+            case ChildBroken when Equals(Sender, _child):
+                _ready = false; // hold new commands until the broken child has drained and stopped
+                _child!.Tell(Drain.Instance);
                 break;
             case Terminated t when Equals(t.ActorRef, _child):
                 _child = null;

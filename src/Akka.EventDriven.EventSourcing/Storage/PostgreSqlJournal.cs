@@ -67,6 +67,7 @@ public sealed class PostgreSqlJournal : AsyncWriteJournal
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly CancellationTokenSource _stopping = new();
     private Task? _schema;
+    private readonly object _schemaLock = new();
     private int _activeWriters;
 
     /// <summary>Created by Akka.Persistence from the plugin config (<c>connection-string</c>, <c>batch-size</c>,
@@ -86,16 +87,26 @@ public sealed class PostgreSqlJournal : AsyncWriteJournal
     protected override void PreStart()
     {
         base.PreStart();
-        _schema = CreateSchemaAsync();
+        _ = EnsureSchema();
     }
 
     /// <inheritdoc />
     protected override void PostStop()
     {
-        _stopping.CancelAfter(TimeSpan.FromSeconds(5));
+        _stopping.Cancel();
         while (_queue.TryDequeue(out var orphan)) orphan.Done.TrySetException(new InvalidOperationException("The journal stopped."));
         _dataSource.Dispose();
         base.PostStop();
+    }
+
+    /// <summary>The schema task; a failed attempt (database not reachable yet) is retried by the next caller.</summary>
+    private Task EnsureSchema()
+    {
+        lock (_schemaLock)
+        {
+            if (_schema is null || _schema.IsFaulted || _schema.IsCanceled) _schema = CreateSchemaAsync();
+            return _schema;
+        }
     }
 
     private async Task CreateSchemaAsync()
@@ -112,7 +123,7 @@ public sealed class PostgreSqlJournal : AsyncWriteJournal
     {
         if (message.GetType() != SqlPluginProtocol.IsInitialized) return false;
         var sender = Sender;
-        _schema!.ContinueWith(t => sender.Tell(t.IsCompletedSuccessfully
+        EnsureSchema().ContinueWith(t => sender.Tell(t.IsCompletedSuccessfully
             ? SqlPluginProtocol.Initialized
             : new Status.Failure(t.Exception!.GetBaseException())), TaskScheduler.Default);
         return true;
@@ -140,6 +151,8 @@ public sealed class PostgreSqlJournal : AsyncWriteJournal
         }
         if (request.Rows.Count == 0) return request.Results;
         _queue.Enqueue(request);
+        // A request given up on (circuit-breaker timeout) before a writer took it is never written.
+        await using var registration = cancellationToken.Register(static r => ((WriteRequest)r!).TryCancel(), request);
         // Group commit without a hand-off: if fewer than `parallelism` writers are busy, this call becomes one and
         // stores everything queued so far (its own request included); otherwise a busy writer takes it next.
         if (TryBecomeWriter()) _ = DrainAsync();
@@ -187,6 +200,7 @@ public sealed class PostgreSqlJournal : AsyncWriteJournal
             var events = 0;
             while (events < _batchSize && _queue.TryDequeue(out var request))
             {
+                if (!request.TryStart()) continue; // cancelled while queued
                 batch.Add(request);
                 events += request.Rows.Count;
             }
@@ -205,7 +219,7 @@ public sealed class PostgreSqlJournal : AsyncWriteJournal
     {
         try
         {
-            await _schema!;
+            await EnsureSchema();
             await InsertAsync(batch);
             foreach (var r in batch) r.Done.TrySetResult();
         }
@@ -280,7 +294,7 @@ public sealed class PostgreSqlJournal : AsyncWriteJournal
         long toSequenceNr, long max, Action<IPersistentRepresentation> recoveryCallback)
     {
         if (max <= 0) return;
-        await _schema!;
+        await EnsureSchema();
         await using var command = _dataSource.CreateCommand("""
             SELECT sequence_nr, created_at, payload, manifest, serializer_id FROM event_journal
             WHERE persistence_id = $1 AND sequence_nr >= $2 AND sequence_nr <= $3 AND is_deleted = false
@@ -303,7 +317,7 @@ public sealed class PostgreSqlJournal : AsyncWriteJournal
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr,
         CancellationToken cancellationToken)
     {
-        await _schema!;
+        await EnsureSchema();
         await using var command = _dataSource.CreateCommand("SELECT max(sequence_nr) FROM event_journal WHERE persistence_id = $1");
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = persistenceId });
         return await command.ExecuteScalarAsync(cancellationToken) is long highest ? highest : 0L;
@@ -314,7 +328,7 @@ public sealed class PostgreSqlJournal : AsyncWriteJournal
         CancellationToken cancellationToken)
     {
         // Like Akka.Persistence.Sql: the highest row is kept (marked deleted) so the sequence number never goes back.
-        await _schema!;
+        await EnsureSchema();
         await using var connection = await _dataSource.OpenConnectionAsync();
         await using var tx = await connection.BeginTransactionAsync();
         await using (var batch = new NpgsqlBatch(connection, tx))
@@ -347,7 +361,15 @@ public sealed class PostgreSqlJournal : AsyncWriteJournal
 
     private sealed class WriteRequest(int writes)
     {
+        private const int Queued = 0, Started = 1, Cancelled = 2;
+        private int _state;
         private Exception?[]? _rejections;
+        public bool TryStart() => Interlocked.CompareExchange(ref _state, Started, Queued) == Queued;
+        public void TryCancel()
+        {
+            if (Interlocked.CompareExchange(ref _state, Cancelled, Queued) == Queued)
+                Done.TrySetCanceled();
+        }
         public List<Row> Rows { get; } = [];
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public IImmutableList<Exception?> Results => _rejections is null ? null! : _rejections.ToImmutableList();

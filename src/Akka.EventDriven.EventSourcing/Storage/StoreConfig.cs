@@ -110,8 +110,9 @@ public sealed record StoreSettings(
         return b.ConnectionString;
     }
 
-    /// <summary>The Akka.Persistence.Sql configuration (journal, snapshot store, read journal) for these settings,
-    /// with the plugin's defaults as fallback.</summary>
+    /// <summary>The Akka.Persistence.Sql configuration (journal, snapshot store, read journal) derived from these
+    /// settings. Put it under any explicit <c>akka.persistence</c> settings and above
+    /// <c>SqlPersistence.DefaultConfiguration</c>.</summary>
     public Config ToAkkaConfig()
     {
         var (providerName, mapping) = Provider switch
@@ -163,11 +164,10 @@ public sealed record StoreSettings(
                 table-mapping = {{mapping}}
                 refresh-interval = {{refresh}}ms
                 tag-read-mode = TagTable
-                journal-sequence-retrieval.query-delay = {{refresh}}ms
               }
             }
             """;
-        return ConfigurationFactory.ParseString(hocon).WithFallback(SqlPersistence.DefaultConfiguration);
+        return ConfigurationFactory.ParseString(hocon);
     }
 
 }

@@ -7,18 +7,18 @@ using Akka.EventDriven.EventSourcing.Serialization;
 namespace Akka.EventDriven.EventSourcing;
 
 /// <summary>
-/// The event-sourcing extension of an actor system: starts one sharding region per aggregate type and hands out
+/// The aggregates extension of an actor system (event sourcing): starts one sharding region per aggregate type and hands out
 /// <see cref="AggregateRepository{TState}"/>s. With Akka.Hosting, <c>WithAggregate</c> does this for you.
 /// </summary>
-public sealed class EventSourcing : IExtension
+public sealed class Aggregates : IExtension
 {
     private readonly ExtendedActorSystem _system;
     private readonly ConcurrentDictionary<string, Lazy<Task<object>>> _repositories = new(StringComparer.Ordinal);
 
-    internal EventSourcing(ExtendedActorSystem system) => _system = system;
+    internal Aggregates(ExtendedActorSystem system) => _system = system;
 
     /// <summary>The extension of <paramref name="system"/>.</summary>
-    public static EventSourcing Get(ActorSystem system) => system.WithExtension<EventSourcing, EventSourcingProvider>();
+    public static Aggregates Get(ActorSystem system) => system.WithExtension<Aggregates, AggregatesProvider>();
 
     /// <summary>Starts (once) the sharding region hosting <paramref name="aggregate"/> on this node and returns its
     /// repository. Settings default to <see cref="AggregateSettings.Create(ActorSystem,string)"/>.
@@ -64,11 +64,11 @@ public sealed class EventSourcing : IExtension
     }
 }
 
-/// <summary>Creates the <see cref="EventSourcing"/> extension.</summary>
-public sealed class EventSourcingProvider : ExtensionIdProvider<EventSourcing>
+/// <summary>Creates the <see cref="Aggregates"/> extension.</summary>
+public sealed class AggregatesProvider : ExtensionIdProvider<Aggregates>
 {
     /// <inheritdoc />
-    public override EventSourcing CreateExtension(ExtendedActorSystem system) => new(system);
+    public override Aggregates CreateExtension(ExtendedActorSystem system) => new(system);
 }
 
 /// <summary>Routes <see cref="AggregateCommand"/> and <see cref="GetAggregateState"/> to the entity of their aggregate id.</summary>

@@ -1,0 +1,55 @@
+using Akka.EventDriven.EventSourcing.Storage;
+using Npgsql;
+
+namespace Akka.EventDriven.EventSourcing.Tests;
+
+/// <summary>
+/// The database fails under a live node (the journal table disappears, then comes back): callers get a clear
+/// failure, never a timeout or a false acknowledgement, and aggregates work again once the database does.
+/// Runs on a private database of its own so that breaking it touches no other test.
+/// </summary>
+public sealed class StorageFailureSpec
+{
+    [Fact]
+    public async Task Write_and_recovery_failures_are_answered_and_aggregates_recover_when_the_database_does()
+    {
+        var url = TestStore.PostgreSql().ConnectionString;
+        var server = new NpgsqlConnectionStringBuilder(StoreSettings.NormalizeConnectionString(StoreProvider.PostgreSql, url));
+        var database = $"failure_{Guid.NewGuid():N}";
+        await ExecAsync(server.ConnectionString, $"CREATE DATABASE {database}");
+        var own = new NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = database, Pooling = false }.ConnectionString;
+
+        await using (var node = await NodeHost.StartAsync(new TestStore(StoreProvider.PostgreSql, own)))
+        {
+            var live = $"live-{Guid.NewGuid():N}";
+            var cold = $"cold-{Guid.NewGuid():N}";
+            await node.Ledger.SendAsync(live, new Open("mia"));
+            await node.Ledger.SendAsync(cold, new Open("noah"));
+            await node.Ledger.SendAsync(cold, new Deposit(4m));
+
+            await ExecAsync(own, "ALTER TABLE event_journal RENAME TO event_journal_away");
+            var write = await Assert.ThrowsAsync<AggregateFailedException>(() => node.Ledger.SendAsync(live, new Deposit(1m)));
+            Assert.Contains("Storing the events", write.Message);
+            var fresh = $"fresh-{Guid.NewGuid():N}";
+            var recovery = await Assert.ThrowsAsync<AggregateFailedException>(() => node.Ledger.SendAsync(fresh, new Open("olivia")));
+            Assert.Contains("Recovery", recovery.Message);
+
+            await ExecAsync(own, "ALTER TABLE event_journal_away RENAME TO event_journal");
+            var after = await node.Ledger.SendAsync(live, new Deposit(2m));
+            Assert.Equal(2, Assert.IsType<CommandAccepted>(after).Version);            // the failed deposit left nothing
+            Assert.Equal(1, (await node.Ledger.SendAsync(fresh, new Open("olivia"))).Version); // not stuck in failure
+            Assert.Equal(new LedgerState("noah", 4m, 2), (await node.Ledger.GetStateAsync(cold)).State);
+            Assert.Equal(2m, (await node.Ledger.GetStateAsync(live)).State.Balance);
+        }
+        NpgsqlConnection.ClearAllPools();
+        await ExecAsync(server.ConnectionString, $"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
+    }
+
+    private static async Task ExecAsync(string connectionString, string sql)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(sql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+}

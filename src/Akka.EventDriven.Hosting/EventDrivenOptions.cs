@@ -64,10 +64,11 @@ public sealed class PersistenceOptions
     public int? Parallelism { get; set; }
     /// <summary>Poll interval of live queries. Default 250 ms.</summary>
     public TimeSpan? QueryRefreshInterval { get; set; }
-    /// <summary>How tag rows are written: "off" (row by row, default), "parameterized" or "inline" (one statement per batch).</summary>
+    /// <summary>akka-persistence-sql journal only: how tag rows are written: "off" (row by row, default), "parameterized"
+    /// or "inline" (one statement per batch).</summary>
     public string? TagInsertMode { get; set; }
-    /// <summary>PostgreSQL write journal: "batched" (default: group commit, one statement per batch) or "akka-persistence-sql".</summary>
-    public string? PostgreSqlJournal { get; set; }
+    /// <summary>Write journal: "batched" (default: group commit, one transaction per batch) or "akka-persistence-sql".</summary>
+    public string? Journal { get; set; }
 
     internal string ToHocon()
     {
@@ -76,7 +77,7 @@ public sealed class PersistenceOptions
         if (ConnectionString is { } cs) sb.Append($"  connection-string = {HoconText.Quote(cs)}\n");
         if (BatchSize is { } b) sb.Append($"  batch-size = {b}\n");
         if (Parallelism is { } par) sb.Append($"  parallelism = {par}\n");
-        if (PostgreSqlJournal is { } j) sb.Append($"  postgresql-journal = {HoconText.Quote(j)}\n");
+        if (Journal is { } j) sb.Append($"  journal = {HoconText.Quote(j)}\n");
         if (TagInsertMode is { } t) sb.Append($"  tag-insert-mode = {HoconText.Quote(t)}\n");
         if (QueryRefreshInterval is { } r) sb.Append($"  query-refresh-interval = {(long)r.TotalMilliseconds}ms\n");
         return sb.Append("}\n").ToString();

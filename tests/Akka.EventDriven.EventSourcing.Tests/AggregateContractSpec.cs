@@ -286,6 +286,12 @@ public sealed class SqliteAggregateSpec : AggregateContractSpec
     protected override TestStore NewStore() => TestStore.NewSqlite();
 }
 
+/// <summary>The same contract on SQLite with Akka.Persistence.Sql's own journal instead of the batched one.</summary>
+public sealed class SqlitePluginJournalAggregateSpec : AggregateContractSpec
+{
+    protected override TestStore NewStore() => TestStore.NewSqlite() with { Journal = "akka-persistence-sql" };
+}
+
 public sealed class PostgreSqlAggregateSpec : AggregateContractSpec
 {
     protected override TestStore NewStore() => TestStore.PostgreSql();

@@ -53,7 +53,7 @@ public sealed class NodeHost : IAsyncDisposable
                     o.Registry = registry ?? LedgerTypes.Current();
                     o.Persistence.Provider = store.Provider;
                     o.Persistence.ConnectionString = store.ConnectionString;
-                    o.Persistence.PostgreSqlJournal = store.Journal;
+                    o.Persistence.Journal = store.Journal;
                     o.AddAggregate(Tests.Ledger.Definition, aggregate);
                 });
                 if (extraHocon is not null) b.AddHocon(extraHocon, HoconAddMode.Prepend);

@@ -30,7 +30,7 @@ public sealed class HostingConfigSpec
         Assert.Equal(2, settings.KeepSnapshots);
         Assert.False(settings.DeleteEventsOnSnapshot);
         Assert.Equal("SQLite.MS", config.GetString("akka.persistence.journal.sql.provider-name"));
-        Assert.Equal("akka.persistence.journal.sql", config.GetString("akka.persistence.journal.plugin"));
+        Assert.Equal("akka.persistence.journal.event-driven-sqlite", config.GetString("akka.persistence.journal.plugin"));
     }
 
     [Fact]

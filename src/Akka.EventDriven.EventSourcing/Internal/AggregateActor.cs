@@ -264,6 +264,7 @@ internal sealed class AggregateActor : UntypedPersistentActor
     private void OnSnapshotSaved(long sequenceNr)
     {
         _keptSnapshots.Add(sequenceNr);
+        _keptSnapshots.Sort(); // a snapshot store may confirm saves out of order
         var keep = _settings.KeepSnapshots;
         if (_keptSnapshots.Count > keep)
         {

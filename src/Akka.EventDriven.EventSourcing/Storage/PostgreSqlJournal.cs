@@ -1,5 +1,4 @@
 using System.Collections.Immutable;
-using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
@@ -11,14 +10,11 @@ using NpgsqlTypes;
 namespace Akka.EventDriven.EventSourcing.Storage;
 
 /// <summary>
-/// The PostgreSQL write journal of Akka.EventDriven: the same tables as Akka.Persistence.Sql's <c>postgresql</c>
-/// mapping (<c>event_journal</c>, <c>tags</c>), so its read journal and snapshot store work unchanged, but writes
-/// are group-committed: every write request that arrives while a batch is being stored joins the next batch, and a
-/// whole batch (journal rows and tag rows) is one prepared statement over arrays, in one transaction.
-/// A write is acknowledged only after that transaction commits. If a batch fails, its requests are retried one by
-/// one so that a single bad write (say, a sequence-number clash from a second writer) fails only its own actor.
+/// The PostgreSQL write journal of Akka.EventDriven (see <see cref="BatchingJournal"/>): the tables of
+/// Akka.Persistence.Sql's <c>postgresql</c> mapping; a whole batch (journal rows and tag rows) is one prepared
+/// statement over arrays.
 /// </summary>
-public sealed class PostgreSqlJournal : AsyncWriteJournal
+public sealed class PostgreSqlJournal : BatchingJournal
 {
     private const string InsertSql = """
         WITH rows AS (
@@ -60,56 +56,19 @@ public sealed class PostgreSqlJournal : AsyncWriteJournal
         """;
 
     private readonly NpgsqlDataSource _dataSource;
-    private readonly Akka.Serialization.Serialization _serialization;
-    private readonly ConcurrentQueue<WriteRequest> _queue = new();
-    private readonly int _batchSize;
-    private readonly int _parallelism;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly CancellationTokenSource _stopping = new();
-    private Task? _schema;
-    private readonly object _schemaLock = new();
-    private int _activeWriters;
 
     /// <summary>Created by Akka.Persistence from the plugin config (<c>connection-string</c>, <c>batch-size</c>,
     /// <c>parallelism</c>).</summary>
-    public PostgreSqlJournal(Config config)
+    public PostgreSqlJournal(Config config) : base(config, config.GetInt("parallelism", 2))
     {
         var builder = new NpgsqlConnectionStringBuilder(
             StoreSettings.NormalizeConnectionString(StoreProvider.PostgreSql, config.GetString("connection-string")));
         if (builder.MaxAutoPrepare == 0) builder.MaxAutoPrepare = 20;
         _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
-        _serialization = Context.System.Serialization;
-        _batchSize = Math.Max(1, config.GetInt("batch-size", 2000));
-        _parallelism = Math.Max(1, config.GetInt("parallelism", 2));
     }
 
     /// <inheritdoc />
-    protected override void PreStart()
-    {
-        base.PreStart();
-        _ = EnsureSchema();
-    }
-
-    /// <inheritdoc />
-    protected override void PostStop()
-    {
-        _stopping.Cancel();
-        while (_queue.TryDequeue(out var orphan)) orphan.Done.TrySetException(new InvalidOperationException("The journal stopped."));
-        _dataSource.Dispose();
-        base.PostStop();
-    }
-
-    /// <summary>The schema task; a failed attempt (database not reachable yet) is retried by the next caller.</summary>
-    private Task EnsureSchema()
-    {
-        lock (_schemaLock)
-        {
-            if (_schema is null || _schema.IsFaulted || _schema.IsCanceled) _schema = CreateSchemaAsync();
-            return _schema;
-        }
-    }
-
-    private async Task CreateSchemaAsync()
+    protected override async Task CreateSchemaAsync()
     {
         await using var connection = await _dataSource.OpenConnectionAsync();
         await using var tx = await connection.BeginTransactionAsync();
@@ -117,135 +76,11 @@ public sealed class PostgreSqlJournal : AsyncWriteJournal
         await tx.CommitAsync();
     }
 
-    /// <summary>Akka.Persistence.Sql's read journal asks its write journal (with its internal <c>IsInitialized</c>
-    /// message) whether the tables exist before its first query; answer the same way once the schema is in place.</summary>
-    protected override bool ReceivePluginInternal(object message)
-    {
-        if (message.GetType() != SqlPluginProtocol.IsInitialized) return false;
-        var sender = Sender;
-        EnsureSchema().ContinueWith(t => sender.Tell(t.IsCompletedSuccessfully
-            ? SqlPluginProtocol.Initialized
-            : new Status.Failure(t.Exception!.GetBaseException())), TaskScheduler.Default);
-        return true;
-    }
-
-    private static class SqlPluginProtocol
-    {
-        private static readonly System.Reflection.Assembly Plugin = typeof(Akka.Persistence.Sql.Query.SqlReadJournal).Assembly;
-        public static readonly Type? IsInitialized = Plugin.GetType("Akka.Persistence.Sql.Utility.IsInitialized");
-        public static readonly object? Initialized = Plugin.GetType("Akka.Persistence.Sql.Utility.Initialized")
-            ?.GetField("Instance", System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)?.GetValue(null);
-    }
+    /// <inheritdoc />
+    protected override void DisposeStore() => _dataSource.Dispose();
 
     /// <inheritdoc />
-    protected override async Task<IImmutableList<Exception?>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages,
-        CancellationToken cancellationToken)
-    {
-        // Serialize here, per atomic write, so that a payload that cannot be serialized rejects only its own write.
-        var writes = messages.ToArray();
-        var request = new WriteRequest(writes.Length);
-        for (var i = 0; i < writes.Length; i++)
-        {
-            try { request.Add(Serialize(writes[i])); }
-            catch (Exception e) { request.Reject(i, e); }
-        }
-        if (request.Rows.Count == 0) return request.Results;
-        _queue.Enqueue(request);
-        // A request given up on (circuit-breaker timeout) before a writer took it is never written.
-        await using var registration = cancellationToken.Register(static r => ((WriteRequest)r!).TryCancel(), request);
-        // Group commit without a hand-off: if fewer than `parallelism` writers are busy, this call becomes one and
-        // stores everything queued so far (its own request included); otherwise a busy writer takes it next.
-        if (TryBecomeWriter()) _ = DrainAsync();
-        await request.Done.Task.WaitAsync(cancellationToken);
-        return request.Results;
-    }
-
-    private List<Row> Serialize(AtomicWrite write)
-    {
-        var created = DateTime.UtcNow.Ticks;
-        var rows = new List<Row>();
-        foreach (var p in (IImmutableList<IPersistentRepresentation>)write.Payload)
-        {
-            var payload = p.Payload;
-            IImmutableSet<string> tags = ImmutableHashSet<string>.Empty;
-            if (payload is Tagged tagged)
-            {
-                payload = tagged.Payload;
-                tags = tagged.Tags;
-            }
-            var serializer = _serialization.FindSerializerFor(payload);
-            var bytes = serializer.ToBinary(payload);
-            var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, payload);
-            rows.Add(new Row(created, p.PersistenceId, p.SequenceNr, bytes, manifest, serializer.Identifier, tags));
-        }
-        return rows;
-    }
-
-    private bool TryBecomeWriter()
-    {
-        while (true)
-        {
-            var active = Volatile.Read(ref _activeWriters);
-            if (active >= _parallelism) return false;
-            if (Interlocked.CompareExchange(ref _activeWriters, active + 1, active) == active) return true;
-        }
-    }
-
-    private async Task DrainAsync()
-    {
-        var batch = new List<WriteRequest>();
-        while (true)
-        {
-            batch.Clear();
-            var events = 0;
-            while (events < _batchSize && _queue.TryDequeue(out var request))
-            {
-                if (!request.TryStart()) continue; // cancelled while queued
-                batch.Add(request);
-                events += request.Rows.Count;
-            }
-            if (batch.Count == 0)
-            {
-                Interlocked.Decrement(ref _activeWriters);
-                // A request enqueued after the queue looked empty, and before this writer left, must not be stranded.
-                if (_queue.IsEmpty || !TryBecomeWriter()) return;
-                continue;
-            }
-            await StoreAsync(batch);
-        }
-    }
-
-    private async Task StoreAsync(List<WriteRequest> batch)
-    {
-        try
-        {
-            await EnsureSchema();
-            await InsertAsync(batch);
-            foreach (var r in batch) r.Done.TrySetResult();
-        }
-        catch (Exception e) when (batch.Count > 1)
-        {
-            _log.Warning("A batch of {0} writes failed ({1}); retrying them one by one", batch.Count, e.Message);
-            foreach (var r in batch)
-            {
-                try
-                {
-                    await InsertAsync([r]);
-                    r.Done.TrySetResult();
-                }
-                catch (Exception single)
-                {
-                    r.Done.TrySetException(single);
-                }
-            }
-        }
-        catch (Exception e)
-        {
-            batch[0].Done.TrySetException(e);
-        }
-    }
-
-    private async Task InsertAsync(IReadOnlyList<WriteRequest> batch)
+    protected override async Task InsertAsync(IReadOnlyList<WriteRequest> batch)
     {
         var count = batch.Sum(r => r.Rows.Count);
         var created = new long[count];
@@ -286,7 +121,7 @@ public sealed class PostgreSqlJournal : AsyncWriteJournal
         command.Parameters.Add(new NpgsqlParameter { Value = tagIds.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = tagSeqs.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter { Value = tags.ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-        await command.ExecuteNonQueryAsync(_stopping.Token);
+        await command.ExecuteNonQueryAsync(Stopping.Token);
     }
 
     /// <inheritdoc />
@@ -308,7 +143,7 @@ public sealed class PostgreSqlJournal : AsyncWriteJournal
         while (await reader.ReadAsync())
         {
             var seq = reader.GetInt64(0);
-            var payload = _serialization.Deserialize((byte[])reader[2], reader.GetInt32(4), reader.IsDBNull(3) ? "" : reader.GetString(3));
+            var payload = Deserialize((byte[])reader[2], reader.GetInt32(4), reader.IsDBNull(3) ? null : reader.GetString(3));
             recoveryCallback(new Persistent(payload, seq, persistenceId, "", false, ActorRefs.NoSender, null, reader.GetInt64(1)));
         }
     }
@@ -354,26 +189,5 @@ public sealed class PostgreSqlJournal : AsyncWriteJournal
             await batch.ExecuteNonQueryAsync(cancellationToken);
         }
         await tx.CommitAsync();
-    }
-
-    private sealed record Row(long Created, string PersistenceId, long SequenceNr, byte[] Payload, string? Manifest,
-        int SerializerId, IImmutableSet<string> Tags);
-
-    private sealed class WriteRequest(int writes)
-    {
-        private const int Queued = 0, Started = 1, Cancelled = 2;
-        private int _state;
-        private Exception?[]? _rejections;
-        public bool TryStart() => Interlocked.CompareExchange(ref _state, Started, Queued) == Queued;
-        public void TryCancel()
-        {
-            if (Interlocked.CompareExchange(ref _state, Cancelled, Queued) == Queued)
-                Done.TrySetCanceled();
-        }
-        public List<Row> Rows { get; } = [];
-        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        public IImmutableList<Exception?> Results => _rejections is null ? null! : _rejections.ToImmutableList();
-        public void Add(List<Row> rows) => Rows.AddRange(rows);
-        public void Reject(int index, Exception e) => (_rejections ??= new Exception?[writes])[index] = e;
     }
 }

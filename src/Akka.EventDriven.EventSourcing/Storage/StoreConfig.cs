@@ -22,8 +22,8 @@ public enum StoreProvider
 /// <param name="QueryRefreshInterval">Poll interval of live queries. Default 250 ms.</param>
 /// <param name="TagInsertMode">How the journal writes tag rows: off (row by row), parameterized or inline
 /// (one statement per batch; Akka.Persistence.Sql's tagtable-asqueryable-insert-mode). Default off.</param>
-/// <param name="BatchedPostgreSqlJournal">On PostgreSQL, write with <see cref="PostgreSqlJournal"/> (group commit, one
-/// statement per batch, same tables) instead of Akka.Persistence.Sql's journal. Default true.</param>
+/// <param name="BatchedJournal">Write with Akka.EventDriven's group-committing journal (<see cref="PostgreSqlJournal"/>,
+/// <see cref="SqliteJournal"/>; same tables) instead of Akka.Persistence.Sql's journal. Default true.</param>
 public sealed record StoreSettings(
     StoreProvider Provider,
     string ConnectionString,
@@ -31,7 +31,7 @@ public sealed record StoreSettings(
     int Parallelism = 2,
     TimeSpan? QueryRefreshInterval = null,
     string TagInsertMode = "off",
-    bool BatchedPostgreSqlJournal = true)
+    bool BatchedJournal = true)
 {
     /// <summary>Config path of the store settings.</summary>
     public const string ConfigPath = "akka.event-driven.persistence";
@@ -47,14 +47,14 @@ public sealed record StoreSettings(
             cs = Environment.GetEnvironmentVariable("DATABASE_URL") ?? "";
         return new StoreSettings(provider, cs, c.GetInt("batch-size"), c.GetInt("parallelism"),
             c.GetTimeSpan("query-refresh-interval"), c.GetString("tag-insert-mode"),
-            ParseJournal(c.GetString("postgresql-journal"))).Validate();
+            ParseJournal(c.GetString("journal"))).Validate();
     }
 
     private static bool ParseJournal(string? text) => text?.Trim().ToLowerInvariant() switch
     {
         "batched" or null or "" => true,
         "akka-persistence-sql" => false,
-        _ => throw new ConfigurationException($"Unknown postgresql-journal '{text}': use 'batched' or 'akka-persistence-sql'."),
+        _ => throw new ConfigurationException($"Unknown persistence journal '{text}': use 'batched' or 'akka-persistence-sql'."),
     };
 
     /// <summary>Parses "sqlite" or "postgresql" (case-insensitive; "postgres" and "pg" accepted).</summary>
@@ -122,17 +122,25 @@ public sealed record StoreSettings(
         };
         var cs = HoconText.Quote(ConnectionString);
         var refresh = (long)(QueryRefreshInterval ?? TimeSpan.FromMilliseconds(250)).TotalMilliseconds;
-        var batched = Provider == StoreProvider.PostgreSql && BatchedPostgreSqlJournal;
+        var journalPlugin = !BatchedJournal ? "akka.persistence.journal.sql"
+            : Provider == StoreProvider.PostgreSql ? "akka.persistence.journal.event-driven-postgresql"
+            : "akka.persistence.journal.event-driven-sqlite";
         var hocon = $$"""
             akka.persistence {
               journal {
-                plugin = "{{(batched ? "akka.persistence.journal.event-driven-postgresql" : "akka.persistence.journal.sql")}}"
+                plugin = "{{journalPlugin}}"
                 event-driven-postgresql {
                   class = "Akka.EventDriven.EventSourcing.Storage.PostgreSqlJournal, Akka.EventDriven.EventSourcing"
                   plugin-dispatcher = "akka.actor.default-dispatcher"
                   connection-string = {{cs}}
                   batch-size = {{BatchSize}}
                   parallelism = {{Parallelism}}
+                }
+                event-driven-sqlite {
+                  class = "Akka.EventDriven.EventSourcing.Storage.SqliteJournal, Akka.EventDriven.EventSourcing"
+                  plugin-dispatcher = "akka.actor.default-dispatcher"
+                  connection-string = {{cs}}
+                  batch-size = {{BatchSize}}
                 }
                 sql {
                   connection-string = {{cs}}

@@ -1,0 +1,242 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Event;
+using Akka.Persistence;
+using Akka.Persistence.Journal;
+
+namespace Akka.EventDriven.EventSourcing.Storage;
+
+/// <summary>
+/// The write path shared by Akka.EventDriven's journals (<see cref="PostgreSqlJournal"/>, <see cref="SqliteJournal"/>):
+/// they use the tables of Akka.Persistence.Sql's mappings, so its read journal and snapshot store work unchanged,
+/// but writes are group-committed. Every write request that arrives while a batch is being stored joins the next
+/// batch; the caller that finds a free writer slot (at most <c>parallelism</c>) stores everything queued itself, in
+/// one transaction; a write is acknowledged only after that transaction commits. If a batch fails, its requests are
+/// retried one by one so that a single bad write (say, a sequence-number clash from a second writer) fails only
+/// its own actor. A request whose caller gave up (circuit-breaker timeout) before a writer took it is never written.
+/// </summary>
+public abstract class BatchingJournal : AsyncWriteJournal
+{
+    private readonly ConcurrentQueue<WriteRequest> _queue = new();
+    private readonly int _batchSize;
+    private readonly int _parallelism;
+    private readonly object _schemaLock = new();
+    private Task? _schema;
+    private int _activeWriters;
+
+    /// <summary>Reads <c>batch-size</c> (default 2000) and takes the number of concurrent writers.</summary>
+    protected BatchingJournal(Config config, int parallelism)
+    {
+        Serialization = Context.System.Serialization;
+        _batchSize = Math.Max(1, config.GetInt("batch-size", 2000));
+        _parallelism = Math.Max(1, parallelism);
+    }
+
+    /// <summary>The actor system's serialization.</summary>
+    protected Akka.Serialization.Serialization Serialization { get; }
+
+    /// <summary>The journal's logger.</summary>
+    protected ILoggingAdapter Log { get; } = Context.GetLogger();
+
+    /// <summary>Cancelled when the journal stops.</summary>
+    protected CancellationTokenSource Stopping { get; } = new();
+
+    /// <summary>Creates the tables if they do not exist.</summary>
+    protected abstract Task CreateSchemaAsync();
+
+    /// <summary>Stores every row of <paramref name="batch"/> (journal rows and tag rows) in one transaction.</summary>
+    protected abstract Task InsertAsync(IReadOnlyList<WriteRequest> batch);
+
+    /// <summary>Releases the database resources.</summary>
+    protected abstract void DisposeStore();
+
+    /// <inheritdoc />
+    protected override void PreStart()
+    {
+        base.PreStart();
+        _ = EnsureSchema();
+    }
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        Stopping.Cancel();
+        while (_queue.TryDequeue(out var orphan)) orphan.Done.TrySetException(new InvalidOperationException("The journal stopped."));
+        DisposeStore();
+        base.PostStop();
+    }
+
+    /// <summary>The schema task; a failed attempt (database not reachable yet) is retried by the next caller.</summary>
+    protected Task EnsureSchema()
+    {
+        lock (_schemaLock)
+        {
+            if (_schema is null || _schema.IsFaulted || _schema.IsCanceled) _schema = CreateSchemaAsync();
+            return _schema;
+        }
+    }
+
+    /// <summary>Deserializes a stored payload with the serializer and manifest it was stored with.</summary>
+    protected object Deserialize(byte[] payload, int serializerId, string? manifest) =>
+        Serialization.Deserialize(payload, serializerId, manifest ?? "");
+
+    /// <summary>Akka.Persistence.Sql's read journal asks its write journal (with its internal <c>IsInitialized</c>
+    /// message) whether the tables exist before its first query; answer the same way once the schema is in place.</summary>
+    protected override bool ReceivePluginInternal(object message)
+    {
+        if (message.GetType() != SqlPluginProtocol.IsInitialized) return false;
+        var sender = Sender;
+        EnsureSchema().ContinueWith(t => sender.Tell(t.IsCompletedSuccessfully
+            ? SqlPluginProtocol.Initialized
+            : new Status.Failure(t.Exception!.GetBaseException())), TaskScheduler.Default);
+        return true;
+    }
+
+    private static class SqlPluginProtocol
+    {
+        private static readonly System.Reflection.Assembly Plugin = typeof(Akka.Persistence.Sql.Query.SqlReadJournal).Assembly;
+        public static readonly Type? IsInitialized = Plugin.GetType("Akka.Persistence.Sql.Utility.IsInitialized");
+        public static readonly object? Initialized = Plugin.GetType("Akka.Persistence.Sql.Utility.Initialized")
+            ?.GetField("Instance", System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static)?.GetValue(null);
+    }
+
+    /// <inheritdoc />
+    protected override async Task<IImmutableList<Exception?>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages,
+        CancellationToken cancellationToken)
+    {
+        // Serialize here, per atomic write, so that a payload that cannot be serialized rejects only its own write.
+        var writes = messages.ToArray();
+        var request = new WriteRequest(writes.Length);
+        for (var i = 0; i < writes.Length; i++)
+        {
+            try { request.Add(Serialize(writes[i])); }
+            catch (Exception e) { request.Reject(i, e); }
+        }
+        if (request.Rows.Count == 0) return request.Results;
+        _queue.Enqueue(request);
+        // A request given up on (circuit-breaker timeout) before a writer took it is never written.
+        await using var registration = cancellationToken.Register(static r => ((WriteRequest)r!).TryCancel(), request);
+        // Group commit without a hand-off: if fewer than `parallelism` writers are busy, this call becomes one and
+        // stores everything queued so far (its own request included); otherwise a busy writer takes it next.
+        if (TryBecomeWriter()) _ = DrainAsync();
+        await request.Done.Task.WaitAsync(cancellationToken);
+        return request.Results;
+    }
+
+    private List<Row> Serialize(AtomicWrite write)
+    {
+        var created = DateTime.UtcNow.Ticks;
+        var rows = new List<Row>();
+        foreach (var p in (IImmutableList<IPersistentRepresentation>)write.Payload)
+        {
+            var payload = p.Payload;
+            IImmutableSet<string> tags = ImmutableHashSet<string>.Empty;
+            if (payload is Tagged tagged)
+            {
+                payload = tagged.Payload;
+                tags = tagged.Tags;
+            }
+            var serializer = Serialization.FindSerializerFor(payload);
+            var bytes = serializer.ToBinary(payload);
+            var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, payload);
+            rows.Add(new Row(created, p.PersistenceId, p.SequenceNr, bytes, manifest, serializer.Identifier, tags));
+        }
+        return rows;
+    }
+
+    private bool TryBecomeWriter()
+    {
+        while (true)
+        {
+            var active = Volatile.Read(ref _activeWriters);
+            if (active >= _parallelism) return false;
+            if (Interlocked.CompareExchange(ref _activeWriters, active + 1, active) == active) return true;
+        }
+    }
+
+    private async Task DrainAsync()
+    {
+        var batch = new List<WriteRequest>();
+        while (true)
+        {
+            batch.Clear();
+            var events = 0;
+            while (events < _batchSize && _queue.TryDequeue(out var request))
+            {
+                if (!request.TryStart()) continue; // cancelled while queued
+                batch.Add(request);
+                events += request.Rows.Count;
+            }
+            if (batch.Count == 0)
+            {
+                Interlocked.Decrement(ref _activeWriters);
+                // A request enqueued after the queue looked empty, and before this writer left, must not be stranded.
+                if (_queue.IsEmpty || !TryBecomeWriter()) return;
+                continue;
+            }
+            await StoreAsync(batch);
+        }
+    }
+
+    private async Task StoreAsync(List<WriteRequest> batch)
+    {
+        try
+        {
+            await EnsureSchema();
+            await InsertAsync(batch);
+            foreach (var r in batch) r.Done.TrySetResult();
+        }
+        catch (Exception e) when (batch.Count > 1)
+        {
+            Log.Warning("A batch of {0} writes failed ({1}); retrying them one by one", batch.Count, e.Message);
+            foreach (var r in batch)
+            {
+                try
+                {
+                    await InsertAsync([r]);
+                    r.Done.TrySetResult();
+                }
+                catch (Exception single)
+                {
+                    r.Done.TrySetException(single);
+                }
+            }
+        }
+        catch (Exception e)
+        {
+            batch[0].Done.TrySetException(e);
+        }
+    }
+
+    /// <summary>One journal row to store, with its tags.</summary>
+    protected sealed record Row(long Created, string PersistenceId, long SequenceNr, byte[] Payload, string? Manifest,
+        int SerializerId, IImmutableSet<string> Tags);
+
+    /// <summary>The rows of one <c>WriteMessages</c> call and its completion.</summary>
+    protected sealed class WriteRequest(int writes)
+    {
+        private const int Queued = 0, Started = 1, Cancelled = 2;
+        private int _state;
+        private Exception?[]? _rejections;
+        /// <summary>Claims the request for writing; false if it was cancelled first.</summary>
+        public bool TryStart() => Interlocked.CompareExchange(ref _state, Started, Queued) == Queued;
+        /// <summary>Cancels the request unless a writer has claimed it.</summary>
+        public void TryCancel()
+        {
+            if (Interlocked.CompareExchange(ref _state, Cancelled, Queued) == Queued)
+                Done.TrySetCanceled();
+        }
+        /// <summary>The rows to store.</summary>
+        public List<Row> Rows { get; } = [];
+        /// <summary>Completed when the rows are committed (or failed).</summary>
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Per atomic write: null, or why it was rejected.</summary>
+        public IImmutableList<Exception?> Results => _rejections is null ? null! : _rejections.ToImmutableList();
+        /// <summary>Adds the rows of one atomic write.</summary>
+        public void Add(List<Row> rows) => Rows.AddRange(rows);
+        /// <summary>Rejects atomic write <paramref name="index"/>.</summary>
+        public void Reject(int index, Exception e) => (_rejections ??= new Exception?[writes])[index] = e;
+    }
+}

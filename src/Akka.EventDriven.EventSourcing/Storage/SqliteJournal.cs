@@ -1,0 +1,177 @@
+using Akka.Actor;
+using Akka.Configuration;
+using Akka.Persistence;
+using Microsoft.Data.Sqlite;
+
+namespace Akka.EventDriven.EventSourcing.Storage;
+
+/// <summary>
+/// The SQLite write journal of Akka.EventDriven (see <see cref="BatchingJournal"/>): the tables of Akka.Persistence.Sql's
+/// <c>sqlite</c> mapping, one writer (SQLite has one), and a whole batch in one transaction on a connection kept open,
+/// so an embedded node pays one commit per batch instead of one per event.
+/// </summary>
+public sealed class SqliteJournal : BatchingJournal
+{
+    // Same DDL as Akka.Persistence.Sql's sqlite mapping creates, so either journal can open the other's file.
+    private const string CreateSchemaSql = """
+        CREATE TABLE IF NOT EXISTS [event_journal] (
+          [ordering] INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+          [timestamp] INTEGER NOT NULL,
+          [is_deleted] Bit NOT NULL,
+          [persistence_id] NVarChar(255) NOT NULL,
+          [sequence_nr] INTEGER NOT NULL,
+          [payload] VarBinary NOT NULL,
+          [manifest] NVarChar(500) NULL,
+          [serializer_id] INTEGER NULL);
+        CREATE UNIQUE INDEX IF NOT EXISTS event_journal_uq ON event_journal (persistence_id, sequence_nr);
+        CREATE TABLE IF NOT EXISTS [tags] (
+          [ordering_id] INTEGER NOT NULL,
+          [tag] NVarChar(64) NOT NULL,
+          [sequence_nr] INTEGER NOT NULL,
+          [persistence_id] NVarChar(255) NOT NULL,
+          CONSTRAINT [PK_tags] PRIMARY KEY ([ordering_id], [tag]));
+        CREATE INDEX IF NOT EXISTS tags_tag_idx ON tags (tag);
+        """;
+
+    private readonly string _connectionString;
+    private SqliteConnection? _writer;
+
+    /// <summary>Created by Akka.Persistence from the plugin config (<c>connection-string</c>, <c>batch-size</c>).</summary>
+    public SqliteJournal(Config config) : base(config, parallelism: 1) =>
+        _connectionString = config.GetString("connection-string");
+
+    /// <inheritdoc />
+    protected override async Task CreateSchemaAsync()
+    {
+        await using var connection = await OpenAsync(writer: true);
+        await using var command = new SqliteCommand(CreateSchemaSql, connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private async Task<SqliteConnection> OpenAsync(bool writer = false)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync();
+        if (writer)
+        {
+            // WAL: readers (recovery, queries) never wait for the writer; FULL: a commit is durable when it returns.
+            await using var pragma = new SqliteCommand("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;", connection);
+            await pragma.ExecuteNonQueryAsync();
+        }
+        return connection;
+    }
+
+    /// <inheritdoc />
+    protected override void DisposeStore() => _writer?.Dispose();
+
+    /// <inheritdoc />
+    protected override async Task InsertAsync(IReadOnlyList<WriteRequest> batch)
+    {
+        // One writer at a time (parallelism 1), so the connection and its prepared commands are used by one batch.
+        try
+        {
+            _writer ??= await OpenAsync(writer: true);
+            await using var tx = (SqliteTransaction)await _writer.BeginTransactionAsync(Stopping.Token);
+            await using var insert = new SqliteCommand("""
+                INSERT INTO event_journal (timestamp, is_deleted, persistence_id, sequence_nr, payload, manifest, serializer_id)
+                VALUES ($t, 0, $p, $s, $b, $m, $z) RETURNING ordering
+                """, _writer, tx);
+            var t = insert.Parameters.Add("$t", SqliteType.Integer);
+            var p = insert.Parameters.Add("$p", SqliteType.Text);
+            var s = insert.Parameters.Add("$s", SqliteType.Integer);
+            var b = insert.Parameters.Add("$b", SqliteType.Blob);
+            var m = insert.Parameters.Add("$m", SqliteType.Text);
+            var z = insert.Parameters.Add("$z", SqliteType.Integer);
+            await using var tag = new SqliteCommand(
+                "INSERT INTO tags (ordering_id, tag, sequence_nr, persistence_id) VALUES ($o, $g, $s, $p)", _writer, tx);
+            var to = tag.Parameters.Add("$o", SqliteType.Integer);
+            var tg = tag.Parameters.Add("$g", SqliteType.Text);
+            var ts = tag.Parameters.Add("$s", SqliteType.Integer);
+            var tp = tag.Parameters.Add("$p", SqliteType.Text);
+            foreach (var request in batch)
+                foreach (var row in request.Rows)
+                {
+                    t.Value = row.Created;
+                    p.Value = row.PersistenceId;
+                    s.Value = row.SequenceNr;
+                    b.Value = row.Payload;
+                    m.Value = (object?)row.Manifest ?? DBNull.Value;
+                    z.Value = row.SerializerId;
+                    var ordering = (long)(await insert.ExecuteScalarAsync(Stopping.Token))!;
+                    foreach (var name in row.Tags)
+                    {
+                        to.Value = ordering;
+                        tg.Value = name;
+                        ts.Value = row.SequenceNr;
+                        tp.Value = row.PersistenceId;
+                        await tag.ExecuteNonQueryAsync(Stopping.Token);
+                    }
+                }
+            await tx.CommitAsync(Stopping.Token);
+        }
+        catch
+        {
+            // A broken connection must not be reused; the next batch opens a fresh one.
+            _writer?.Dispose();
+            _writer = null;
+            throw;
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task ReplayMessagesAsync(IActorContext context, string persistenceId, long fromSequenceNr,
+        long toSequenceNr, long max, Action<IPersistentRepresentation> recoveryCallback)
+    {
+        if (max <= 0) return;
+        await EnsureSchema();
+        await using var connection = await OpenAsync();
+        await using var command = new SqliteCommand("""
+            SELECT sequence_nr, timestamp, payload, manifest, serializer_id FROM event_journal
+            WHERE persistence_id = $p AND sequence_nr >= $f AND sequence_nr <= $t AND is_deleted = 0
+            ORDER BY sequence_nr LIMIT $n
+            """, connection);
+        command.Parameters.AddWithValue("$p", persistenceId);
+        command.Parameters.AddWithValue("$f", fromSequenceNr);
+        command.Parameters.AddWithValue("$t", toSequenceNr);
+        command.Parameters.AddWithValue("$n", max);
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var payload = Deserialize((byte[])reader[2], reader.GetInt32(4), reader.IsDBNull(3) ? null : reader.GetString(3));
+            recoveryCallback(new Persistent(payload, reader.GetInt64(0), persistenceId, "", false, ActorRefs.NoSender, null,
+                reader.GetInt64(1)));
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr,
+        CancellationToken cancellationToken)
+    {
+        await EnsureSchema();
+        await using var connection = await OpenAsync();
+        await using var command = new SqliteCommand("SELECT max(sequence_nr) FROM event_journal WHERE persistence_id = $p", connection);
+        command.Parameters.AddWithValue("$p", persistenceId);
+        return await command.ExecuteScalarAsync(cancellationToken) is long highest ? highest : 0L;
+    }
+
+    /// <inheritdoc />
+    protected override async Task DeleteMessagesToAsync(string persistenceId, long toSequenceNr,
+        CancellationToken cancellationToken)
+    {
+        // Like Akka.Persistence.Sql: the highest row is kept (marked deleted) so the sequence number never goes back.
+        await EnsureSchema();
+        await using var connection = await OpenAsync();
+        await using var tx = (SqliteTransaction)await connection.BeginTransactionAsync(cancellationToken);
+        await using var command = new SqliteCommand("""
+            DELETE FROM tags WHERE ordering_id IN
+              (SELECT ordering FROM event_journal WHERE persistence_id = $p AND sequence_nr <= $s);
+            DELETE FROM event_journal WHERE persistence_id = $p AND sequence_nr <= $s
+              AND sequence_nr < (SELECT max(sequence_nr) FROM event_journal WHERE persistence_id = $p);
+            UPDATE event_journal SET is_deleted = 1 WHERE persistence_id = $p AND sequence_nr <= $s;
+            """, connection, tx);
+        command.Parameters.AddWithValue("$p", persistenceId);
+        command.Parameters.AddWithValue("$s", toSequenceNr);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+        await tx.CommitAsync(cancellationToken);
+    }
+}

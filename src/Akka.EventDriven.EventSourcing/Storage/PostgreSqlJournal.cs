@@ -34,6 +34,8 @@ public sealed class PostgreSqlJournal : BatchingJournal
     // The tables and column names of Akka.Persistence.Sql's postgresql mapping, so that its read journal and its own
     // journal can use them. Created here with only the indexes reads need: the journal's primary key and
     // (persistence_id, sequence_nr), and tags by (tag, ordering_id) for EventsByTag. Existing tables are left as they are.
+    // The snapshot table is created here too, under the same lock, so that nodes starting together on an empty
+    // database do not race each other's snapshot-store initialisation.
     private const string CreateSchemaSql = """
         SELECT pg_advisory_xact_lock(7415533);
         CREATE TABLE IF NOT EXISTS event_journal (
@@ -53,6 +55,14 @@ public sealed class PostgreSqlJournal : BatchingJournal
           persistence_id text NOT NULL,
           CONSTRAINT "PK_tags" PRIMARY KEY (ordering_id, tag));
         CREATE INDEX IF NOT EXISTS tags_tag_ordering_idx ON tags (tag, ordering_id);
+        CREATE TABLE IF NOT EXISTS snapshot_store (
+          persistence_id text NOT NULL,
+          sequence_nr bigint NOT NULL,
+          created_at bigint NOT NULL,
+          payload bytea,
+          manifest text,
+          serializer_id integer,
+          CONSTRAINT "PK_snapshot_store" PRIMARY KEY (persistence_id, sequence_nr));
         """;
 
     private readonly NpgsqlDataSource _dataSource;

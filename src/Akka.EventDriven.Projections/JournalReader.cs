@@ -1,0 +1,94 @@
+using System.Data.Common;
+using Akka.EventDriven.EventSourcing;
+using Akka.EventDriven.EventSourcing.Storage;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Akka.EventDriven.Projections;
+
+/// <summary>
+/// Reads the event journal (the tables of Akka.Persistence.Sql's postgresql and sqlite mappings) in ordering order and
+/// never skips an event that commits late. Concurrent writers take orderings in one order and may commit in another,
+/// so a hole in the orderings read so far may still fill; the reader stops before such a hole until it fills, or
+/// until it is older than the gap timeout, or until the row after it was written longer ago than that (then the
+/// hole is a rolled-back write or a deleted event).
+/// </summary>
+internal sealed class JournalReader(StoreSettings store, ProjectionSettings settings, Akka.Serialization.Serialization serialization)
+{
+    private readonly Dictionary<long, DateTime> _holesSeen = new();
+    private readonly string _createdColumn = store.Provider == StoreProvider.PostgreSql ? "created_at" : "timestamp";
+
+    public StoreProvider Provider => store.Provider;
+
+    public async Task<DbConnection> OpenAsync(CancellationToken ct)
+    {
+        DbConnection connection = store.Provider == StoreProvider.PostgreSql
+            ? new NpgsqlConnection(store.ConnectionString)
+            : new SqliteConnection(store.ConnectionString);
+        await connection.OpenAsync(ct);
+        return connection;
+    }
+
+    /// <summary>The rows after <paramref name="offset"/> that are safe to hand out, and the offset after them
+    /// (which may pass rows filtered out by tag or marked deleted).</summary>
+    public async Task<(IReadOnlyList<ProjectionEnvelope> Events, long NextOffset)> ReadAsync(
+        DbConnection connection, DbTransaction transaction, long offset, CancellationToken ct)
+    {
+        var tagFilter = settings.Tag is null
+            ? "1"
+            : "EXISTS (SELECT 1 FROM tags t WHERE t.ordering_id = j.ordering AND t.tag = @tag)";
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = $"""
+            SELECT j.ordering, j.persistence_id, j.sequence_nr, j.payload, j.manifest, j.serializer_id,
+                   j.{_createdColumn}, j.is_deleted, {tagFilter}
+            FROM event_journal j WHERE j.ordering > @offset ORDER BY j.ordering LIMIT @limit
+            """;
+        AddParameter(command, "offset", offset);
+        AddParameter(command, "limit", (long)settings.BatchSize);
+        if (settings.Tag is not null) AddParameter(command, "tag", settings.Tag);
+
+        var events = new List<ProjectionEnvelope>();
+        var next = offset;
+        var now = DateTime.UtcNow;
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        while (await reader.ReadAsync(ct))
+        {
+            var ordering = reader.GetInt64(0);
+            if (ordering != next + 1 && !HoleIsFinal(next + 1, new DateTime(reader.GetInt64(6), DateTimeKind.Utc), now))
+                break;
+            _holesSeen.Remove(next + 1);
+            next = ordering;
+            if (reader.GetBoolean(7) || !Convert.ToBoolean(reader.GetValue(8))) continue;
+            var manifest = reader.IsDBNull(4) ? "" : reader.GetString(4);
+            var stored = serialization.Deserialize((byte[])reader[3], reader.GetInt32(5), manifest);
+            var (payload, metadata) = stored is DomainEvent d ? (d.Payload, d.Metadata) : (stored, new EventMetadata(DateTimeOffset.MinValue));
+            events.Add(new ProjectionEnvelope(ordering, reader.GetString(1), reader.GetInt64(2), manifest, payload, metadata));
+        }
+        return (events, next);
+    }
+
+    /// <summary>The highest ordering in the journal now.</summary>
+    public async Task<long> MaxOrderingAsync(CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT max(ordering) FROM event_journal";
+        return await command.ExecuteScalarAsync(ct) is { } v and not DBNull ? Convert.ToInt64(v) : 0L;
+    }
+
+    private bool HoleIsFinal(long hole, DateTime rowAfterWrittenAt, DateTime now)
+    {
+        if (now - rowAfterWrittenAt > settings.Gap) return true;
+        if (!_holesSeen.TryGetValue(hole, out var seen)) _holesSeen[hole] = seen = now;
+        return now - seen > settings.Gap;
+    }
+
+    internal static void AddParameter(DbCommand command, string name, object value)
+    {
+        var p = command.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value;
+        command.Parameters.Add(p);
+    }
+}

@@ -1,0 +1,49 @@
+using System.Data.Common;
+
+namespace Akka.EventDriven.Projections;
+
+/// <summary>Identifies a projection: its name and, for projections split by key, the key.</summary>
+/// <param name="Name">The projection name, e.g. <c>active-investigations</c>.</param>
+/// <param name="Key">The key of this instance. Default: <c>all</c>.</param>
+public sealed record ProjectionId(string Name, string Key = "all")
+{
+    /// <inheritdoc />
+    public override string ToString() => $"{Name}/{Key}";
+}
+
+/// <summary>One event as a projection handler sees it.</summary>
+/// <param name="Offset">The journal ordering of the event: the projection's offset once it is handled.</param>
+/// <param name="PersistenceId">The stream, e.g. <c>Investigation-inv-1</c>.</param>
+/// <param name="SequenceNr">The event's sequence number in its stream.</param>
+/// <param name="TypeName">The stable type name it was stored under.</param>
+/// <param name="Event">The event (upcast to its current version).</param>
+/// <param name="Metadata">Timestamp, correlation and causation ids, headers.</param>
+public sealed record ProjectionEnvelope(long Offset, string PersistenceId, long SequenceNr, string TypeName, object Event,
+    EventMetadata Metadata);
+
+/// <summary>
+/// An exactly-once handler: it writes its read model through <paramref name="transaction"/> (on the event store's
+/// database); the projection commits those writes and the new offset together, so after a crash at any point each
+/// event's effect is there exactly once.
+/// </summary>
+public delegate Task ExactlyOnceHandler(IReadOnlyList<ProjectionEnvelope> batch, DbTransaction transaction,
+    CancellationToken cancellationToken);
+
+/// <summary>Settings of a projection.</summary>
+/// <param name="BatchSize">Most journal rows read per transaction. Default 500.</param>
+/// <param name="PollInterval">Wait between polls once caught up. Default 100 ms.</param>
+/// <param name="GapTimeout">How long a hole in the journal ordering (a transaction that took an ordering but has not
+/// committed yet) is waited for before it is treated as a rolled-back write. Default 10 s.</param>
+/// <param name="Tag">Only events with this tag reach the handler (e.g. an aggregate name); null = all events.</param>
+/// <param name="MaxBackoff">Longest wait between retries after a handler failure. Default 5 s.</param>
+public sealed record ProjectionSettings(
+    int BatchSize = 500,
+    TimeSpan? PollInterval = null,
+    TimeSpan? GapTimeout = null,
+    string? Tag = null,
+    TimeSpan? MaxBackoff = null)
+{
+    internal TimeSpan Poll => PollInterval ?? TimeSpan.FromMilliseconds(100);
+    internal TimeSpan Gap => GapTimeout ?? TimeSpan.FromSeconds(10);
+    internal TimeSpan Backoff => MaxBackoff ?? TimeSpan.FromSeconds(5);
+}

@@ -1,0 +1,165 @@
+using System.Data.Common;
+using Akka.EventDriven.EventSourcing;
+using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.EventSourcing.Tests;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+
+namespace Akka.EventDriven.Projections.Tests;
+
+/// <summary>The exactly-once projection contract, run on SQLite and on PostgreSQL.</summary>
+public abstract class ExactlyOnceProjectionSpec
+{
+    protected abstract TestStore NewStore();
+
+    /// <summary>Read model: per ledger of this test (its ids contain the table name), how many events and the
+    /// balance; written in the projection's transaction.</summary>
+    private static ExactlyOnceHandler CountingHandler(string table, Func<bool>? failAfterWrites = null) =>
+        async (batch, tx, ct) =>
+        {
+            foreach (var e in batch.Where(e => e.PersistenceId.Contains(table)))
+            {
+                var amount = e.Event switch { Deposited d => d.Amount, Withdrawn w => -w.Amount, _ => 0m };
+                await using var command = tx.Connection!.CreateCommand();
+                command.Transaction = tx;
+                command.CommandText = $"""
+                    INSERT INTO {table} (persistence_id, events, balance) VALUES (@p, 1, @a)
+                    ON CONFLICT (persistence_id) DO UPDATE SET events = {table}.events + 1, balance = {table}.balance + @a
+                    """;
+                Add(command, "p", e.PersistenceId);
+                Add(command, "a", (double)amount);
+                await command.ExecuteNonQueryAsync(ct);
+            }
+            if (failAfterWrites?.Invoke() == true) throw new InvalidOperationException("simulated crash after the writes");
+        };
+
+    [Fact]
+    public async Task A_projection_that_fails_mid_batch_and_restarts_applies_every_event_exactly_once()
+    {
+        var store = NewStore();
+        var table = $"rm_{Guid.NewGuid():N}"[..20];
+        await using var node = await NodeHost.StartAsync(store);
+        await ExecAsync(store, $"CREATE TABLE {table} (persistence_id text PRIMARY KEY, events bigint NOT NULL, balance double precision NOT NULL)");
+
+        var ids = Enumerable.Range(0, 10).Select(i => $"{table}-{i}").ToArray();
+        foreach (var id in ids) await node.Ledger.SendAsync(id, new Open("x"));
+        var writers = Task.WhenAll(ids.Select(async id => { for (var i = 0; i < 30; i++) await node.Ledger.SendAsync(id, new Deposit(1m)); }));
+
+        var random = new Random(7);
+        var settings = new ProjectionSettings(BatchSize: 17, PollInterval: TimeSpan.FromMilliseconds(20), Tag: "Ledger");
+        var id1 = new ProjectionId($"counts-{table}");
+        // Several incarnations, each stopped part-way, each failing a third of its batches after writing them.
+        for (var incarnation = 0; incarnation < 4; incarnation++)
+        {
+            await using var projection = ExactlyOnceProjection.Start(node.System, id1, CountingHandler(table, () => random.Next(3) == 0), settings);
+            await Task.Delay(150);
+        }
+        await writers;
+        await using (var last = ExactlyOnceProjection.Start(node.System, id1, CountingHandler(table), settings))
+            await last.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
+
+        var model = await ReadModelAsync(store, table);
+        Assert.Equal(ids.Length, model.Count);
+        foreach (var id in ids)
+        {
+            Assert.Equal((31L, 30.0), model[PersistenceIds.For("Ledger", id)]); // Open + 30 deposits, each once
+        }
+    }
+
+    [Fact]
+    public async Task A_restarted_projection_resumes_from_its_stored_offset_and_sees_only_its_tag()
+    {
+        var store = NewStore();
+        var table = $"rm_{Guid.NewGuid():N}"[..20];
+        await using var node = await NodeHost.StartAsync(store);
+        await ExecAsync(store, $"CREATE TABLE {table} (persistence_id text PRIMARY KEY, events bigint NOT NULL, balance double precision NOT NULL)");
+        var id = $"{table}-r";
+        await node.Ledger.SendAsync(id, new Open("y"));
+        await node.Ledger.SendAsync(id, new Deposit(5m));
+
+        var projectionId = new ProjectionId($"resume-{table}");
+        var settings = new ProjectionSettings(PollInterval: TimeSpan.FromMilliseconds(20), Tag: "Ledger");
+        await using (var first = ExactlyOnceProjection.Start(node.System, projectionId, CountingHandler(table), settings))
+            await first.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
+        await node.Ledger.SendAsync(id, new Withdraw(2m));
+        await using (var second = ExactlyOnceProjection.Start(node.System, projectionId, CountingHandler(table), settings))
+            await second.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal((3L, 3.0), (await ReadModelAsync(store, table))[PersistenceIds.For("Ledger", id)]);
+
+        var none = new ProjectionSettings(PollInterval: TimeSpan.FromMilliseconds(20), Tag: "NoSuchTag");
+        var seen = 0;
+        await using (var other = ExactlyOnceProjection.Start(node.System, new ProjectionId($"other-{table}"),
+                         (batch, _, _) => { seen += batch.Count; return Task.CompletedTask; }, none))
+            await other.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(0, seen);
+    }
+
+    protected static DbConnection Open(TestStore store) => store.Provider == StoreProvider.PostgreSql
+        ? new NpgsqlConnection(StoreSettings.NormalizeConnectionString(StoreProvider.PostgreSql, store.ConnectionString))
+        : new SqliteConnection(store.ConnectionString);
+
+    protected static async Task ExecAsync(TestStore store, string sql)
+    {
+        await using var connection = Open(store);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = sql;
+        await command.ExecuteNonQueryAsync();
+    }
+
+    private static async Task<Dictionary<string, (long Events, double Balance)>> ReadModelAsync(TestStore store, string table)
+    {
+        await using var connection = Open(store);
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT persistence_id, events, balance FROM {table}";
+        var result = new Dictionary<string, (long, double)>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync()) result[reader.GetString(0)] = (reader.GetInt64(1), reader.GetDouble(2));
+        return result;
+    }
+
+    private static void Add(DbCommand command, string name, object value)
+    {
+        var p = command.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value;
+        command.Parameters.Add(p);
+    }
+}
+
+public sealed class SqliteExactlyOnceProjectionSpec : ExactlyOnceProjectionSpec
+{
+    protected override TestStore NewStore() => TestStore.NewSqlite();
+}
+
+public sealed class PostgreSqlExactlyOnceProjectionSpec : ExactlyOnceProjectionSpec
+{
+    protected override TestStore NewStore() => TestStore.PostgreSql();
+
+    [Fact]
+    public async Task Events_committed_out_of_ordering_order_by_concurrent_writers_are_never_skipped()
+    {
+        var store = NewStore();
+        var table = $"rm_{Guid.NewGuid():N}"[..20];
+        // Four journal writer connections: batches take orderings in one order and commit in another.
+        await using var node = await NodeHost.StartAsync(store, extraHocon: "akka.persistence.journal.event-driven-postgresql.parallelism = 4");
+        await ExecAsync(store, $"CREATE TABLE {table} (persistence_id text PRIMARY KEY, events bigint NOT NULL, balance double precision NOT NULL)");
+        var counted = 0L;
+        var settings = new ProjectionSettings(BatchSize: 50, PollInterval: TimeSpan.FromMilliseconds(1), Tag: "Ledger");
+        await using var projection = ExactlyOnceProjection.Start(node.System, new ProjectionId($"gaps-{table}"),
+            (batch, _, _) => { Interlocked.Add(ref counted, batch.Count(e => e.PersistenceId.Contains(table))); return Task.CompletedTask; },
+            settings);
+
+        var ids = Enumerable.Range(0, 100).Select(i => $"{table}-{i}").ToArray();
+        foreach (var id in ids) await node.Ledger.SendAsync(id, new Open("z"));
+        await Task.WhenAll(ids.SelectMany(id => Enumerable.Range(0, 4).Select(async _ =>
+        {
+            await Task.Yield();
+            for (var i = 0; i < 15; i++) Assert.IsType<CommandAccepted>(await node.Ledger.SendAsync(id, new Deposit(1m)));
+        })));
+        await projection.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(ids.Length * 61L, Interlocked.Read(ref counted)); // Open + 60 deposits per ledger, none skipped
+    }
+}

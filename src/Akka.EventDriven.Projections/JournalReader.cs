@@ -32,7 +32,7 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
     /// <summary>The rows after <paramref name="offset"/> that are safe to hand out, and the offset after them
     /// (which may pass rows filtered out by tag or marked deleted).</summary>
     public async Task<(IReadOnlyList<ProjectionEnvelope> Events, long NextOffset)> ReadAsync(
-        DbConnection connection, DbTransaction transaction, long offset, CancellationToken ct)
+        DbConnection connection, DbTransaction? transaction, long offset, int limit, CancellationToken ct)
     {
         var tagFilter = settings.Tag is null
             ? "1"
@@ -45,7 +45,7 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
             FROM event_journal j WHERE j.ordering > @offset ORDER BY j.ordering LIMIT @limit
             """;
         AddParameter(command, "offset", offset);
-        AddParameter(command, "limit", (long)settings.BatchSize);
+        AddParameter(command, "limit", (long)limit);
         if (settings.Tag is not null) AddParameter(command, "tag", settings.Tag);
 
         var events = new List<ProjectionEnvelope>();
@@ -75,6 +75,21 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT max(ordering) FROM event_journal";
         return await command.ExecuteScalarAsync(ct) is { } v and not DBNull ? Convert.ToInt64(v) : 0L;
+    }
+
+    /// <summary>The highest ordering, how many rows are after <paramref name="offset"/>, and when the oldest of them was written.</summary>
+    public async Task<(long Max, long Behind, DateTime? OldestUnprocessed)> LagAsync(long offset, CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT count(*), min({_createdColumn}), (SELECT max(ordering) FROM event_journal) FROM event_journal WHERE ordering > @offset";
+        AddParameter(command, "offset", offset);
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        var behind = reader.GetInt64(0);
+        DateTime? oldest = reader.IsDBNull(1) ? null : new DateTime(reader.GetInt64(1), DateTimeKind.Utc);
+        var max = reader.IsDBNull(2) ? 0L : reader.GetInt64(2);
+        return (max, behind, oldest);
     }
 
     private bool HoleIsFinal(long hole, DateTime rowAfterWrittenAt, DateTime now)

@@ -36,13 +36,18 @@ public delegate Task ExactlyOnceHandler(IReadOnlyList<ProjectionEnvelope> batch,
 /// committed yet) is waited for before it is treated as a rolled-back write. Default 10 s.</param>
 /// <param name="Tag">Only events with this tag reach the handler (e.g. an aggregate name); null = all events.</param>
 /// <param name="MaxBackoff">Longest wait between retries after a handler failure. Default 5 s.</param>
+/// <param name="Recovery">What to do when the handler keeps failing on an event. Default: retry for ever.</param>
+/// <param name="GroupWithin">Grouped mode: how long a group may wait to fill up to <paramref name="BatchSize"/>. Default 0.</param>
 public sealed record ProjectionSettings(
     int BatchSize = 500,
     TimeSpan? PollInterval = null,
     TimeSpan? GapTimeout = null,
     string? Tag = null,
-    TimeSpan? MaxBackoff = null)
+    TimeSpan? MaxBackoff = null,
+    RecoveryStrategy? Recovery = null,
+    TimeSpan? GroupWithin = null)
 {
+    internal TimeSpan Within => GroupWithin ?? TimeSpan.Zero;
     internal TimeSpan Poll => PollInterval ?? TimeSpan.FromMilliseconds(100);
     internal TimeSpan Gap => GapTimeout ?? TimeSpan.FromSeconds(10);
     internal TimeSpan Backoff => MaxBackoff ?? TimeSpan.FromSeconds(5);

@@ -51,11 +51,11 @@ public abstract class ExactlyOnceProjectionSpec
         // Several incarnations, each stopped part-way, each failing a third of its batches after writing them.
         for (var incarnation = 0; incarnation < 4; incarnation++)
         {
-            await using var projection = ExactlyOnceProjection.Start(node.System, id1, CountingHandler(table, () => random.Next(3) == 0), settings);
+            await using var projection = Projection.ExactlyOnce(node.System, id1, CountingHandler(table, () => random.Next(3) == 0), settings);
             await Task.Delay(150);
         }
         await writers;
-        await using (var last = ExactlyOnceProjection.Start(node.System, id1, CountingHandler(table), settings))
+        await using (var last = Projection.ExactlyOnce(node.System, id1, CountingHandler(table), settings))
             await last.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
 
         var model = await ReadModelAsync(store, table);
@@ -79,17 +79,17 @@ public abstract class ExactlyOnceProjectionSpec
 
         var projectionId = new ProjectionId($"resume-{table}");
         var settings = new ProjectionSettings(PollInterval: TimeSpan.FromMilliseconds(20), Tag: "Ledger");
-        await using (var first = ExactlyOnceProjection.Start(node.System, projectionId, CountingHandler(table), settings))
+        await using (var first = Projection.ExactlyOnce(node.System, projectionId, CountingHandler(table), settings))
             await first.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
         await node.Ledger.SendAsync(id, new Withdraw(2m));
-        await using (var second = ExactlyOnceProjection.Start(node.System, projectionId, CountingHandler(table), settings))
+        await using (var second = Projection.ExactlyOnce(node.System, projectionId, CountingHandler(table), settings))
             await second.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
 
         Assert.Equal((3L, 3.0), (await ReadModelAsync(store, table))[PersistenceIds.For("Ledger", id)]);
 
         var none = new ProjectionSettings(PollInterval: TimeSpan.FromMilliseconds(20), Tag: "NoSuchTag");
         var seen = 0;
-        await using (var other = ExactlyOnceProjection.Start(node.System, new ProjectionId($"other-{table}"),
+        await using (var other = Projection.ExactlyOnce(node.System, new ProjectionId($"other-{table}"),
                          (batch, _, _) => { seen += batch.Count; return Task.CompletedTask; }, none))
             await other.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
         Assert.Equal(0, seen);
@@ -148,7 +148,7 @@ public sealed class PostgreSqlExactlyOnceProjectionSpec : ExactlyOnceProjectionS
         await ExecAsync(store, $"CREATE TABLE {table} (persistence_id text PRIMARY KEY, events bigint NOT NULL, balance double precision NOT NULL)");
         var counted = 0L;
         var settings = new ProjectionSettings(BatchSize: 50, PollInterval: TimeSpan.FromMilliseconds(1), Tag: "Ledger");
-        await using var projection = ExactlyOnceProjection.Start(node.System, new ProjectionId($"gaps-{table}"),
+        await using var projection = Projection.ExactlyOnce(node.System, new ProjectionId($"gaps-{table}"),
             (batch, _, _) => { Interlocked.Add(ref counted, batch.Count(e => e.PersistenceId.Contains(table))); return Task.CompletedTask; },
             settings);
 

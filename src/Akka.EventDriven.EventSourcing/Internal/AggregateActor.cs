@@ -24,10 +24,13 @@ internal sealed class AggregateActor : UntypedPersistentActor
     private readonly MessageTypeRegistry _registry;
     private readonly ImmutableHashSet<string> _baseTags;
     private readonly ILoggingAdapter _log = Context.GetLogger();
-    private readonly List<(AggregateCommand Command, IActorRef Sender)> _buffer = [];
+    private readonly List<(AggregateCommand Command, IActorRef Sender, long N)> _buffer = [];
 
     private object _state;
     private List<(IActorRef Sender, object Reply)>? _inFlight;
+    private long _inFlightFirstN;
+    private long _lastN;
+    private long _reportedN;
     private object? _inFlightState;
     private bool _inFlightRejected;
     private long _lastSnapshotSeq;
@@ -35,7 +38,6 @@ internal sealed class AggregateActor : UntypedPersistentActor
     private long? _recoveredFromSnapshot;
     private long _eventsReplayed;
     private bool _stopRequested;
-    private string? _broken;
 
     public AggregateActor(string id, IAggregate aggregate, AggregateSettings settings)
     {
@@ -92,17 +94,31 @@ internal sealed class AggregateActor : UntypedPersistentActor
 
     protected override void OnCommand(object message)
     {
-        if (_broken is not null)
+        if (message is AggregateEntity.Numbered numbered)
         {
-            // After a failed write: answer whatever was already on its way here, then stop (see AggregateEntity).
-            if (message is AggregateEntity.Drain) Context.Stop(Self);
-            else if (message is AggregateCommand or GetAggregateState) Sender.Tell(new CommandFailed(_id, _broken));
+            _lastN = numbered.N;
+            Handle(numbered.Message);
+            ReportAnswered();
             return;
         }
+        Handle(message);
+    }
+
+    /// <summary>Tells the parent up to which number every command has been answered (see AggregateEntity).</summary>
+    private void ReportAnswered()
+    {
+        var answered = _inFlight is not null ? _inFlightFirstN - 1 : _buffer.Count > 0 ? _buffer[0].N - 1 : _lastN;
+        if (answered <= _reportedN) return;
+        _reportedN = answered;
+        Context.Parent.Tell(new AggregateEntity.Answered(answered));
+    }
+
+    private void Handle(object message)
+    {
         switch (message)
         {
             case AggregateCommand command:
-                _buffer.Add((command, Sender));
+                _buffer.Add((command, Sender, _lastN));
                 if (_inFlight is null) Flush();
                 break;
             case AggregateEntity.Stop:
@@ -145,9 +161,10 @@ internal sealed class AggregateActor : UntypedPersistentActor
             var writes = new List<object>();
             var now = DateTimeOffset.UtcNow;
 
+            var firstN = _buffer[0].N;
             for (var i = 0; i < count; i++)
             {
-                var (command, sender) = _buffer[i];
+                var (command, sender, _) = _buffer[i];
                 replies.Add((sender, Decide(command, ref state, ref version, writes, now)));
             }
             _buffer.RemoveRange(0, count);
@@ -159,6 +176,7 @@ internal sealed class AggregateActor : UntypedPersistentActor
             }
 
             _inFlight = replies;
+            _inFlightFirstN = firstN;
             _inFlightState = state;
             _inFlightRejected = false;
             PersistAllAsync(writes, static _ => { });
@@ -219,6 +237,7 @@ internal sealed class AggregateActor : UntypedPersistentActor
         }
         _inFlightState = null;
         if (_buffer.Count > 0) Flush();
+        ReportAnswered();
         StopIfIdle();
     }
 
@@ -238,17 +257,15 @@ internal sealed class AggregateActor : UntypedPersistentActor
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
-        // The write may or may not have happened, so this incarnation must not write again. Instead of stopping at
-        // once (which would drop what is already in the mailbox), fail every caller, tell the parent, and answer
-        // everything until the parent's Drain arrives; the next command then recovers from storage.
-        if (_broken is not null) return; // called once per event of the failed write
-        _broken = $"Storing the events of '{PersistenceId}' failed: {cause.GetBaseException().Message}";
-        _log.Error(cause, "Persist failure in {0} at sequence number {1}", PersistenceId, sequenceNr);
-        foreach (var (sender, _) in _inFlight ?? []) sender.Tell(new CommandFailed(_id, _broken));
-        foreach (var (_, sender) in _buffer) sender.Tell(new CommandFailed(_id, _broken));
+        // The write may or may not have happened: fail every caller waiting here; Akka then stops this actor, and the
+        // parent fails whatever was still in its mailbox (AggregateEntity) and recovers a fresh one from storage.
+        var reason = $"Storing the events of '{PersistenceId}' failed: {cause.GetBaseException().Message}";
+        foreach (var (sender, _) in _inFlight ?? []) sender.Tell(new CommandFailed(_id, reason));
+        foreach (var (_, sender, _) in _buffer) sender.Tell(new CommandFailed(_id, reason));
         _inFlight = null;
         _buffer.Clear();
-        Context.Parent.Tell(new AggregateEntity.ChildBroken());
+        ReportAnswered();
+        base.OnPersistFailure(cause, @event, sequenceNr);
     }
 
     private void MaybeSnapshot()

@@ -17,15 +17,11 @@ internal sealed class AggregateEntity : UntypedActor
     /// waiting commands fail and the next command tries a fresh recovery.</summary>
     internal sealed record ChildRecoveryFailed(string Reason, bool Permanent);
 
-    /// <summary>A write failed: the child answers everything still in its mailbox and stops when it gets
-    /// <see cref="Drain"/>; meanwhile the parent holds new commands for a fresh child.</summary>
-    internal sealed record ChildBroken;
+    /// <summary>A message forwarded to the child, numbered so that the parent knows which ones were answered.</summary>
+    internal sealed record Numbered(long N, object Message);
 
-    internal sealed class Drain
-    {
-        public static readonly Drain Instance = new();
-        private Drain() { }
-    }
+    /// <summary>From the child: every message numbered up to <paramref name="N"/> has been answered.</summary>
+    internal sealed record Answered(long N);
 
     /// <summary>Sharding's stop message for idle passivation and hand-off: the entity stops once the commands it has
     /// already accepted are answered, never in the middle of a write.</summary>
@@ -38,6 +34,10 @@ internal sealed class AggregateEntity : UntypedActor
     private readonly string _aggregateId;
     private readonly Func<Props> _childProps;
     private readonly List<(object Message, IActorRef Sender)> _pending = [];
+    // Forwarded to the current child and not yet known to be answered. If the child stops (Akka stops a persistent
+    // actor right after a failed write, dropping its mailbox), these callers get a failure instead of a timeout.
+    private readonly Queue<(long N, IActorRef Sender)> _unanswered = new();
+    private long _lastNumber;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private IActorRef? _child;
     private bool _ready;
@@ -69,7 +69,7 @@ internal sealed class AggregateEntity : UntypedActor
         {
             case ChildReady when Equals(Sender, _child):
                 _ready = true;
-                foreach (var (m, s) in _pending) _child!.Tell(m, s);
+                foreach (var (m, s) in _pending) ForwardToChild(m, s);
                 _pending.Clear();
                 if (_stopping) _child!.Tell(Stop.Instance);
                 break;
@@ -83,19 +83,21 @@ internal sealed class AggregateEntity : UntypedActor
                 foreach (var (_, s) in _pending) s.Tell(new CommandFailed(_aggregateId, f.Reason));
                 _pending.Clear();
                 break;
-            case ChildBroken when Equals(Sender, _child):
-                _ready = false; // hold new commands until the broken child has drained and stopped
-                _child!.Tell(Drain.Instance);
+            case Answered a when Equals(Sender, _child):
+                while (_unanswered.Count > 0 && _unanswered.Peek().N <= a.N) _unanswered.Dequeue();
                 break;
             case Terminated t when Equals(t.ActorRef, _child):
                 _child = null;
                 _ready = false;
+                while (_unanswered.TryDequeue(out var lost))
+                    lost.Sender.Tell(new CommandFailed(_aggregateId,
+                        "The aggregate entity restarted (after a storage failure) before handling the command; nothing was stored for it."));
                 if (_stopping) Context.Stop(Self);
                 else if (_failure is null && _pending.Count > 0) StartChild();
                 break;
             case AggregateCommand or GetAggregateState:
                 if (_failure is not null) Sender.Tell(new CommandFailed(_aggregateId, _failure));
-                else if (_ready) _child!.Forward(message);
+                else if (_ready) ForwardToChild(message, Sender);
                 else
                 {
                     _pending.Add((message, Sender));
@@ -108,9 +110,18 @@ internal sealed class AggregateEntity : UntypedActor
         }
     }
 
+    private void ForwardToChild(object message, IActorRef sender)
+    {
+        var n = ++_lastNumber;
+        _unanswered.Enqueue((n, sender));
+        _child!.Tell(new Numbered(n, message), sender);
+    }
+
     protected override void PostStop()
     {
         foreach (var (_, s) in _pending) s.Tell(new CommandFailed(_aggregateId, "The aggregate entity stopped before handling the command."));
+        foreach (var (_, s) in _unanswered) s.Tell(new CommandFailed(_aggregateId, "The aggregate entity stopped before handling the command."));
         _pending.Clear();
+        _unanswered.Clear();
     }
 }

@@ -20,6 +20,7 @@ namespace Akka.EventDriven.EventSourcing.Storage;
 public abstract class BatchingJournal : AsyncWriteJournal
 {
     private readonly ConcurrentQueue<WriteRequest> _queue = new();
+    private readonly ConcurrentDictionary<string, Task> _writing = new(StringComparer.Ordinal);
     private readonly int _batchSize;
     private readonly int _parallelism;
     private readonly object _schemaLock = new();
@@ -51,6 +52,22 @@ public abstract class BatchingJournal : AsyncWriteJournal
 
     /// <summary>Releases the database resources.</summary>
     protected abstract void DisposeStore();
+
+    /// <summary>True when <paramref name="error"/> is a constraint violation (a sequence-number clash): only then is a
+    /// failed batch retried write by write, so that just the offending write fails.</summary>
+    protected abstract bool IsConflict(Exception error);
+
+    /// <summary>True for a driver whose "async" calls complete synchronously (SQLite): writes are then moved off the
+    /// journal actor's thread, so that requests can queue up behind a commit and be group-committed.</summary>
+    protected virtual bool CompletesSynchronously => false;
+
+    /// <summary>Waits until no write of <paramref name="persistenceId"/> is in flight (whatever its outcome), so that a
+    /// recovering actor never reads a highest sequence number that an older incarnation's write is about to change.</summary>
+    protected async Task WaitForWritesAsync(string persistenceId)
+    {
+        if (!_writing.TryGetValue(persistenceId, out var pending)) return;
+        try { await pending; } catch { /* the outcome belongs to the writer */ }
+    }
 
     /// <inheritdoc />
     protected override void PreStart()
@@ -90,7 +107,8 @@ public abstract class BatchingJournal : AsyncWriteJournal
         var sender = Sender;
         EnsureSchema().ContinueWith(t => sender.Tell(t.IsCompletedSuccessfully
             ? SqlPluginProtocol.Initialized
-            : new Status.Failure(t.Exception!.GetBaseException())), TaskScheduler.Default);
+            : new Status.Failure(t.Exception?.GetBaseException() ?? new TaskCanceledException("Schema creation was cancelled."))),
+            TaskScheduler.Default);
         return true;
     }
 
@@ -115,6 +133,13 @@ public abstract class BatchingJournal : AsyncWriteJournal
             catch (Exception e) { request.Reject(i, e); }
         }
         if (request.Rows.Count == 0) return request.Results;
+        var done = request.Done.Task;
+        foreach (var pid in request.Rows.Select(r => r.PersistenceId).Distinct()) _writing[pid] = done;
+        _ = done.ContinueWith(t =>
+        {
+            foreach (var pid in request.Rows.Select(r => r.PersistenceId).Distinct())
+                _writing.TryRemove(new KeyValuePair<string, Task>(pid, t));
+        }, TaskScheduler.Default);
         _queue.Enqueue(request);
         // A request given up on (circuit-breaker timeout) before a writer took it is never written.
         await using var registration = cancellationToken.Register(static r => ((WriteRequest)r!).TryCancel(), request);
@@ -158,6 +183,7 @@ public abstract class BatchingJournal : AsyncWriteJournal
 
     private async Task DrainAsync()
     {
+        if (CompletesSynchronously) await Task.Yield();
         var batch = new List<WriteRequest>();
         while (true)
         {
@@ -188,11 +214,15 @@ public abstract class BatchingJournal : AsyncWriteJournal
             await InsertAsync(batch);
             foreach (var r in batch) r.Done.TrySetResult();
         }
-        catch (Exception e) when (batch.Count > 1)
+        catch (Exception e) when (batch.Count > 1 && IsConflict(e))
         {
+            // A clash rolled back the whole batch: retry write by write so only the offending one fails. A caller
+            // that gives up meanwhile is not written (its request goes back to a cancellable state until retried).
             Log.Warning("A batch of {0} writes failed ({1}); retrying them one by one", batch.Count, e.Message);
+            foreach (var r in batch) r.AwaitRetry();
             foreach (var r in batch)
             {
+                if (!r.TryStartRetry()) continue;
                 try
                 {
                     await InsertAsync([r]);
@@ -206,7 +236,7 @@ public abstract class BatchingJournal : AsyncWriteJournal
         }
         catch (Exception e)
         {
-            batch[0].Done.TrySetException(e);
+            foreach (var r in batch) r.Done.TrySetException(e);
         }
     }
 
@@ -217,7 +247,7 @@ public abstract class BatchingJournal : AsyncWriteJournal
     /// <summary>The rows of one <c>WriteMessages</c> call and its completion.</summary>
     protected sealed class WriteRequest(int writes)
     {
-        private const int Queued = 0, Started = 1, Cancelled = 2;
+        private const int Queued = 0, Started = 1, Cancelled = 2, Retrying = 3;
         private int _state;
         private Exception?[]? _rejections;
         /// <summary>Claims the request for writing; false if it was cancelled first.</summary>
@@ -225,9 +255,16 @@ public abstract class BatchingJournal : AsyncWriteJournal
         /// <summary>Cancels the request unless a writer has claimed it.</summary>
         public void TryCancel()
         {
-            if (Interlocked.CompareExchange(ref _state, Cancelled, Queued) == Queued)
+            if (Interlocked.CompareExchange(ref _state, Cancelled, Queued) == Queued
+                || Interlocked.CompareExchange(ref _state, Cancelled, Retrying) == Retrying)
                 Done.TrySetCanceled();
         }
+
+        /// <summary>After a failed batch: cancellable again until <see cref="TryStartRetry"/>.</summary>
+        public void AwaitRetry() => Interlocked.CompareExchange(ref _state, Retrying, Started);
+
+        /// <summary>Claims the request for its retry; false if it was cancelled meanwhile.</summary>
+        public bool TryStartRetry() => Interlocked.CompareExchange(ref _state, Started, Retrying) == Retrying;
         /// <summary>The rows to store.</summary>
         public List<Row> Rows { get; } = [];
         /// <summary>Completed when the rows are committed (or failed).</summary>

@@ -90,6 +90,9 @@ public sealed class PostgreSqlJournal : BatchingJournal
     protected override void DisposeStore() => _dataSource.Dispose();
 
     /// <inheritdoc />
+    protected override bool IsConflict(Exception error) => error is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
+
+    /// <inheritdoc />
     protected override async Task InsertAsync(IReadOnlyList<WriteRequest> batch)
     {
         var count = batch.Sum(r => r.Rows.Count);
@@ -162,6 +165,7 @@ public sealed class PostgreSqlJournal : BatchingJournal
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr,
         CancellationToken cancellationToken)
     {
+        await WaitForWritesAsync(persistenceId);
         await EnsureSchema();
         await using var command = _dataSource.CreateCommand("SELECT max(sequence_nr) FROM event_journal WHERE persistence_id = $1");
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = persistenceId });

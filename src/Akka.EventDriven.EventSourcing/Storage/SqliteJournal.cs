@@ -61,13 +61,28 @@ public sealed class SqliteJournal : BatchingJournal
         return connection;
     }
 
+    private readonly SemaphoreSlim _writerLock = new(1, 1);
+
     /// <inheritdoc />
-    protected override void DisposeStore() => _writer?.Dispose();
+    protected override void DisposeStore()
+    {
+        // A writer may still be committing on a pool thread: take the connection from it before disposing.
+        if (!_writerLock.Wait(TimeSpan.FromSeconds(10))) return;
+        _writer?.Dispose();
+        _writer = null;
+    }
+
+    /// <inheritdoc />
+    protected override bool IsConflict(Exception error) => error is SqliteException { SqliteErrorCode: 19 }; // SQLITE_CONSTRAINT
+
+    /// <inheritdoc />
+    protected override bool CompletesSynchronously => true;
 
     /// <inheritdoc />
     protected override async Task InsertAsync(IReadOnlyList<WriteRequest> batch)
     {
         // One writer at a time (parallelism 1), so the connection and its prepared commands are used by one batch.
+        await _writerLock.WaitAsync(Stopping.Token);
         try
         {
             _writer ??= await OpenAsync(writer: true);
@@ -111,10 +126,15 @@ public sealed class SqliteJournal : BatchingJournal
         }
         catch
         {
-            // A broken connection must not be reused; the next batch opens a fresh one.
+            // A broken connection must not be reused; the next batch opens a fresh one (not the pooled handle).
+            if (_writer is not null) SqliteConnection.ClearPool(_writer);
             _writer?.Dispose();
             _writer = null;
             throw;
+        }
+        finally
+        {
+            _writerLock.Release();
         }
     }
 
@@ -147,6 +167,7 @@ public sealed class SqliteJournal : BatchingJournal
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr,
         CancellationToken cancellationToken)
     {
+        await WaitForWritesAsync(persistenceId);
         await EnsureSchema();
         await using var connection = await OpenAsync();
         await using var command = new SqliteCommand("SELECT max(sequence_nr) FROM event_journal WHERE persistence_id = $p", connection);

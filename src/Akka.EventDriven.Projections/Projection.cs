@@ -1,0 +1,384 @@
+using System.Data.Common;
+using Akka.Actor;
+using Akka.Event;
+using Akka.EventDriven.EventSourcing.Storage;
+
+namespace Akka.EventDriven.Projections;
+
+/// <summary>An at-least-once handler: called once per event; the offset is stored after it, in batches, so after a
+/// crash some events are handled again. Make it idempotent.</summary>
+public delegate Task AtLeastOnceHandler(ProjectionEnvelope envelope, CancellationToken cancellationToken);
+
+/// <summary>A grouped handler: gets events in groups bounded by size and time; the offset is stored after each group
+/// (at-least-once per group).</summary>
+public delegate Task GroupedHandler(IReadOnlyList<ProjectionEnvelope> group, CancellationToken cancellationToken);
+
+/// <summary>Clears a projection's read model when it is rebuilt; runs in the transaction that resets its offset.</summary>
+public delegate Task RebuildHook(DbTransaction transaction, CancellationToken cancellationToken);
+
+/// <summary>What a projection does when its handler keeps failing on an event.</summary>
+/// <param name="Kind">Fail, skip, retry then fail, or retry then dead-letter.</param>
+/// <param name="Retries">Attempts before giving up (for the retry kinds).</param>
+public sealed record RecoveryStrategy(RecoveryKind Kind, int Retries = 0)
+{
+    /// <summary>Stop the projection (status Failed) at the first failure.</summary>
+    public static readonly RecoveryStrategy Fail = new(RecoveryKind.Fail);
+    /// <summary>Skip the failing event (logged, and stored in <c>projection_dead_letters</c>) at once.</summary>
+    public static readonly RecoveryStrategy Skip = new(RecoveryKind.DeadLetter);
+    /// <summary>Retry with exponential backoff, then stop the projection.</summary>
+    public static RecoveryStrategy RetryThenFail(int retries) => new(RecoveryKind.Fail, retries);
+    /// <summary>Retry with exponential backoff, then skip the event into <c>projection_dead_letters</c>.</summary>
+    public static RecoveryStrategy RetryThenDeadLetter(int retries) => new(RecoveryKind.DeadLetter, retries);
+    /// <summary>Retry with exponential backoff for ever (the default).</summary>
+    public static readonly RecoveryStrategy RetryForever = new(RecoveryKind.Fail, int.MaxValue);
+}
+
+/// <summary>What <see cref="RecoveryStrategy"/> does once retries are used up.</summary>
+public enum RecoveryKind
+{
+    /// <summary>Stop the projection.</summary>
+    Fail,
+    /// <summary>Record the event in <c>projection_dead_letters</c> and go on.</summary>
+    DeadLetter,
+}
+
+/// <summary>Where a projection is.</summary>
+public enum ProjectionState
+{
+    /// <summary>Processing or waiting for events.</summary>
+    Running,
+    /// <summary>Paused by an operator.</summary>
+    Paused,
+    /// <summary>Stopped by its recovery strategy; see <see cref="ProjectionStatus.LastError"/>.</summary>
+    Failed,
+    /// <summary>Disposed.</summary>
+    Stopped,
+}
+
+/// <summary>A projection's status and lag.</summary>
+/// <param name="Id">The projection.</param>
+/// <param name="State">Running, paused, failed, stopped.</param>
+/// <param name="Offset">Last committed offset.</param>
+/// <param name="JournalOffset">Highest ordering in the journal.</param>
+/// <param name="EventsBehind">Journal rows after the offset.</param>
+/// <param name="SecondsBehind">Age of the oldest unprocessed row (0 when caught up).</param>
+/// <param name="DeadLetters">Events this projection skipped into <c>projection_dead_letters</c> since it started.</param>
+/// <param name="LastError">The last handler failure, if any.</param>
+public sealed record ProjectionStatus(ProjectionId Id, ProjectionState State, long Offset, long JournalOffset,
+    long EventsBehind, double SecondsBehind, long DeadLetters, string? LastError);
+
+/// <summary>
+/// A projection of the event journal into a read model, in one of three delivery modes (factories named by
+/// guarantee, as in Akka Projections): <see cref="ExactlyOnce"/> (read-model writes and offset in one transaction),
+/// <see cref="AtLeastOnce"/> (offset after the handler, in batches) and <see cref="Grouped"/> (batches bounded by size
+/// and time). Events are read in journal order by a gap-safe reader that never skips an event committed late by a
+/// concurrent writer. A failing handler is retried with exponential backoff, one event at a time so a poison event
+/// is isolated, and then handled by the <see cref="RecoveryStrategy"/>. Operators can pause, resume and rebuild,
+/// and read <see cref="GetStatusAsync"/>. Run one instance per <see cref="ProjectionId"/> in the cluster.
+/// </summary>
+public sealed class Projection : IAsyncDisposable
+{
+    private enum Mode { ExactlyOnce, AtLeastOnce, Grouped }
+
+    private readonly ProjectionId _id;
+    private readonly Mode _mode;
+    private readonly ExactlyOnceHandler? _exactlyOnce;
+    private readonly AtLeastOnceHandler? _atLeastOnce;
+    private readonly GroupedHandler? _grouped;
+    private readonly ProjectionSettings _settings;
+    private readonly JournalReader _reader;
+    private readonly ILoggingAdapter _log;
+    private readonly CancellationTokenSource _stop = new();
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Task _loop;
+    private long _offset = -1;
+    private long _deadLetters;
+    private volatile bool _paused;
+    private volatile ProjectionState _state = ProjectionState.Running;
+    private volatile string? _lastError;
+
+    private Projection(ActorSystem system, ProjectionId id, Mode mode, ExactlyOnceHandler? exactlyOnce,
+        AtLeastOnceHandler? atLeastOnce, GroupedHandler? grouped, ProjectionSettings? settings)
+    {
+        if (string.IsNullOrWhiteSpace(id.Name) || string.IsNullOrWhiteSpace(id.Key))
+            throw new ArgumentException("A projection needs a name and a key.", nameof(id));
+        settings ??= new ProjectionSettings();
+        if (settings.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(settings), "BatchSize must be at least 1.");
+        _id = id;
+        _mode = mode;
+        _exactlyOnce = exactlyOnce;
+        _atLeastOnce = atLeastOnce;
+        _grouped = grouped;
+        _settings = settings;
+        _reader = new JournalReader(StoreSettings.FromConfig(system.Settings.Config), settings, system.Serialization);
+        _log = Logging.GetLogger(system, $"projection-{id}");
+        _loop = Task.Run(RunAsync);
+    }
+
+    /// <summary>Starts an exactly-once projection: <paramref name="handler"/> writes through the transaction it is given.</summary>
+    public static Projection ExactlyOnce(ActorSystem system, ProjectionId id, ExactlyOnceHandler handler, ProjectionSettings? settings = null) =>
+        new(system, id, Mode.ExactlyOnce, handler ?? throw new ArgumentNullException(nameof(handler)), null, null, settings);
+
+    /// <summary>Starts an at-least-once projection: the offset is stored after every <c>BatchSize</c> events.</summary>
+    public static Projection AtLeastOnce(ActorSystem system, ProjectionId id, AtLeastOnceHandler handler, ProjectionSettings? settings = null) =>
+        new(system, id, Mode.AtLeastOnce, null, handler ?? throw new ArgumentNullException(nameof(handler)), null, settings);
+
+    /// <summary>Starts a grouped projection: groups of at most <c>BatchSize</c> events, or what arrived within
+    /// <c>GroupWithin</c> of the group's first event.</summary>
+    public static Projection Grouped(ActorSystem system, ProjectionId id, GroupedHandler handler, ProjectionSettings? settings = null) =>
+        new(system, id, Mode.Grouped, null, null, handler ?? throw new ArgumentNullException(nameof(handler)), settings);
+
+    /// <summary>The projection's id.</summary>
+    public ProjectionId Id => _id;
+
+    /// <summary>The last committed offset (journal ordering), or -1 before the first one is known.</summary>
+    public long Offset => Interlocked.Read(ref _offset);
+
+    /// <summary>Stops taking new events after the current batch until <see cref="Resume"/>.</summary>
+    public void Pause() => _paused = true;
+
+    /// <summary>Continues after <see cref="Pause"/>.</summary>
+    public void Resume() => _paused = false;
+
+    /// <summary>Clears the read model through <paramref name="clearReadModel"/> and resets the offset to 0 in one
+    /// transaction, then continues from the beginning of the journal.</summary>
+    public async Task RebuildAsync(RebuildHook clearReadModel, CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            await using var connection = await _reader.OpenAsync(cancellationToken);
+            await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            await clearReadModel(transaction, cancellationToken);
+            await StoreOffsetAsync(connection, transaction, 0, cancellationToken);
+            await transaction.CommitAsync(cancellationToken);
+            Interlocked.Exchange(ref _offset, 0);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>State, offset and lag (events and seconds behind the journal).</summary>
+    public async Task<ProjectionStatus> GetStatusAsync(CancellationToken cancellationToken = default)
+    {
+        var offset = Math.Max(0, Offset);
+        var (max, behind, oldest) = await _reader.LagAsync(offset, cancellationToken);
+        var seconds = oldest is { } o ? Math.Max(0, (DateTime.UtcNow - o).TotalSeconds) : 0;
+        var state = _state == ProjectionState.Running && _paused ? ProjectionState.Paused : _state;
+        return new ProjectionStatus(_id, state, offset, max, behind, seconds, Interlocked.Read(ref _deadLetters), _lastError);
+    }
+
+    /// <summary>Completes once the projection has committed every event written before the call.</summary>
+    public async Task WaitUntilCaughtUpAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        var target = await _reader.MaxOrderingAsync(cancellationToken);
+        var deadline = DateTime.UtcNow + timeout;
+        while (Offset < target)
+        {
+            if (_state is ProjectionState.Failed or ProjectionState.Stopped)
+                throw new InvalidOperationException($"Projection {_id} is {_state}: {_lastError}");
+            if (DateTime.UtcNow > deadline)
+                throw new TimeoutException($"Projection {_id} is at offset {Offset}, not caught up with {target} after {timeout}.");
+            await Task.Delay(20, cancellationToken);
+        }
+    }
+
+    private async Task RunAsync()
+    {
+        var ct = _stop.Token;
+        var failures = 0;
+        var isolate = 0; // steps left to take one event at a time after a failure, so the failing event is found
+        try
+        {
+            await EnsureSchemaAsync(ct);
+            while (!ct.IsCancellationRequested)
+            {
+                if (_paused)
+                {
+                    await Task.Delay(_settings.Poll, ct);
+                    continue;
+                }
+                var progressed = false;
+                TimeSpan? retryIn = null;
+                await _gate.WaitAsync(ct);
+                try
+                {
+                    progressed = await StepAsync(isolate > 0 ? 1 : _settings.BatchSize, failures, ct);
+                    if (progressed && isolate > 0) isolate--;
+                    failures = 0;
+                    _lastError = null;
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+                {
+                    failures++;
+                    isolate = _settings.BatchSize;
+                    _lastError = $"{e.GetType().Name}: {e.Message}";
+                    var strategy = _settings.Recovery ?? RecoveryStrategy.RetryForever;
+                    if (failures > strategy.Retries && strategy.Kind == RecoveryKind.Fail)
+                    {
+                        _log.Error(e, "Projection {0} failed at offset {1}; stopping it (recovery strategy)", _id, Offset);
+                        _state = ProjectionState.Failed;
+                        return;
+                    }
+                    retryIn = TimeSpan.FromMilliseconds(Math.Min(_settings.Backoff.TotalMilliseconds, 25 * Math.Pow(2, Math.Min(failures, 20))));
+                    _log.Warning(e, "Projection {0} failed at offset {1} (attempt {2}); retrying in {3}", _id, Offset, failures, retryIn);
+                }
+                finally
+                {
+                    _gate.Release();
+                }
+                if (retryIn is { } wait) await Task.Delay(wait, ct);
+                else if (!progressed) await Task.Delay(_settings.Poll, ct);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+        }
+        finally
+        {
+            if (_state != ProjectionState.Failed) _state = ProjectionState.Stopped;
+        }
+    }
+
+    /// <summary>One step: the next safe events after the stored offset, the handler, the new offset.</summary>
+    private async Task<bool> StepAsync(int limit, int failuresSoFar, CancellationToken ct)
+    {
+        var strategy = _settings.Recovery ?? RecoveryStrategy.RetryForever;
+        var deadLetter = strategy.Kind == RecoveryKind.DeadLetter && failuresSoFar > strategy.Retries;
+        await using var connection = await _reader.OpenAsync(ct);
+        if (_mode == Mode.ExactlyOnce)
+        {
+            await using var transaction = await connection.BeginTransactionAsync(ct);
+            var offset = await ReadOffsetAsync(connection, transaction, ct);
+            Interlocked.Exchange(ref _offset, offset);
+            var (events, next) = await _reader.ReadAsync(connection, transaction, offset, limit, ct);
+            if (next == offset) return false;
+            if (deadLetter) await DeadLetterAsync(connection, transaction, events, ct);
+            else if (events.Count > 0) await _exactlyOnce!(events, transaction, ct);
+            await StoreOffsetAsync(connection, transaction, next, ct);
+            await transaction.CommitAsync(ct);
+            Interlocked.Exchange(ref _offset, next);
+            return true;
+        }
+
+        var start = await ReadOffsetAsync(connection, null, ct);
+        Interlocked.Exchange(ref _offset, start);
+        var (batch, end) = await _reader.ReadAsync(connection, null, start, limit, ct);
+        if (end == start) return false;
+        if (_mode == Mode.Grouped && batch.Count < limit && !deadLetter && _settings.Within > TimeSpan.Zero)
+        {
+            // Let a small group fill up for at most GroupWithin, then hand over what there is.
+            var deadline = DateTime.UtcNow + _settings.Within;
+            while (batch.Count < limit && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(_settings.Poll < _settings.Within ? _settings.Poll : _settings.Within, ct);
+                (batch, end) = await _reader.ReadAsync(connection, null, start, limit, ct);
+            }
+        }
+        if (deadLetter) await DeadLetterAsync(connection, null, batch, ct);
+        else if (_mode == Mode.Grouped) { if (batch.Count > 0) await _grouped!(batch, ct); }
+        else foreach (var e in batch) await _atLeastOnce!(e, ct);
+        await StoreOffsetAsync(connection, null, end, ct);
+        Interlocked.Exchange(ref _offset, end);
+        return true;
+    }
+
+    private async Task DeadLetterAsync(DbConnection connection, DbTransaction? transaction, IReadOnlyList<ProjectionEnvelope> events, CancellationToken ct)
+    {
+        foreach (var e in events)
+        {
+            _log.Error("Projection {0} skips event {1} ({2} #{3}) into projection_dead_letters: {4}", _id, e.Offset, e.PersistenceId, e.SequenceNr, _lastError);
+            await using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = """
+                INSERT INTO projection_dead_letters (projection_name, projection_key, event_offset, persistence_id, sequence_nr, type_name, error, failed_at)
+                VALUES (@name, @key, @offset, @pid, @seq, @type, @error, @at) ON CONFLICT DO NOTHING
+                """;
+            JournalReader.AddParameter(command, "name", _id.Name);
+            JournalReader.AddParameter(command, "key", _id.Key);
+            JournalReader.AddParameter(command, "offset", e.Offset);
+            JournalReader.AddParameter(command, "pid", e.PersistenceId);
+            JournalReader.AddParameter(command, "seq", e.SequenceNr);
+            JournalReader.AddParameter(command, "type", e.TypeName);
+            JournalReader.AddParameter(command, "error", _lastError ?? "");
+            JournalReader.AddParameter(command, "at", DateTime.UtcNow.Ticks);
+            await command.ExecuteNonQueryAsync(ct);
+            Interlocked.Increment(ref _deadLetters);
+        }
+    }
+
+    private async Task StoreOffsetAsync(DbConnection connection, DbTransaction? transaction, long offset, CancellationToken ct)
+    {
+        await using var update = connection.CreateCommand();
+        update.Transaction = transaction;
+        update.CommandText = "UPDATE projection_offsets SET current_offset = @offset, updated_at = @now WHERE projection_name = @name AND projection_key = @key";
+        JournalReader.AddParameter(update, "offset", offset);
+        JournalReader.AddParameter(update, "now", DateTime.UtcNow.Ticks);
+        JournalReader.AddParameter(update, "name", _id.Name);
+        JournalReader.AddParameter(update, "key", _id.Key);
+        await update.ExecuteNonQueryAsync(ct);
+    }
+
+    private async Task<long> ReadOffsetAsync(DbConnection connection, DbTransaction? transaction, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT current_offset FROM projection_offsets WHERE projection_name = @name AND projection_key = @key"
+                              + (transaction is not null && _reader.Provider == StoreProvider.PostgreSql ? " FOR UPDATE" : "");
+        JournalReader.AddParameter(command, "name", _id.Name);
+        JournalReader.AddParameter(command, "key", _id.Key);
+        return await command.ExecuteScalarAsync(ct) is { } v and not DBNull ? Convert.ToInt64(v) : 0L;
+    }
+
+    private async Task EnsureSchemaAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            try
+            {
+                await using var connection = await _reader.OpenAsync(ct);
+                await using var command = connection.CreateCommand();
+                command.CommandText = """
+                    CREATE TABLE IF NOT EXISTS projection_offsets (
+                      projection_name text NOT NULL,
+                      projection_key text NOT NULL,
+                      current_offset bigint NOT NULL,
+                      updated_at bigint NOT NULL,
+                      PRIMARY KEY (projection_name, projection_key));
+                    CREATE TABLE IF NOT EXISTS projection_dead_letters (
+                      projection_name text NOT NULL,
+                      projection_key text NOT NULL,
+                      event_offset bigint NOT NULL,
+                      persistence_id text NOT NULL,
+                      sequence_nr bigint NOT NULL,
+                      type_name text NOT NULL,
+                      error text NOT NULL,
+                      failed_at bigint NOT NULL,
+                      PRIMARY KEY (projection_name, projection_key, event_offset));
+                    INSERT INTO projection_offsets (projection_name, projection_key, current_offset, updated_at)
+                    VALUES (@name, @key, 0, 0) ON CONFLICT DO NOTHING;
+                    """;
+                JournalReader.AddParameter(command, "name", _id.Name);
+                JournalReader.AddParameter(command, "key", _id.Key);
+                await command.ExecuteNonQueryAsync(ct);
+                return;
+            }
+            catch (Exception e) when (!ct.IsCancellationRequested)
+            {
+                _lastError = $"Preparing projection tables failed: {e.Message}";
+                _log.Warning(e, "Projection {0}: preparing projection_offsets failed; retrying", _id);
+                await Task.Delay(_settings.Backoff, ct);
+            }
+        }
+    }
+
+    /// <summary>Stops the projection after the current step.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        try { await _loop; } catch (OperationCanceledException) { }
+        _stop.Dispose();
+    }
+}

@@ -1,0 +1,164 @@
+using System.Collections.Concurrent;
+using Akka.EventDriven.EventSourcing;
+using Akka.EventDriven.EventSourcing.Tests;
+
+namespace Akka.EventDriven.Projections.Tests;
+
+/// <summary>Delivery modes, recovery strategies and operator controls, on SQLite and PostgreSQL.</summary>
+public abstract class ProjectionOperationsSpec
+{
+    protected abstract TestStore NewStore();
+
+    private static ProjectionSettings Fast(RecoveryStrategy? recovery = null, int batch = 50) =>
+        new(BatchSize: batch, PollInterval: TimeSpan.FromMilliseconds(20), Tag: "Ledger",
+            MaxBackoff: TimeSpan.FromMilliseconds(200), Recovery: recovery);
+
+    [Fact]
+    public async Task At_least_once_resumes_after_the_last_stored_offset()
+    {
+        await using var node = await NodeHost.StartAsync(NewStore());
+        var id = $"alo-{Guid.NewGuid():N}";
+        await node.Ledger.SendAsync(id, new Open("a"));
+        await node.Ledger.SendAsync(id, new Deposit(1m));
+        var name = new ProjectionId($"alo-{Guid.NewGuid():N}");
+
+        var first = new ConcurrentBag<long>();
+        await using (var p = Projection.AtLeastOnce(node.System, name, (e, _) => { if (e.PersistenceId.EndsWith(id)) first.Add(e.SequenceNr); return Task.CompletedTask; }, Fast()))
+            await p.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
+        await node.Ledger.SendAsync(id, new Deposit(2m));
+        var second = new ConcurrentBag<long>();
+        await using (var p = Projection.AtLeastOnce(node.System, name, (e, _) => { if (e.PersistenceId.EndsWith(id)) second.Add(e.SequenceNr); return Task.CompletedTask; }, Fast()))
+            await p.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal([1L, 2L], first.Order());
+        Assert.Equal([3L], second.Order());
+    }
+
+    [Fact]
+    public async Task Grouped_hands_over_bounded_groups_covering_every_event_in_order()
+    {
+        await using var node = await NodeHost.StartAsync(NewStore());
+        var id = $"grp-{Guid.NewGuid():N}";
+        await node.Ledger.SendAsync(id, new Open("g"));
+        for (var i = 0; i < 20; i++) await node.Ledger.SendAsync(id, new Deposit(1m));
+        var groups = new ConcurrentQueue<IReadOnlyList<ProjectionEnvelope>>();
+        var settings = Fast(batch: 7) with { GroupWithin = TimeSpan.FromMilliseconds(100) };
+        await using (var p = Projection.Grouped(node.System, new ProjectionId($"grp-{Guid.NewGuid():N}"), (g, _) => { groups.Enqueue(g); return Task.CompletedTask; }, settings))
+            await p.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
+
+        Assert.All(groups, g => Assert.InRange(g.Count, 1, 7));
+        var mine = groups.SelectMany(g => g).Where(e => e.PersistenceId.EndsWith(id)).Select(e => e.SequenceNr).ToList();
+        Assert.Equal(Enumerable.Range(1, 21).Select(v => (long)v), mine);
+    }
+
+    [Fact]
+    public async Task A_poison_event_is_retried_then_dead_lettered_and_the_rest_is_projected()
+    {
+        await using var node = await NodeHost.StartAsync(NewStore());
+        var id = $"dlq-{Guid.NewGuid():N}";
+        await node.Ledger.SendAsync(id, new Open("d"));
+        await node.Ledger.SendAsync(id, new Deposit(13m)); // the handler cannot take 13
+        await node.Ledger.SendAsync(id, new Deposit(1m));
+        var handled = new ConcurrentBag<long>();
+        var attempts = 0;
+        ExactlyOnceHandler handler = (batch, _, _) =>
+        {
+            foreach (var e in batch.Where(e => e.PersistenceId.EndsWith(id)))
+            {
+                if (e.Event is Deposited { Amount: 13m }) { Interlocked.Increment(ref attempts); throw new InvalidOperationException("unlucky 13"); }
+                handled.Add(e.SequenceNr);
+            }
+            return Task.CompletedTask;
+        };
+        await using var p = Projection.ExactlyOnce(node.System, new ProjectionId($"dlq-{Guid.NewGuid():N}"), handler,
+            Fast(RecoveryStrategy.RetryThenDeadLetter(2)));
+        await p.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal([1L, 3L], handled.Order());
+        Assert.Equal(3, attempts); // the first try and 2 retries
+        var status = await p.GetStatusAsync();
+        Assert.Equal(1, status.DeadLetters);
+        Assert.Equal(ProjectionState.Running, status.State);
+    }
+
+    [Fact]
+    public async Task The_fail_strategy_stops_the_projection_with_the_error_in_its_status()
+    {
+        await using var node = await NodeHost.StartAsync(NewStore());
+        var id = $"fail-{Guid.NewGuid():N}";
+        await node.Ledger.SendAsync(id, new Open("f"));
+        await using var p = Projection.ExactlyOnce(node.System, new ProjectionId($"fail-{Guid.NewGuid():N}"),
+            (batch, _, _) => batch.Any(e => e.PersistenceId.EndsWith(id)) ? throw new InvalidOperationException("read model broken") : Task.CompletedTask,
+            Fast(RecoveryStrategy.Fail));
+
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => p.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("read model broken", failure.Message);
+        var status = await p.GetStatusAsync();
+        Assert.Equal(ProjectionState.Failed, status.State);
+        Assert.Contains("read model broken", status.LastError);
+        Assert.True(status.EventsBehind >= 1);
+    }
+
+    [Fact]
+    public async Task Pause_holds_progress_resume_continues_and_status_reports_the_lag()
+    {
+        await using var node = await NodeHost.StartAsync(NewStore());
+        var id = $"pause-{Guid.NewGuid():N}";
+        var seen = new ConcurrentBag<long>();
+        await using var p = Projection.ExactlyOnce(node.System, new ProjectionId($"pause-{Guid.NewGuid():N}"),
+            (batch, _, _) => { foreach (var e in batch.Where(e => e.PersistenceId.EndsWith(id))) seen.Add(e.SequenceNr); return Task.CompletedTask; },
+            Fast());
+        await p.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
+        p.Pause();
+        await node.Ledger.SendAsync(id, new Open("p"));
+        await node.Ledger.SendAsync(id, new Deposit(1m));
+
+        var paused = await p.GetStatusAsync();
+        Assert.Equal(ProjectionState.Paused, paused.State);
+        Assert.True(paused.EventsBehind >= 2, $"behind {paused.EventsBehind}");
+        await Task.Delay(300); // several poll intervals: a paused projection must not move
+        Assert.Empty(seen);
+
+        p.Resume();
+        await p.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal([1L, 2L], seen.Order());
+        var caughtUp = await p.GetStatusAsync();
+        Assert.Equal(0, caughtUp.EventsBehind);
+        Assert.Equal(0, caughtUp.SecondsBehind);
+    }
+
+    [Fact]
+    public async Task Rebuild_clears_the_read_model_and_produces_the_same_one_again()
+    {
+        await using var node = await NodeHost.StartAsync(NewStore());
+        var id = $"rebuild-{Guid.NewGuid():N}";
+        await node.Ledger.SendAsync(id, new Open("r"));
+        for (var i = 1; i <= 5; i++) await node.Ledger.SendAsync(id, new Deposit(i));
+        var model = new ConcurrentDictionary<long, decimal>();
+        await using var p = Projection.ExactlyOnce(node.System, new ProjectionId($"rebuild-{Guid.NewGuid():N}"),
+            (batch, _, _) =>
+            {
+                foreach (var e in batch.Where(e => e.PersistenceId.EndsWith(id)))
+                    model.AddOrUpdate(e.SequenceNr, e.Event is Deposited d ? d.Amount : 0m, (_, _) => throw new InvalidOperationException("applied twice"));
+                return Task.CompletedTask;
+            }, Fast());
+        await p.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
+        var before = model.OrderBy(kv => kv.Key).ToList();
+
+        await p.RebuildAsync((_, _) => { model.Clear(); return Task.CompletedTask; });
+        await p.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
+
+        Assert.Equal(6, before.Count);
+        Assert.Equal(before, model.OrderBy(kv => kv.Key).ToList());
+    }
+}
+
+public sealed class SqliteProjectionOperationsSpec : ProjectionOperationsSpec
+{
+    protected override TestStore NewStore() => TestStore.NewSqlite();
+}
+
+public sealed class PostgreSqlProjectionOperationsSpec : ProjectionOperationsSpec
+{
+    protected override TestStore NewStore() => TestStore.PostgreSql();
+}

@@ -31,7 +31,7 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
 
     /// <summary>The rows after <paramref name="offset"/> that are safe to hand out, and the offset after them
     /// (which may pass rows filtered out by tag or marked deleted).</summary>
-    public async Task<(IReadOnlyList<ProjectionEnvelope> Events, long NextOffset)> ReadAsync(
+    public async Task<(IReadOnlyList<ProjectionEnvelope> Events, long NextOffset, int RowsRead)> ReadAsync(
         DbConnection connection, DbTransaction? transaction, long offset, int limit, CancellationToken ct)
     {
         var tagFilter = settings.Tag is null
@@ -50,10 +50,12 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
 
         var events = new List<ProjectionEnvelope>();
         var next = offset;
+        var rows = 0;
         var now = DateTime.UtcNow;
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
+            rows++;
             var ordering = reader.GetInt64(0);
             if (ordering != next + 1 && !HoleIsFinal(next + 1, new DateTime(reader.GetInt64(6), DateTimeKind.Utc), now))
                 break;
@@ -65,7 +67,20 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
             var (payload, metadata) = stored is DomainEvent d ? (d.Payload, d.Metadata) : (stored, new EventMetadata(DateTimeOffset.MinValue));
             events.Add(new ProjectionEnvelope(ordering, reader.GetString(1), reader.GetInt64(2), manifest, payload, metadata));
         }
-        return (events, next);
+        return (events, next, rows);
+    }
+
+    /// <summary>Creates the journal tables if no node has yet (the same DDL as the journals use), so that a
+    /// projection can start before the first event is written.</summary>
+    public async Task EnsureJournalTablesAsync(CancellationToken ct)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct);
+        await using var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = store.Provider == StoreProvider.PostgreSql ? PostgreSqlJournal.CreateSchemaSql : SqliteJournal.CreateSchemaSql;
+        await command.ExecuteNonQueryAsync(ct);
+        await tx.CommitAsync(ct);
     }
 
     /// <summary>The highest ordering in the journal now.</summary>

@@ -91,6 +91,7 @@ public sealed class Projection : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Task _loop;
+    private readonly Task _schema;
     private long _offset = -1;
     private long _deadLetters;
     private volatile bool _paused;
@@ -112,6 +113,7 @@ public sealed class Projection : IAsyncDisposable
         _settings = settings;
         _reader = new JournalReader(StoreSettings.FromConfig(system.Settings.Config), settings, system.Serialization);
         _log = Logging.GetLogger(system, $"projection-{id}");
+        _schema = EnsureSchemaAsync(_stop.Token);
         _loop = Task.Run(RunAsync);
     }
 
@@ -163,6 +165,7 @@ public sealed class Projection : IAsyncDisposable
     /// <summary>State, offset and lag (events and seconds behind the journal).</summary>
     public async Task<ProjectionStatus> GetStatusAsync(CancellationToken cancellationToken = default)
     {
+        await _schema.WaitAsync(cancellationToken);
         var offset = Math.Max(0, Offset);
         var (max, behind, oldest) = await _reader.LagAsync(offset, cancellationToken);
         var seconds = oldest is { } o ? Math.Max(0, (DateTime.UtcNow - o).TotalSeconds) : 0;
@@ -173,6 +176,7 @@ public sealed class Projection : IAsyncDisposable
     /// <summary>Completes once the projection has committed every event written before the call.</summary>
     public async Task WaitUntilCaughtUpAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
+        await _schema.WaitAsync(timeout, cancellationToken);
         var target = await _reader.MaxOrderingAsync(cancellationToken);
         var deadline = DateTime.UtcNow + timeout;
         while (Offset < target)
@@ -192,7 +196,7 @@ public sealed class Projection : IAsyncDisposable
         var isolate = 0; // steps left to take one event at a time after a failure, so the failing event is found
         try
         {
-            await EnsureSchemaAsync(ct);
+            await _schema;
             while (!ct.IsCancellationRequested)
             {
                 if (_paused)
@@ -253,7 +257,7 @@ public sealed class Projection : IAsyncDisposable
             await using var transaction = await connection.BeginTransactionAsync(ct);
             var offset = await ReadOffsetAsync(connection, transaction, ct);
             Interlocked.Exchange(ref _offset, offset);
-            var (events, next) = await _reader.ReadAsync(connection, transaction, offset, limit, ct);
+            var (events, next, _) = await _reader.ReadAsync(connection, transaction, offset, limit, ct);
             if (next == offset) return false;
             if (deadLetter) await DeadLetterAsync(connection, transaction, events, ct);
             else if (events.Count > 0) await _exactlyOnce!(events, transaction, ct);
@@ -265,16 +269,16 @@ public sealed class Projection : IAsyncDisposable
 
         var start = await ReadOffsetAsync(connection, null, ct);
         Interlocked.Exchange(ref _offset, start);
-        var (batch, end) = await _reader.ReadAsync(connection, null, start, limit, ct);
+        var (batch, end, rows) = await _reader.ReadAsync(connection, null, start, limit, ct);
         if (end == start) return false;
-        if (_mode == Mode.Grouped && batch.Count < limit && !deadLetter && _settings.Within > TimeSpan.Zero)
+        if (_mode == Mode.Grouped && rows < limit && !deadLetter && _settings.Within > TimeSpan.Zero)
         {
-            // Let a small group fill up for at most GroupWithin, then hand over what there is.
+            // Caught up with a small group: let it fill up for at most GroupWithin, then hand over what there is.
             var deadline = DateTime.UtcNow + _settings.Within;
-            while (batch.Count < limit && DateTime.UtcNow < deadline)
+            while (rows < limit && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(_settings.Poll < _settings.Within ? _settings.Poll : _settings.Within, ct);
-                (batch, end) = await _reader.ReadAsync(connection, null, start, limit, ct);
+                (batch, end, rows) = await _reader.ReadAsync(connection, null, start, limit, ct);
             }
         }
         if (deadLetter) await DeadLetterAsync(connection, null, batch, ct);
@@ -338,6 +342,7 @@ public sealed class Projection : IAsyncDisposable
         {
             try
             {
+                await _reader.EnsureJournalTablesAsync(ct);
                 await using var connection = await _reader.OpenAsync(ct);
                 await using var command = connection.CreateCommand();
                 command.CommandText = """
@@ -358,10 +363,11 @@ public sealed class Projection : IAsyncDisposable
                       failed_at bigint NOT NULL,
                       PRIMARY KEY (projection_name, projection_key, event_offset));
                     INSERT INTO projection_offsets (projection_name, projection_key, current_offset, updated_at)
-                    VALUES (@name, @key, 0, 0) ON CONFLICT DO NOTHING;
+                    VALUES (@name, @key, @start, 0) ON CONFLICT DO NOTHING;
                     """;
                 JournalReader.AddParameter(command, "name", _id.Name);
                 JournalReader.AddParameter(command, "key", _id.Key);
+                JournalReader.AddParameter(command, "start", _settings.StartFromEnd ? await _reader.MaxOrderingAsync(ct) : 0L);
                 await command.ExecuteNonQueryAsync(ct);
                 return;
             }

@@ -38,6 +38,8 @@ public delegate Task ExactlyOnceHandler(IReadOnlyList<ProjectionEnvelope> batch,
 /// <param name="MaxBackoff">Longest wait between retries after a handler failure. Default 5 s.</param>
 /// <param name="Recovery">What to do when the handler keeps failing on an event. Default: retry for ever.</param>
 /// <param name="GroupWithin">Grouped mode: how long a group may wait to fill up to <paramref name="BatchSize"/>. Default 0.</param>
+/// <param name="StartFromEnd">A projection with no stored offset starts after the events already in the journal
+/// instead of at the beginning. Default false.</param>
 public sealed record ProjectionSettings(
     int BatchSize = 500,
     TimeSpan? PollInterval = null,
@@ -45,7 +47,8 @@ public sealed record ProjectionSettings(
     string? Tag = null,
     TimeSpan? MaxBackoff = null,
     RecoveryStrategy? Recovery = null,
-    TimeSpan? GroupWithin = null)
+    TimeSpan? GroupWithin = null,
+    bool StartFromEnd = false)
 {
     internal TimeSpan Within => GroupWithin ?? TimeSpan.Zero;
     internal TimeSpan Poll => PollInterval ?? TimeSpan.FromMilliseconds(100);

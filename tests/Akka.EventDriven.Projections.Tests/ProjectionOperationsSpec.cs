@@ -9,7 +9,7 @@ public abstract class ProjectionOperationsSpec
 {
     protected abstract TestStore NewStore();
 
-    private static ProjectionSettings Fast(RecoveryStrategy? recovery = null, int batch = 50) =>
+    private static ProjectionSettings Fast(RecoveryStrategy? recovery = null, int batch = 500) =>
         new(BatchSize: batch, PollInterval: TimeSpan.FromMilliseconds(20), Tag: "Ledger",
             MaxBackoff: TimeSpan.FromMilliseconds(200), Recovery: recovery);
 
@@ -39,12 +39,13 @@ public abstract class ProjectionOperationsSpec
     {
         await using var node = await NodeHost.StartAsync(NewStore());
         var id = $"grp-{Guid.NewGuid():N}";
+        var groups = new ConcurrentQueue<IReadOnlyList<ProjectionEnvelope>>();
+        var settings = Fast(batch: 7) with { GroupWithin = TimeSpan.FromMilliseconds(100), StartFromEnd = true };
+        await using var p = Projection.Grouped(node.System, new ProjectionId($"grp-{Guid.NewGuid():N}"), (g, _) => { groups.Enqueue(g); return Task.CompletedTask; }, settings);
+        await p.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30)); // starts after what other tests wrote
         await node.Ledger.SendAsync(id, new Open("g"));
         for (var i = 0; i < 20; i++) await node.Ledger.SendAsync(id, new Deposit(1m));
-        var groups = new ConcurrentQueue<IReadOnlyList<ProjectionEnvelope>>();
-        var settings = Fast(batch: 7) with { GroupWithin = TimeSpan.FromMilliseconds(100) };
-        await using (var p = Projection.Grouped(node.System, new ProjectionId($"grp-{Guid.NewGuid():N}"), (g, _) => { groups.Enqueue(g); return Task.CompletedTask; }, settings))
-            await p.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
+        await p.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
 
         Assert.All(groups, g => Assert.InRange(g.Count, 1, 7));
         var mine = groups.SelectMany(g => g).Where(e => e.PersistenceId.EndsWith(id)).Select(e => e.SequenceNr).ToList();
@@ -74,8 +75,10 @@ public abstract class ProjectionOperationsSpec
             Fast(RecoveryStrategy.RetryThenDeadLetter(2)));
         await p.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
 
-        Assert.Equal([1L, 3L], handled.Order());
-        Assert.Equal(3, attempts); // the first try and 2 retries
+        // The handler's in-memory bag is outside the transaction, so a rolled-back batch may have added 1 before;
+        // what matters: 2 never got through, 3 did, and 2 was tried once and retried twice (one event at a time).
+        Assert.Equal([1L, 3L], handled.Distinct().Order());
+        Assert.InRange(attempts, 3, 4); // maybe once inside the first full batch, then alone: once and 2 retries
         var status = await p.GetStatusAsync();
         Assert.Equal(1, status.DeadLetters);
         Assert.Equal(ProjectionState.Running, status.State);

@@ -36,7 +36,7 @@ public sealed class PostgreSqlJournal : BatchingJournal
     // (persistence_id, sequence_nr), and tags by (tag, ordering_id) for EventsByTag. Existing tables are left as they are.
     // The snapshot table is created here too, under the same lock, so that nodes starting together on an empty
     // database do not race each other's snapshot-store initialisation.
-    private const string CreateSchemaSql = """
+    internal const string CreateSchemaSql = """
         SELECT pg_advisory_xact_lock(7415533);
         CREATE TABLE IF NOT EXISTS event_journal (
           ordering bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT "PK_event_journal" PRIMARY KEY,

@@ -13,7 +13,7 @@ namespace Akka.EventDriven.EventSourcing.Storage;
 public sealed class SqliteJournal : BatchingJournal
 {
     // Same DDL as Akka.Persistence.Sql's sqlite mapping creates, so either journal can open the other's file.
-    private const string CreateSchemaSql = """
+    internal const string CreateSchemaSql = """
         CREATE TABLE IF NOT EXISTS [event_journal] (
           [ordering] INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
           [timestamp] INTEGER NOT NULL,

@@ -18,12 +18,20 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
     private readonly Dictionary<long, DateTime> _holesSeen = new();
     private readonly string _createdColumn = store.Provider == StoreProvider.PostgreSql ? "created_at" : "timestamp";
 
+    // Statements repeat every step: let Npgsql prepare them (reads, offset updates and the handler's own batches).
+    private readonly Lazy<string> _postgres = new(() =>
+    {
+        var b = new NpgsqlConnectionStringBuilder(store.ConnectionString);
+        if (b.MaxAutoPrepare == 0) b.MaxAutoPrepare = 20;
+        return b.ConnectionString;
+    });
+
     public StoreProvider Provider => store.Provider;
 
     public async Task<DbConnection> OpenAsync(CancellationToken ct)
     {
         DbConnection connection = store.Provider == StoreProvider.PostgreSql
-            ? new NpgsqlConnection(store.ConnectionString)
+            ? new NpgsqlConnection(_postgres.Value)
             : new SqliteConnection(store.ConnectionString);
         await connection.OpenAsync(ct);
         return connection;

@@ -41,7 +41,8 @@ public sealed class NodeHost : IAsyncDisposable
     public AggregateRepository<LedgerState> Ledger => Aggregates.Get(System).Repository(Tests.Ledger.Definition);
 
     public static async Task<NodeHost> StartAsync(TestStore store, MessageTypeRegistry? registry = null,
-        Action<AggregateOptions>? aggregate = null, string? extraHocon = null, string systemName = "edtest")
+        Action<AggregateOptions>? aggregate = null, string? extraHocon = null, string systemName = "edtest",
+        Action<AkkaConfigurationBuilder>? configure = null)
     {
         var host = Host.CreateDefaultBuilder()
             .ConfigureLogging(l => l.ClearProviders())
@@ -57,6 +58,7 @@ public sealed class NodeHost : IAsyncDisposable
                     o.AddAggregate(Tests.Ledger.Definition, aggregate);
                 });
                 if (extraHocon is not null) b.AddHocon(extraHocon, HoconAddMode.Prepend);
+                configure?.Invoke(b);
             }))
             .Build();
         await host.StartAsync();

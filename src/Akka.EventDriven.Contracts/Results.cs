@@ -21,7 +21,11 @@ public sealed record CommandAccepted(string AggregateId, long Version, IReadOnly
 /// <param name="Version">The unchanged current version.</param>
 /// <param name="Reason">Why it was rejected.</param>
 public sealed record CommandRejected(string AggregateId, long Version, string Reason)
-    : CommandResult(AggregateId, Version);
+    : CommandResult(AggregateId, Version)
+{
+    /// <summary>True when the rejection is an optimistic-concurrency conflict (the expected version did not match).</summary>
+    public bool IsConcurrencyConflict { get; init; }
+}
 
 /// <summary>Options of one command.</summary>
 public sealed record CommandOptions

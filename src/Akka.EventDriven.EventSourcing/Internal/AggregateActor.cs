@@ -189,7 +189,7 @@ internal sealed class AggregateActor : UntypedPersistentActor
     {
         if (command.ExpectedVersion is { } expected && expected != version)
             return new CommandRejected(_id, version,
-                $"Expected version {expected} but aggregate '{PersistenceId}' is at version {version}.");
+                $"Expected version {expected} but aggregate '{PersistenceId}' is at version {version}.") { IsConcurrencyConflict = true };
 
         Decision decision;
         var next = state;

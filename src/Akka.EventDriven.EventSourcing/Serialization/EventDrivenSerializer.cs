@@ -101,6 +101,7 @@ public sealed class EventDrivenSerializer : SerializerWithStringManifest
                     w.WriteString("id", r.AggregateId);
                     w.WriteNumber("version", r.Version);
                     w.WriteString("reason", r.Reason);
+                    if (r.IsConcurrencyConflict) w.WriteBoolean("conflict", true);
                     break;
                 case AggregateSnapshot snap:
                     w.WritePropertyName("state");
@@ -144,7 +145,10 @@ public sealed class EventDrivenSerializer : SerializerWithStringManifest
                 return new CommandAccepted(Str(root, "id"), root.GetProperty("version").GetInt64(),
                     root.GetProperty("events").EnumerateArray().Select(Registry.ReadTyped).ToArray());
             case RejectedManifest:
-                return new CommandRejected(Str(root, "id"), root.GetProperty("version").GetInt64(), Str(root, "reason"));
+                return new CommandRejected(Str(root, "id"), root.GetProperty("version").GetInt64(), Str(root, "reason"))
+                {
+                    IsConcurrencyConflict = root.TryGetProperty("conflict", out var conflict) && conflict.GetBoolean(),
+                };
             case SnapshotManifest:
                 return new AggregateSnapshot(Registry.ReadTyped(root.GetProperty("state")),
                     root.GetProperty("olderSnapshots").EnumerateArray().Select(e => e.GetInt64()).ToArray());

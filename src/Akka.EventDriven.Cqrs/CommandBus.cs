@@ -1,0 +1,99 @@
+using System.Collections.Concurrent;
+using Akka.EventDriven.EventSourcing;
+
+namespace Akka.EventDriven.Cqrs;
+
+/// <summary>Why a command did not succeed; each kind is distinguishable by the caller.</summary>
+public enum CommandErrorKind
+{
+    /// <summary>The command was invalid before it reached an aggregate.</summary>
+    Validation,
+    /// <summary>The aggregate rejected it (a business rule).</summary>
+    Rejected,
+    /// <summary>Optimistic concurrency: the expected version did not match.</summary>
+    ConcurrencyConflict,
+    /// <summary>No answer in time.</summary>
+    Timeout,
+    /// <summary>No handler is registered for the command type.</summary>
+    NoHandler,
+    /// <summary>The command could not be processed (storage failure, handler exception).</summary>
+    Failed,
+}
+
+/// <summary>The result of <see cref="CommandBus.ExecuteAsync"/> (the guide's <c>{ success, data }</c>).</summary>
+/// <param name="Success">True when the command succeeded.</param>
+/// <param name="Data">What the handler returned (for aggregate commands: the <see cref="CommandAccepted"/>).</param>
+/// <param name="ErrorKind">Why it failed, when it did.</param>
+/// <param name="Error">A message saying why, when it failed.</param>
+public sealed record CommandOutcome(bool Success, object? Data = null, CommandErrorKind? ErrorKind = null, string? Error = null)
+{
+    /// <summary>A success carrying <paramref name="data"/>.</summary>
+    public static CommandOutcome Ok(object? data = null) => new(true, data);
+    /// <summary>A failure of <paramref name="kind"/>.</summary>
+    public static CommandOutcome Fail(CommandErrorKind kind, string error) => new(false, null, kind, error);
+}
+
+/// <summary>
+/// The guide's <c>CommandBus</c>: one handler per command type; <see cref="ExecuteAsync"/> returns a
+/// <see cref="CommandOutcome"/> and never throws for expected failures (validation, rejection, conflict, timeout,
+/// missing handler, storage failure). <see cref="RegisterAggregate{TCommand,TState}"/> routes a command type to a
+/// sharded aggregate through its repository. Thread-safe.
+/// </summary>
+public sealed class CommandBus
+{
+    private readonly ConcurrentDictionary<Type, Func<object, CancellationToken, Task<CommandOutcome>>> _handlers = new();
+
+    /// <summary>Registers the handler of <typeparamref name="TCommand"/>; a second registration for the type throws.</summary>
+    public CommandBus Register<TCommand>(Func<TCommand, CancellationToken, Task<CommandOutcome>> handler) where TCommand : notnull
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        if (!_handlers.TryAdd(typeof(TCommand), (c, ct) => handler((TCommand)c, ct)))
+            throw new InvalidOperationException($"A handler for command '{typeof(TCommand).Name}' is already registered.");
+        return this;
+    }
+
+    /// <summary>Sends <typeparamref name="TCommand"/> to the aggregate <paramref name="aggregateId"/> names, after
+    /// <paramref name="validate"/> (which returns an error message or null).</summary>
+    public CommandBus RegisterAggregate<TCommand, TState>(AggregateRepository<TState> repository, Func<TCommand, string> aggregateId,
+        Func<TCommand, string?>? validate = null, Func<TCommand, CommandOptions?>? options = null)
+        where TCommand : notnull where TState : notnull
+    {
+        ArgumentNullException.ThrowIfNull(repository);
+        ArgumentNullException.ThrowIfNull(aggregateId);
+        return Register<TCommand>(async (command, ct) =>
+        {
+            if (validate?.Invoke(command) is { } invalid) return CommandOutcome.Fail(CommandErrorKind.Validation, invalid);
+            return await repository.SendAsync(aggregateId(command), command, options?.Invoke(command), ct) switch
+            {
+                CommandAccepted accepted => CommandOutcome.Ok(accepted),
+                CommandRejected { IsConcurrencyConflict: true } r => CommandOutcome.Fail(CommandErrorKind.ConcurrencyConflict, r.Reason),
+                CommandRejected r => CommandOutcome.Fail(CommandErrorKind.Rejected, r.Reason),
+                var other => CommandOutcome.Fail(CommandErrorKind.Failed, $"Unexpected result {other.GetType().Name}."),
+            };
+        });
+    }
+
+    /// <summary>Executes <paramref name="command"/> with its registered handler.</summary>
+    public async Task<CommandOutcome> ExecuteAsync(object command, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(command);
+        if (!_handlers.TryGetValue(command.GetType(), out var handler))
+            return CommandOutcome.Fail(CommandErrorKind.NoHandler, $"No handler is registered for command '{command.GetType().Name}'.");
+        try
+        {
+            return await handler(command, cancellationToken);
+        }
+        catch (TimeoutException e)
+        {
+            return CommandOutcome.Fail(CommandErrorKind.Timeout, e.Message);
+        }
+        catch (ArgumentException e)
+        {
+            return CommandOutcome.Fail(CommandErrorKind.Validation, e.Message);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            return CommandOutcome.Fail(CommandErrorKind.Failed, e.Message);
+        }
+    }
+}

@@ -1,0 +1,109 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+using Akka.EventDriven.Projections;
+
+namespace Akka.EventDriven.Cqrs;
+
+/// <summary>How a query's results are cached.</summary>
+/// <param name="Ttl">How long a result is served from the cache at most (the guide's <c>cacheTTL</c>).</param>
+/// <param name="InvalidatedBy">The aggregates whose new events make a result stale, as persistence-id prefixes:
+/// <c>"Investigation-"</c> (every investigation) or <c>"Investigation-inv-1"</c> (one). Null: only the TTL applies.</param>
+public sealed record QueryCacheOptions<TQuery>(TimeSpan Ttl, Func<TQuery, IEnumerable<string>>? InvalidatedBy = null);
+
+/// <summary>
+/// The guide's <c>QueryBus</c>: one handler per query type, optional caching with a TTL, and — beyond the guide —
+/// invalidation by events: a cached result names the aggregates it depends on, and is dropped as soon as an event of
+/// one of them is projected. Each node runs its own live at-least-once projection over the journal (from its end), so
+/// the cache of every node is invalidated. The cache is bounded (least recently used entries are evicted).
+/// </summary>
+public sealed class QueryBus : IAsyncDisposable
+{
+    private readonly ConcurrentDictionary<Type, Func<object, CancellationToken, Task<object?>>> _handlers = new();
+    private readonly ConcurrentDictionary<object, Entry> _cache = new();
+    private readonly int _capacity;
+    private readonly Projection? _invalidator;
+    private long _clock;
+
+    private sealed class Entry(object? value, DateTime expires, string[] dependsOn)
+    {
+        public object? Value { get; } = value;
+        public DateTime Expires { get; } = expires;
+        public string[] DependsOn { get; } = dependsOn;
+        public long LastUsed;
+    }
+
+    /// <summary>A query bus of <paramref name="system"/>; with <paramref name="invalidateFromJournal"/> (default) it
+    /// follows the event journal to invalidate cached results. <paramref name="capacity"/>: most cached results (default 10,000).</summary>
+    public QueryBus(ActorSystem system, int capacity = 10_000, bool invalidateFromJournal = true)
+    {
+        if (capacity < 1) throw new ArgumentOutOfRangeException(nameof(capacity), "The cache needs room for at least one result.");
+        _capacity = capacity;
+        if (invalidateFromJournal)
+            _invalidator = Projection.AtLeastOnce(system, new ProjectionId("query-cache", $"{system.Name}-{Guid.NewGuid():N}"),
+                (e, _) => { Invalidate(e.PersistenceId); return Task.CompletedTask; },
+                new ProjectionSettings(PollInterval: TimeSpan.FromMilliseconds(50), StartFromEnd: true));
+    }
+
+    /// <summary>Number of cached results.</summary>
+    public int CachedCount => _cache.Count;
+
+    /// <summary>Registers the handler of <typeparamref name="TQuery"/>, cached per query value when <paramref name="cache"/> is given.</summary>
+    public QueryBus Register<TQuery, TResult>(Func<TQuery, CancellationToken, Task<TResult>> handler, QueryCacheOptions<TQuery>? cache = null)
+        where TQuery : notnull
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        Func<object, CancellationToken, Task<object?>> run = async (q, ct) =>
+        {
+            var query = (TQuery)q;
+            if (cache is null) return await handler(query, ct);
+            if (_cache.TryGetValue(q, out var hit) && hit.Expires > DateTime.UtcNow)
+            {
+                hit.LastUsed = Interlocked.Increment(ref _clock);
+                return hit.Value;
+            }
+            var dependsOn = cache.InvalidatedBy?.Invoke(query).ToArray() ?? [];
+            var value = await handler(query, ct);
+            var entry = new Entry(value, DateTime.UtcNow + cache.Ttl, dependsOn) { LastUsed = Interlocked.Increment(ref _clock) };
+            _cache[q] = entry;
+            if (_cache.Count > _capacity) Evict();
+            return value;
+        };
+        if (!_handlers.TryAdd(typeof(TQuery), run))
+            throw new InvalidOperationException($"A handler for query '{typeof(TQuery).Name}' is already registered.");
+        return this;
+    }
+
+    /// <summary>Runs <paramref name="query"/> (or serves it from the cache).</summary>
+    public async Task<TResult> ExecuteAsync<TResult>(object query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (!_handlers.TryGetValue(query.GetType(), out var handler))
+            throw new InvalidOperationException($"No handler is registered for query '{query.GetType().Name}'.");
+        return (TResult)(await handler(query, cancellationToken))!;
+    }
+
+    /// <summary>Drops every cached result that depends on the aggregate with <paramref name="persistenceId"/>.</summary>
+    public void Invalidate(string persistenceId)
+    {
+        foreach (var (key, entry) in _cache)
+            if (entry.DependsOn.Any(prefix => persistenceId.StartsWith(prefix, StringComparison.Ordinal)))
+                _cache.TryRemove(key, out _);
+    }
+
+    private void Evict()
+    {
+        foreach (var (key, _) in _cache.OrderBy(kv => kv.Value.LastUsed).Take(Math.Max(1, _cache.Count - _capacity)))
+            _cache.TryRemove(key, out _);
+    }
+
+    /// <summary>Completes once every event written before the call has been applied to the cache (no-op without
+    /// journal invalidation).</summary>
+    public Task WaitUntilCaughtUpAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
+        _invalidator?.WaitUntilCaughtUpAsync(timeout, cancellationToken) ?? Task.CompletedTask;
+
+    /// <summary>Stops following the journal.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_invalidator is not null) await _invalidator.DisposeAsync();
+    }
+}

@@ -1,0 +1,95 @@
+using Akka.EventDriven.EventSourcing;
+using Akka.EventDriven.EventSourcing.Tests;
+
+namespace Akka.EventDriven.Cqrs.Tests;
+
+public sealed class CommandBusSpec
+{
+    [Fact]
+    public async Task Outcomes_distinguish_success_rejection_conflict_validation_missing_handler_and_failure()
+    {
+        await using var node = await NodeHost.StartAsync(TestStore.NewSqlite());
+        var id = $"bus-{Guid.NewGuid():N}";
+        var bus = new CommandBus()
+            .RegisterAggregate<Open, LedgerState>(node.Ledger, _ => id, validate: c => string.IsNullOrWhiteSpace(c.Owner) ? "Owner is required." : null)
+            .RegisterAggregate<Deposit, LedgerState>(node.Ledger, _ => id, options: d => d.Amount == 99m ? new CommandOptions { ExpectedVersion = 0 } : null)
+            .RegisterAggregate<Withdraw, LedgerState>(node.Ledger, _ => id)
+            .Register<Audit>((_, _) => throw new TimeoutException("slow audit"));
+
+        var ok = await bus.ExecuteAsync(new Open("ann"));
+        Assert.True(ok.Success);
+        Assert.Equal(1, Assert.IsType<CommandAccepted>(ok.Data).Version);
+        Assert.Equal(CommandErrorKind.Validation, (await bus.ExecuteAsync(new Open(" "))).ErrorKind);
+        Assert.Equal(CommandErrorKind.Rejected, (await bus.ExecuteAsync(new Withdraw(5m))).ErrorKind);
+        var conflict = await bus.ExecuteAsync(new Deposit(99m));
+        Assert.Equal(CommandErrorKind.ConcurrencyConflict, conflict.ErrorKind);
+        Assert.Contains("Expected version 0", conflict.Error);
+        Assert.Equal(CommandErrorKind.Timeout, (await bus.ExecuteAsync(new Audit("x"))).ErrorKind);
+        var none = await bus.ExecuteAsync(new LegacyDeposit(1));
+        Assert.Equal(CommandErrorKind.NoHandler, none.ErrorKind);
+        Assert.Contains(nameof(LegacyDeposit), none.Error);
+        Assert.Equal(1, (await node.Ledger.GetStateAsync(id)).Version); // nothing but the Open was stored
+        Assert.Throws<InvalidOperationException>(() => bus.Register<Audit>((_, _) => Task.FromResult(CommandOutcome.Ok())));
+    }
+}
+
+public sealed class QueryBusSpec
+{
+    private sealed record Balance(string Id);
+
+    [Fact]
+    public async Task A_cached_result_is_served_until_an_event_of_its_aggregate_is_projected_then_recomputed()
+    {
+        await using var node = await NodeHost.StartAsync(TestStore.NewSqlite());
+        var id = $"q-{Guid.NewGuid():N}";
+        var other = $"q-{Guid.NewGuid():N}";
+        await node.Ledger.SendAsync(id, new Open("q"));
+        await node.Ledger.SendAsync(other, new Open("o"));
+        var runs = 0;
+        await using var bus = new QueryBus(node.System);
+        bus.Register<Balance, decimal>(async (q, ct) => { Interlocked.Increment(ref runs); return (await node.Ledger.GetStateAsync(q.Id, ct)).State.Balance; },
+            new QueryCacheOptions<Balance>(TimeSpan.FromMinutes(5), q => [PersistenceIds.For("Ledger", q.Id)]));
+
+        Assert.Equal(0m, await bus.ExecuteAsync<decimal>(new Balance(id)));
+        Assert.Equal(0m, await bus.ExecuteAsync<decimal>(new Balance(id)));
+        Assert.Equal(1, runs);
+
+        await node.Ledger.SendAsync(other, new Deposit(1m));
+        await bus.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(15));
+        Assert.Equal(0m, await bus.ExecuteAsync<decimal>(new Balance(id))); // another aggregate's event: still cached
+        Assert.Equal(1, runs);
+
+        await node.Ledger.SendAsync(id, new Deposit(7m));
+        await bus.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(15));
+        Assert.Equal(7m, await bus.ExecuteAsync<decimal>(new Balance(id))); // invalidated, recomputed
+        Assert.Equal(2, runs);
+        Assert.Equal(7m, await bus.ExecuteAsync<decimal>(new Balance(id)));
+        Assert.Equal(2, runs);
+    }
+
+    [Fact]
+    public async Task The_cache_honours_its_ttl_and_its_capacity()
+    {
+        await using var node = await NodeHost.StartAsync(TestStore.NewSqlite());
+        var runs = 0;
+        await using var bus = new QueryBus(node.System, capacity: 3, invalidateFromJournal: false);
+        bus.Register<Balance, int>((_, _) => Task.FromResult(Interlocked.Increment(ref runs)), new QueryCacheOptions<Balance>(TimeSpan.FromMilliseconds(200)));
+
+        var first = await bus.ExecuteAsync<int>(new Balance("a"));
+        Assert.Equal(first, await bus.ExecuteAsync<int>(new Balance("a")));
+        await AwaitAsync(() => Assert.NotEqual(first, bus.ExecuteAsync<int>(new Balance("a")).Result));
+        for (var i = 0; i < 10; i++) await bus.ExecuteAsync<int>(new Balance($"k{i}"));
+        Assert.InRange(bus.CachedCount, 1, 3);
+        await Assert.ThrowsAsync<InvalidOperationException>(() => bus.ExecuteAsync<int>("not a registered query"));
+    }
+
+    private static async Task AwaitAsync(Action assertion)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        while (true)
+        {
+            try { assertion(); return; }
+            catch (Exception) when (DateTime.UtcNow < deadline) { await Task.Delay(50); }
+        }
+    }
+}

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.EventDriven;
+using Akka.EventDriven.Cqrs;
 using Akka.EventDriven.EventSourcing;
+using IntelOps;
 using Akka.EventDriven.Hosting;
 using Akka.Hosting;
 using IntelOps.Domain;
@@ -92,6 +94,34 @@ using (var host = BuildHost())
     }
     Console.WriteLine($"Phase 2 (after restart): {same}/{expected.Count} investigations recovered with identical state and version; " +
                       $"{fromSnapshot} started from a snapshot, {replayed} events replayed in total");
+
+    // ---- Read model: active investigations per analyst, by an exactly-once projection, served by a cached query.
+    await using (var projection = IntelOps.ReadModel.Start(system))
+    await using (var queries = new QueryBus(system))
+    {
+        var query = new ActiveInvestigationsPerAnalyst(PersistenceIds.For(Investigation.Definition.Name, $"inv-{runId}-"));
+        queries.Register<ActiveInvestigationsPerAnalyst, IReadOnlyDictionary<string, long>>(
+            (q, ct) => IntelOps.ReadModel.QueryAsync(system, q, ct),
+            new QueryCacheOptions<ActiveInvestigationsPerAnalyst>(TimeSpan.FromMinutes(1), _ => [Investigation.Definition.Name + "-"]));
+        await projection.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(60));
+        var perAnalyst = await queries.ExecuteAsync<IReadOnlyDictionary<string, long>>(query);
+        var want = expected.Values.Where(s => s.State.Status == InvestigationStatus.Active)
+            .GroupBy(s => s.State.Analyst!).ToDictionary(g => g.Key, g => (long)g.Count());
+        var status = await projection.GetStatusAsync();
+        Console.WriteLine($"Read model (exactly-once projection at offset {status.Offset}, {status.EventsBehind} behind): active investigations per analyst: " +
+                          string.Join(", ", perAnalyst.Select(kv => $"{kv.Key}={kv.Value}")));
+        if (!want.OrderBy(kv => kv.Key).SequenceEqual(perAnalyst.OrderBy(kv => kv.Key)))
+            mismatches.Add("read model differs from the aggregates' states");
+
+        // Closing one more investigation invalidates the cached query on the next projected event.
+        var toClose = expected.First(kv => kv.Value.State.Status == InvestigationStatus.Active);
+        await repo.SendAsync(toClose.Key, new CloseInvestigation("closed after restart"));
+        await projection.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(60));
+        await queries.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(60));
+        var after = await queries.ExecuteAsync<IReadOnlyDictionary<string, long>>(query);
+        if (after.Values.Sum() != perAnalyst.Values.Sum() - 1) mismatches.Add("cached query was not invalidated by the close");
+        Console.WriteLine($"After closing {toClose.Key}: {after.Values.Sum()} active (was {perAnalyst.Values.Sum()})");
+    }
 
     var sample = expected.Keys.First(k => int.Parse(k[^4..]) % 3 == 0);
     Console.WriteLine($"Audit trail of {sample}:");

@@ -18,6 +18,12 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
     private readonly Dictionary<long, DateTime> _holesSeen = new();
     private readonly string _createdColumn = store.Provider == StoreProvider.PostgreSql ? "created_at" : "timestamp";
 
+    // "Now" on the clock the journal's created_at comes from: the database's for PostgreSQL (see PostgreSqlJournal),
+    // the local one for SQLite (one process writes).
+    private readonly string _nowTicks = store.Provider == StoreProvider.PostgreSql
+        ? "(extract(epoch FROM clock_timestamp()) * 10000000)::bigint + 621355968000000000"
+        : "@now";
+
     // Statements repeat every step: let Npgsql prepare them (reads, offset updates and the handler's own batches).
     private readonly Lazy<string> _postgres = new(() =>
     {
@@ -49,30 +55,41 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
         command.Transaction = transaction;
         command.CommandText = $"""
             SELECT j.ordering, j.persistence_id, j.sequence_nr, j.payload, j.manifest, j.serializer_id,
-                   j.{_createdColumn}, j.is_deleted, {tagFilter}
+                   j.{_createdColumn}, j.is_deleted, {tagFilter}, {_nowTicks}
             FROM event_journal j WHERE j.ordering > @offset ORDER BY j.ordering LIMIT @limit
             """;
         AddParameter(command, "offset", offset);
         AddParameter(command, "limit", (long)limit);
+        if (store.Provider != StoreProvider.PostgreSql) AddParameter(command, "now", DateTime.UtcNow.Ticks);
         if (settings.Tag is not null) AddParameter(command, "tag", settings.Tag);
 
         var events = new List<ProjectionEnvelope>();
         var next = offset;
         var rows = 0;
-        var now = DateTime.UtcNow;
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct))
         {
             rows++;
             var ordering = reader.GetInt64(0);
+            var now = new DateTime(reader.GetInt64(9), DateTimeKind.Utc);
             if (ordering != next + 1 && !HoleIsFinal(next + 1, new DateTime(reader.GetInt64(6), DateTimeKind.Utc), now))
                 break;
             _holesSeen.Remove(next + 1);
             next = ordering;
             if (reader.GetBoolean(7) || !Convert.ToBoolean(reader.GetValue(8))) continue;
             var manifest = reader.IsDBNull(4) ? "" : reader.GetString(4);
-            var stored = serialization.Deserialize((byte[])reader[3], reader.GetInt32(5), manifest);
-            var (payload, metadata) = stored is DomainEvent d ? (d.Payload, d.Metadata) : (stored, new EventMetadata(DateTimeOffset.MinValue));
+            object payload;
+            EventMetadata metadata;
+            try
+            {
+                var stored = serialization.Deserialize((byte[])reader[3], reader.GetInt32(5), manifest);
+                (payload, metadata) = stored is DomainEvent d ? (d.Payload, d.Metadata) : (stored, new EventMetadata(DateTimeOffset.MinValue));
+            }
+            catch (Exception e)
+            {
+                // Handed on as a failure of this event, so the recovery strategy (e.g. dead-lettering) can get past it.
+                (payload, metadata) = (new UnreadableEvent(manifest, e.GetBaseException().Message), new EventMetadata(DateTimeOffset.MinValue));
+            }
             events.Add(new ProjectionEnvelope(ordering, reader.GetString(1), reader.GetInt64(2), manifest, payload, metadata));
         }
         return (events, next, rows);
@@ -89,6 +106,15 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
         command.CommandText = store.Provider == StoreProvider.PostgreSql ? PostgreSqlJournal.CreateSchemaSql : SqliteJournal.CreateSchemaSql;
         await command.ExecuteNonQueryAsync(ct);
         await tx.CommitAsync(ct);
+    }
+
+    /// <summary>True when rows after <paramref name="offset"/> exist (a cheap check before taking locks).</summary>
+    public async Task<bool> AnyAfterAsync(DbConnection connection, long offset, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT 1 FROM event_journal WHERE ordering > @offset LIMIT 1";
+        AddParameter(command, "offset", offset);
+        return await command.ExecuteScalarAsync(ct) is not null and not DBNull;
     }
 
     /// <summary>The highest ordering in the journal now.</summary>

@@ -97,6 +97,10 @@ public sealed class Projection : IAsyncDisposable
     private volatile bool _paused;
     private volatile ProjectionState _state = ProjectionState.Running;
     private volatile string? _lastError;
+    private int _failures;          // consecutive failures of the handler (or of an unreadable event)
+    private int _isolate;           // steps left to take one event at a time, so that a failing event is found
+    private bool _failedAlone;      // the last failure happened with one event in the step
+    private int _disposed;
 
     private Projection(ActorSystem system, ProjectionId id, Mode mode, ExactlyOnceHandler? exactlyOnce,
         AtLeastOnceHandler? atLeastOnce, GroupedHandler? grouped, ProjectionSettings? settings)
@@ -136,16 +140,22 @@ public sealed class Projection : IAsyncDisposable
     /// <summary>The last committed offset (journal ordering), or -1 before the first one is known.</summary>
     public long Offset => Interlocked.Read(ref _offset);
 
-    /// <summary>Stops taking new events after the current batch until <see cref="Resume"/>.</summary>
-    public void Pause() => _paused = true;
+    /// <summary>Stops taking new events until <see cref="Resume"/>; completes once a step in progress has finished.</summary>
+    public async Task PauseAsync(CancellationToken cancellationToken = default)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        _paused = true;
+        _gate.Release();
+    }
 
-    /// <summary>Continues after <see cref="Pause"/>.</summary>
+    /// <summary>Continues after <see cref="PauseAsync"/>.</summary>
     public void Resume() => _paused = false;
 
     /// <summary>Clears the read model through <paramref name="clearReadModel"/> and resets the offset to 0 in one
     /// transaction, then continues from the beginning of the journal.</summary>
     public async Task RebuildAsync(RebuildHook clearReadModel, CancellationToken cancellationToken = default)
     {
+        await _schema.WaitAsync(cancellationToken);
         await _gate.WaitAsync(cancellationToken);
         try
         {
@@ -155,6 +165,7 @@ public sealed class Projection : IAsyncDisposable
             await StoreOffsetAsync(connection, transaction, 0, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             Interlocked.Exchange(ref _offset, 0);
+            (_failures, _isolate, _failedAlone, _lastError) = (0, 0, false, null);
         }
         finally
         {
@@ -192,8 +203,7 @@ public sealed class Projection : IAsyncDisposable
     private async Task RunAsync()
     {
         var ct = _stop.Token;
-        var failures = 0;
-        var isolate = 0; // steps left to take one event at a time after a failure, so the failing event is found
+        var transient = 0;
         try
         {
             await _schema;
@@ -209,25 +219,35 @@ public sealed class Projection : IAsyncDisposable
                 await _gate.WaitAsync(ct);
                 try
                 {
-                    progressed = await StepAsync(isolate > 0 ? 1 : _settings.BatchSize, failures, ct);
-                    if (progressed && isolate > 0) isolate--;
-                    failures = 0;
-                    _lastError = null;
+                    var limit = _isolate > 0 ? 1 : _settings.BatchSize;
+                    progressed = await StepAsync(limit, ct);
+                    if (progressed && _isolate > 0) _isolate--;
+                    if (progressed) (_failures, _failedAlone, _lastError) = (0, false, null);
+                    transient = 0;
                 }
-                catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+                catch (HandlerFailedException e)
                 {
-                    failures++;
-                    isolate = _settings.BatchSize;
-                    _lastError = $"{e.GetType().Name}: {e.Message}";
+                    _failures++;
+                    _failedAlone = e.Events == 1;
+                    _isolate = _settings.BatchSize;
+                    _lastError = $"{e.InnerException!.GetType().Name}: {e.InnerException.Message}";
                     var strategy = _settings.Recovery ?? RecoveryStrategy.RetryForever;
-                    if (failures > strategy.Retries && strategy.Kind == RecoveryKind.Fail)
+                    if (_failures > strategy.Retries && strategy.Kind == RecoveryKind.Fail)
                     {
-                        _log.Error(e, "Projection {0} failed at offset {1}; stopping it (recovery strategy)", _id, Offset);
+                        _log.Error(e.InnerException, "Projection {0} failed at offset {1}; stopping it (recovery strategy)", _id, Offset);
                         _state = ProjectionState.Failed;
                         return;
                     }
-                    retryIn = TimeSpan.FromMilliseconds(Math.Min(_settings.Backoff.TotalMilliseconds, 25 * Math.Pow(2, Math.Min(failures, 20))));
-                    _log.Warning(e, "Projection {0} failed at offset {1} (attempt {2}); retrying in {3}", _id, Offset, failures, retryIn);
+                    retryIn = Backoff(_failures);
+                    _log.Warning(e.InnerException, "Projection {0}: handler failed at offset {1} (attempt {2}); retrying in {3}", _id, Offset, _failures, retryIn);
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
+                {
+                    // The database, not the handler: retry with backoff; the recovery strategy is not involved.
+                    transient++;
+                    _lastError = $"{e.GetType().Name}: {e.Message}";
+                    retryIn = Backoff(transient);
+                    _log.Warning(e, "Projection {0}: step failed at offset {1} ({2}); retrying in {3}", _id, Offset, e.Message, retryIn);
                 }
                 finally
                 {
@@ -246,12 +266,33 @@ public sealed class Projection : IAsyncDisposable
         }
     }
 
+    private TimeSpan Backoff(int attempt) =>
+        TimeSpan.FromMilliseconds(Math.Min(_settings.Backoff.TotalMilliseconds, 25 * Math.Pow(2, Math.Min(attempt, 20))));
+
+    /// <summary>A failure of the handler (or an unreadable event), as opposed to one of the database.</summary>
+    private sealed class HandlerFailedException(Exception inner, int events) : Exception(inner.Message, inner)
+    {
+        public int Events { get; } = events;
+    }
+
+    private static async Task Handle(Func<Task> handler, IReadOnlyList<ProjectionEnvelope> events)
+    {
+        if (events.FirstOrDefault(e => e.Event is UnreadableEvent) is { Event: UnreadableEvent unreadable })
+            throw new HandlerFailedException(new InvalidOperationException(
+                $"Event '{unreadable.TypeName}' cannot be read: {unreadable.Error}"), events.Count);
+        try { await handler(); }
+        catch (Exception e) when (e is not OperationCanceledException) { throw new HandlerFailedException(e, events.Count); }
+    }
+
     /// <summary>One step: the next safe events after the stored offset, the handler, the new offset.</summary>
-    private async Task<bool> StepAsync(int limit, int failuresSoFar, CancellationToken ct)
+    private async Task<bool> StepAsync(int limit, CancellationToken ct)
     {
         var strategy = _settings.Recovery ?? RecoveryStrategy.RetryForever;
-        var deadLetter = strategy.Kind == RecoveryKind.DeadLetter && failuresSoFar > strategy.Retries;
+        // Only an event that failed alone is dead-lettered: never one that merely shared a batch with the culprit.
+        var deadLetter = strategy.Kind == RecoveryKind.DeadLetter && _failedAlone && _failures > strategy.Retries;
         await using var connection = await _reader.OpenAsync(ct);
+        // On SQLite a transaction takes the database's only write lock: look before locking.
+        if (_reader.Provider == StoreProvider.Sqlite && Offset >= 0 && !await _reader.AnyAfterAsync(connection, Offset, ct)) return false;
         if (_mode == Mode.ExactlyOnce)
         {
             await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -260,7 +301,7 @@ public sealed class Projection : IAsyncDisposable
             var (events, next, _) = await _reader.ReadAsync(connection, transaction, offset, limit, ct);
             if (next == offset) return false;
             if (deadLetter) await DeadLetterAsync(connection, transaction, events, ct);
-            else if (events.Count > 0) await _exactlyOnce!(events, transaction, ct);
+            else if (events.Count > 0) await Handle(() => _exactlyOnce!(events, transaction, ct), events);
             await StoreOffsetAsync(connection, transaction, next, ct);
             await transaction.CommitAsync(ct);
             Interlocked.Exchange(ref _offset, next);
@@ -282,8 +323,8 @@ public sealed class Projection : IAsyncDisposable
             }
         }
         if (deadLetter) await DeadLetterAsync(connection, null, batch, ct);
-        else if (_mode == Mode.Grouped) { if (batch.Count > 0) await _grouped!(batch, ct); }
-        else foreach (var e in batch) await _atLeastOnce!(e, ct);
+        else if (_mode == Mode.Grouped) { if (batch.Count > 0) await Handle(() => _grouped!(batch, ct), batch); }
+        else foreach (var e in batch) await Handle(() => _atLeastOnce!(e, ct), [e]);
         await StoreOffsetAsync(connection, null, end, ct);
         Interlocked.Exchange(ref _offset, end);
         return true;
@@ -317,7 +358,12 @@ public sealed class Projection : IAsyncDisposable
     {
         await using var update = connection.CreateCommand();
         update.Transaction = transaction;
-        update.CommandText = "UPDATE projection_offsets SET current_offset = @offset, updated_at = @now WHERE projection_name = @name AND projection_key = @key";
+        // An upsert: a deleted offset row (a manual reset) must not make a step commit without recording progress.
+        update.CommandText = """
+            INSERT INTO projection_offsets (projection_name, projection_key, current_offset, updated_at)
+            VALUES (@name, @key, @offset, @now)
+            ON CONFLICT (projection_name, projection_key) DO UPDATE SET current_offset = excluded.current_offset, updated_at = excluded.updated_at
+            """;
         JournalReader.AddParameter(update, "offset", offset);
         JournalReader.AddParameter(update, "now", DateTime.UtcNow.Ticks);
         JournalReader.AddParameter(update, "name", _id.Name);
@@ -380,9 +426,10 @@ public sealed class Projection : IAsyncDisposable
         }
     }
 
-    /// <summary>Stops the projection after the current step.</summary>
+    /// <summary>Stops the projection; a step in progress is cancelled (exactly-once: rolled back).</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
         _stop.Cancel();
         try { await _loop; } catch (OperationCanceledException) { }
         _stop.Dispose();

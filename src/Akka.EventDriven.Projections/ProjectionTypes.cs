@@ -29,6 +29,12 @@ public sealed record ProjectionEnvelope(long Offset, string PersistenceId, long 
 public delegate Task ExactlyOnceHandler(IReadOnlyList<ProjectionEnvelope> batch, DbTransaction transaction,
     CancellationToken cancellationToken);
 
+/// <summary>An event a projection could not deserialize (its type is unknown to this node, say). It reaches no handler:
+/// the projection treats it as a failing event, so the recovery strategy decides (dead-letter it, or stop).</summary>
+/// <param name="TypeName">The stored type name.</param>
+/// <param name="Error">Why it could not be read.</param>
+public sealed record UnreadableEvent(string TypeName, string Error);
+
 /// <summary>Settings of a projection.</summary>
 /// <param name="BatchSize">Most journal rows read per transaction. Default 500.</param>
 /// <param name="PollInterval">Wait between polls once caught up. Default 100 ms.</param>

@@ -16,10 +16,13 @@ namespace Akka.EventDriven.EventSourcing.Storage;
 /// </summary>
 public sealed class PostgreSqlJournal : BatchingJournal
 {
+    // created_at is taken from the database clock when the row is inserted (in .NET ticks, as Akka.Persistence.Sql
+    // stores it), so that projections can judge the age of a row on one clock whatever the writers' clocks say.
     private const string InsertSql = """
         WITH rows AS (
           INSERT INTO event_journal (created_at, is_deleted, persistence_id, sequence_nr, payload, manifest, serializer_id)
-          SELECT u.created_at, false, u.persistence_id, u.sequence_nr, u.payload, u.manifest, u.serializer_id
+          SELECT (extract(epoch FROM clock_timestamp()) * 10000000)::bigint + 621355968000000000,
+                 false, u.persistence_id, u.sequence_nr, u.payload, u.manifest, u.serializer_id
           FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bytea[], $5::text[], $6::int[])
                WITH ORDINALITY AS u(created_at, persistence_id, sequence_nr, payload, manifest, serializer_id, n)
           ORDER BY u.n

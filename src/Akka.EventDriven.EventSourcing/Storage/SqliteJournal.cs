@@ -106,7 +106,7 @@ public sealed class SqliteJournal : BatchingJournal
             foreach (var request in batch)
                 foreach (var row in request.Rows)
                 {
-                    t.Value = row.Created;
+                    t.Value = DateTime.UtcNow.Ticks; // insert time (the row's age is judged by projections)
                     p.Value = row.PersistenceId;
                     s.Value = row.SequenceNr;
                     b.Value = row.Payload;

@@ -269,16 +269,7 @@ public abstract class AggregateContractSpec
     private static Task WaitForSnapshotAsync(NodeHost node, string id, long sequenceNr) =>
         AwaitAsync(async () => Assert.Equal(sequenceNr, (await LoadSnapshotAsync(node, id, long.MaxValue))?.Metadata.SequenceNr));
 
-    /// <summary>Polls an assertion until it holds or 15 s pass (no fixed sleeps).</summary>
-    internal static async Task AwaitAsync(Func<Task> assertion, TimeSpan? within = null)
-    {
-        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(15));
-        while (true)
-        {
-            try { await assertion(); return; }
-            catch (Exception) when (DateTime.UtcNow < deadline) { await Task.Delay(100); }
-        }
-    }
+    internal static Task AwaitAsync(Func<Task> assertion, TimeSpan? within = null) => TestWait.UntilAsync(assertion, within);
 }
 
 public sealed class SqliteAggregateSpec : AggregateContractSpec

@@ -29,6 +29,29 @@ public sealed record TestStore(StoreProvider Provider, string ConnectionString, 
         string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("DATABASE_URL")) ? NewSqlite() : PostgreSql();
 }
 
+/// <summary>Waiting helpers shared by the specs (no fixed sleeps: poll an assertion until a deadline).</summary>
+public static class TestWait
+{
+    /// <summary>Polls <paramref name="assertion"/> until it holds or <paramref name="within"/> (15 s) passes.</summary>
+    public static async Task UntilAsync(Func<Task> assertion, TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(15));
+        while (true)
+        {
+            try { await assertion(); return; }
+            catch (Exception) when (DateTime.UtcNow < deadline) { await Task.Delay(100); }
+        }
+    }
+
+    /// <summary>A free TCP port on 127.0.0.1.</summary>
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
 /// <summary>One node built the way users build it: a generic host with AddAkka + WithEventDriven, on hocon/test.conf.</summary>
 public sealed class NodeHost : IAsyncDisposable
 {

@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
@@ -13,7 +11,7 @@ public sealed class TwoNodeShardingSpec
     public async Task Commands_from_both_nodes_reach_one_entity_which_moves_with_its_state_when_its_node_leaves()
     {
         var store = TestStore.Best();
-        var seedPort = FreePort();
+        var seedPort = TestWait.FreePort();
         var seeds = $"akka.cluster.seed-nodes = [\"akka.tcp://edcluster@127.0.0.1:{seedPort}\"]";
         var node1 = await NodeHost.StartAsync(store, extraHocon: $"akka.remote.dot-netty.tcp.port = {seedPort}\n{seeds}", systemName: "edcluster");
         var node2 = await NodeHost.StartAsync(store, extraHocon: $"akka.remote.dot-netty.tcp.port = 0\n{seeds}", systemName: "edcluster");
@@ -64,12 +62,5 @@ public sealed class TwoNodeShardingSpec
     {
         var state = await node.Ledger.Region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(5));
         return state.Shards.Any(s => s.EntityIds.Contains(id));
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

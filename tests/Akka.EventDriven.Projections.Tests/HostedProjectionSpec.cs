@@ -1,6 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Sockets;
 using Akka.Cluster;
 using Akka.EventDriven.EventSourcing.Storage;
 using Akka.EventDriven.EventSourcing.Tests;
@@ -38,7 +36,7 @@ public sealed class HostedProjectionSpec
             }, new ProjectionSettings(PollInterval: TimeSpan.FromMilliseconds(20), Tag: "Ledger", StartFromEnd: true));
         };
 
-        var port = FreePort();
+        var port = TestWait.FreePort();
         var seeds = $"akka.cluster.seed-nodes = [\"akka.tcp://edhosted@127.0.0.1:{port}\"]";
         var node1 = await NodeHost.StartAsync(store, extraHocon: $"akka.remote.dot-netty.tcp.port = {port}\n{seeds}", systemName: "edhosted",
             configure: b => b.WithProjection(id, start));
@@ -46,10 +44,10 @@ public sealed class HostedProjectionSpec
             configure: b => b.WithProjection(id, start));
         try
         {
-            await AwaitAsync(async () => Assert.Equal(1L, await ScalarAsync(cs, $"SELECT count(*) FROM projection_offsets WHERE projection_name = '{id.Name}'")));
+            await TestWait.UntilAsync(async () => Assert.Equal(1L, await ScalarAsync(cs, $"SELECT count(*) FROM projection_offsets WHERE projection_name = '{id.Name}'")));
             var ids = Enumerable.Range(0, 10).Select(i => $"{table}-{i}").ToArray();
             foreach (var a in ids) { await node2.Ledger.SendAsync(a, new Open("h")); await node1.Ledger.SendAsync(a, new Deposit(1m)); }
-            await AwaitAsync(async () => Assert.Equal(20L, await ScalarAsync(cs, $"SELECT coalesce(sum(events), 0) FROM {table}")));
+            await TestWait.UntilAsync(async () => Assert.Equal(20L, await ScalarAsync(cs, $"SELECT coalesce(sum(events), 0) FROM {table}")));
             var first = Assert.Single(runners.Keys);
 
             var leaving = Cluster.Cluster.Get(node1.System).SelfAddress.ToString() == first ? node1 : node2;
@@ -58,7 +56,7 @@ public sealed class HostedProjectionSpec
             if (leaving == node1) node1 = null!; else node2 = null!;
 
             foreach (var a in ids) await staying.Ledger.SendAsync(a, new Deposit(1m));
-            await AwaitAsync(async () => Assert.Equal(30L, await ScalarAsync(cs, $"SELECT coalesce(sum(events), 0) FROM {table}")), TimeSpan.FromSeconds(45));
+            await TestWait.UntilAsync(async () => Assert.Equal(30L, await ScalarAsync(cs, $"SELECT coalesce(sum(events), 0) FROM {table}")), TimeSpan.FromSeconds(45));
             Assert.Equal(2, runners.Count); // the singleton moved to the staying node
             // The read model (checked above) has every event exactly once; the in-memory tally may also count a step
             // the leaving node had begun and that was rolled back.
@@ -68,16 +66,6 @@ public sealed class HostedProjectionSpec
         {
             if (node2 is not null) await node2.DisposeAsync();
             if (node1 is not null) await node1.DisposeAsync();
-        }
-    }
-
-    private static async Task AwaitAsync(Func<Task> assertion, TimeSpan? within = null)
-    {
-        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(30));
-        while (true)
-        {
-            try { await assertion(); return; }
-            catch (Exception) when (DateTime.UtcNow < deadline) { await Task.Delay(100); }
         }
     }
 
@@ -95,12 +83,5 @@ public sealed class HostedProjectionSpec
         await c.OpenAsync();
         await using var command = new NpgsqlCommand(sql, c);
         return Convert.ToInt64(await command.ExecuteScalarAsync());
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

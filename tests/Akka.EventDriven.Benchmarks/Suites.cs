@@ -33,6 +33,7 @@ public static class Suites
         {
             ["append"] = ("400 aggregates, 8 commands in flight each, vs raw NpgsqlBatch(100) on 2 connections (goal 0.6)", AppendAsync),
             ["append-single"] = ("one aggregate, one command at a time, vs raw single-row INSERT + COMMIT (goal 0.85)", AppendSingleAsync),
+            ["projection-lag"] = ("exactly-once projection lag p99 under the append load vs poll interval + one batch (goal ratio >= 1)", LiveLagSuite.RunAsync),
             ["projection"] = ("exactly-once projection catch-up into PostgreSQL vs a raw SELECT/UPSERT/offset loop (goal 0.8)", ProjectionSuite.RunAsync),
         };
 

@@ -119,6 +119,8 @@ public sealed class Projection : IAsyncDisposable
         _log = Logging.GetLogger(system, $"projection-{id}");
         _schema = EnsureSchemaAsync(_stop.Token);
         _loop = Task.Run(RunAsync);
+        // A projection lives no longer than its actor system: a step in progress is cancelled (rolled back).
+        system.RegisterOnTermination(() => { try { _stop.Cancel(); } catch (ObjectDisposedException) { } });
     }
 
     /// <summary>Starts an exactly-once projection: <paramref name="handler"/> writes through the transaction it is given.</summary>

@@ -3,12 +3,14 @@ using Akka.EventDriven.EventSourcing.Tests;
 
 namespace Akka.EventDriven.Cqrs.Tests;
 
-public sealed class CommandBusSpec
+public abstract class CommandBusSpec
 {
+    protected abstract TestStore NewStore();
+
     [Fact]
     public async Task Outcomes_distinguish_success_rejection_conflict_validation_missing_handler_and_failure()
     {
-        await using var node = await NodeHost.StartAsync(TestStore.NewSqlite());
+        await using var node = await NodeHost.StartAsync(NewStore());
         var id = $"bus-{Guid.NewGuid():N}";
         var bus = new CommandBus()
             .RegisterAggregate<Open, LedgerState>(node.Ledger, _ => id, validate: c => string.IsNullOrWhiteSpace(c.Owner) ? "Owner is required." : null)
@@ -33,14 +35,16 @@ public sealed class CommandBusSpec
     }
 }
 
-public sealed class QueryBusSpec
+public abstract class QueryBusSpec
 {
+    protected abstract TestStore NewStore();
+
     private sealed record Balance(string Id);
 
     [Fact]
     public async Task A_cached_result_is_served_until_an_event_of_its_aggregate_is_projected_then_recomputed()
     {
-        await using var node = await NodeHost.StartAsync(TestStore.NewSqlite());
+        await using var node = await NodeHost.StartAsync(NewStore());
         var id = $"q-{Guid.NewGuid():N}";
         var other = $"q-{Guid.NewGuid():N}";
         await node.Ledger.SendAsync(id, new Open("q"));
@@ -70,7 +74,7 @@ public sealed class QueryBusSpec
     [Fact]
     public async Task The_cache_honours_its_ttl_and_its_capacity()
     {
-        await using var node = await NodeHost.StartAsync(TestStore.NewSqlite());
+        await using var node = await NodeHost.StartAsync(NewStore());
         var runs = 0;
         await using var bus = new QueryBus(node.System, capacity: 3, invalidateFromJournal: false);
         bus.Register<Balance, int>((_, _) => Task.FromResult(Interlocked.Increment(ref runs)), new QueryCacheOptions<Balance>(TimeSpan.FromMilliseconds(200)));
@@ -92,4 +96,24 @@ public sealed class QueryBusSpec
             catch (Exception) when (DateTime.UtcNow < deadline) { await Task.Delay(50); }
         }
     }
+}
+
+public sealed class SqliteCommandBusSpec : CommandBusSpec
+{
+    protected override TestStore NewStore() => TestStore.NewSqlite();
+}
+
+public sealed class PostgreSqlCommandBusSpec : CommandBusSpec
+{
+    protected override TestStore NewStore() => TestStore.PostgreSql();
+}
+
+public sealed class SqliteQueryBusSpec : QueryBusSpec
+{
+    protected override TestStore NewStore() => TestStore.NewSqlite();
+}
+
+public sealed class PostgreSqlQueryBusSpec : QueryBusSpec
+{
+    protected override TestStore NewStore() => TestStore.PostgreSql();
 }

@@ -70,6 +70,41 @@ public abstract class ExactlyOnceProjectionSpec
     }
 
     [Fact]
+    public async Task Stopping_the_actor_system_in_the_middle_of_batches_many_times_neither_loses_nor_repeats_an_effect()
+    {
+        var store = NewStore();
+        var table = $"rm_{Guid.NewGuid():N}"[..20];
+        await using var writer = await NodeHost.StartAsync(store);
+        await ExecAsync(store, $"CREATE TABLE {table} (persistence_id text PRIMARY KEY, events bigint NOT NULL, balance double precision NOT NULL)");
+        var settings = new ProjectionSettings(BatchSize: 13, PollInterval: TimeSpan.FromMilliseconds(10), Tag: "Ledger", StartFromEnd: true);
+        var id = new ProjectionId($"kill-{table}");
+        // A handler that takes its time, so that stops land in the middle of batches.
+        var counting = CountingHandler(table);
+        ExactlyOnceHandler slow = async (batch, tx, ct) => { await counting(batch, tx, ct); await Task.Delay(20, ct); };
+        await using (var init = await NodeHost.StartAsync(store, systemName: "projector"))
+        await using (var p = Projection.ExactlyOnce(init.System, id, slow, settings))
+            await p.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
+
+        var ids = Enumerable.Range(0, 8).Select(i => $"{table}-{i}").ToArray();
+        foreach (var a in ids) await writer.Ledger.SendAsync(a, new Open("k"));
+        var writes = Task.WhenAll(ids.Select(async a => { for (var i = 0; i < 25; i++) await writer.Ledger.SendAsync(a, new Deposit(1m)); }));
+        for (var incarnation = 0; incarnation < 6; incarnation++)
+        {
+            var node = await NodeHost.StartAsync(store, systemName: "projector");
+            _ = Projection.ExactlyOnce(node.System, id, slow, settings); // stopped with its actor system, never disposed
+            await Task.Delay(200);
+            await node.DisposeAsync();
+        }
+        await writes;
+        await using (var last = await NodeHost.StartAsync(store, systemName: "projector"))
+        await using (var p = Projection.ExactlyOnce(last.System, id, slow, settings))
+            await p.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(60));
+
+        var model = await ReadModelAsync(store, table);
+        foreach (var a in ids) Assert.Equal((26L, 25.0), model[PersistenceIds.For("Ledger", a)]);
+    }
+
+    [Fact]
     public async Task A_restarted_projection_resumes_from_its_stored_offset_and_sees_only_its_tag()
     {
         var store = NewStore();

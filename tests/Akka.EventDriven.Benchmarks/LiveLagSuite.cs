@@ -51,7 +51,9 @@ public static class LiveLagSuite
 
         using var stop = new CancellationTokenSource();
         var written = 0L;
-        var load = Task.WhenAll(Enumerable.Range(0, 3200).Select(async loop =>
+        // BENCH_LAG_LOOPS: fewer concurrent command loops for a lighter load (diagnosis; reported under overrides).
+        var loops = int.TryParse(Environment.GetEnvironmentVariable("BENCH_LAG_LOOPS"), out var l) ? l : 3200;
+        var load = Task.WhenAll(Enumerable.Range(0, loops).Select(async loop =>
         {
             var id = $"{ctx.RunId}-l{loop % 400:D4}";
             while (!stop.IsCancellationRequested)
@@ -90,6 +92,7 @@ public static class LiveLagSuite
             ["poll_interval_ms"] = poll.TotalMilliseconds,
             ["batch_p99_ms"] = Math.Round(batchP99, 1),
             ["load_events_per_s"] = Math.Round(during / clock.Elapsed.TotalSeconds, 0),
+            ["command_loops"] = loops,
             ["lag_definition"] = "time the handler saw the event minus the time the aggregate raised it (includes the durable write)",
         });
     }

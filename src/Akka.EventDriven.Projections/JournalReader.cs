@@ -21,7 +21,7 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
     // "Now" on the clock the journal's created_at comes from: the database's for PostgreSQL (see PostgreSqlJournal),
     // the local one for SQLite (one process writes).
     private readonly string _nowTicks = store.Provider == StoreProvider.PostgreSql
-        ? "(extract(epoch FROM clock_timestamp()) * 10000000)::bigint + 621355968000000000"
+        ? "(extract(epoch FROM statement_timestamp()) * 10000000)::bigint + 621355968000000000"
         : "@now";
 
     // Statements repeat every step: let Npgsql prepare them (reads, offset updates and the handler's own batches).
@@ -33,6 +33,8 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
     });
 
     public StoreProvider Provider => store.Provider;
+
+    private readonly bool _tagged = settings.Tag is not null;
 
     public async Task<DbConnection> OpenAsync(CancellationToken ct)
     {
@@ -49,7 +51,7 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
         DbConnection connection, DbTransaction? transaction, long offset, int limit, CancellationToken ct)
     {
         var tagFilter = settings.Tag is null
-            ? "1"
+            ? "NULL"
             : "EXISTS (SELECT 1 FROM tags t WHERE t.ordering_id = j.ordering AND t.tag = @tag)";
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
@@ -76,13 +78,13 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
                 break;
             _holesSeen.Remove(next + 1);
             next = ordering;
-            if (reader.GetBoolean(7) || !Convert.ToBoolean(reader.GetValue(8))) continue;
+            if (reader.GetBoolean(7) || !(_tagged ? reader.GetBoolean(8) : true)) continue;
             var manifest = reader.IsDBNull(4) ? "" : reader.GetString(4);
             object payload;
             EventMetadata metadata;
             try
             {
-                var stored = serialization.Deserialize((byte[])reader[3], reader.GetInt32(5), manifest);
+                var stored = serialization.Deserialize(reader.GetFieldValue<byte[]>(3), reader.GetInt32(5), manifest);
                 (payload, metadata) = stored is DomainEvent d ? (d.Payload, d.Metadata) : (stored, new EventMetadata(DateTimeOffset.MinValue));
             }
             catch (Exception e)

@@ -51,6 +51,8 @@ public sealed partial class MessageTypeRegistry
     private readonly ConcurrentDictionary<string, Type> _byManifest = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, int> _latest = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<(string Name, int From), Func<JsonObject, JsonObject>> _upcasters = new();
+    // Resolved manifests (the read hot path); cleared whenever a registration changes what a manifest resolves to.
+    private readonly ConcurrentDictionary<string, (Type Target, List<Func<JsonObject, JsonObject>> Upcasters)> _resolved = new(StringComparer.Ordinal);
 
     /// <summary>Creates a registry using <paramref name="jsonOptions"/>, or camelCase JSON with string enums by default.</summary>
     public MessageTypeRegistry(JsonSerializerOptions? jsonOptions = null)
@@ -91,6 +93,7 @@ public sealed partial class MessageTypeRegistry
             _byType[type] = typeName;
             _byManifest[typeName.Manifest] = type;
             _latest.AddOrUpdate(name, version, (_, v) => Math.Max(v, version));
+            _resolved.Clear();
         }
         return this;
     }
@@ -113,6 +116,7 @@ public sealed partial class MessageTypeRegistry
         if (fromVersion < 1) throw new ArgumentOutOfRangeException(nameof(fromVersion), fromVersion, "Versions start at 1.");
         if (!_upcasters.TryAdd((name, fromVersion), upcast))
             throw new InvalidOperationException($"An upcaster from '{name}.v{fromVersion}' is already registered.");
+        _resolved.Clear();
         return this;
     }
 
@@ -185,6 +189,14 @@ public sealed partial class MessageTypeRegistry
     private static JsonException NullPayload(string manifest) => new($"'{manifest}' payload deserialized to null.");
 
     private (Type Target, List<Func<JsonObject, JsonObject>> Upcasters) Resolve(string manifest)
+    {
+        if (_resolved.TryGetValue(manifest, out var known)) return known;
+        var resolved = ResolveUncached(manifest);
+        _resolved.TryAdd(manifest, resolved);
+        return resolved;
+    }
+
+    private (Type Target, List<Func<JsonObject, JsonObject>> Upcasters) ResolveUncached(string manifest)
     {
         if (!MessageTypeName.TryParse(manifest, out var stored))
             throw new UnknownMessageTypeException(manifest, "it is not of the form 'name.vN'.");

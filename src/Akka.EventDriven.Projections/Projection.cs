@@ -101,6 +101,7 @@ public sealed class Projection : IAsyncDisposable
     private int _isolate;           // steps left to take one event at a time, so that a failing event is found
     private bool _failedAlone;      // the last failure happened with one event in the step
     private int _disposed;
+    private bool _blockedByHole; // the last step stopped at a hole with newer rows behind it
 
     private Projection(ActorSystem system, ProjectionId id, Mode mode, ExactlyOnceHandler? exactlyOnce,
         AtLeastOnceHandler? atLeastOnce, GroupedHandler? grouped, ProjectionSettings? settings)
@@ -256,7 +257,8 @@ public sealed class Projection : IAsyncDisposable
                     _gate.Release();
                 }
                 if (retryIn is { } wait) await Task.Delay(wait, ct);
-                else if (!progressed) await Task.Delay(_settings.Poll, ct);
+                // Behind a hole that a concurrent writer is about to fill: look again soon, not after a whole poll.
+                else if (!progressed) await Task.Delay(_blockedByHole ? TimeSpan.FromMilliseconds(Math.Min(5, _settings.Poll.TotalMilliseconds)) : _settings.Poll, ct);
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
@@ -300,7 +302,8 @@ public sealed class Projection : IAsyncDisposable
             await using var transaction = await connection.BeginTransactionAsync(ct);
             var offset = await ReadOffsetAsync(connection, transaction, ct);
             Interlocked.Exchange(ref _offset, offset);
-            var (events, next, _) = await _reader.ReadAsync(connection, transaction, offset, limit, ct);
+            var (events, next, read) = await _reader.ReadAsync(connection, transaction, offset, limit, ct);
+            _blockedByHole = next == offset && read > 0;
             if (next == offset) return false;
             if (deadLetter) await DeadLetterAsync(connection, transaction, events, ct);
             else if (events.Count > 0) await Handle(() => _exactlyOnce!(events, transaction, ct), events);
@@ -313,6 +316,7 @@ public sealed class Projection : IAsyncDisposable
         var start = await ReadOffsetAsync(connection, null, ct);
         Interlocked.Exchange(ref _offset, start);
         var (batch, end, rows) = await _reader.ReadAsync(connection, null, start, limit, ct);
+        _blockedByHole = end == start && rows > 0;
         if (end == start) return false;
         if (_mode == Mode.Grouped && rows < limit && !deadLetter && _settings.Within > TimeSpan.Zero)
         {

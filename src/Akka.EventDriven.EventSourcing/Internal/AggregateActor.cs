@@ -108,7 +108,9 @@ internal sealed class AggregateActor : UntypedPersistentActor
     private void ReportAnswered()
     {
         var answered = _inFlight is not null ? _inFlightFirstN - 1 : _buffer.Count > 0 ? _buffer[0].N - 1 : _lastN;
-        if (answered <= _reportedN) return;
+        // Reported every 64 messages (not per command, which would cost a message on the hot path); after a failure
+        // the parent may then also fail a few callers that were already answered, which their asks ignore.
+        if (answered - _reportedN < 64) return;
         _reportedN = answered;
         Context.Parent.Tell(new AggregateEntity.Answered(answered));
     }
@@ -264,7 +266,7 @@ internal sealed class AggregateActor : UntypedPersistentActor
         foreach (var (_, sender, _) in _buffer) sender.Tell(new CommandFailed(_id, reason));
         _inFlight = null;
         _buffer.Clear();
-        ReportAnswered();
+        if (_lastN > _reportedN) Context.Parent.Tell(new AggregateEntity.Answered(_reportedN = _lastN));
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 

@@ -134,20 +134,23 @@ public abstract class BatchingJournal : AsyncWriteJournal
         }
         if (request.Rows.Count == 0) return request.Results;
         var done = request.Done.Task;
-        foreach (var pid in request.Rows.Select(r => r.PersistenceId).Distinct()) _writing[pid] = done;
-        _ = done.ContinueWith(t =>
-        {
-            foreach (var pid in request.Rows.Select(r => r.PersistenceId).Distinct())
-                _writing.TryRemove(new KeyValuePair<string, Task>(pid, t));
-        }, TaskScheduler.Default);
+        var persistenceId = request.Rows[0].PersistenceId; // an actor's WriteMessages holds its own stream only
+        _writing[persistenceId] = done;
         _queue.Enqueue(request);
         // A request given up on (circuit-breaker timeout) before a writer took it is never written.
         await using var registration = cancellationToken.Register(static r => ((WriteRequest)r!).TryCancel(), request);
         // Group commit without a hand-off: if fewer than `parallelism` writers are busy, this call becomes one and
         // stores everything queued so far (its own request included); otherwise a busy writer takes it next.
         if (TryBecomeWriter()) _ = DrainAsync();
-        await request.Done.Task.WaitAsync(cancellationToken);
-        return request.Results;
+        try
+        {
+            await done.WaitAsync(cancellationToken);
+            return request.Results;
+        }
+        finally
+        {
+            _writing.TryRemove(new KeyValuePair<string, Task>(persistenceId, done));
+        }
     }
 
     private List<Row> Serialize(AtomicWrite write)

@@ -155,7 +155,6 @@ public abstract class BatchingJournal : AsyncWriteJournal
 
     private List<Row> Serialize(AtomicWrite write)
     {
-        var created = DateTime.UtcNow.Ticks;
         var rows = new List<Row>();
         foreach (var p in (IImmutableList<IPersistentRepresentation>)write.Payload)
         {
@@ -169,7 +168,7 @@ public abstract class BatchingJournal : AsyncWriteJournal
             var serializer = Serialization.FindSerializerFor(payload);
             var bytes = serializer.ToBinary(payload);
             var manifest = Akka.Serialization.Serialization.ManifestFor(serializer, payload);
-            rows.Add(new Row(created, p.PersistenceId, p.SequenceNr, bytes, manifest, serializer.Identifier, tags));
+            rows.Add(new Row(p.PersistenceId, p.SequenceNr, bytes, manifest, serializer.Identifier, tags));
         }
         return rows;
     }
@@ -244,7 +243,7 @@ public abstract class BatchingJournal : AsyncWriteJournal
     }
 
     /// <summary>One journal row to store, with its tags.</summary>
-    protected sealed record Row(long Created, string PersistenceId, long SequenceNr, byte[] Payload, string? Manifest,
+    protected sealed record Row(string PersistenceId, long SequenceNr, byte[] Payload, string? Manifest,
         int SerializerId, IImmutableSet<string> Tags);
 
     /// <summary>The rows of one <c>WriteMessages</c> call and its completion.</summary>

@@ -23,14 +23,14 @@ public sealed class PostgreSqlJournal : BatchingJournal
           INSERT INTO event_journal (created_at, is_deleted, persistence_id, sequence_nr, payload, manifest, serializer_id)
           SELECT (extract(epoch FROM clock_timestamp()) * 10000000)::bigint + 621355968000000000,
                  false, u.persistence_id, u.sequence_nr, u.payload, u.manifest, u.serializer_id
-          FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bytea[], $5::text[], $6::int[])
-               WITH ORDINALITY AS u(created_at, persistence_id, sequence_nr, payload, manifest, serializer_id, n)
+          FROM unnest($1::text[], $2::bigint[], $3::bytea[], $4::text[], $5::int[])
+               WITH ORDINALITY AS u(persistence_id, sequence_nr, payload, manifest, serializer_id, n)
           ORDER BY u.n
           RETURNING ordering, persistence_id, sequence_nr
         )
         INSERT INTO tags (ordering_id, tag, sequence_nr, persistence_id)
         SELECT rows.ordering, t.tag, rows.sequence_nr, rows.persistence_id
-        FROM rows JOIN unnest($7::text[], $8::bigint[], $9::text[]) AS t(persistence_id, sequence_nr, tag)
+        FROM rows JOIN unnest($6::text[], $7::bigint[], $8::text[]) AS t(persistence_id, sequence_nr, tag)
           ON t.persistence_id = rows.persistence_id AND t.sequence_nr = rows.sequence_nr
         """;
 
@@ -99,7 +99,6 @@ public sealed class PostgreSqlJournal : BatchingJournal
     protected override async Task InsertAsync(IReadOnlyList<WriteRequest> batch)
     {
         var count = batch.Sum(r => r.Rows.Count);
-        var created = new long[count];
         var ids = new string[count];
         var seqs = new long[count];
         var payloads = new byte[count][];
@@ -112,7 +111,6 @@ public sealed class PostgreSqlJournal : BatchingJournal
         foreach (var request in batch)
             foreach (var row in request.Rows)
             {
-                created[i] = row.Created;
                 ids[i] = row.PersistenceId;
                 seqs[i] = row.SequenceNr;
                 payloads[i] = row.Payload;
@@ -128,7 +126,6 @@ public sealed class PostgreSqlJournal : BatchingJournal
             }
 
         await using var command = _dataSource.CreateCommand(InsertSql);
-        command.Parameters.Add(new NpgsqlParameter { Value = created, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = seqs, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter { Value = payloads, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });

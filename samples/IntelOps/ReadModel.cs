@@ -3,8 +3,6 @@ using Akka.Actor;
 using Akka.EventDriven.EventSourcing.Storage;
 using Akka.EventDriven.Projections;
 using IntelOps.Domain;
-using Microsoft.Data.Sqlite;
-using Npgsql;
 
 namespace IntelOps;
 
@@ -50,10 +48,7 @@ public static class ReadModel
     /// <summary>Reads the read model (the query bus caches this).</summary>
     public static async Task<IReadOnlyDictionary<string, long>> QueryAsync(ActorSystem system, ActiveInvestigationsPerAnalyst query, CancellationToken ct)
     {
-        var store = StoreSettings.FromConfig(system.Settings.Config);
-        await using DbConnection connection = store.Provider == StoreProvider.PostgreSql
-            ? new NpgsqlConnection(store.ConnectionString)
-            : new SqliteConnection(store.ConnectionString);
+        await using var connection = StoreSettings.FromConfig(system.Settings.Config).CreateConnection();
         await connection.OpenAsync(ct);
         await using (var ddl = connection.CreateCommand()) { ddl.CommandText = Ddl; await ddl.ExecuteNonQueryAsync(ct); }
         await using var command = connection.CreateCommand();

@@ -1,8 +1,6 @@
 using System.Data.Common;
 using Akka.EventDriven.EventSourcing;
 using Akka.EventDriven.EventSourcing.Storage;
-using Microsoft.Data.Sqlite;
-using Npgsql;
 
 namespace Akka.EventDriven.Projections;
 
@@ -24,23 +22,13 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
         ? "(extract(epoch FROM statement_timestamp()) * 10000000)::bigint + 621355968000000000"
         : "@now";
 
-    // Statements repeat every step: let Npgsql prepare them (reads, offset updates and the handler's own batches).
-    private readonly Lazy<string> _postgres = new(() =>
-    {
-        var b = new NpgsqlConnectionStringBuilder(store.ConnectionString);
-        if (b.MaxAutoPrepare == 0) b.MaxAutoPrepare = 20;
-        return b.ConnectionString;
-    });
-
     public StoreProvider Provider => store.Provider;
 
     private readonly bool _tagged = settings.Tag is not null;
 
     public async Task<DbConnection> OpenAsync(CancellationToken ct)
     {
-        DbConnection connection = store.Provider == StoreProvider.PostgreSql
-            ? new NpgsqlConnection(_postgres.Value)
-            : new SqliteConnection(store.ConnectionString);
+        var connection = store.CreateConnection();
         await connection.OpenAsync(ct);
         return connection;
     }

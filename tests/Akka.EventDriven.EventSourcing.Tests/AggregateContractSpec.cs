@@ -143,7 +143,7 @@ public abstract class AggregateContractSpec
         for (var i = 2; i <= 35; i++) await node.Ledger.SendAsync(id, new Deposit(1m));
 
         // Snapshots at 10, 20, 30; keep 2 -> 20 and 30 remain; events up to 20 (covered by the oldest kept) go.
-        await AwaitAsync(async () =>
+        await TestWait.UntilAsync(async () =>
         {
             var history = await node.Ledger.GetHistoryAsync(id);
             Assert.Equal(Enumerable.Range(21, 15).Select(v => (long)v), history.Select(e => e.SequenceNr));
@@ -233,7 +233,7 @@ public abstract class AggregateContractSpec
         await node.Ledger.SendAsync(id, new Open("liam"));
         Assert.IsType<CommandAccepted>(await node.Ledger.SendAsync(id, new Deposit(2m)));
 
-        await AwaitAsync(async () =>
+        await TestWait.UntilAsync(async () =>
         {
             var region = await node.Ledger.Region.Ask<Akka.Cluster.Sharding.CurrentShardRegionState>(
                 Akka.Cluster.Sharding.GetShardRegionState.Instance, TimeSpan.FromSeconds(5));
@@ -267,9 +267,8 @@ public abstract class AggregateContractSpec
     }
 
     private static Task WaitForSnapshotAsync(NodeHost node, string id, long sequenceNr) =>
-        AwaitAsync(async () => Assert.Equal(sequenceNr, (await LoadSnapshotAsync(node, id, long.MaxValue))?.Metadata.SequenceNr));
+        TestWait.UntilAsync(async () => Assert.Equal(sequenceNr, (await LoadSnapshotAsync(node, id, long.MaxValue))?.Metadata.SequenceNr));
 
-    internal static Task AwaitAsync(Func<Task> assertion, TimeSpan? within = null) => TestWait.UntilAsync(assertion, within);
 }
 
 public sealed class SqliteAggregateSpec : AggregateContractSpec

@@ -18,7 +18,7 @@ public sealed class TwoNodeShardingSpec
         NodeHost? survivor = null;
         try
         {
-            await AggregateContractSpec.AwaitAsync(() =>
+            await TestWait.UntilAsync(() =>
             {
                 foreach (var n in new[] { node1, node2 })
                     Assert.Equal(2, Cluster.Cluster.Get(n.System).State.Members.Count(m => m.Status == MemberStatus.Up));

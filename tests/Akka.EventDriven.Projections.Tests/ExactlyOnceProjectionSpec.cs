@@ -133,9 +133,8 @@ public abstract class ExactlyOnceProjectionSpec
         Assert.Equal(0, seen);
     }
 
-    protected static DbConnection Open(TestStore store) => store.Provider == StoreProvider.PostgreSql
-        ? new NpgsqlConnection(StoreSettings.NormalizeConnectionString(StoreProvider.PostgreSql, store.ConnectionString))
-        : new SqliteConnection(store.ConnectionString);
+    protected static DbConnection Open(TestStore store) =>
+        new StoreSettings(store.Provider, store.ConnectionString).Validate().CreateConnection();
 
     protected static async Task ExecAsync(TestStore store, string sql)
     {

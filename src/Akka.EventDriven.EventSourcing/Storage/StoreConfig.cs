@@ -110,6 +110,16 @@ public sealed record StoreSettings(
         return b.ConnectionString;
     }
 
+    /// <summary>A new, closed connection to the store (Npgsql with auto-prepare on unless the connection string
+    /// sets it, or Microsoft.Data.Sqlite): for read models and projections living in the event store's database.</summary>
+    public System.Data.Common.DbConnection CreateConnection()
+    {
+        if (Provider == StoreProvider.Sqlite) return new Microsoft.Data.Sqlite.SqliteConnection(ConnectionString);
+        var b = new NpgsqlConnectionStringBuilder(ConnectionString);
+        if (b.MaxAutoPrepare == 0) b.MaxAutoPrepare = 20;
+        return new NpgsqlConnection(b.ConnectionString);
+    }
+
     /// <summary>The Akka.Persistence.Sql configuration (journal, snapshot store, read journal) derived from these
     /// settings. Put it under any explicit <c>akka.persistence</c> settings and above
     /// <c>SqlPersistence.DefaultConfiguration</c>.</summary>
@@ -121,6 +131,8 @@ public sealed record StoreSettings(
             _ => ("SQLite.MS", "sqlite"),
         };
         var cs = HoconText.Quote(ConnectionString);
+        // What every Akka.Persistence.Sql section (journal, snapshot store, read journal) needs.
+        var plugin = $"connection-string = {cs}, provider-name = \"{providerName}\", table-mapping = {mapping}";
         var refresh = (long)(QueryRefreshInterval ?? TimeSpan.FromMilliseconds(250)).TotalMilliseconds;
         var journalPlugin = !BatchedJournal ? "akka.persistence.journal.sql"
             : Provider == StoreProvider.PostgreSql ? "akka.persistence.journal.event-driven-postgresql"
@@ -143,9 +155,7 @@ public sealed record StoreSettings(
                   batch-size = {{BatchSize}}
                 }
                 sql {
-                  connection-string = {{cs}}
-                  provider-name = "{{providerName}}"
-                  table-mapping = {{mapping}}
+                  {{plugin}}
                   auto-initialize = on
                   warn-on-auto-init-fail = off
                   batch-size = {{BatchSize}}
@@ -159,17 +169,13 @@ public sealed record StoreSettings(
               snapshot-store {
                 plugin = "akka.persistence.snapshot-store.sql"
                 sql {
-                  connection-string = {{cs}}
-                  provider-name = "{{providerName}}"
-                  table-mapping = {{mapping}}
+                  {{plugin}}
                   auto-initialize = on
                   warn-on-auto-init-fail = off
                 }
               }
               query.journal.sql {
-                connection-string = {{cs}}
-                provider-name = "{{providerName}}"
-                table-mapping = {{mapping}}
+                {{plugin}}
                 refresh-interval = {{refresh}}ms
                 tag-read-mode = TagTable
               }

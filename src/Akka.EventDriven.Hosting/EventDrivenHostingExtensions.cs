@@ -55,7 +55,8 @@ public static class EventDrivenHostingExtensions
         if (options.EnvironmentFile is { } file)
             config = config.WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(ResolveFile(file))));
         config = config.WithFallback(ConfigurationFactory.ParseString("akka.actor.provider = cluster"))
-            .WithFallback(EventSourcingConfig.DefaultConfig());
+            .WithFallback(EventSourcingConfig.DefaultConfig())
+            .WithFallback(EventBus.EventBusConfig.DefaultConfig());
 
         foreach (var aggregate in options.Aggregates)
             AggregateSettings.Create(config, aggregate.Name); // fail fast on bad values, naming the aggregate

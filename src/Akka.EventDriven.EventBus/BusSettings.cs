@@ -1,0 +1,110 @@
+using Akka.Configuration;
+
+namespace Akka.EventDriven.EventBus;
+
+/// <summary>The bus's settings, from <c>akka.event-driven.bus</c> (see its reference.conf).</summary>
+public sealed record BusSettings
+{
+    /// <summary>Largest serialized payload (bytes).</summary>
+    public int MaxMessageBytes { get; init; }
+    /// <summary>How often wildcard and group routes are refreshed from the pub-sub registry.</summary>
+    public TimeSpan RoutingRefreshInterval { get; init; }
+    /// <summary>Fast-path subscriber buffer size.</summary>
+    public int SubscriberBufferSize { get; init; }
+    /// <summary>Default retries.</summary>
+    public int MaxRetries { get; init; }
+    /// <summary>Default first backoff.</summary>
+    public TimeSpan InitialBackoff { get; init; }
+    /// <summary>Default backoff cap.</summary>
+    public TimeSpan MaxBackoff { get; init; }
+    /// <summary>Backoff jitter fraction.</summary>
+    public double Jitter { get; init; }
+    /// <summary>Default dead-letter queue.</summary>
+    public string DefaultDeadLetterQueue { get; init; } = "dead-letters";
+    /// <summary>Default deduplication window.</summary>
+    public TimeSpan DedupWindow { get; init; }
+    /// <summary>Most remembered ids per subscription.</summary>
+    public int DedupCapacity { get; init; }
+    /// <summary>Default partitions of a durable topic.</summary>
+    public int Partitions { get; init; }
+    /// <summary>Journal rows per read.</summary>
+    public int ReadBatch { get; init; }
+    /// <summary>Unacknowledged deliveries per consumer.</summary>
+    public int MaxInFlight { get; init; }
+    /// <summary>Unacknowledged deliveries per queue member.</summary>
+    public int QueuePrefetch { get; init; }
+    /// <summary>A member silent for this long is presumed dead and its deliveries are redelivered.</summary>
+    public TimeSpan VisibilityTimeout { get; init; }
+    /// <summary>How often offsets are stored.</summary>
+    public TimeSpan CommitInterval { get; init; }
+    /// <summary>Idle poll interval of consumers.</summary>
+    public TimeSpan PollInterval { get; init; }
+    /// <summary>Member heartbeat interval.</summary>
+    public TimeSpan HeartbeatInterval { get; init; }
+    /// <summary>Default request timeout.</summary>
+    public TimeSpan RequestTimeout { get; init; }
+
+    private Config? _topics;
+
+    /// <summary>Reads and validates the settings.</summary>
+    public static BusSettings FromConfig(Config root)
+    {
+        var c = root.GetConfig("akka.event-driven.bus")
+                ?? throw new ConfigurationException("akka.event-driven.bus is missing (is the event bus reference.conf loaded?)");
+        var s = new BusSettings
+        {
+            MaxMessageBytes = c.GetInt("max-message-bytes"),
+            RoutingRefreshInterval = c.GetTimeSpan("routing-refresh-interval"),
+            SubscriberBufferSize = c.GetInt("subscriber-buffer-size"),
+            MaxRetries = c.GetInt("retry.max-retries"),
+            InitialBackoff = c.GetTimeSpan("retry.initial-backoff"),
+            MaxBackoff = c.GetTimeSpan("retry.max-backoff"),
+            Jitter = c.GetDouble("retry.jitter"),
+            DefaultDeadLetterQueue = c.GetString("default-dead-letter-queue"),
+            DedupWindow = c.GetTimeSpan("dedup-window"),
+            DedupCapacity = c.GetInt("dedup-capacity"),
+            Partitions = c.GetInt("durable.partitions"),
+            ReadBatch = c.GetInt("durable.read-batch"),
+            MaxInFlight = c.GetInt("durable.max-in-flight"),
+            QueuePrefetch = c.GetInt("durable.queue-prefetch"),
+            VisibilityTimeout = c.GetTimeSpan("durable.visibility-timeout"),
+            CommitInterval = c.GetTimeSpan("durable.commit-interval"),
+            PollInterval = c.GetTimeSpan("durable.poll-interval"),
+            HeartbeatInterval = c.GetTimeSpan("durable.heartbeat-interval"),
+            RequestTimeout = c.GetTimeSpan("request-timeout"),
+            _topics = c.GetConfig("durable.topics"),
+        };
+        return s.Validate();
+    }
+
+    private BusSettings Validate()
+    {
+        void Positive(string name, double value)
+        {
+            if (value <= 0) throw new ConfigurationException($"akka.event-driven.bus.{name} must be positive (was {value}).");
+        }
+        Positive("max-message-bytes", MaxMessageBytes);
+        Positive("subscriber-buffer-size", SubscriberBufferSize);
+        Positive("durable.partitions", Partitions);
+        Positive("durable.read-batch", ReadBatch);
+        Positive("durable.max-in-flight", MaxInFlight);
+        Positive("durable.queue-prefetch", QueuePrefetch);
+        Positive("durable.visibility-timeout", VisibilityTimeout.TotalMilliseconds);
+        Positive("durable.commit-interval", CommitInterval.TotalMilliseconds);
+        Positive("durable.poll-interval", PollInterval.TotalMilliseconds);
+        Positive("durable.heartbeat-interval", HeartbeatInterval.TotalMilliseconds);
+        Positive("request-timeout", RequestTimeout.TotalMilliseconds);
+        if (MaxRetries < 0) throw new ConfigurationException("akka.event-driven.bus.retry.max-retries must be 0 or more.");
+        if (Jitter is < 0 or > 1) throw new ConfigurationException("akka.event-driven.bus.retry.jitter must be between 0 and 1.");
+        TopicNames.Validate(DefaultDeadLetterQueue, kind: "dead-letter queue");
+        return this;
+    }
+
+    /// <summary>Partitions of durable topic <paramref name="topic"/>: <c>durable.topics."topic".partitions</c>, else the default.</summary>
+    public int PartitionsOf(string topic)
+    {
+        if (_topics is null || _topics.IsEmpty) return Partitions;
+        var value = _topics.GetInt($"\"{topic}\".partitions", 0);
+        return value > 0 ? value : Partitions;
+    }
+}

@@ -1,0 +1,82 @@
+using Akka.EventDriven.EventBus.Internal;
+
+namespace Akka.EventDriven.EventBus;
+
+/// <summary>Where a dead-lettered message came from (and where a replay sends it back to).</summary>
+public enum DeadLetterSource
+{
+    /// <summary>A fast-path topic subscription.</summary>
+    Topic,
+    /// <summary>A durable topic subscription.</summary>
+    Durable,
+    /// <summary>A queue.</summary>
+    Queue,
+}
+
+/// <summary>A message that failed for good, with why.</summary>
+/// <param name="Id">The dead letter's id in its queue (for replay).</param>
+/// <param name="Queue">The dead-letter queue.</param>
+/// <param name="MessageId">The original message id.</param>
+/// <param name="Source">What kind of subscription gave up on it.</param>
+/// <param name="OriginalTopic">The topic or queue it was published to.</param>
+/// <param name="Type">Its stable type name.</param>
+/// <param name="Json">The payload's JSON.</param>
+/// <param name="PublishedAt">When it was published.</param>
+/// <param name="CorrelationId">Its correlation id.</param>
+/// <param name="Headers">Its headers.</param>
+/// <param name="Reason">The last failure (exception type and message).</param>
+/// <param name="Attempts">Handler attempts made.</param>
+/// <param name="Subscriber">The subscription that gave up (topic/group).</param>
+/// <param name="DeadLetteredAt">When it was dead-lettered.</param>
+public sealed record DeadLetter(
+    long Id, string Queue, string MessageId, DeadLetterSource Source, string OriginalTopic, string Type, string Json,
+    DateTimeOffset PublishedAt, string? CorrelationId, IReadOnlyDictionary<string, string> Headers, string Reason,
+    int Attempts, string Subscriber, DateTimeOffset DeadLetteredAt);
+
+/// <summary>A dead-letter queue: list, count, replay or purge what failed. Stored in the event store's database
+/// (table <c>bus_dead_letters</c>), so it survives restarts.</summary>
+public sealed class DeadLetterQueue
+{
+    private readonly EventBus _bus;
+    private readonly BusStore _store;
+
+    internal DeadLetterQueue(EventBus bus, BusStore store, string name)
+    {
+        TopicNames.Validate(name, kind: "dead-letter queue");
+        _bus = bus;
+        _store = store;
+        Name = name;
+    }
+
+    /// <summary>The queue's name.</summary>
+    public string Name { get; }
+
+    /// <summary>Up to <paramref name="limit"/> dead letters after id <paramref name="afterId"/>, oldest first.</summary>
+    public Task<IReadOnlyList<DeadLetter>> ListAsync(int limit = 100, long afterId = 0)
+    {
+        if (limit < 1) throw new ArgumentOutOfRangeException(nameof(limit), "List at least one dead letter.");
+        return _store.ListDeadLettersAsync(Name, limit, afterId);
+    }
+
+    /// <summary>How many dead letters the queue holds.</summary>
+    public Task<long> CountAsync() => _store.CountDeadLettersAsync(Name);
+
+    /// <summary>Publishes dead letter <paramref name="id"/> again to its original topic (durably if it came from a
+    /// durable topic) or queue, then removes it. The message keeps its id; header <c>x-replayed-from</c> names this
+    /// queue. Returns false when no such dead letter exists.</summary>
+    public async Task<bool> ReplayAsync(long id)
+    {
+        var letters = await _store.ListDeadLettersAsync(Name, 1, id - 1);
+        if (letters.Count == 0 || letters[0].Id != id) return false;
+        var letter = letters[0];
+        var headers = new Dictionary<string, string>(letter.Headers) { ["x-replayed-from"] = Name };
+        var envelope = new BusEnvelope(letter.MessageId, letter.OriginalTopic, letter.Type,
+            System.Text.Encoding.UTF8.GetBytes(letter.Json), DateTime.UtcNow.Ticks, letter.CorrelationId, headers);
+        await _bus.RepublishAsync(envelope, letter.Source);
+        await _store.DeleteDeadLettersAsync(Name, id);
+        return true;
+    }
+
+    /// <summary>Deletes every dead letter of the queue; returns how many were deleted.</summary>
+    public Task<int> PurgeAsync() => _store.DeleteDeadLettersAsync(Name, null);
+}

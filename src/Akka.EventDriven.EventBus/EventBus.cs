@@ -1,0 +1,438 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Threading.Channels;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Configuration;
+using Akka.Event;
+using Akka.EventDriven.EventBus.Internal;
+using Akka.EventDriven.EventSourcing;
+using Akka.EventDriven.EventSourcing.Serialization;
+using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Serialization;
+
+namespace Akka.EventDriven.EventBus;
+
+/// <summary>
+/// The event bus of an actor system (the guide's <c>EventBus</c> and request-reply), on Akka cluster pub-sub and the
+/// event journal, with no broker:
+/// <list type="bullet">
+/// <item><b>Topics</b> (<see cref="PublishAsync"/>, <see cref="SubscribeAsync{T}"/>): every subscriber on every node
+/// gets each message; group members share them; <c>intel.*</c> patterns. This fast path is <b>at-most-once</b>: a message
+/// is lost if its subscriber's node dies or its buffer overflows.</item>
+/// <item><b>Durable topics</b> (<see cref="PublishOptions.Persistent"/>, <see cref="SubscriptionOptions.Durable"/>):
+/// the publish returns once the message is journaled; each subscription group has a stored offset and gets every
+/// message at least once, in order per partition, including those published while it was down.</item>
+/// <item><b>Queues</b> (<see cref="EnqueueAsync"/>, <see cref="ConsumeAsync{T}"/>): journaled; each message goes to one
+/// consumer at a time and is redelivered if that consumer dies before its handler completes.</item>
+/// <item><b>Request-reply</b> (<see cref="RequestAsync{TReply}"/>, <see cref="HandleRequestsAsync{TRequest,TReply}"/>).</item>
+/// </list>
+/// Every subscription retries a failing handler with exponential backoff and then moves the message to a dead-letter
+/// queue (<see cref="DeadLetters"/>); nothing is dropped silently.
+/// </summary>
+public sealed class EventBus : IExtension
+{
+    private readonly ExtendedActorSystem _system;
+    private readonly IActorRef _mediator;
+    private readonly Lazy<Task<AggregateRepository<BusLogState>>> _logs;
+    private readonly Lazy<Task<IActorRef>> _consumers;
+    private readonly ConcurrentDictionary<string, string[]> _routes = new(StringComparer.Ordinal);
+    private ImmutableHashSet<string> _routedTopics = ImmutableHashSet<string>.Empty; // patterns and $g: topics known in the cluster
+    private readonly ICancelable _refresh;
+
+    internal EventBus(ExtendedActorSystem system)
+    {
+        _system = system;
+        system.Settings.InjectTopLevelFallback(EventBusConfig.DefaultConfig());
+        EnsureSerializer(system);
+        Settings = BusSettings.FromConfig(system.Settings.Config);
+        Registry = MessageTypes.For(system);
+        if (!Registry.IsRegistered(typeof(BusEnvelope))) Registry.Register<BusEnvelope>("bus.message", 1);
+        if (!Registry.IsRegistered(typeof(AppendToLog))) Registry.Register<AppendToLog>("bus.append", 1);
+        if (!Registry.IsRegistered(typeof(BusLogState))) Registry.Register<BusLogState>("bus.log-state", 1);
+        Store = new BusStore(StoreSettings.FromConfig(system.Settings.Config));
+        Log = Logging.GetLogger(system, typeof(EventBus));
+        MetricsCounters = new BusMetrics(system.Name);
+        _mediator = DistributedPubSub.Get(system).Mediator;
+        _logs = new(() => Aggregates.Get(system).StartAsync(BusLog.Definition));
+        _consumers = new(StartConsumersAsync);
+        _refresh = system.Scheduler.Advanced.ScheduleRepeatedlyCancelable(Settings.RoutingRefreshInterval, Settings.RoutingRefreshInterval,
+            () => _ = RefreshRoutesAsync());
+        system.RegisterOnTermination(() =>
+        {
+            _refresh.Cancel();
+            MetricsCounters.Dispose();
+        });
+    }
+
+    /// <summary>The bus of <paramref name="system"/> (created on first use).</summary>
+    public static EventBus Get(ActorSystem system) => system.WithExtension<EventBus, EventBusProvider>();
+
+    /// <summary>The settings (<c>akka.event-driven.bus</c>).</summary>
+    public BusSettings Settings { get; }
+
+    internal MessageTypeRegistry Registry { get; }
+    internal BusStore Store { get; }
+    internal ILoggingAdapter Log { get; }
+    internal BusMetrics MetricsCounters { get; }
+
+    /// <summary>Starts the durable parts (the log and consumer sharding regions) on this node. Optional: they start on
+    /// first use; start them on every node (Akka.Hosting's <c>WithEventBus</c> does) so consumers spread over the cluster.</summary>
+    public async Task StartAsync()
+    {
+        await _logs.Value;
+        await _consumers.Value;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Topics
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// <summary>Publishes <paramref name="message"/> (a registered type) on <paramref name="topic"/>. Fast path (default):
+    /// delivered at most once to every current subscriber in the cluster; returns once handed to pub-sub. With
+    /// <see cref="PublishOptions.Persistent"/>: returns once journaled (durable subscriptions get it at least once).
+    /// Throws <see cref="ArgumentException"/> for an invalid topic name, <see cref="UnregisteredMessageTypeException"/>
+    /// for an unregistered type and <see cref="MessageTooLargeException"/> before anything is sent or journaled.</summary>
+    public async Task<PublishReceipt> PublishAsync(string topic, object message, PublishOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        TopicNames.Validate(topic);
+        var envelope = BusEnvelope.Create(Registry, topic, message, options, Settings.MaxMessageBytes);
+        if (options?.Persistent == true)
+        {
+            var partitions = Settings.PartitionsOf(topic);
+            var partition = BusNames.Partition(options.PartitionKey ?? envelope.Id, partitions);
+            var seq = await AppendAsync(BusNames.TopicLog(topic, partition), envelope, cancellationToken);
+            return new PublishReceipt(envelope.Id, partition, seq);
+        }
+        PublishFast(envelope);
+        return new PublishReceipt(envelope.Id);
+    }
+
+    /// <summary>Fast-path publish without a task: for hot loops that do not need a receipt.</summary>
+    public void Publish(string topic, object message, PublishOptions? options = null)
+    {
+        if (options?.Persistent == true) throw new ArgumentException("Use PublishAsync for durable (persistent) messages.", nameof(options));
+        TopicNames.Validate(topic);
+        PublishFast(BusEnvelope.Create(Registry, topic, message, options, Settings.MaxMessageBytes));
+    }
+
+    private void PublishFast(BusEnvelope envelope)
+    {
+        _mediator.Tell(new Publish(envelope.Topic, envelope));
+        if (!_routedTopics.IsEmpty)
+            foreach (var target in RoutesOf(envelope.Topic))
+                _mediator.Tell(new Publish(target, envelope, sendOneMessageToEachGroup: target.StartsWith(BusNames.GroupPrefix, StringComparison.Ordinal)));
+        MetricsCounters.Published();
+    }
+
+    /// <summary>Subscribes <paramref name="handler"/> to <paramref name="topic"/> (an exact name, or a pattern such as
+    /// <c>intel.*</c> on the fast path). Messages of other types than <typeparamref name="T"/> on the topic are skipped
+    /// (subscribe with <c>object</c> to get all). The task completes when the subscription is registered on this node;
+    /// other nodes see it after the pub-sub gossip interval (and, for patterns and groups, the routing refresh).</summary>
+    public async Task<IBusSubscription> SubscribeAsync<T>(string topic, Func<BusMessage<T>, CancellationToken, Task> handler,
+        SubscriptionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        options ??= new SubscriptionOptions();
+        if (options.Group is not null) TopicNames.Validate(options.Group, kind: "group");
+        if (options.Durable)
+        {
+            TopicNames.Validate(topic, kind: "durable topic");
+            var group = options.Group ?? "default";
+            var partitions = Settings.PartitionsOf(topic);
+            var ids = Enumerable.Range(0, partitions).Select(p => BusNames.Consumer(BusNames.TopicLog(topic, p), group)).ToArray();
+            return await StartMemberAsync(topic, group, ids, Settings.MaxInFlight, DeadLetterSource.Durable, handler, options);
+        }
+
+        TopicNames.Validate(topic, allowWildcards: true);
+        var bufferSize = options.BufferSize ?? Settings.SubscriberBufferSize;
+        if (bufferSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "BufferSize must be at least 1.");
+        var runner = new HandlerRunner<T>(this, $"{topic}/{options.Group ?? "*"}", DeadLetterSource.Topic, handler, options, null);
+        long dropped = 0;
+        var channel = Channel.CreateBounded<BusEnvelope>(new BoundedChannelOptions(bufferSize)
+        {
+            SingleReader = true,
+            SingleWriter = true,
+            FullMode = options.Overflow == OverflowPolicy.DropOldest ? BoundedChannelFullMode.DropOldest : BoundedChannelFullMode.DropWrite,
+        }, e =>
+        {
+            MetricsCounters.Dropped();
+            if (Interlocked.Increment(ref dropped) % 10_000 == 1)
+                Log.Warning("Bus subscriber {0}: buffer of {1} full, dropping ({2}, {3} so far); message {4}",
+                    runner.Subscriber, bufferSize, options.Overflow, dropped, e.Id);
+        });
+        var mediatorTopic = options.Group is null ? topic : BusNames.GroupPrefix + topic;
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var actor = _system.ActorOf(Props.Create(() => new TopicSubscriberActor(_mediator, mediatorTopic, options.Group, channel.Writer, ready)),
+            $"bus-sub-{Guid.NewGuid():N}");
+        var stop = new CancellationTokenSource();
+        var subscription = new BusSubscription(topic, options.Group, actor, stop, MetricsCounters);
+        subscription.Loop = Task.Run(() => HandlerLoops.FastPathAsync(channel.Reader, runner, stop.Token));
+        MetricsCounters.SubscriptionStarted();
+        await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        if (mediatorTopic != topic || TopicNames.IsPattern(topic)) AddRoute(mediatorTopic);
+        return subscription;
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Queues
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// <summary>Journals <paramref name="message"/> on <paramref name="queue"/>; returns once it is durable.</summary>
+    public async Task<PublishReceipt> EnqueueAsync(string queue, object message, PublishOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        TopicNames.Validate(queue, kind: "queue");
+        var envelope = BusEnvelope.Create(Registry, queue, message, options, Settings.MaxMessageBytes);
+        var seq = await AppendAsync(BusNames.QueueLog(queue), envelope, cancellationToken);
+        return new PublishReceipt(envelope.Id, null, seq);
+    }
+
+    /// <summary>Consumes <paramref name="queue"/>: each message goes to one consumer (of all those on every node) at a
+    /// time and is acknowledged when <paramref name="handler"/> completes (or it is dead-lettered); a consumer that dies
+    /// or stops heartbeating has its unacknowledged messages redelivered to another.</summary>
+    public Task<IBusSubscription> ConsumeAsync<T>(string queue, Func<BusMessage<T>, CancellationToken, Task> handler,
+        SubscriptionOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        TopicNames.Validate(queue, kind: "queue");
+        options ??= new SubscriptionOptions();
+        return StartMemberAsync(queue, null, [BusNames.Consumer(BusNames.QueueLog(queue), "")], Settings.QueuePrefetch,
+            DeadLetterSource.Queue, handler, options);
+    }
+
+    private async Task<IBusSubscription> StartMemberAsync<T>(string name, string? group, string[] consumerIds, int prefetch,
+        DeadLetterSource source, Func<BusMessage<T>, CancellationToken, Task> handler, SubscriptionOptions options)
+    {
+        var runner = new HandlerRunner<T>(this, group is null ? name : $"{name}/{group}", source, handler, options, Settings.VisibilityTimeout);
+        var region = await _consumers.Value;
+        var channel = Channel.CreateUnbounded<Deliver>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var actor = _system.ActorOf(Props.Create(() => new ConsumerMemberActor(region, consumerIds, prefetch, Settings.HeartbeatInterval, channel.Writer)),
+            $"bus-member-{Guid.NewGuid():N}");
+        var stop = new CancellationTokenSource();
+        var subscription = new BusSubscription(name, group, actor, stop, MetricsCounters);
+        subscription.Loop = Task.Run(() => HandlerLoops.DurableAsync(channel.Reader, runner, region, Log, stop.Token));
+        MetricsCounters.SubscriptionStarted();
+        foreach (var id in consumerIds) MetricsCounters.Depth.TryAdd(id, 0);
+        return subscription;
+    }
+
+    private async Task<long> AppendAsync(string logId, BusEnvelope envelope, CancellationToken cancellationToken)
+    {
+        var logs = await _logs.Value;
+        var result = await logs.SendAsync(logId, new AppendToLog(envelope), cancellationToken: cancellationToken);
+        if (result is not CommandAccepted accepted)
+            throw new InvalidOperationException($"The log of '{envelope.Topic}' refused the message: {(result as CommandRejected)?.Reason}");
+        _mediator.Tell(new Publish(BusNames.LogNotifyPrefix + logId, new LogAppended(logId, accepted.Version)));
+        MetricsCounters.Published();
+        return accepted.Version;
+    }
+
+    internal async Task RepublishAsync(BusEnvelope envelope, DeadLetterSource source)
+    {
+        switch (source)
+        {
+            case DeadLetterSource.Topic:
+                PublishFast(envelope);
+                break;
+            case DeadLetterSource.Durable:
+            {
+                var partition = BusNames.Partition(envelope.Id, Settings.PartitionsOf(envelope.Topic));
+                await AppendAsync(BusNames.TopicLog(envelope.Topic, partition), envelope, default);
+                break;
+            }
+            default:
+                await AppendAsync(BusNames.QueueLog(envelope.Topic), envelope, default);
+                break;
+        }
+    }
+
+    private async Task<IActorRef> StartConsumersAsync()
+    {
+        var sharding = ClusterSharding.Get(_system);
+        var settings = ClusterShardingSettings.Create(_system).WithPassivateIdleAfter(TimeSpan.FromMinutes(2));
+        var mediator = _mediator;
+        var store = Store;
+        var busSettings = Settings;
+        return await sharding.StartAsync("EdBusConsumer", id => DurableConsumerActor.Props(id, busSettings, store, mediator), settings,
+            new ConsumerMessageExtractor(), sharding.DefaultShardAllocationStrategy(settings), DurableConsumerActor.Stop.Instance);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Request-reply
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// <summary>Sends <paramref name="request"/> to one handler of <paramref name="subject"/> (one per handler group) and
+    /// returns its reply. Throws <see cref="TimeoutException"/> naming the subject when no reply comes in time and
+    /// <see cref="RequestFailedException"/> when the handler threw. The temporary reply actor is stopped either way.</summary>
+    public async Task<TReply> RequestAsync<TReply>(string subject, object request, TimeSpan? timeout = null,
+        CancellationToken cancellationToken = default)
+    {
+        TopicNames.Validate(subject, kind: "subject");
+        var wait = timeout ?? Settings.RequestTimeout;
+        if (wait <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(timeout), "The timeout must be positive.");
+        var envelope = BusEnvelope.Create(Registry, subject, request, null, Settings.MaxMessageBytes);
+        object answer;
+        try
+        {
+            answer = await _mediator.Ask<object>(new Publish(BusNames.RequestPrefix + subject, envelope, sendOneMessageToEachGroup: true),
+                wait, cancellationToken);
+        }
+        catch (AskTimeoutException)
+        {
+            throw new TimeoutException($"No reply to the request on subject '{subject}' within {wait.TotalMilliseconds:0} ms " +
+                                       "(no handler registered, or the handler is too slow).");
+        }
+        MetricsCounters.Published();
+        if (answer is not BusReply reply) throw new InvalidOperationException($"Unexpected reply {answer.GetType()} on '{subject}'.");
+        if (!reply.Ok) throw new RequestFailedException(subject, reply.ErrorType ?? "Exception", reply.Error ?? "");
+        var value = Registry.Deserialize(reply.Data!, reply.Type!);
+        return value is TReply typed
+            ? typed
+            : throw new InvalidCastException($"The handler of '{subject}' replied with {value.GetType().Name}, not {typeof(TReply).Name}.");
+    }
+
+    /// <summary>Answers requests on <paramref name="subject"/> with <paramref name="handler"/>. Handlers in the same
+    /// <paramref name="group"/> (on any node) share the requests: each request is answered by one of them.</summary>
+    public async Task<IBusSubscription> HandleRequestsAsync<TRequest, TReply>(string subject,
+        Func<TRequest, CancellationToken, Task<TReply>> handler, string group = "default")
+        where TReply : notnull
+    {
+        TopicNames.Validate(subject, kind: "subject");
+        TopicNames.Validate(group, kind: "group");
+        ArgumentNullException.ThrowIfNull(handler);
+        var stop = new CancellationTokenSource();
+        var registry = Registry;
+        var metrics = MetricsCounters;
+        async Task<BusReply> Handle(BusEnvelope e)
+        {
+            try
+            {
+                var request = registry.Deserialize(e.Data, e.Type);
+                if (request is not TRequest typed)
+                    return new BusReply(false, null, null, nameof(InvalidCastException), $"Expected {typeof(TRequest).Name}, got {request.GetType().Name}.");
+                var reply = await handler(typed, stop.Token);
+                var data = registry.Serialize(reply, out var type);
+                metrics.Delivered();
+                return new BusReply(true, type, data, null, null);
+            }
+            catch (Exception ex)
+            {
+                return new BusReply(false, null, null, ex.GetType().FullName, ex.Message);
+            }
+        }
+        Func<BusEnvelope, Task<BusReply>> handle = Handle;
+        var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var actor = _system.ActorOf(Props.Create(() => new RequestHandlerActor(_mediator, BusNames.RequestPrefix + subject, group, ready, handle)),
+            $"bus-rr-{Guid.NewGuid():N}");
+        MetricsCounters.SubscriptionStarted();
+        await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        return new BusSubscription(subject, group, actor, stop, MetricsCounters);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Dead letters and metrics
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// <summary>The dead-letter queue <paramref name="name"/> (default: <c>akka.event-driven.bus.default-dead-letter-queue</c>).</summary>
+    public DeadLetterQueue DeadLetters(string? name = null) => new(this, Store, name ?? Settings.DefaultDeadLetterQueue);
+
+    /// <summary>The guide's <c>getMetrics()</c>: this node's counters (no I/O). <see cref="BusMetricsSnapshot.QueueDepth"/>
+    /// is as of the last <see cref="GetMetricsAsync"/>.</summary>
+    public BusMetricsSnapshot Metrics => MetricsCounters.Snapshot();
+
+    /// <summary>The counters plus, for each durable subscription and queue consumed on this node, how many journaled
+    /// messages are not yet acknowledged (queue depth / subscription lag), read from the database.</summary>
+    public async Task<BusMetricsSnapshot> GetMetricsAsync()
+    {
+        foreach (var consumerId in MetricsCounters.Depth.Keys.ToList())
+        {
+            var (logId, _) = BusNames.ParseConsumer(consumerId);
+            var head = await Store.HeadAsync(PersistenceIds.For(BusLog.AggregateName, logId));
+            var offset = await Store.LoadOffsetAsync(consumerId);
+            MetricsCounters.Depth[consumerId] = Math.Max(0, head - offset);
+        }
+        return MetricsCounters.Snapshot();
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Routing of patterns and groups
+    // ------------------------------------------------------------------------------------------------------------
+
+    /// <summary>Pattern and group topics this node routes to (diagnostics).</summary>
+    internal IReadOnlySet<string> RoutedTopics => _routedTopics;
+
+    private string[] RoutesOf(string topic) => _routes.GetOrAdd(topic, t =>
+    {
+        var targets = new List<string>();
+        foreach (var routed in _routedTopics)
+        {
+            var isGroup = routed.StartsWith(BusNames.GroupPrefix, StringComparison.Ordinal);
+            var pattern = isGroup ? routed[BusNames.GroupPrefix.Length..] : routed;
+            if (isGroup ? pattern == t || (TopicNames.IsPattern(pattern) && TopicNames.Matches(pattern, t))
+                        : TopicNames.IsPattern(pattern) && TopicNames.Matches(pattern, t))
+                targets.Add(routed);
+        }
+        return targets.ToArray();
+    });
+
+    private void AddRoute(string mediatorTopic)
+    {
+        if (_routedTopics.Contains(mediatorTopic)) return;
+        _routedTopics = _routedTopics.Add(mediatorTopic);
+        _routes.Clear();
+    }
+
+    private async Task RefreshRoutesAsync()
+    {
+        try
+        {
+            var current = await _mediator.Ask<CurrentTopics>(GetTopics.Instance, Settings.RoutingRefreshInterval + TimeSpan.FromSeconds(1));
+            // The mediator reports topic names URL-encoded (as they appear in its actor paths).
+            var routed = current.Topics.Select(Uri.UnescapeDataString)
+                .Where(t => t.StartsWith(BusNames.GroupPrefix, StringComparison.Ordinal) || (!t.StartsWith('$') && TopicNames.IsPattern(t)))
+                .ToImmutableHashSet();
+            if (!routed.SetEquals(_routedTopics))
+            {
+                _routedTopics = routed;
+                _routes.Clear();
+            }
+        }
+        catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
+        {
+            // the system is stopping, or the mediator is busy: next tick
+        }
+    }
+
+    private static void EnsureSerializer(ExtendedActorSystem system)
+    {
+        if (system.Serialization.FindSerializerForType(typeof(BusEnvelope)) is BusSerializer) return;
+        var serializer = new BusSerializer(system);
+        system.Serialization.AddSerializer("event-driven-bus", serializer);
+        system.Serialization.AddSerializationMap(typeof(IBusWireMessage), serializer);
+    }
+}
+
+/// <summary>Creates the <see cref="EventBus"/> extension.</summary>
+public sealed class EventBusProvider : ExtensionIdProvider<EventBus>
+{
+    /// <inheritdoc />
+    public override EventBus CreateExtension(ExtendedActorSystem system) => new(system);
+}
+
+/// <summary>The embedded <c>reference.conf</c> of the event bus.</summary>
+public static class EventBusConfig
+{
+    private static readonly Lazy<Config> Default = new(() =>
+    {
+        using var stream = typeof(EventBusConfig).Assembly.GetManifestResourceStream("Akka.EventDriven.EventBus.reference.conf")
+                           ?? throw new InvalidOperationException("reference.conf is not embedded.");
+        using var reader = new StreamReader(stream);
+        return ConfigurationFactory.ParseString(reader.ReadToEnd());
+    });
+
+    /// <summary>The bus defaults under <c>akka.event-driven.bus</c>, plus its serializer binding.</summary>
+    public static Config DefaultConfig() => Default.Value;
+}

@@ -1,0 +1,202 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
+using System.Text.Json;
+using Akka.EventDriven.EventSourcing.Storage;
+
+namespace Akka.EventDriven.EventBus.Internal;
+
+/// <summary>The bus's own tables, in the event store's database: consumer offsets and dead letters.</summary>
+internal sealed class BusStore(StoreSettings store)
+{
+    private static readonly ConcurrentDictionary<string, Lazy<Task>> Prepared = new();
+
+    public StoreSettings Settings => store;
+    private bool Pg => store.Provider == StoreProvider.PostgreSql;
+
+    public async Task<DbConnection> OpenAsync(CancellationToken ct = default)
+    {
+        await EnsureTablesAsync();
+        var connection = store.CreateConnection();
+        await connection.OpenAsync(ct);
+        return connection;
+    }
+
+    private Task EnsureTablesAsync() =>
+        Prepared.GetOrAdd(store.ConnectionString, _ => new Lazy<Task>(CreateTablesAsync)).Value;
+
+    private async Task CreateTablesAsync()
+    {
+        await using var connection = store.CreateConnection();
+        await connection.OpenAsync();
+        await using var tx = await connection.BeginTransactionAsync();
+        await using var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = Pg
+            ? """
+              SELECT pg_advisory_xact_lock(471175);
+              CREATE TABLE IF NOT EXISTS bus_offsets (
+                  consumer_id VARCHAR(512) PRIMARY KEY, sequence_nr BIGINT NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now());
+              CREATE TABLE IF NOT EXISTS bus_dead_letters (
+                  id BIGSERIAL PRIMARY KEY, queue VARCHAR(200) NOT NULL, message_id VARCHAR(200) NOT NULL,
+                  source_kind VARCHAR(16) NOT NULL, source VARCHAR(200) NOT NULL, type VARCHAR(260) NOT NULL, data TEXT NOT NULL,
+                  published_at BIGINT NOT NULL, correlation_id VARCHAR(200), headers TEXT, reason TEXT NOT NULL,
+                  attempts INT NOT NULL, subscriber VARCHAR(400) NOT NULL, dead_lettered_at TIMESTAMPTZ NOT NULL DEFAULT now());
+              CREATE INDEX IF NOT EXISTS bus_dead_letters_queue ON bus_dead_letters (queue, id);
+              """
+            : """
+              CREATE TABLE IF NOT EXISTS bus_offsets (
+                  consumer_id TEXT PRIMARY KEY, sequence_nr INTEGER NOT NULL, updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
+              CREATE TABLE IF NOT EXISTS bus_dead_letters (
+                  id INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, message_id TEXT NOT NULL,
+                  source_kind TEXT NOT NULL, source TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
+                  published_at INTEGER NOT NULL, correlation_id TEXT, headers TEXT, reason TEXT NOT NULL,
+                  attempts INTEGER NOT NULL, subscriber TEXT NOT NULL, dead_lettered_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
+              CREATE INDEX IF NOT EXISTS bus_dead_letters_queue ON bus_dead_letters (queue, id);
+              """;
+        await command.ExecuteNonQueryAsync();
+        await tx.CommitAsync();
+    }
+
+    public async Task<long> LoadOffsetAsync(string consumerId)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT sequence_nr FROM bus_offsets WHERE consumer_id = @id";
+        Add(command, "id", consumerId);
+        return await command.ExecuteScalarAsync() is { } v and not DBNull ? Convert.ToInt64(v) : 0L;
+    }
+
+    public async Task SaveOffsetAsync(string consumerId, long sequenceNr)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = Pg
+            ? "INSERT INTO bus_offsets (consumer_id, sequence_nr, updated_at) VALUES (@id, @seq, now()) ON CONFLICT (consumer_id) DO UPDATE SET sequence_nr = EXCLUDED.sequence_nr, updated_at = now()"
+            : "INSERT INTO bus_offsets (consumer_id, sequence_nr, updated_at) VALUES (@id, @seq, CURRENT_TIMESTAMP) ON CONFLICT (consumer_id) DO UPDATE SET sequence_nr = excluded.sequence_nr, updated_at = CURRENT_TIMESTAMP";
+        Add(command, "id", consumerId);
+        Add(command, "seq", sequenceNr);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>Journal rows of <paramref name="persistenceId"/> after <paramref name="after"/>, in order.</summary>
+    public async Task<List<(long Seq, byte[] Payload, string Manifest, int SerializerId)>> ReadLogAsync(
+        string persistenceId, long after, int limit)
+    {
+        await using var connection = store.CreateConnection();
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = Pg
+            ? "SELECT sequence_nr, payload, manifest, serializer_id FROM event_journal WHERE persistence_id = @pid AND sequence_nr > @after AND is_deleted = false ORDER BY sequence_nr LIMIT @limit"
+            : "SELECT sequence_nr, payload, manifest, serializer_id FROM event_journal WHERE persistence_id = @pid AND sequence_nr > @after AND is_deleted = 0 ORDER BY sequence_nr LIMIT @limit";
+        Add(command, "pid", persistenceId);
+        Add(command, "after", after);
+        Add(command, "limit", (long)limit);
+        var rows = new List<(long, byte[], string, int)>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+            rows.Add((reader.GetInt64(0), (byte[])reader.GetValue(1), reader.GetString(2), Convert.ToInt32(reader.GetValue(3))));
+        return rows;
+    }
+
+    /// <summary>Highest sequence number of <paramref name="persistenceId"/> (0 when empty).</summary>
+    public async Task<long> HeadAsync(string persistenceId)
+    {
+        await using var connection = store.CreateConnection();
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT MAX(sequence_nr) FROM event_journal WHERE persistence_id = @pid";
+        Add(command, "pid", persistenceId);
+        try
+        {
+            return await command.ExecuteScalarAsync() is { } v and not DBNull ? Convert.ToInt64(v) : 0L;
+        }
+        catch (DbException)
+        {
+            return 0; // no journal table yet: nothing was ever journaled
+        }
+    }
+
+    public async Task AddDeadLetterAsync(string queue, string sourceKind, BusEnvelope message, string reason, int attempts, string subscriber)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO bus_dead_letters (queue, message_id, source_kind, source, type, data, published_at, correlation_id, headers, reason, attempts, subscriber)
+            VALUES (@queue, @mid, @kind, @source, @type, @data, @published, @corr, @headers, @reason, @attempts, @subscriber)
+            """;
+        Add(command, "queue", queue);
+        Add(command, "mid", message.Id);
+        Add(command, "kind", sourceKind);
+        Add(command, "source", message.Topic);
+        Add(command, "type", message.Type);
+        Add(command, "data", System.Text.Encoding.UTF8.GetString(message.Data));
+        Add(command, "published", message.PublishedAtTicks);
+        Add(command, "corr", (object?)message.CorrelationId ?? DBNull.Value);
+        Add(command, "headers", message.Headers is null ? DBNull.Value : JsonSerializer.Serialize(message.Headers));
+        Add(command, "reason", reason);
+        Add(command, "attempts", attempts);
+        Add(command, "subscriber", subscriber);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    public async Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(string queue, int limit, long afterId)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT id, message_id, source_kind, source, type, data, published_at, correlation_id, headers, reason, attempts, subscriber, dead_lettered_at
+            FROM bus_dead_letters WHERE queue = @queue AND id > @after ORDER BY id LIMIT @limit
+            """;
+        Add(command, "queue", queue);
+        Add(command, "after", afterId);
+        Add(command, "limit", (long)limit);
+        var list = new List<DeadLetter>();
+        await using var reader = await command.ExecuteReaderAsync();
+        while (await reader.ReadAsync())
+        {
+            var headers = reader.IsDBNull(8) ? null : JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(8));
+            var at = reader.GetValue(12) switch
+            {
+                DateTime d => new DateTimeOffset(DateTime.SpecifyKind(d, DateTimeKind.Utc)),
+                DateTimeOffset o => o,
+                var other => DateTimeOffset.Parse(Convert.ToString(other, System.Globalization.CultureInfo.InvariantCulture)!,
+                    System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal),
+            };
+            list.Add(new DeadLetter(reader.GetInt64(0), queue, reader.GetString(1), Enum.Parse<DeadLetterSource>(reader.GetString(2), true),
+                reader.GetString(3), reader.GetString(4), reader.GetString(5), new DateTimeOffset(reader.GetInt64(6), TimeSpan.Zero),
+                reader.IsDBNull(7) ? null : reader.GetString(7), headers ?? new Dictionary<string, string>(), reader.GetString(9),
+                Convert.ToInt32(reader.GetValue(10)), reader.GetString(11), at));
+        }
+        return list;
+    }
+
+    public async Task<long> CountDeadLettersAsync(string queue)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM bus_dead_letters WHERE queue = @queue";
+        Add(command, "queue", queue);
+        return Convert.ToInt64(await command.ExecuteScalarAsync());
+    }
+
+    /// <summary>Deletes one dead letter (id &gt; 0) or all of a queue (id null); returns how many went.</summary>
+    public async Task<int> DeleteDeadLettersAsync(string queue, long? id)
+    {
+        await using var connection = await OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = id is null
+            ? "DELETE FROM bus_dead_letters WHERE queue = @queue"
+            : "DELETE FROM bus_dead_letters WHERE queue = @queue AND id = @id";
+        Add(command, "queue", queue);
+        if (id is not null) Add(command, "id", id.Value);
+        return await command.ExecuteNonQueryAsync();
+    }
+
+    private static void Add(DbCommand command, string name, object value)
+    {
+        var p = command.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value;
+        command.Parameters.Add(p);
+    }
+}

@@ -1,0 +1,323 @@
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Event;
+using Akka.EventDriven.EventSourcing;
+
+namespace Akka.EventDriven.EventBus.Internal;
+
+/// <summary>
+/// The one consumer (a sharded entity, so one per cluster) of a durable topic partition for one subscription group, or
+/// of a queue. It reads the journaled log from its stored offset, hands messages to registered members, and stores
+/// the offset of the acknowledged prefix. Topic subscriptions deliver in order to one active member (the others stand
+/// by); queues hand each message to one member at a time, spread over members with a prefetch limit. Deliveries of a
+/// member that leaves, dies (DeathWatch) or stops heartbeating for the visibility timeout are redelivered.
+/// </summary>
+internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnboundedStash
+{
+    public sealed class Stop
+    {
+        public static readonly Stop Instance = new();
+    }
+
+    private sealed record Loaded(long Offset);
+    private sealed record ReadDone(List<(long Seq, BusEnvelope? Message)> Rows, int RowCount, Exception? Error);
+    private sealed record Saved(long Offset, Exception? Error);
+    private sealed class Tick { public static readonly Tick Instance = new(); }
+    private sealed class CommitTick { public static readonly CommitTick Instance = new(); }
+    private sealed class LivenessTick { public static readonly LivenessTick Instance = new(); }
+
+    private sealed class Member(IActorRef actor, int prefetch)
+    {
+        public IActorRef Actor { get; } = actor;
+        public int Prefetch { get; set; } = prefetch;
+        public int InFlight { get; set; }
+        public long LastSeen { get; set; } = Environment.TickCount64;
+    }
+
+    private sealed record InFlight(BusEnvelope Message, Member Member);
+
+    private readonly string _consumerId;
+    private readonly string _logId;
+    private readonly string _persistenceId;
+    private readonly bool _competing;
+    private readonly BusSettings _settings;
+    private readonly BusStore _store;
+    private readonly IActorRef _mediator;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    private readonly SortedDictionary<long, BusEnvelope> _pending = new();
+    private readonly Dictionary<long, InFlight> _inFlight = new();
+    private readonly SortedSet<long> _ackedAhead = new();
+    private readonly Dictionary<long, int> _deliveries = new();
+    private readonly List<Member> _members = new();
+    private long _committed, _stored, _readUpTo;
+    private long? _holeSince;
+    private bool _reading, _more = true, _saving;
+    private int _roundRobin;
+
+    public DurableConsumerActor(string consumerId, BusSettings settings, BusStore store, IActorRef mediator)
+    {
+        _consumerId = consumerId;
+        (_logId, _) = BusNames.ParseConsumer(consumerId);
+        _persistenceId = PersistenceIds.For(BusLog.AggregateName, _logId);
+        _competing = BusNames.IsQueueLog(_logId);
+        _settings = settings;
+        _store = store;
+        _mediator = mediator;
+
+        Receive<Loaded>(l =>
+        {
+            _committed = _stored = _readUpTo = l.Offset;
+            Become(Active);
+            Stash.UnstashAll();
+        });
+        Receive<Status.Failure>(f =>
+        {
+            _log.Warning("Bus consumer {0}: could not load its offset ({1}); retrying", _consumerId, f.Cause.Message);
+            Timers.StartSingleTimer("load", LoadNow.Instance, TimeSpan.FromSeconds(1));
+        });
+        Receive<LoadNow>(_ => Load());
+        Receive<Stop>(_ => Context.Stop(Self));
+        ReceiveAny(_ => Stash.Stash());
+    }
+
+    private sealed class LoadNow { public static readonly LoadNow Instance = new(); }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+    public IStash Stash { get; set; } = null!;
+
+    public static Props Props(string consumerId, BusSettings settings, BusStore store, IActorRef mediator) =>
+        Akka.Actor.Props.Create(() => new DurableConsumerActor(consumerId, settings, store, mediator));
+
+    protected override void PreStart()
+    {
+        _mediator.Tell(new Subscribe(BusNames.LogNotifyPrefix + _logId, Self));
+        Timers.StartPeriodicTimer("poll", Tick.Instance, _settings.PollInterval);
+        Timers.StartPeriodicTimer("commit", CommitTick.Instance, _settings.CommitInterval);
+        Timers.StartPeriodicTimer("liveness", LivenessTick.Instance, _settings.HeartbeatInterval);
+        Load();
+    }
+
+    private void Load() => _store.LoadOffsetAsync(_consumerId).PipeTo(Self, success: o => new Loaded(o));
+
+    private void Active()
+    {
+        Receive<RegisterMember>(r =>
+        {
+            var member = _members.Find(m => m.Actor.Equals(r.Member));
+            if (member is null)
+            {
+                _members.Add(member = new Member(r.Member, Math.Max(1, r.Prefetch)));
+                Context.Watch(r.Member);
+            }
+            member.Prefetch = Math.Max(1, r.Prefetch);
+            member.LastSeen = Environment.TickCount64;
+            Pump();
+        });
+        Receive<UnregisterMember>(u => RemoveMember(u.Member, "unsubscribed"));
+        Receive<Terminated>(t => RemoveMember(t.ActorRef, "terminated"));
+        Receive<AckDeliveries>(a =>
+        {
+            foreach (var seq in a.Sequences)
+            {
+                if (!_inFlight.Remove(seq, out var f)) continue; // late ack of a delivery already redelivered
+                f.Member.InFlight--;
+                _deliveries.Remove(seq);
+                if (seq > _committed) _ackedAhead.Add(seq);
+            }
+            AdvanceCommitted();
+            Pump();
+        });
+        Receive<LogAppended>(_ =>
+        {
+            _more = true;
+            Pump();
+        });
+        Receive<SubscribeAck>(_ => { });
+        Receive<Tick>(_ =>
+        {
+            _more = true;
+            Pump();
+        });
+        Receive<LivenessTick>(_ =>
+        {
+            var deadline = Environment.TickCount64 - (long)_settings.VisibilityTimeout.TotalMilliseconds;
+            foreach (var silent in _members.Where(m => m.LastSeen < deadline).ToList())
+                RemoveMember(silent.Actor, $"no heartbeat for {_settings.VisibilityTimeout.TotalSeconds:0.#} s (visibility timeout)");
+        });
+        Receive<ReadDone>(OnRead);
+        Receive<CommitTick>(_ => Commit());
+        Receive<Saved>(s =>
+        {
+            _saving = false;
+            if (s.Error is null) _stored = Math.Max(_stored, s.Offset);
+            else _log.Warning("Bus consumer {0}: could not store offset {1} ({2}); retrying", _consumerId, s.Offset, s.Error.Message);
+        });
+        ReceiveAsync<Stop>(async _ =>
+        {
+            if (_committed > _stored)
+            {
+                try { await _store.SaveOffsetAsync(_consumerId, _committed); }
+                catch (Exception e) { _log.Warning("Bus consumer {0}: offset {1} not stored at stop ({2})", _consumerId, _committed, e.Message); }
+            }
+            Context.Stop(Self);
+        });
+    }
+
+    private void AdvanceCommitted()
+    {
+        while (_ackedAhead.Count > 0 && _ackedAhead.Min == _committed + 1)
+        {
+            _ackedAhead.Remove(_committed + 1);
+            _committed++;
+        }
+    }
+
+    private void Commit()
+    {
+        if (_saving || _committed <= _stored) return;
+        _saving = true;
+        var offset = _committed;
+        _store.SaveOffsetAsync(_consumerId, offset).ContinueWith(t => new Saved(offset, t.Exception?.GetBaseException()),
+            TaskScheduler.Default).PipeTo(Self);
+    }
+
+    private void RemoveMember(IActorRef actor, string why)
+    {
+        var member = _members.Find(m => m.Actor.Equals(actor));
+        if (member is null) return;
+        _members.Remove(member);
+        Context.Unwatch(actor);
+        var back = _inFlight.Where(kv => kv.Value.Member == member).Select(kv => kv.Key).ToList();
+        foreach (var seq in back)
+        {
+            _pending[seq] = _inFlight[seq].Message;
+            _inFlight.Remove(seq);
+        }
+        if (back.Count > 0)
+            _log.Info("Bus consumer {0}: member {1} left ({2}); redelivering {3} message(s)", _consumerId, actor.Path, why, back.Count);
+        Pump();
+    }
+
+    private void Pump()
+    {
+        Dispatch();
+        Read();
+    }
+
+    private void Dispatch()
+    {
+        if (_members.Count == 0) return;
+        while (_pending.Count > 0 && _inFlight.Count < _settings.MaxInFlight)
+        {
+            Member target;
+            if (_competing)
+            {
+                Member? free = null;
+                for (var i = 0; i < _members.Count && free is null; i++)
+                {
+                    var m = _members[(_roundRobin + i) % _members.Count];
+                    if (m.InFlight < m.Prefetch) free = m;
+                }
+                if (free is null) return;
+                _roundRobin = (_roundRobin + 1) % _members.Count;
+                target = free;
+            }
+            else
+            {
+                target = _members[0]; // ordered: one active member at a time
+            }
+            var (seq, message) = _pending.First();
+            _pending.Remove(seq);
+            var count = _deliveries.TryGetValue(seq, out var c) ? c + 1 : 1;
+            _deliveries[seq] = count;
+            _inFlight[seq] = new InFlight(message, target);
+            target.InFlight++;
+            target.Actor.Tell(new Deliver(_consumerId, seq, count, message));
+        }
+    }
+
+    private void Read()
+    {
+        if (_reading || !_more || _members.Count == 0 || _pending.Count >= _settings.ReadBatch) return;
+        _reading = true;
+        _more = false;
+        var after = _readUpTo;
+        var limit = _settings.ReadBatch;
+        var serialization = Context.System.Serialization;
+        ReadAsync(after, limit, serialization).PipeTo(Self);
+    }
+
+    private async Task<ReadDone> ReadAsync(long after, int limit, Akka.Serialization.Serialization serialization)
+    {
+        try
+        {
+            var rows = await _store.ReadLogAsync(_persistenceId, after, limit);
+            var messages = new List<(long, BusEnvelope?)>(rows.Count);
+            foreach (var (seq, payload, manifest, serializerId) in rows)
+            {
+                var stored = serialization.Deserialize(payload, serializerId, manifest);
+                messages.Add((seq, (stored as DomainEvent)?.Payload as BusEnvelope));
+            }
+            return new ReadDone(messages, rows.Count, null);
+        }
+        catch (Exception e)
+        {
+            return new ReadDone([], 0, e);
+        }
+    }
+
+    private void OnRead(ReadDone done)
+    {
+        _reading = false;
+        if (done.Error is not null)
+        {
+            // No journal table yet (nothing journaled) or the database is away: the poll tick tries again.
+            _log.Debug("Bus consumer {0}: read failed: {1}", _consumerId, done.Error.Message);
+            return;
+        }
+        foreach (var (seq, message) in done.Rows)
+        {
+            if (seq != _readUpTo + 1)
+            {
+                // A hole in the sequence: a write still committing, or deleted events. Wait for it a while, then pass.
+                _holeSince ??= Environment.TickCount64;
+                if (Environment.TickCount64 - _holeSince < 10_000)
+                {
+                    _more = true;
+                    Timers.StartSingleTimer("hole", Tick.Instance, TimeSpan.FromMilliseconds(50));
+                    break;
+                }
+                _log.Warning("Bus consumer {0}: sequence numbers {1}..{2} are missing from the log (deleted); skipping them",
+                    _consumerId, _readUpTo + 1, seq - 1);
+                for (var s = _readUpTo + 1; s < seq; s++) if (s > _committed) _ackedAhead.Add(s);
+            }
+            _holeSince = null;
+            _readUpTo = seq;
+            if (seq <= _committed) continue;
+            if (message is null)
+            {
+                _log.Error("Bus consumer {0}: log entry {1} is not a bus message; skipping it", _consumerId, seq);
+                _ackedAhead.Add(seq);
+                continue;
+            }
+            _pending[seq] = message;
+        }
+        if (done.RowCount >= _settings.ReadBatch) _more = true;
+        AdvanceCommitted();
+        Pump();
+    }
+}
+
+/// <summary>Routes consumer messages to the entity of their consumer id.</summary>
+internal sealed class ConsumerMessageExtractor() : HashCodeMessageExtractor(100)
+{
+    public override string? EntityId(object message) => message switch
+    {
+        RegisterMember r => r.ConsumerId,
+        UnregisterMember u => u.ConsumerId,
+        AckDeliveries a => a.ConsumerId,
+        _ => null,
+    };
+}

@@ -1,0 +1,219 @@
+using System.Threading.Channels;
+using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Event;
+
+namespace Akka.EventDriven.EventBus.Internal;
+
+/// <summary>Names of the bus's logs, consumers and pub-sub topics.</summary>
+internal static class BusNames
+{
+    public const string GroupPrefix = "$g:";
+    public const string RequestPrefix = "$rr:";
+    public const string LogNotifyPrefix = "$log:";
+
+    public static string TopicLog(string topic, int partition) => $"t:{topic}#{partition}";
+    public static string QueueLog(string queue) => $"q:{queue}";
+    public static string Consumer(string logId, string group) => $"{logId}|{group}";
+
+    public static (string LogId, string Group) ParseConsumer(string consumerId)
+    {
+        var bar = consumerId.LastIndexOf('|');
+        return (consumerId[..bar], consumerId[(bar + 1)..]);
+    }
+
+    public static bool IsQueueLog(string logId) => logId.StartsWith("q:", StringComparison.Ordinal);
+
+    /// <summary>The partition of a topic log id (null for a queue).</summary>
+    public static int? PartitionOf(string logId)
+    {
+        var hash = logId.LastIndexOf('#');
+        return IsQueueLog(logId) || hash < 0 ? null : int.Parse(logId[(hash + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>FNV-1a: the same partition for the same key on every node and run (string.GetHashCode is randomized).</summary>
+    public static int Partition(string key, int partitions)
+    {
+        if (partitions == 1) return 0;
+        var hash = 2166136261u;
+        foreach (var c in key) hash = (hash ^ c) * 16777619u;
+        return (int)(hash % (uint)partitions);
+    }
+}
+
+/// <summary>A fast-path subscriber: registered with the pub-sub mediator, it moves each message into a bounded buffer
+/// that the subscription's handler loop drains (the overflow policy applies when the handler falls behind).</summary>
+internal sealed class TopicSubscriberActor : ReceiveActor
+{
+    private readonly IActorRef _mediator;
+    private readonly string _mediatorTopic;
+    private readonly string? _group;
+
+    public TopicSubscriberActor(IActorRef mediator, string mediatorTopic, string? group, ChannelWriter<BusEnvelope> buffer,
+        TaskCompletionSource ready)
+    {
+        _mediator = mediator;
+        _mediatorTopic = mediatorTopic;
+        _group = group;
+        Receive<BusEnvelope>(e => buffer.TryWrite(e));
+        Receive<SubscribeAck>(_ => ready.TrySetResult());
+    }
+
+    protected override void PreStart() => _mediator.Tell(new Subscribe(_mediatorTopic, Self, _group));
+
+    protected override void PostStop() => _mediator.Tell(new Unsubscribe(_mediatorTopic, Self, _group));
+}
+
+/// <summary>The node-side member of a durable topic subscription or queue consumer: registers with the consumer(s)
+/// every heartbeat and passes deliveries to the handler loop.</summary>
+internal sealed class ConsumerMemberActor : ReceiveActor, IWithTimers
+{
+    private sealed class Heartbeat
+    {
+        public static readonly Heartbeat Instance = new();
+    }
+
+    private readonly IActorRef _region;
+    private readonly string[] _consumerIds;
+    private readonly int _prefetch;
+    private readonly TimeSpan _interval;
+
+    public ConsumerMemberActor(IActorRef region, string[] consumerIds, int prefetch, TimeSpan interval, ChannelWriter<Deliver> deliveries)
+    {
+        _region = region;
+        _consumerIds = consumerIds;
+        _prefetch = prefetch;
+        _interval = interval;
+        Receive<Deliver>(d => deliveries.TryWrite(d));
+        Receive<Heartbeat>(_ => Register());
+    }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    protected override void PreStart()
+    {
+        Register();
+        Timers.StartPeriodicTimer("heartbeat", Heartbeat.Instance, _interval);
+    }
+
+    private void Register()
+    {
+        foreach (var id in _consumerIds) _region.Tell(new RegisterMember(id, Self, _prefetch));
+    }
+
+    protected override void PostStop()
+    {
+        foreach (var id in _consumerIds) _region.Tell(new UnregisterMember(id, Self));
+    }
+}
+
+/// <summary>Answers requests on a subject with a handler.</summary>
+internal sealed class RequestHandlerActor : ReceiveActor
+{
+    private readonly IActorRef _mediator;
+    private readonly string _topic;
+    private readonly string _group;
+
+    public RequestHandlerActor(IActorRef mediator, string topic, string group, TaskCompletionSource ready,
+        Func<BusEnvelope, Task<BusReply>> handle)
+    {
+        _mediator = mediator;
+        _topic = topic;
+        _group = group;
+        Receive<SubscribeAck>(_ => ready.TrySetResult());
+        Receive<BusEnvelope>(e =>
+        {
+            var replyTo = Sender;
+            handle(e).ContinueWith(t => replyTo.Tell(t.IsCompletedSuccessfully
+                    ? t.Result
+                    : new BusReply(false, null, null, "InternalError", t.Exception?.GetBaseException().Message ?? "cancelled")),
+                TaskScheduler.Default);
+        });
+    }
+
+    protected override void PreStart() => _mediator.Tell(new Subscribe(_topic, Self, _group));
+
+    protected override void PostStop() => _mediator.Tell(new Unsubscribe(_topic, Self, _group));
+}
+
+/// <summary>One live subscription: its actor, its handler loop, and how to stop both.</summary>
+internal sealed class BusSubscription(string topic, string? group, IActorRef actor, CancellationTokenSource stop, BusMetrics metrics)
+    : IBusSubscription
+{
+    private int _disposed;
+    public Task Loop { get; set; } = Task.CompletedTask;
+    public string Topic { get; } = topic;
+    public string? Group { get; } = group;
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        actor.Tell(PoisonPill.Instance);
+        await stop.CancelAsync();
+        try { await Loop; } catch (OperationCanceledException) { }
+        stop.Dispose();
+        metrics.SubscriptionStopped();
+    }
+}
+
+/// <summary>Drains a subscription's buffer through its handler.</summary>
+internal static class HandlerLoops
+{
+    public static async Task FastPathAsync<T>(ChannelReader<BusEnvelope> reader, HandlerRunner<T> runner, CancellationToken stop)
+    {
+        try
+        {
+            while (await reader.WaitToReadAsync(stop))
+                while (reader.TryRead(out var envelope))
+                    await runner.RunAsync(envelope, null, null, 1, stop);
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+    }
+
+    /// <summary>Handles deliveries in arrival order and acknowledges them in batches (when the buffer runs dry or
+    /// 64 are pending), so a busy consumer costs one ack message per batch, not per message.</summary>
+    public static async Task DurableAsync<T>(ChannelReader<Deliver> reader, HandlerRunner<T> runner, IActorRef region,
+        ILoggingAdapter log, CancellationToken stop)
+    {
+        var acks = new Dictionary<string, List<long>>();
+        void Flush()
+        {
+            foreach (var (consumer, seqs) in acks)
+                if (seqs.Count > 0)
+                {
+                    region.Tell(new AckDeliveries(consumer, seqs.ToArray()));
+                    seqs.Clear();
+                }
+        }
+        try
+        {
+            while (await reader.WaitToReadAsync(stop))
+            {
+                var pending = 0;
+                while (reader.TryRead(out var d))
+                {
+                    var partition = BusNames.PartitionOf(BusNames.ParseConsumer(d.ConsumerId).LogId);
+                    while (!await runner.RunAsync(d.Message, d.Sequence, partition, d.DeliveryCount, stop))
+                    {
+                        if (stop.IsCancellationRequested) return;
+                        log.Warning("Bus subscriber {0}: message {1} neither handled nor dead-lettered; trying again in 1 s", runner.Subscriber, d.Message.Id);
+                        await Task.Delay(1000, stop);
+                    }
+                    if (!acks.TryGetValue(d.ConsumerId, out var list)) acks[d.ConsumerId] = list = new List<long>();
+                    list.Add(d.Sequence);
+                    if (++pending >= 64)
+                    {
+                        Flush();
+                        pending = 0;
+                    }
+                }
+                Flush();
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
+        finally
+        {
+            Flush(); // what was handled before a stop is acknowledged, not redelivered
+        }
+    }
+}

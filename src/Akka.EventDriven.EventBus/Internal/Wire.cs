@@ -1,0 +1,69 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Akka.Actor;
+using Akka.EventDriven.Serialization;
+
+namespace Akka.EventDriven.EventBus.Internal;
+
+/// <summary>Messages the bus sends between nodes; serialized by <see cref="BusSerializer"/>.</summary>
+public interface IBusWireMessage;
+
+/// <summary>A published message on the wire and in the journal: the payload is kept as its UTF-8 JSON, named by its
+/// stable type name, so routing never deserializes it and only registered types can ever be instantiated.</summary>
+internal sealed record BusEnvelope(
+    string Id,
+    string Topic,
+    string Type,
+    [property: JsonConverter(typeof(RawJsonConverter))] byte[] Data,
+    long PublishedAtTicks,
+    string? CorrelationId = null,
+    Dictionary<string, string>? Headers = null) : IBusWireMessage
+{
+    public DateTimeOffset PublishedAt => new(PublishedAtTicks, TimeSpan.Zero);
+
+    public static BusEnvelope Create(MessageTypeRegistry registry, string topic, object message, PublishOptions? options, int maxBytes)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var data = registry.Serialize(message, out var type); // throws UnregisteredMessageTypeException at publish time
+        if (data.Length > maxBytes) throw new MessageTooLargeException(topic, data.Length, maxBytes);
+        return new BusEnvelope(options?.MessageId ?? Guid.NewGuid().ToString("N"), topic, type, data, DateTime.UtcNow.Ticks,
+            options?.CorrelationId, options?.Headers is { Count: > 0 } h ? new Dictionary<string, string>(h) : null);
+    }
+}
+
+/// <summary>Writes a byte[] holding UTF-8 JSON as that JSON (not base64), and reads it back as raw bytes.</summary>
+internal sealed class RawJsonConverter : JsonConverter<byte[]>
+{
+    public override byte[] Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
+    {
+        using var doc = JsonDocument.ParseValue(ref reader);
+        return JsonSerializer.SerializeToUtf8Bytes(doc.RootElement);
+    }
+
+    public override void Write(Utf8JsonWriter writer, byte[] value, JsonSerializerOptions options) =>
+        writer.WriteRawValue(value, skipInputValidation: true);
+}
+
+/// <summary>Command of the journaled log of a durable topic partition or queue.</summary>
+internal sealed record AppendToLog(BusEnvelope Message);
+
+/// <summary>State of a log (its length).</summary>
+internal sealed record BusLogState(long Count);
+
+/// <summary>Pushed after a durable append so consumers read at once instead of at their next poll.</summary>
+internal sealed record LogAppended(string LogId, long Sequence) : IBusWireMessage;
+
+/// <summary>A subscriber (re-)registers with the consumer of a durable topic partition or queue; sent every heartbeat.</summary>
+internal sealed record RegisterMember(string ConsumerId, IActorRef Member, int Prefetch) : IBusWireMessage;
+
+/// <summary>A subscriber leaves; its unacknowledged deliveries are redelivered.</summary>
+internal sealed record UnregisterMember(string ConsumerId, IActorRef Member) : IBusWireMessage;
+
+/// <summary>A durable message handed to a subscriber.</summary>
+internal sealed record Deliver(string ConsumerId, long Sequence, int DeliveryCount, BusEnvelope Message) : IBusWireMessage;
+
+/// <summary>A subscriber finished these deliveries (handled, or dead-lettered).</summary>
+internal sealed record AckDeliveries(string ConsumerId, long[] Sequences) : IBusWireMessage;
+
+/// <summary>The answer to a request.</summary>
+internal sealed record BusReply(bool Ok, string? Type, byte[]? Data, string? ErrorType, string? Error) : IBusWireMessage;

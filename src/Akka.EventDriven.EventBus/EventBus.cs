@@ -391,7 +391,7 @@ public sealed class EventBus : IExtension
         {
             var current = await _mediator.Ask<CurrentTopics>(GetTopics.Instance, Settings.RoutingRefreshInterval + TimeSpan.FromSeconds(1));
             // The mediator reports topic names URL-encoded (as they appear in its actor paths).
-            var routed = current.Topics.Select(Uri.UnescapeDataString)
+            var routed = current.Topics.Where(t => !string.IsNullOrEmpty(t)).Select(Uri.UnescapeDataString)
                 .Where(t => t.StartsWith(BusNames.GroupPrefix, StringComparison.Ordinal) || (!t.StartsWith('$') && TopicNames.IsPattern(t)))
                 .ToImmutableHashSet();
             if (!routed.SetEquals(_routedTopics))
@@ -403,6 +403,10 @@ public sealed class EventBus : IExtension
         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)
         {
             // the system is stopping, or the mediator is busy: next tick
+        }
+        catch (Exception e)
+        {
+            Log.Warning("Event bus: could not refresh pattern and group routes: {0}", e);
         }
     }
 

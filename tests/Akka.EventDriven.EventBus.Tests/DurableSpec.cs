@@ -109,6 +109,17 @@ public sealed class QueueSpec
             });
         }
 
+        // Warm-up: members on other nodes register through their sharding region once it knows the coordinator.
+        var warm = 0;
+        await TestWait.UntilAsync(async () =>
+        {
+            await cluster.Bus(0).EnqueueAsync(queue, new Ping(-1 - warm++));
+            await Task.Delay(50);
+            Assert.Equal(3, handled.Select(h => h.Node).Distinct().Count());
+        }, TimeSpan.FromSeconds(30));
+        await TestWait.UntilAsync(() => { Assert.Equal(warm, handled.Count); return Task.CompletedTask; });
+        handled.Clear();
+
         for (var i = 0; i < 100; i++) await cluster.Bus(i % 3).EnqueueAsync(queue, new Ping(i));
         await TestWait.UntilAsync(() => { Assert.Equal(100, handled.Count); return Task.CompletedTask; }, TimeSpan.FromSeconds(30));
         Assert.Equal(Enumerable.Range(0, 100), handled.Select(h => h.N).Order()); // each exactly once

@@ -11,9 +11,16 @@ public static class EventBusHosting
     /// <code>
     /// services.AddAkka("intelops", b =&gt; b.WithEventDriven(o =&gt; { ... }).WithEventBus());
     /// </code></summary>
-    public static AkkaConfigurationBuilder WithEventBus(this AkkaConfigurationBuilder builder)
+    /// <param name="builder">The Akka configuration builder.</param>
+    /// <param name="hostDurableConsumers">False: this node only uses the fast path and request-reply, and hosts no
+    /// durable logs or consumers (they start on first durable use from this node).</param>
+    public static AkkaConfigurationBuilder WithEventBus(this AkkaConfigurationBuilder builder, bool hostDurableConsumers = true)
     {
-        builder.AddStartup(async (system, _) => await EventBus.EventBus.Get(system).StartAsync());
+        builder.AddStartup(async (system, _) =>
+        {
+            var bus = EventBus.EventBus.Get(system);
+            if (hostDurableConsumers) await bus.StartAsync();
+        });
         return builder;
     }
 }

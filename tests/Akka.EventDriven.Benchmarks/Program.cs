@@ -9,6 +9,9 @@ using Akka.EventDriven.EventSourcing.Storage;
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
+// A subscriber node process of the pubsub suite (started by the suite itself).
+if (args.Length > 0 && args[0] == "pubsub-node") return await PubSubSuite.NodeMainAsync(args);
+
 var quick = args.Contains("--quick");
 var positional = args.Where(a => !a.StartsWith("--")).ToArray();
 if (positional.Length != 1 || !Suites.All.TryGetValue(positional[0], out var suite))

@@ -1,0 +1,73 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Akka.EventDriven.EventSourcing.Tests;
+
+namespace Akka.EventDriven.EventBus.Tests;
+
+/// <summary>A slow fast-path subscriber keeps a bounded buffer with its stated overflow policy; metrics are exported.</summary>
+public sealed class BackpressureSpec
+{
+    [Theory]
+    [InlineData(OverflowPolicy.DropOldest)]
+    [InlineData(OverflowPolicy.DropNewest)]
+    public async Task A_slow_subscriber_buffers_at_most_its_buffer_size_and_counts_what_it_drops(OverflowPolicy policy)
+    {
+        await using var cluster = await BusCluster.StartAsync(TestStore.NewSqlite(), 1);
+        var bus = cluster.Bus(0);
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var handled = new ConcurrentQueue<int>();
+        var first = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var sub = await bus.SubscribeAsync<Ping>("slow.topic", async (m, _) =>
+        {
+            first.TrySetResult();
+            await gate.Task;
+            handled.Enqueue(m.Payload.N);
+        }, new SubscriptionOptions { BufferSize = 10, Overflow = policy });
+
+        await bus.PublishAsync("slow.topic", new Ping(0));
+        await first.Task.WaitAsync(TimeSpan.FromSeconds(10)); // the handler now holds message 0
+        for (var i = 1; i <= 1000; i++) await bus.PublishAsync("slow.topic", new Ping(i));
+        await TestWait.UntilAsync(() => { Assert.Equal(990, bus.Metrics.MessagesDropped); return Task.CompletedTask; });
+
+        gate.SetResult();
+        await TestWait.UntilAsync(() => { Assert.Equal(11, handled.Count); return Task.CompletedTask; });
+        await Task.Delay(200);
+        var expected = policy == OverflowPolicy.DropOldest ? Enumerable.Range(991, 10) : Enumerable.Range(1, 10);
+        Assert.Equal(new[] { 0 }.Concat(expected), handled);
+    }
+
+    [Fact]
+    public async Task Metrics_are_exported_as_System_Diagnostics_Metrics_instruments()
+    {
+        await using var cluster = await BusCluster.StartAsync(TestStore.NewSqlite(), 1);
+        var bus = cluster.Bus(0);
+        var handled = 0;
+        await using var sub = await bus.SubscribeAsync<Ping>("metered", (_, _) => { Interlocked.Increment(ref handled); return Task.CompletedTask; });
+        for (var i = 0; i < 25; i++) await bus.PublishAsync("metered", new Ping(i));
+        await TestWait.UntilAsync(() => { Assert.Equal(25, handled); return Task.CompletedTask; });
+
+        var seen = new ConcurrentDictionary<string, long>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Meter.Name == "Akka.EventDriven.EventBus") l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+                if (tag.Key == "actor_system" && (string?)tag.Value == cluster.Nodes[0]!.System.Name)
+                    seen.AddOrUpdate(instrument.Name, value, (_, v) => Math.Max(v, value));
+        });
+        listener.SetMeasurementEventCallback<int>((instrument, value, _, _) => seen.AddOrUpdate(instrument.Name, value, (_, v) => Math.Max(v, value)));
+        listener.Start();
+        listener.RecordObservableInstruments();
+
+        Assert.True(seen["eventbus.messages.published"] >= 25);
+        Assert.True(seen["eventbus.messages.delivered"] >= 25);
+        Assert.True(seen["eventbus.subscriptions.active"] >= 1);
+        var snapshot = bus.Metrics;
+        Assert.Equal(25, snapshot.MessagesPublished);
+        Assert.Equal(25, snapshot.MessagesDelivered);
+        Assert.Equal(1, snapshot.ActiveSubscriptions);
+    }
+}

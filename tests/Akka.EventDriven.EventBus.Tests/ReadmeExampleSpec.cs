@@ -1,0 +1,70 @@
+using System.Collections.Concurrent;
+using Akka.EventDriven.EventSourcing.Tests;
+
+namespace Akka.EventDriven.EventBus.Tests;
+
+/// <summary>The README's event bus example, verbatim, run on one node (so it compiles and works).</summary>
+public sealed class ReadmeExampleSpec
+{
+    [Fact]
+    public async Task The_readme_example_runs()
+    {
+        await using var cluster = await BusCluster.StartAsync(TestStore.NewSqlite(), 1);
+        var system = cluster.Nodes[0]!.System;
+        var handled = new ConcurrentQueue<object>();
+        Task Handle(object payload, CancellationToken ct)
+        {
+            handled.Enqueue(payload);
+            return Task.CompletedTask;
+        }
+
+        var bus = EventBus.Get(system);
+
+        // Topics (fast path, at-most-once): every subscriber on every node; a group shares the messages; patterns.
+        await using var all = await bus.SubscribeAsync<Threat>("intel.threats", async (m, ct) => await Handle(m.Payload, ct));
+        await using var shared = await bus.SubscribeAsync<Threat>("intel.threats", (m, ct) => Handle(m.Payload, ct),
+            new SubscriptionOptions { Group = "analysts" });                       // one member of the group gets each message
+        await using var wide = await bus.SubscribeAsync<Threat>("intel.*", (m, ct) => Handle(m.Payload, ct)); // intel.a, intel.a.b
+        await bus.PublishAsync("intel.threats", new Threat(9, "APT29"));
+
+        // Durable topics: the publish returns once journaled; each group has a stored offset and gets every message
+        // at least once, in order per partition, including those published while it was down.
+        PublishReceipt receipt = await bus.PublishAsync("cases.opened", new Ping(1),
+            new PublishOptions { Persistent = true, PartitionKey = "case-7" });   // receipt.Partition, receipt.Sequence
+        await using var audit = await bus.SubscribeAsync<Ping>("cases.opened", (m, ct) => Handle(m.Payload, ct),
+            new SubscriptionOptions { Durable = true, Group = "audit" });
+
+        // Queues: journaled; each message goes to one consumer at a time; redelivered if that consumer dies first.
+        await bus.EnqueueAsync("work.enrich", new Ping(2));
+        await using var worker = await bus.ConsumeAsync<Ping>("work.enrich", (m, ct) => Handle(m.Payload, ct));
+
+        // Retries with exponential backoff (jitter, cap), then a dead-letter queue; deduplication by message id.
+        await using var careful = await bus.SubscribeAsync<Ping>("alerts.raised", (m, ct) => Handle(m.Payload, ct), new SubscriptionOptions
+        {
+            Guarantee = DeliveryGuarantee.AtLeastOnce, MaxRetries = 3, RetryBackoff = TimeSpan.FromMilliseconds(100),
+            DeadLetterQueue = "alerts-dlq", DeduplicationWindow = TimeSpan.FromMinutes(10),
+        });
+        DeadLetterQueue dlq = bus.DeadLetters("alerts-dlq");
+        foreach (DeadLetter letter in await dlq.ListAsync())   // reason, attempts, original topic, payload JSON
+            await dlq.ReplayAsync(letter.Id);                   // back to its topic or queue
+        await dlq.PurgeAsync();
+
+        // Request-reply across nodes: one handler of each group answers.
+        await using var quotes = await bus.HandleRequestsAsync<Ping, Pong>("pricing.quote", (p, ct) => Task.FromResult(new Pong(p.N * 2, "n1")));
+        Pong pong = await bus.RequestAsync<Pong>("pricing.quote", new Ping(21), TimeSpan.FromSeconds(5));
+        // TimeoutException naming the subject; RequestFailedException carrying the handler's exception
+
+        BusMetricsSnapshot metrics = await bus.GetMetricsAsync(); // published, delivered, active subscriptions,
+        // dead-lettered, retries, dropped, queue depth / subscription lag; also meter "Akka.EventDriven.EventBus"
+
+        Assert.Equal(42, pong.N);
+        Assert.Equal(1, receipt.Sequence);
+        await TestWait.UntilAsync(() =>
+        {
+            Assert.Contains(handled, p => p is Ping { N: 1 });
+            Assert.Contains(handled, p => p is Ping { N: 2 });
+            return Task.CompletedTask;
+        });
+        Assert.True(metrics.ActiveSubscriptions >= 6);
+    }
+}

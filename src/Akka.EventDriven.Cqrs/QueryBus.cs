@@ -22,7 +22,12 @@ public sealed class QueryBus : IAsyncDisposable
     private readonly ConcurrentDictionary<object, Entry> _cache = new();
     private readonly int _capacity;
     private readonly Projection? _invalidator;
+    private readonly ProjectionId _invalidatorId;
+    private readonly ActorSystem _system;
     private long _clock;
+
+    /// <summary>Name under which the per-node invalidation followers keep their (throw-away) offsets.</summary>
+    public const string InvalidatorProjectionName = "query-cache";
 
     private sealed class Entry(object? value, DateTime expires, string[] dependsOn)
     {
@@ -38,11 +43,16 @@ public sealed class QueryBus : IAsyncDisposable
     {
         if (capacity < 1) throw new ArgumentOutOfRangeException(nameof(capacity), "The cache needs room for at least one result.");
         _capacity = capacity;
+        _system = system;
+        _invalidatorId = new ProjectionId(InvalidatorProjectionName, $"{system.Name}-{Guid.NewGuid():N}");
         if (invalidateFromJournal)
-            _invalidator = Projection.AtLeastOnce(system, new ProjectionId("query-cache", $"{system.Name}-{Guid.NewGuid():N}"),
+            _invalidator = Projection.AtLeastOnce(system, _invalidatorId,
                 (e, _) => { Invalidate(e.PersistenceId); return Task.CompletedTask; },
                 new ProjectionSettings(PollInterval: TimeSpan.FromMilliseconds(50), StartFromEnd: true));
     }
+
+    /// <summary>The id of this bus's journal follower (its offset row is removed when the bus is disposed).</summary>
+    public ProjectionId InvalidatorId => _invalidatorId;
 
     /// <summary>Number of cached results.</summary>
     public int CachedCount => _cache.Count;
@@ -101,9 +111,35 @@ public sealed class QueryBus : IAsyncDisposable
     public Task WaitUntilCaughtUpAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
         _invalidator?.WaitUntilCaughtUpAsync(timeout, cancellationToken) ?? Task.CompletedTask;
 
-    /// <summary>Stops following the journal.</summary>
+    /// <summary>Stops following the journal and removes this follower's offset row (a live-only follower's offset is
+    /// worthless once it stops), plus rows of followers that stopped without removing theirs (untouched for a day).</summary>
     public async ValueTask DisposeAsync()
     {
-        if (_invalidator is not null) await _invalidator.DisposeAsync();
+        if (_invalidator is null) return;
+        await _invalidator.DisposeAsync();
+        try
+        {
+            var store = Akka.EventDriven.EventSourcing.Storage.StoreSettings.FromConfig(_system.Settings.Config);
+            await using var connection = store.CreateConnection();
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "DELETE FROM projection_offsets WHERE projection_name = @name AND (projection_key = @key OR updated_at < @stale)";
+            Add(command, "name", _invalidatorId.Name);
+            Add(command, "key", _invalidatorId.Key);
+            Add(command, "stale", DateTime.UtcNow.AddDays(-1).Ticks);
+            await command.ExecuteNonQueryAsync();
+        }
+        catch (System.Data.Common.DbException)
+        {
+            // best effort: the database may be gone at shutdown
+        }
+    }
+
+    private static void Add(System.Data.Common.DbCommand command, string name, object value)
+    {
+        var p = command.CreateParameter();
+        p.ParameterName = name;
+        p.Value = value;
+        command.Parameters.Add(p);
     }
 }

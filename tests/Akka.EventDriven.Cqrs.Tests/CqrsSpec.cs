@@ -69,6 +69,20 @@ public abstract class QueryBusSpec
         Assert.Equal(2, runs);
         Assert.Equal(7m, await bus.ExecuteAsync<decimal>(new Balance(id)));
         Assert.Equal(2, runs);
+
+        // The live-only follower's offset row goes away with the bus (no row per node start piles up).
+        async Task<long> Rows()
+        {
+            var store = Akka.EventDriven.EventSourcing.Storage.StoreSettings.FromConfig(node.System.Settings.Config);
+            await using var connection = store.CreateConnection();
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"SELECT COUNT(*) FROM projection_offsets WHERE projection_name = 'query-cache' AND projection_key = '{bus.InvalidatorId.Key}'";
+            return Convert.ToInt64(await command.ExecuteScalarAsync());
+        }
+        Assert.Equal(1, await Rows());
+        await bus.DisposeAsync();
+        Assert.Equal(0, await Rows());
     }
 
     [Fact]

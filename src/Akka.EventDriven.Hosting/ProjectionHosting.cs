@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.Singleton;
 using Akka.EventDriven.Projections;
 using Akka.Hosting;
@@ -32,7 +33,36 @@ public static class ProjectionHosting
         return builder;
     }
 
-    /// <summary>Owns one running projection for as long as this node holds the singleton.</summary>
+    /// <summary>
+    /// Runs one projection per key of <paramref name="keys"/> (ids <c>name/key</c>), spread over the cluster's nodes
+    /// (of <paramref name="role"/>) with Akka's sharded daemon process: each key runs on exactly one node at a time and
+    /// moves when that node leaves; the cluster keeps every key alive. Use it to split a heavy projection, e.g. one key
+    /// per tag or per slice of persistence ids.
+    /// <code>
+    /// builder.WithShardedProjection("balances", ["eu", "us"], (system, id) =&gt;
+    ///     Projection.ExactlyOnce(system, id, handler, new ProjectionSettings(Tag: $"region-{id.Key}")));
+    /// </code>
+    /// </summary>
+    public static AkkaConfigurationBuilder WithShardedProjection(this AkkaConfigurationBuilder builder, string name,
+        IReadOnlyList<string> keys, Func<ActorSystem, ProjectionId, Projection> start, string? role = null)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        ArgumentNullException.ThrowIfNull(keys);
+        if (keys.Count == 0) throw new ArgumentException("A sharded projection needs at least one key.", nameof(keys));
+        if (keys.Distinct(StringComparer.Ordinal).Count() != keys.Count) throw new ArgumentException("Projection keys must be distinct.", nameof(keys));
+        var ids = keys.Select(k => new ProjectionId(name, k)).ToArray();
+        var daemonName = $"projection-{Uri.EscapeDataString(name)}".Replace('%', '_');
+        builder.AddStartup((system, _) =>
+        {
+            var settings = ShardedDaemonProcessSettings.Create(system);
+            if (role is not null) settings = settings.WithRole(role);
+            ShardedDaemonProcess.Get(system).Init(daemonName, ids.Length,
+                i => Props.Create(() => new ProjectionRunner(s => start(s, ids[i]))), settings, PoisonPill.Instance);
+        });
+        return builder;
+    }
+
+    /// <summary>Owns one running projection for as long as this node holds the singleton (or the daemon instance).</summary>
     private sealed class ProjectionRunner(Func<ActorSystem, Projection> start) : UntypedActor
     {
         private Projection? _projection;

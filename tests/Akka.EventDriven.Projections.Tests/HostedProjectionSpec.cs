@@ -69,6 +69,51 @@ public sealed class HostedProjectionSpec
         }
     }
 
+    [Fact]
+    public async Task A_sharded_projection_runs_each_key_once_in_the_cluster_and_together_they_project_every_event()
+    {
+        var store = TestStore.PostgreSql();
+        var cs = StoreSettings.NormalizeConnectionString(StoreProvider.PostgreSql, store.ConnectionString);
+        var table = $"rs_{Guid.NewGuid():N}"[..20];
+        await ExecAsync(cs, $"CREATE TABLE {table} (persistence_id text PRIMARY KEY, events bigint NOT NULL, shard text NOT NULL)");
+        var name = $"sharded-{table}";
+        string[] keys = ["0", "1", "2", "3"];
+        var runners = new ConcurrentDictionary<string, ConcurrentDictionary<string, bool>>();
+        Func<Akka.Actor.ActorSystem, ProjectionId, Projection> start = (system, id) =>
+        {
+            var address = Cluster.Cluster.Get(system).SelfAddress.ToString();
+            runners.GetOrAdd(id.Key, _ => new()).TryAdd(address, true);
+            return Projection.ExactlyOnce(system, id, async (batch, tx, ct) =>
+            {
+                // Each key owns the aggregates whose last digit maps to it.
+                foreach (var e in batch.Where(e => e.PersistenceId.Contains(table) && (e.PersistenceId[^1] - '0') % 4 == int.Parse(id.Key)))
+                {
+                    await using var upsert = new NpgsqlCommand(
+                        $"INSERT INTO {table} VALUES ($1, 1, $2) ON CONFLICT (persistence_id) DO UPDATE SET events = {table}.events + 1",
+                        (NpgsqlConnection)tx.Connection!, (NpgsqlTransaction)tx);
+                    upsert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = e.PersistenceId });
+                    upsert.Parameters.Add(new NpgsqlParameter<string> { TypedValue = id.Key });
+                    await upsert.ExecuteNonQueryAsync(ct);
+                }
+            }, new ProjectionSettings(PollInterval: TimeSpan.FromMilliseconds(20), Tag: "Ledger", StartFromEnd: true));
+        };
+
+        var port = TestWait.FreePort();
+        var seeds = $"akka.cluster.seed-nodes = [\"akka.tcp://edsharded@127.0.0.1:{port}\"]";
+        await using var node1 = await NodeHost.StartAsync(store, extraHocon: $"akka.remote.dot-netty.tcp.port = {port}\n{seeds}", systemName: "edsharded",
+            configure: b => b.WithShardedProjection(name, keys, start));
+        await using var node2 = await NodeHost.StartAsync(store, extraHocon: $"akka.remote.dot-netty.tcp.port = 0\n{seeds}", systemName: "edsharded",
+            configure: b => b.WithShardedProjection(name, keys, start));
+
+        await TestWait.UntilAsync(async () => Assert.Equal(4L, await ScalarAsync(cs, $"SELECT count(*) FROM projection_offsets WHERE projection_name = '{name}'")), TimeSpan.FromSeconds(30));
+        var ids = Enumerable.Range(0, 12).Select(i => $"{table}-{i % 10}{i}").ToArray();
+        foreach (var a in ids) { await node1.Ledger.SendAsync(a, new Open("s")); await node2.Ledger.SendAsync(a, new Deposit(1m)); }
+        await TestWait.UntilAsync(async () => Assert.Equal(24L, await ScalarAsync(cs, $"SELECT coalesce(sum(events), 0) FROM {table}")));
+        Assert.Equal(12L, await ScalarAsync(cs, $"SELECT count(*) FROM {table} WHERE (right(persistence_id, 1)::int % 4)::text = shard"));
+        Assert.Equal(keys, runners.Keys.Order());
+        Assert.All(runners.Values, nodes => Assert.Single(nodes)); // each key runs on one node only
+    }
+
     private static async Task ExecAsync(string cs, string sql)
     {
         await using var c = new NpgsqlConnection(cs);

@@ -37,12 +37,12 @@ public sealed class BusSerializer : SerializerWithStringManifest
     /// <inheritdoc />
     public override byte[] ToBinary(object obj)
     {
+        if (obj is BusEnvelope envelope) return envelope.Wire ??= EnvelopeCodec.Encode(envelope);
         using var stream = new MemoryStream(obj is BusEnvelope e0 ? e0.Data.Length + 96 : 128);
         using (var w = new BinaryWriter(stream))
         {
             switch (obj)
             {
-                case BusEnvelope e: WriteEnvelope(w, e); break;
                 case LogAppended a: w.Write(a.LogId); w.Write(a.Sequence); break;
                 case RegisterMember r: w.Write(r.ConsumerId); w.Write(Akka.Serialization.Serialization.SerializedActorPath(r.Member)); w.Write(r.Prefetch); break;
                 case UnregisterMember u: w.Write(u.ConsumerId); w.Write(Akka.Serialization.Serialization.SerializedActorPath(u.Member)); break;
@@ -72,7 +72,7 @@ public sealed class BusSerializer : SerializerWithStringManifest
         using var r = new BinaryReader(new MemoryStream(bytes, writable: false));
         return manifest switch
         {
-            EnvelopeManifest => ReadEnvelope(r),
+            EnvelopeManifest => EnvelopeCodec.Decode(bytes),
             AppendedManifest => new LogAppended(r.ReadString(), r.ReadInt64()),
             RegisterManifest => new RegisterMember(r.ReadString(), Resolve(r.ReadString()), r.ReadInt32()),
             UnregisterManifest => new UnregisterMember(r.ReadString(), Resolve(r.ReadString())),
@@ -87,35 +87,12 @@ public sealed class BusSerializer : SerializerWithStringManifest
 
     private static void WriteEnvelope(BinaryWriter w, BusEnvelope e)
     {
-        w.Write(e.Id);
-        w.Write(e.Topic);
-        w.Write(e.Type);
-        w.Write(e.Data.Length);
-        w.Write(e.Data);
-        w.Write(e.PublishedAtTicks);
-        WriteOpt(w, e.CorrelationId);
-        w.Write(e.Headers?.Count ?? 0);
-        if (e.Headers is not null)
-            foreach (var (k, v) in e.Headers) { w.Write(k); w.Write(v); }
+        var bytes = e.Wire ??= EnvelopeCodec.Encode(e);
+        w.Write(bytes.Length);
+        w.Write(bytes);
     }
 
-    private static BusEnvelope ReadEnvelope(BinaryReader r)
-    {
-        var id = r.ReadString();
-        var topic = r.ReadString();
-        var type = r.ReadString();
-        var data = r.ReadBytes(r.ReadInt32());
-        var ticks = r.ReadInt64();
-        var correlation = ReadOpt(r);
-        var count = r.ReadInt32();
-        Dictionary<string, string>? headers = null;
-        if (count > 0)
-        {
-            headers = new Dictionary<string, string>(count);
-            for (var i = 0; i < count; i++) headers[r.ReadString()] = r.ReadString();
-        }
-        return new BusEnvelope(id, topic, type, data, ticks, correlation, headers);
-    }
+    private static BusEnvelope ReadEnvelope(BinaryReader r) => EnvelopeCodec.Decode(r.ReadBytes(r.ReadInt32()));
 
     private static AckDeliveries ReadAck(BinaryReader r)
     {
@@ -141,4 +118,89 @@ public sealed class BusSerializer : SerializerWithStringManifest
     }
 
     private static string? ReadOpt(BinaryReader r) => r.ReadBoolean() ? r.ReadString() : null;
+}
+
+/// <summary>The envelope's wire form: length-prefixed UTF-8 strings and the payload bytes, written in one pass into an
+/// exactly sized array.</summary>
+internal static class EnvelopeCodec
+{
+    private static readonly System.Text.UTF8Encoding Utf8 = new(false, true);
+
+    public static byte[] Encode(BusEnvelope e)
+    {
+        var size = Str(e.Id) + Str(e.Topic) + Str(e.Type) + 4 + e.Data.Length + 8 + 4 + (e.CorrelationId is null ? 0 : Utf8.GetByteCount(e.CorrelationId)) + 4;
+        if (e.Headers is not null)
+            foreach (var (k, v) in e.Headers) size += Str(k) + Str(v);
+        var buffer = new byte[size];
+        var span = buffer.AsSpan();
+        var at = 0;
+        Put(span, ref at, e.Id);
+        Put(span, ref at, e.Topic);
+        Put(span, ref at, e.Type);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(span[at..], e.Data.Length);
+        at += 4;
+        e.Data.CopyTo(span[at..]);
+        at += e.Data.Length;
+        System.Buffers.Binary.BinaryPrimitives.WriteInt64LittleEndian(span[at..], e.PublishedAtTicks);
+        at += 8;
+        if (e.CorrelationId is null)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(span[at..], -1);
+            at += 4;
+        }
+        else Put(span, ref at, e.CorrelationId);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(span[at..], e.Headers?.Count ?? 0);
+        at += 4;
+        if (e.Headers is not null)
+            foreach (var (k, v) in e.Headers)
+            {
+                Put(span, ref at, k);
+                Put(span, ref at, v);
+            }
+        return buffer;
+    }
+
+    public static BusEnvelope Decode(byte[] bytes)
+    {
+        ReadOnlySpan<byte> span = bytes;
+        var at = 0;
+        var id = Get(span, ref at)!;
+        var topic = Get(span, ref at)!;
+        var type = Get(span, ref at)!;
+        var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(span[at..]);
+        at += 4;
+        var data = span.Slice(at, length).ToArray();
+        at += length;
+        var ticks = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(span[at..]);
+        at += 8;
+        var correlation = Get(span, ref at);
+        var count = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(span[at..]);
+        at += 4;
+        Dictionary<string, string>? headers = null;
+        if (count > 0)
+        {
+            headers = new Dictionary<string, string>(count);
+            for (var i = 0; i < count; i++) headers[Get(span, ref at)!] = Get(span, ref at)!;
+        }
+        return new BusEnvelope(id, topic, type, data, ticks, correlation, headers);
+    }
+
+    private static int Str(string s) => 4 + Utf8.GetByteCount(s);
+
+    private static void Put(Span<byte> span, ref int at, string s)
+    {
+        var n = Utf8.GetBytes(s, span[(at + 4)..]);
+        System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(span[at..], n);
+        at += 4 + n;
+    }
+
+    private static string? Get(ReadOnlySpan<byte> span, ref int at)
+    {
+        var n = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(span[at..]);
+        at += 4;
+        if (n < 0) return null;
+        var s = Utf8.GetString(span.Slice(at, n));
+        at += n;
+        return s;
+    }
 }

@@ -21,6 +21,10 @@ internal sealed record BusEnvelope(
 {
     public DateTimeOffset PublishedAt => new(PublishedAtTicks, TimeSpan.Zero);
 
+    /// <summary>The wire form, computed once: pub-sub serializes the same envelope for every remote subscriber node.</summary>
+    [JsonIgnore]
+    internal byte[]? Wire { get; set; }
+
     public static BusEnvelope Create(MessageTypeRegistry registry, string topic, object message, PublishOptions? options, int maxBytes)
     {
         ArgumentNullException.ThrowIfNull(message);

@@ -92,7 +92,8 @@ public sealed record SubscriptionOptions
 /// <param name="CorrelationId">Correlation id given at publish.</param>
 /// <param name="Headers">Headers given at publish.</param>
 /// <param name="Attempt">1 on the first attempt, 2 on the first retry, and so on.</param>
-/// <param name="Delivery">1 on the first delivery; more when a durable message is redelivered (visibility timeout, crash).</param>
+/// <param name="Delivery">1 on the first delivery; more when a durable message is redelivered (a subscriber left, died or
+/// went silent). Counted in memory by the consumer: if the consumer itself moves to another node, counting restarts.</param>
 /// <param name="Sequence">Durable topics and queues: the message's position in its partition (1-based).</param>
 /// <param name="Partition">Durable topics: the partition.</param>
 public sealed record BusMessage<T>(

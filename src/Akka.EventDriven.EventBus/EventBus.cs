@@ -225,9 +225,25 @@ public sealed class EventBus : IExtension
         var result = await logs.SendAsync(logId, new AppendToLog(envelope), cancellationToken: cancellationToken);
         if (result is not CommandAccepted accepted)
             throw new InvalidOperationException($"The log of '{envelope.Topic}' refused the message: {(result as CommandRejected)?.Reason}");
-        _mediator.Tell(new Publish(BusNames.LogNotifyPrefix + logId, new LogAppended(logId, accepted.Version)));
+        Notify(logId, accepted.Version);
         MetricsCounters.Published();
         return accepted.Version;
+    }
+
+    private readonly ConcurrentDictionary<string, long> _pendingNotifications = new(StringComparer.Ordinal);
+
+    /// <summary>Tells the log's consumers that it grew. Appends that complete within the same millisecond share one
+    /// notification (a burst of publishes would otherwise send one pub-sub message per message).</summary>
+    private void Notify(string logId, long sequence)
+    {
+        var first = false;
+        _pendingNotifications.AddOrUpdate(logId, _ => { first = true; return sequence; }, (_, s) => Math.Max(s, sequence));
+        if (!first) return;
+        _ = Task.Delay(1).ContinueWith(_ =>
+        {
+            if (_pendingNotifications.TryRemove(logId, out var latest))
+                _mediator.Tell(new Publish(BusNames.LogNotifyPrefix + logId, new LogAppended(logId, latest)));
+        }, TaskScheduler.Default);
     }
 
     internal async Task RepublishAsync(BusEnvelope envelope, DeadLetterSource source)

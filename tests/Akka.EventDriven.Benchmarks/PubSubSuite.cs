@@ -54,7 +54,7 @@ public static class PubSubSuite
                 })
                 .AddHocon($$"""
                     akka {
-                      loglevel = WARNING
+                      loglevel = {{(durable ? "WARNING" : "ERROR")}}
                       remote.dot-netty.tcp { hostname = "127.0.0.1", port = {{port}} }
                       cluster {
                         seed-nodes = ["akka.tcp://benchps@127.0.0.1:{{seedPort}}"]

@@ -35,6 +35,7 @@ public static class Suites
             ["append-single"] = ("one aggregate, one command at a time, vs raw single-row INSERT + COMMIT (goal 0.85)", AppendSingleAsync),
             ["projection-lag"] = ("exactly-once projection lag p99 under the append load vs poll interval + one batch (goal ratio >= 1)", LiveLagSuite.RunAsync),
             ["projection"] = ("exactly-once projection catch-up into PostgreSQL vs a raw SELECT/UPSERT/offset loop (goal 0.8)", ProjectionSuite.RunAsync),
+            ["saga"] = ("completed 3-step sagas/s vs the append baseline / 4 journal writes per saga (goal 0.5)", SagaSuite.RunAsync),
         };
 
     // Fixed by the suite definition; BENCH_AGGREGATES / BENCH_IN_FLIGHT exist only for diagnosis (reported in details).

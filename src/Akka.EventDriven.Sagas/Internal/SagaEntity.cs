@@ -82,6 +82,11 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
 
     public ITimerScheduler Timers { get; set; } = null!;
 
+    /// <summary>Sagas take no snapshots (their journals are short): recovery skips the snapshot store.</summary>
+    public override Recovery Recovery => SnapshotlessRecovery;
+
+    private static readonly Recovery SnapshotlessRecovery = new(SnapshotSelectionCriteria.None);
+
     private bool IsActive => _state is SagaState.Running or SagaState.Compensating;
 
     protected override void OnRecover(object message)

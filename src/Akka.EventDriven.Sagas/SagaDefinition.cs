@@ -293,11 +293,12 @@ public sealed class SagaDefinition<TData> : ISagaDefinition where TData : class
         var run = Task.Run(() => work(context, timeout.Token), CancellationToken.None);
         try
         {
-            // WaitAsync: an action that ignores its token still counts as timed out (it keeps running unobserved).
+            // WaitAsync: an action that ignores its token still counts as timed out (it keeps running unobserved); an
+            // action that throws a TimeoutException of its own counts as timed out too.
             await run.WaitAsync(step.Timeout, cancellationToken);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested
-                                  && ((e is TimeoutException && !run.IsCompleted) || (e is OperationCanceledException && timeout.IsCancellationRequested)))
+                                  && (e is TimeoutException || (e is OperationCanceledException && timeout.IsCancellationRequested)))
         {
             await timeout.CancelAsync();
             throw new SagaStepTimeoutException(

@@ -18,8 +18,9 @@ public abstract class SagaNode(TestStore store) : IAsyncLifetime
     public async Task DisposeAsync() => await Host.DisposeAsync();
 
     /// <summary>A node the way users build it: WithEventDriven + WithSagas, lifecycle events into <paramref name="published"/>.</summary>
-    public static Task<NodeHost> StartNodeAsync(TestStore store, string indexTable, ConcurrentQueue<SagaLifecycleEvent>? published = null) =>
-        NodeHost.StartAsync(store, configure: b => b.WithSagas(s =>
+    public static Task<NodeHost> StartNodeAsync(TestStore store, string indexTable, ConcurrentQueue<SagaLifecycleEvent>? published = null,
+        string? extraHocon = null, string systemName = "edtest") =>
+        NodeHost.StartAsync(store, extraHocon: extraHocon, systemName: systemName, configure: b => b.WithSagas(s =>
         {
             s.Add(TestSagas.Order).Add(TestSagas.Blocking).Add(TestSagas.Quick);
             s.IndexTable = indexTable;

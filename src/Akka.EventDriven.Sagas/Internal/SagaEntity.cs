@@ -232,19 +232,23 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
         _cts = new CancellationTokenSource();
         var ct = _cts.Token;
         var self = Self;
-        _ = Task.Run(async () =>
+        // RunAsync starts the user's code on the thread pool (never on this actor's thread) and enforces the timeout.
+        RunAttemptAsync(definition, index, compensation, attempt, data, json, token, ct).PipeTo(self);
+    }
+
+    private static async Task<AttemptDone> RunAttemptAsync(ISagaDefinition definition, int index, bool compensation,
+        SagaAttemptInfo attempt, JsonElement data, JsonSerializerOptions json, int token, CancellationToken ct)
+    {
+        try
         {
-            try
-            {
-                var after = await definition.RunAsync(index, compensation, attempt, data, json, ct);
-                return new AttemptDone(token, after, null, false);
-            }
-            catch (Exception e)
-            {
-                var error = e is SagaStepTimeoutException ? e.Message : $"{e.GetType().Name}: {e.Message}";
-                return new AttemptDone(token, null, error, e is SagaStepTimeoutException);
-            }
-        }, CancellationToken.None).PipeTo(self);
+            var after = await definition.RunAsync(index, compensation, attempt, data, json, ct).ConfigureAwait(false);
+            return new AttemptDone(token, after, null, false);
+        }
+        catch (Exception e)
+        {
+            var error = e is SagaStepTimeoutException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            return new AttemptDone(token, null, error, e is SagaStepTimeoutException);
+        }
     }
 
     private void OnAttemptDone(AttemptDone done)
@@ -429,13 +433,15 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
     {
         if (_runtime.Publisher is not { } publisher) return;
         var lifecycle = new SagaLifecycleEvent(_sagaId, _sagaName!, LastSequenceNr, _state!.Value, e);
-        var log = _log;
         // In order per saga, never blocking the saga; a failing publisher is logged.
-        _publishing = _publishing.ContinueWith(async _ =>
-        {
-            try { await publisher.PublishAsync(lifecycle, CancellationToken.None); }
-            catch (Exception ex) { log.Warning(ex, "Publishing {0} of saga {1} failed", e.GetType().Name, lifecycle.SagaId); }
-        }, TaskScheduler.Default).Unwrap();
+        _publishing = _publishing.IsCompleted ? PublishAsync(publisher, lifecycle, _log)
+            : _publishing.ContinueWith(_ => PublishAsync(publisher, lifecycle, _log), TaskScheduler.Default).Unwrap();
+    }
+
+    private static async Task PublishAsync(ISagaEventPublisher publisher, SagaLifecycleEvent lifecycle, ILoggingAdapter log)
+    {
+        try { await publisher.PublishAsync(lifecycle, CancellationToken.None).ConfigureAwait(false); }
+        catch (Exception ex) { log.Warning(ex, "Publishing {0} of saga {1} failed", lifecycle.Event.GetType().Name, lifecycle.SagaId); }
     }
 
     private SagaStatus? Status() => _state is not { } state ? null : new SagaStatus(

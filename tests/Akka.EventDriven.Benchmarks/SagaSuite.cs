@@ -30,7 +30,7 @@ public static class SagaSuite
 {
     public const int JournalWritesPerSaga = 4;
     public const int EventsPerSaga = 5;
-    private static readonly int Loops = int.TryParse(Environment.GetEnvironmentVariable("BENCH_SAGA_LOOPS"), out var l) ? l : 400;
+    private static readonly int Loops = int.TryParse(Environment.GetEnvironmentVariable("BENCH_SAGA_LOOPS"), out var l) ? l : 1000;
 
     private static readonly SagaDefinition<BenchSagaData> Definition = SagaDefinition.Define<BenchSagaData>("bench-order", s => s
         .Step("reserve", "Reserve", (ctx, _) => { ctx.Data.Steps++; return Task.CompletedTask; }, compensation: (_, _) => Task.CompletedTask)

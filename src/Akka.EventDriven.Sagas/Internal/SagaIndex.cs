@@ -18,8 +18,8 @@ internal sealed class SagaIndex : IAsyncDisposable
 
     private readonly StoreSettings _store;
     private readonly string _table;
-    private readonly Channel<Op> _ops = Channel.CreateUnbounded<Op>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Task _writer;
+    private readonly Channel<Op> _ops = Channel.CreateUnbounded<Op>();
+    private readonly Task[] _writers;
     private readonly Action<Exception> _onError;
 
     private SagaIndex(StoreSettings store, string table, Action<Exception> onError)
@@ -27,7 +27,9 @@ internal sealed class SagaIndex : IAsyncDisposable
         _store = store;
         _table = table;
         _onError = onError;
-        _writer = Task.Run(WriteLoopAsync);
+        // Two writers on PostgreSQL (a batch is written while the next one fills; an id's removal is queued only after
+        // its addition committed, so they never race); SQLite has a single writer anyway.
+        _writers = Enumerable.Range(0, store.Provider == StoreProvider.PostgreSql ? 2 : 1).Select(_ => Task.Run(WriteLoopAsync)).ToArray();
     }
 
     public static async Task<SagaIndex> OpenAsync(StoreSettings store, string table, Action<Exception> onError)
@@ -144,6 +146,6 @@ internal sealed class SagaIndex : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _ops.Writer.TryComplete();
-        await _writer;
+        await Task.WhenAll(_writers);
     }
 }

@@ -288,8 +288,8 @@ public sealed class SagaDefinition<TData> : ISagaDefinition where TData : class
         var work = compensation ? step.Compensation ?? throw new InvalidOperationException($"Step '{step.Id}' has no compensation.") : step.Action;
         var typed = data.Deserialize<TData>(json) ?? throw new JsonException($"Saga '{Name}': the data deserialized to null.");
         var context = new SagaContext<TData>(attempt.SagaId, Name, step.Id, attempt.Attempt, compensation, typed);
+        // Cancelled when the attempt times out (below) or when the saga cancels it (deadline, hand-off).
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(step.Timeout);
         var run = Task.Run(() => work(context, timeout.Token), CancellationToken.None);
         try
         {

@@ -68,6 +68,7 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
     private bool _stopping;
     private readonly List<IActorRef> _waiters = [];
     private Task _publishing = Task.CompletedTask;
+    private ImmutableHashSet<string>? _tags;
 
     public SagaEntity(string sagaId, SagaRuntime runtime)
     {
@@ -331,7 +332,7 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
     /// <paramref name="after"/> and goes on. Commands arriving meanwhile wait (PersistAll stashes them).</summary>
     private void Record(IReadOnlyList<ISagaEvent> events, Action? after = null)
     {
-        var tags = ImmutableHashSet.Create("saga", $"saga:{_sagaName ?? ((events[0] as SagaStarted)?.SagaName)}");
+        var tags = _tags ??= ImmutableHashSet.Create("saga", $"saga:{_sagaName ?? ((SagaStarted)events[0]).SagaName}");
         var metadata = new EventMetadata(DateTimeOffset.UtcNow, _sagaId);
         var remaining = events.Count;
         PersistAll(events.Select(e => new Tagged(new DomainEvent(e, metadata), tags)), tagged =>

@@ -137,6 +137,8 @@ using (var host = BuildHost())
         return 1;
     }
 }
+// ---- Sagas: the guide's entity-enrichment saga with injected failures (Enrichment.cs) ----------------------
+if (await IntelOps.Enrichment.RunAsync(environment, runId) != 0) return 1;
 Console.WriteLine("IntelOps: OK");
 return 0;
 

@@ -36,6 +36,7 @@ public static class Suites
             ["projection-lag"] = ("exactly-once projection lag p99 under the append load vs poll interval + one batch (goal ratio >= 1)", LiveLagSuite.RunAsync),
             ["projection"] = ("exactly-once projection catch-up into PostgreSQL vs a raw SELECT/UPSERT/offset loop (goal 0.8)", ProjectionSuite.RunAsync),
             ["pubsub"] = ("event bus: fast-path deliveries/s on 3 processes vs raw DistributedPubSub (goal 0.9); durable publish vs raw append (goal 0.5) + latency", PubSubSuite.RunAsync),
+            ["saga"] = ("completed 3-step sagas/s vs the append baseline / 4 journal writes per saga (goal 0.5)", SagaSuite.RunAsync),
         };
 
     // Fixed by the suite definition; BENCH_AGGREGATES / BENCH_IN_FLIGHT exist only for diagnosis (reported in details).

@@ -12,6 +12,7 @@ using Microsoft.Extensions.Logging;
 // Usage: Akka.EventDriven.TestNode <postgres-url> <run-id> <aggregates>
 // Sends Increment commands to <aggregates> counters as fast as it can and prints "ack <id> <version>" for every
 // command acknowledged as durable, until it is killed. A crash test kills it with SIGKILL mid-run.
+if (args.Length > 0 && args[0] == "saga") return await SagaCrashNode.RunAsync(args[1..]);
 if (args.Length != 3) { Console.Error.WriteLine("usage: <postgres-url> <run-id> <aggregates>"); return 2; }
 var (url, runId, count) = (args[0], args[1], int.Parse(args[2]));
 

@@ -1,0 +1,460 @@
+using System.Collections.Concurrent;
+using System.Collections.Immutable;
+using System.Text.Json;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.Event;
+using Akka.EventDriven.EventSourcing;
+using Akka.Persistence;
+using Akka.Persistence.Journal;
+
+namespace Akka.EventDriven.Sagas.Internal;
+
+/// <summary>What every saga entity of a node shares.</summary>
+internal sealed class SagaRuntime(SagaSettings settings, JsonSerializerOptions json, SagaIndex index)
+{
+    public SagaSettings Settings { get; } = settings;
+    public JsonSerializerOptions Json { get; } = json;
+    public SagaIndex Index { get; } = index;
+    public ConcurrentDictionary<string, ISagaDefinition> Definitions { get; } = new(StringComparer.Ordinal);
+    public volatile ISagaEventPublisher? Publisher;
+}
+
+/// <summary>
+/// One saga instance: a sharded persistent actor (persistence id <c>saga:{id}</c>). It journals every state change
+/// before the next effect: the start, each attempt's failure, each step's completion (with the data after it), the
+/// switch to compensating, each compensation, and the end. On recovery a running saga continues by itself: a step
+/// whose completion was not recorded runs again; a compensation whose completion was recorded never runs again.
+/// </summary>
+internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
+{
+    /// <summary>Sharding's stop message (passivation and hand-off): waits for a running attempt's outcome to be recorded.</summary>
+    internal sealed class Stop
+    {
+        public static readonly Stop Instance = new();
+        private Stop() { }
+    }
+
+    private sealed record AttemptDone(int Token, JsonElement? Data, string? Error, bool TimedOut);
+    private sealed record RetryDue(int Token);
+    private sealed record DeadlineDue;
+    private sealed record Continue;
+
+    private readonly string _sagaId;
+    private readonly SagaRuntime _runtime;
+    private readonly ILoggingAdapter _log = Context.GetLogger();
+
+    // Recovered state.
+    private string? _sagaName;
+    private ISagaDefinition? _definition;
+    private SagaState? _state;
+    private JsonElement _data;
+    private DateTimeOffset _startedAt;
+    private DateTimeOffset? _finishedAt;
+    private DateTimeOffset? _deadlineAt;
+    private string? _reason;
+    private readonly List<string> _completed = [];
+    private readonly List<string> _compensated = [];
+    private readonly List<SagaStepAttempt> _history = [];
+    private int _failedAttempts;          // recorded failures of the current step (or compensation)
+    private DateTimeOffset? _retryAt;     // next attempt due (from the last recorded failure)
+
+    // Live state.
+    private int _token;
+    private bool _inFlight;
+    private bool _retryScheduled;
+    private string? _runningStep;
+    private CancellationTokenSource? _cts;
+    private bool _stopping;
+    private readonly List<IActorRef> _waiters = [];
+    private Task _publishing = Task.CompletedTask;
+    private ImmutableHashSet<string>? _tags;
+
+    public SagaEntity(string sagaId, SagaRuntime runtime)
+    {
+        _sagaId = sagaId;
+        _runtime = runtime;
+        PersistenceId = $"saga:{sagaId}";
+    }
+
+    public static Props Props(string sagaId, SagaRuntime runtime) => Actor.Props.Create(typeof(SagaEntity), sagaId, runtime);
+
+    public override string PersistenceId { get; }
+
+    public ITimerScheduler Timers { get; set; } = null!;
+
+    /// <summary>Sagas take no snapshots (their journals are short): recovery skips the snapshot store.</summary>
+    public override Recovery Recovery => SnapshotlessRecovery;
+
+    private static readonly Recovery SnapshotlessRecovery = new(SnapshotSelectionCriteria.None);
+
+    private bool IsActive => _state is SagaState.Running or SagaState.Compensating;
+
+    protected override void OnRecover(object message)
+    {
+        switch (message)
+        {
+            case DomainEvent { Payload: ISagaEvent e }:
+                Apply(e);
+                break;
+            case RecoveryCompleted:
+                AfterStateChange();
+                if (IsActive) Self.Tell(new Continue());
+                break;
+        }
+    }
+
+    protected override void OnCommand(object message)
+    {
+        switch (message)
+        {
+            case StartSaga start:
+                OnStart(start);
+                break;
+            case GetSagaStatus:
+                Sender.Tell(new SagaStatusReply(_sagaId, Status()));
+                break;
+            case AwaitSaga:
+                if (IsActive) _waiters.Add(Sender);
+                else Sender.Tell(new SagaStatusReply(_sagaId, Status()));
+                break;
+            case ResumeSaga:
+                Sender.Tell(new SagaStatusReply(_sagaId, Status()));
+                if (IsActive) Advance();
+                break;
+            case Continue:
+                Advance();
+                break;
+            case AttemptDone done when done.Token == _token && _inFlight:
+                OnAttemptDone(done);
+                break;
+            case AttemptDone:
+                break; // a result that lost to the deadline
+            case RetryDue due when due.Token == _token && _retryScheduled:
+                _retryScheduled = false;
+                Advance();
+                break;
+            case RetryDue:
+                break;
+            case DeadlineDue:
+                OnDeadline();
+                break;
+            case Stop:
+                // Passivation or hand-off (the node leaves, or shards rebalance): a running attempt is cancelled; if it
+                // still completes its completion is recorded, otherwise nothing is recorded and it runs again where the
+                // saga resumes (as after a crash).
+                _stopping = true;
+                if (_inFlight) _cts?.Cancel();
+                else Context.Stop(Self);
+                break;
+            case ReceiveTimeout:
+                if (!IsActive) Context.Parent.Tell(new Passivate(Stop.Instance));
+                break;
+            default:
+                Unhandled(message);
+                break;
+        }
+    }
+
+    private void OnStart(StartSaga start)
+    {
+        if (_state is not null)
+        {
+            Sender.Tell(new SagaStartReply(_sagaId, false, start.SagaName == _sagaName ? null
+                : $"Saga id '{_sagaId}' is already used by a saga '{_sagaName}'."));
+            return;
+        }
+        if (!_runtime.Definitions.TryGetValue(start.SagaName, out var definition))
+        {
+            Sender.Tell(new SagaStartReply(_sagaId, false, $"No saga named '{start.SagaName}' is registered on the node hosting '{_sagaId}'."));
+            return;
+        }
+        var sender = Sender;
+        var deadline = start.DeadlineAt ?? (definition.Deadline is { } d ? DateTimeOffset.UtcNow + d : null);
+        Record([new SagaStarted(start.SagaName, start.Data, deadline, start.CorrelationId, DateTimeOffset.UtcNow)],
+            () => sender.Tell(new SagaStartReply(_sagaId, true, null)));
+    }
+
+    /// <summary>Starts the next effect, unless one is running, due later, or the saga is finished.</summary>
+    private void Advance()
+    {
+        if (!IsActive || _inFlight || _retryScheduled || _stopping) return;
+        _definition ??= _sagaName is not null && _runtime.Definitions.TryGetValue(_sagaName, out var d) ? d : null;
+        if (_definition is not { } definition)
+        {
+            _log.Error("Saga {0} ('{1}') cannot continue: no saga with this name is registered on this node.", _sagaId, _sagaName);
+            return;
+        }
+        if (_retryAt is { } due && due > DateTimeOffset.UtcNow)
+        {
+            _retryScheduled = true;
+            Timers.StartSingleTimer("retry", new RetryDue(_token), due - DateTimeOffset.UtcNow);
+            return;
+        }
+
+        if (_state == SagaState.Running)
+        {
+            if (_deadlineAt is { } deadline && deadline <= DateTimeOffset.UtcNow)
+            {
+                OnDeadline();
+                return;
+            }
+            Run(_completed.Count, compensation: false);
+            return;
+        }
+
+        // Compensating: the latest completed step with a compensation that has not been compensated yet.
+        for (var i = _completed.Count - 1; i >= 0; i--)
+        {
+            var index = IndexOf(definition, _completed[i]);
+            if (!definition.HasCompensation(index) || _compensated.Contains(_completed[i])) continue;
+            Run(index, compensation: true);
+            return;
+        }
+        Record([new SagaCompensated(_reason ?? "compensated", DateTimeOffset.UtcNow)]);
+    }
+
+    private static int IndexOf(ISagaDefinition definition, string stepId)
+    {
+        for (var i = 0; i < definition.StepIds.Count; i++)
+            if (definition.StepIds[i] == stepId) return i;
+        throw new InvalidOperationException($"Saga '{definition.Name}' has no step '{stepId}' (was it renamed while sagas were running?).");
+    }
+
+    private void Run(int index, bool compensation)
+    {
+        var definition = _definition!;
+        var token = ++_token;
+        var attempt = new SagaAttemptInfo(_sagaId, _failedAttempts + 1);
+        var data = _data;
+        var json = _runtime.Json;
+        _inFlight = true;
+        _runningStep = definition.StepIds[index];
+        _cts = new CancellationTokenSource();
+        var ct = _cts.Token;
+        var self = Self;
+        // RunAsync starts the user's code on the thread pool (never on this actor's thread) and enforces the timeout.
+        RunAttemptAsync(definition, index, compensation, attempt, data, json, token, ct).PipeTo(self);
+    }
+
+    private static async Task<AttemptDone> RunAttemptAsync(ISagaDefinition definition, int index, bool compensation,
+        SagaAttemptInfo attempt, JsonElement data, JsonSerializerOptions json, int token, CancellationToken ct)
+    {
+        try
+        {
+            var after = await definition.RunAsync(index, compensation, attempt, data, json, ct).ConfigureAwait(false);
+            return new AttemptDone(token, after, null, false);
+        }
+        catch (Exception e)
+        {
+            var error = e is SagaStepTimeoutException ? e.Message : $"{e.GetType().Name}: {e.Message}";
+            return new AttemptDone(token, null, error, e is SagaStepTimeoutException);
+        }
+    }
+
+    private void OnAttemptDone(AttemptDone done)
+    {
+        _inFlight = false;
+        var step = _runningStep!;
+        _runningStep = null;
+        _cts?.Dispose();
+        _cts = null;
+        var definition = _definition!;
+        var index = IndexOf(definition, step);
+        var attempt = _failedAttempts + 1;
+        var now = DateTimeOffset.UtcNow;
+        if (_stopping && done.Error is not null)
+        {
+            Context.Stop(Self); // cancelled by the hand-off: not a failure of the step
+            return;
+        }
+
+        if (_state == SagaState.Running)
+        {
+            if (done.Error is null)
+            {
+                var completed = new SagaStepCompleted(step, attempt, done.Data!.Value, now);
+                // The last step's completion and the saga's completion are one atomic write.
+                Record(_completed.Count + 1 == definition.StepIds.Count ? [completed, new SagaCompleted(now)] : [completed]);
+                return;
+            }
+            var policy = definition.RetryOf(index, compensation: false);
+            if (attempt < policy.MaxAttempts)
+            {
+                Record([new SagaStepFailed(step, attempt, done.Error, done.TimedOut, now + policy.BackoffAfter(attempt), now)]);
+                return;
+            }
+            Record([
+                new SagaStepFailed(step, attempt, done.Error, done.TimedOut, null, now),
+                new SagaCompensating($"Step '{step}' failed after {attempt} attempt(s): {done.Error}", now),
+            ]);
+            return;
+        }
+
+        if (done.Error is null)
+        {
+            Record([new SagaStepCompensated(step, attempt, now)]);
+            return;
+        }
+        var compensationPolicy = definition.RetryOf(index, compensation: true);
+        if (attempt < compensationPolicy.MaxAttempts)
+        {
+            Record([new SagaCompensationFailed(step, attempt, done.Error, done.TimedOut, now + compensationPolicy.BackoffAfter(attempt), now)]);
+            return;
+        }
+        Record([
+            new SagaCompensationFailed(step, attempt, done.Error, done.TimedOut, null, now),
+            new SagaFailed($"Compensation of step '{step}' failed after {attempt} attempt(s): {done.Error} (while compensating because: {_reason})", now),
+        ]);
+    }
+
+    private void OnDeadline()
+    {
+        if (_state != SagaState.Running) return;
+        var now = DateTimeOffset.UtcNow;
+        var events = new List<ISagaEvent>();
+        if (_inFlight)
+        {
+            // The running attempt is cancelled and its outcome ignored; it counts as failed.
+            _cts?.Cancel();
+            _token++;
+            _inFlight = false;
+            events.Add(new SagaStepFailed(_runningStep!, _failedAttempts + 1, "The saga's deadline passed during the attempt.", true, null, now));
+            _runningStep = null;
+        }
+        _retryScheduled = false;
+        Timers.Cancel("retry");
+        events.Add(new SagaCompensating($"The saga's deadline ({_deadlineAt:O}) passed.", now));
+        Record(events);
+    }
+
+    /// <summary>Journals <paramref name="events"/> as one atomic write, then applies and publishes them, then runs
+    /// <paramref name="after"/> and goes on. Commands arriving meanwhile wait (PersistAll stashes them).</summary>
+    private void Record(IReadOnlyList<ISagaEvent> events, Action? after = null)
+    {
+        var tags = _tags ??= ImmutableHashSet.Create("saga", $"saga:{_sagaName ?? ((SagaStarted)events[0]).SagaName}");
+        var metadata = new EventMetadata(DateTimeOffset.UtcNow, _sagaId);
+        var remaining = events.Count;
+        PersistAll(events.Select(e => new Tagged(new DomainEvent(e, metadata), tags)), tagged =>
+        {
+            var e = (ISagaEvent)((DomainEvent)tagged.Payload).Payload;
+            Apply(e);
+            Publish(e);
+            if (--remaining > 0) return;
+            after?.Invoke();
+            AfterStateChange();
+            if (_stopping && !_inFlight) Context.Stop(Self);
+            else Advance();
+        });
+    }
+
+    private void Apply(ISagaEvent e)
+    {
+        switch (e)
+        {
+            case SagaStarted s:
+                _sagaName = s.SagaName;
+                _definition = _runtime.Definitions.GetValueOrDefault(s.SagaName);
+                _state = SagaState.Running;
+                _data = s.Data;
+                _deadlineAt = s.DeadlineAt;
+                _startedAt = s.At;
+                break;
+            case SagaStepCompleted c:
+                _completed.Add(c.StepId);
+                _data = c.Data;
+                _history.Add(new SagaStepAttempt(c.StepId, false, c.Attempt, true, null, false, c.At));
+                _failedAttempts = 0;
+                _retryAt = null;
+                break;
+            case SagaStepFailed f:
+                _history.Add(new SagaStepAttempt(f.StepId, false, f.Attempt, false, f.Error, f.TimedOut, f.At));
+                _failedAttempts = f.Attempt;
+                _retryAt = f.RetryAt;
+                break;
+            case SagaCompensating c:
+                _state = SagaState.Compensating;
+                _reason = c.Reason;
+                _failedAttempts = 0;
+                _retryAt = null;
+                break;
+            case SagaStepCompensated c:
+                _compensated.Add(c.StepId);
+                _history.Add(new SagaStepAttempt(c.StepId, true, c.Attempt, true, null, false, c.At));
+                _failedAttempts = 0;
+                _retryAt = null;
+                break;
+            case SagaCompensationFailed f:
+                _history.Add(new SagaStepAttempt(f.StepId, true, f.Attempt, false, f.Error, f.TimedOut, f.At));
+                _failedAttempts = f.Attempt;
+                _retryAt = f.RetryAt;
+                break;
+            case SagaCompleted c:
+                _state = SagaState.Completed;
+                _finishedAt = c.At;
+                break;
+            case SagaCompensated c:
+                _state = SagaState.Compensated;
+                _finishedAt = c.At;
+                break;
+            case SagaFailed f:
+                _state = SagaState.Failed;
+                _reason = f.Reason;
+                _finishedAt = f.At;
+                break;
+        }
+    }
+
+    /// <summary>Deadline timer while active; when finished: answer the waiters, leave the index, passivate when idle.</summary>
+    private void AfterStateChange()
+    {
+        if (IsActive)
+        {
+            SetReceiveTimeout(null);
+            if (_deadlineAt is { } deadline && _state == SagaState.Running && !Timers.IsTimerActive("deadline"))
+                Timers.StartSingleTimer("deadline", new DeadlineDue(), Max(deadline - DateTimeOffset.UtcNow, TimeSpan.Zero));
+            return;
+        }
+        Timers.CancelAll();
+        if (_waiters.Count > 0)
+        {
+            var status = new SagaStatusReply(_sagaId, Status());
+            foreach (var waiter in _waiters) waiter.Tell(status);
+            _waiters.Clear();
+        }
+        // Also on recovery: a removal lost in a crash is repeated when the sweep wakes the finished saga.
+        if (_state is not null) _runtime.Index.Remove(_sagaId);
+        var linger = _runtime.Settings.PassivateAfterFinish;
+        SetReceiveTimeout(linger > TimeSpan.Zero ? linger : TimeSpan.FromMilliseconds(1));
+    }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
+
+    private void Publish(ISagaEvent e)
+    {
+        if (_runtime.Publisher is not { } publisher) return;
+        var lifecycle = new SagaLifecycleEvent(_sagaId, _sagaName!, LastSequenceNr, _state!.Value, e);
+        // In order per saga, never blocking the saga; a failing publisher is logged.
+        _publishing = _publishing.IsCompleted ? PublishAsync(publisher, lifecycle, _log)
+            : _publishing.ContinueWith(_ => PublishAsync(publisher, lifecycle, _log), TaskScheduler.Default).Unwrap();
+    }
+
+    private static async Task PublishAsync(ISagaEventPublisher publisher, SagaLifecycleEvent lifecycle, ILoggingAdapter log)
+    {
+        try { await publisher.PublishAsync(lifecycle, CancellationToken.None).ConfigureAwait(false); }
+        catch (Exception ex) { log.Warning(ex, "Publishing {0} of saga {1} failed", lifecycle.Event.GetType().Name, lifecycle.SagaId); }
+    }
+
+    private SagaStatus? Status() => _state is not { } state ? null : new SagaStatus(
+        _sagaId, _sagaName!, state,
+        _runningStep ?? (state == SagaState.Running && _definition is { } d && _completed.Count < d.StepIds.Count ? d.StepIds[_completed.Count] : null),
+        _data, _reason, _startedAt, _finishedAt,
+        _completed.ToArray(), _compensated.ToArray(), _history.ToArray());
+
+    protected override void PostStop()
+    {
+        _cts?.Cancel();
+        foreach (var waiter in _waiters) waiter.Tell(new Akka.Actor.Status.Failure(new InvalidOperationException($"Saga {_sagaId}'s entity stopped (hand-off); ask again.")));
+        base.PostStop();
+    }
+}

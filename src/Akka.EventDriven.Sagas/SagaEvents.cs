@@ -156,8 +156,8 @@ public sealed record SagaStatus(
 public sealed record SagaLifecycleEvent(string SagaId, string SagaName, long SequenceNr, SagaState State, ISagaEvent Event);
 
 /// <summary>Publishes saga lifecycle events so other parts can react (at most once, in order per saga, after the
-/// event is durable; a failing publisher is logged and never stops the saga). Default:
-/// <see cref="EventStreamSagaEventPublisher"/>.</summary>
+/// event is durable; a failing publisher is logged and never stops the saga). Default: the EventStream and the event
+/// bus (<see cref="EventStreamSagaEventPublisher"/>, <see cref="BusSagaEventPublisher"/>).</summary>
 public interface ISagaEventPublisher
 {
     /// <summary>Publishes <paramref name="lifecycleEvent"/>.</summary>
@@ -184,4 +184,52 @@ public sealed class DelegateSagaEventPublisher(Func<SagaLifecycleEvent, Cancella
 {
     /// <inheritdoc />
     public Task PublishAsync(SagaLifecycleEvent lifecycleEvent, CancellationToken cancellationToken) => publish(lifecycleEvent, cancellationToken);
+}
+
+/// <summary>
+/// Publishes lifecycle events on the event bus (fast path), on topic <c>saga.{saga name}</c> (characters a topic cannot
+/// hold become '-'): the payload is the journaled event itself (<see cref="SagaStarted"/>, <see cref="SagaCompleted"/>,
+/// …, registered as <c>saga.*.v1</c>), the correlation id is the saga id, and headers <c>saga-id</c>,
+/// <c>saga-name</c>, <c>saga-state</c> and <c>saga-sequence-nr</c> say where it comes from. Subscribe to one saga type
+/// with <c>bus.SubscribeAsync&lt;SagaCompleted&gt;("saga.entity-enrichment", …)</c> or to all with <c>"saga.*"</c>.
+/// </summary>
+/// <param name="system">The actor system whose bus is used.</param>
+public sealed class BusSagaEventPublisher(ActorSystem system) : ISagaEventPublisher
+{
+    private readonly EventBus.EventBus _bus = EventBus.EventBus.Get(system);
+
+    /// <summary>The topic of saga <paramref name="sagaName"/>'s lifecycle events.</summary>
+    public static string TopicFor(string sagaName)
+    {
+        var segment = new string(sagaName.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' ? c : '-').ToArray());
+        return $"saga.{(segment.Length == 0 ? "-" : segment[..Math.Min(segment.Length, 190)])}";
+    }
+
+    /// <inheritdoc />
+    public Task PublishAsync(SagaLifecycleEvent lifecycleEvent, CancellationToken cancellationToken)
+    {
+        _bus.Publish(TopicFor(lifecycleEvent.SagaName), lifecycleEvent.Event, new EventBus.PublishOptions
+        {
+            CorrelationId = lifecycleEvent.SagaId,
+            Headers = new Dictionary<string, string>
+            {
+                ["saga-id"] = lifecycleEvent.SagaId,
+                ["saga-name"] = lifecycleEvent.SagaName,
+                ["saga-state"] = lifecycleEvent.State.ToString(),
+                ["saga-sequence-nr"] = lifecycleEvent.SequenceNr.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            },
+        });
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>Publishes each lifecycle event through several publishers in turn (the default: the EventStream and the bus).</summary>
+/// <param name="publishers">The publishers.</param>
+public sealed class CompositeSagaEventPublisher(params ISagaEventPublisher[] publishers) : ISagaEventPublisher
+{
+    /// <inheritdoc />
+    public async Task PublishAsync(SagaLifecycleEvent lifecycleEvent, CancellationToken cancellationToken)
+    {
+        foreach (var p in publishers) await p.PublishAsync(lifecycleEvent, cancellationToken);
+    }
 }

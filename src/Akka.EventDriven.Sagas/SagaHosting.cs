@@ -15,8 +15,8 @@ public sealed class SagaHostingOptions
         return this;
     }
 
-    /// <summary>Creates the lifecycle event publisher. Default: null, the system's EventStream
-    /// (<see cref="EventStreamSagaEventPublisher"/>).</summary>
+    /// <summary>Creates the lifecycle event publisher. Default: null, the system's EventStream and the event bus
+    /// (<see cref="EventStreamSagaEventPublisher"/>, <see cref="BusSagaEventPublisher"/>).</summary>
     public Func<ActorSystem, ISagaEventPublisher>? Publisher { get; set; }
 
     /// <summary>How long a finished saga's entity lingers before it stops. Default: null, reference.conf (5 s).</summary>

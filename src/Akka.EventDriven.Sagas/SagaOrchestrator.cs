@@ -46,7 +46,7 @@ public sealed class SagaOrchestrator : IExtension
         system.Settings.InjectTopLevelFallback(SagaConfig.DefaultConfig());
         SagaTypes.Register(MessageTypes.For(system));
         Settings = SagaSettings.Create(system);
-        _publisher = new EventStreamSagaEventPublisher(system);
+        _publisher = new CompositeSagaEventPublisher(new EventStreamSagaEventPublisher(system), new BusSagaEventPublisher(system));
     }
 
     /// <summary>The orchestrator of <paramref name="system"/>.</summary>
@@ -55,8 +55,8 @@ public sealed class SagaOrchestrator : IExtension
     /// <summary>The settings (<c>akka.event-driven.sagas</c>).</summary>
     public SagaSettings Settings { get; }
 
-    /// <summary>Where lifecycle events go. Default: <see cref="EventStreamSagaEventPublisher"/> (the system's EventStream).
-    /// Replace it to publish on the event bus.</summary>
+    /// <summary>Where lifecycle events go. Default: the system's EventStream (<see cref="EventStreamSagaEventPublisher"/>)
+    /// and the event bus, topic <c>saga.{name}</c> (<see cref="BusSagaEventPublisher"/>).</summary>
     public ISagaEventPublisher Publisher
     {
         get => _publisher;

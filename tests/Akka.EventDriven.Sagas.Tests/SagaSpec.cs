@@ -211,3 +211,41 @@ public abstract class SagaSpec<TNode>(TNode node) : IClassFixture<TNode> where T
 public sealed class SqliteSagaSpec(SqliteSagaNode node) : SagaSpec<SqliteSagaNode>(node);
 
 public sealed class PostgreSqlSagaSpec(PostgreSqlSagaNode node) : SagaSpec<PostgreSqlSagaNode>(node);
+
+/// <summary>With the default publisher, lifecycle events reach event bus subscribers.</summary>
+public sealed class SagaBusSpec
+{
+    [Fact]
+    public async Task Lifecycle_events_are_published_on_the_bus_by_default()
+    {
+        await using var host = await NodeHost.StartAsync(TestStore.NewSqlite(), configure: b => b.WithSagas(s =>
+        {
+            s.Add(TestSagas.Quick);
+            s.IndexTable = $"saga_index_{Guid.NewGuid():N}"[..24];
+        }));
+        var bus = Akka.EventDriven.EventBus.EventBus.Get(host.System);
+        var completed = new ConcurrentQueue<Akka.EventDriven.EventBus.BusMessage<SagaCompleted>>();
+        var started = new ConcurrentQueue<string>();
+        await using var a = await bus.SubscribeAsync<SagaCompleted>(BusSagaEventPublisher.TopicFor(TestSagas.Quick.Name), (m, _) =>
+        {
+            completed.Enqueue(m);
+            return Task.CompletedTask;
+        });
+        await using var b = await bus.SubscribeAsync<SagaStarted>("saga.*", (m, _) =>
+        {
+            started.Enqueue(m.Headers["saga-id"]);
+            return Task.CompletedTask;
+        });
+        var sagas = SagaOrchestrator.Get(host.System);
+        var id = await sagas.ExecuteAsync(TestSagas.Quick.Name, new OrderData { OrderId = "bus-1" });
+        await sagas.WaitForCompletionAsync(id, TimeSpan.FromSeconds(20));
+        await TestWait.UntilAsync(() =>
+        {
+            var message = Assert.Single(completed, m => m.CorrelationId == id);
+            Assert.Equal(TestSagas.Quick.Name, message.Headers["saga-name"]);
+            Assert.Equal("Completed", message.Headers["saga-state"]);
+            Assert.Contains(id, started);
+            return Task.CompletedTask;
+        });
+    }
+}

@@ -202,7 +202,13 @@ cmd_test() {
     start_postgres
     rm -rf "$RESULTS_DIR"
     local rc=0
-    dotnet test "$SLN" -c Release --logger "trx" --results-directory "$RESULTS_DIR" "$@" || rc=$?
+    # Build once (in parallel), then run the test assemblies one at a time (-m:1): they start clusters, kill node
+    # processes and measure timeouts, and on a 2-core machine running them side by side starves them.
+    if dotnet build "$SLN" -c Release -nologo -v q; then
+        dotnet test "$SLN" -c Release --no-build -m:1 --logger "trx" --results-directory "$RESULTS_DIR" "$@" || rc=$?
+    else
+        rc=1
+    fi
     # Stop PostgreSQL now (quietly) so the summary really is the last line of output.
     stop_postgres
     summarize_trx "$RESULTS_DIR" "$rc"

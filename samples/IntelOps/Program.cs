@@ -137,6 +137,9 @@ using (var host = BuildHost())
         return 1;
     }
 }
+// ---- Event bus: durable topic, queue with dead letters, request-reply (Messaging.cs) --------------------------
+if (await IntelOps.Messaging.RunAsync(environment, runId) != 0) return 1;
+
 // ---- Sagas: the guide's entity-enrichment saga with injected failures (Enrichment.cs) ----------------------
 if (await IntelOps.Enrichment.RunAsync(environment, runId) != 0) return 1;
 Console.WriteLine("IntelOps: OK");

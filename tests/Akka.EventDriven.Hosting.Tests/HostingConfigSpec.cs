@@ -34,6 +34,18 @@ public sealed class HostingConfigSpec
     }
 
     [Fact]
+    public void Every_module_has_its_own_serializer_identifier()
+    {
+        var config = Akka.EventDriven.EventSourcing.EventSourcingConfig.DefaultConfig()
+            .WithFallback(Akka.EventDriven.EventBus.EventBusConfig.DefaultConfig())
+            .WithFallback(Akka.EventDriven.Sagas.SagaConfig.DefaultConfig());
+        var ids = config.GetConfig("akka.actor.serialization-identifiers").Root.GetObject().Items
+            .ToDictionary(kv => kv.Key, kv => kv.Value.GetInt());
+        Assert.True(ids.Count >= 3, string.Join(", ", ids.Keys));
+        Assert.Equal(ids.Count, ids.Values.Distinct().Count());
+    }
+
+    [Fact]
     public void Options_override_the_environment_file_which_overrides_reference_conf()
     {
         var options = new EventDrivenOptions { EnvironmentFile = "hocon/development.conf" };

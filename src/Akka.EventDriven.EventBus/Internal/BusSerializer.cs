@@ -19,7 +19,7 @@ public sealed class BusSerializer : SerializerWithStringManifest
     public BusSerializer(ExtendedActorSystem system) : base(system) { }
 
     /// <inheritdoc />
-    public override int Identifier => 471175;
+    public override int Identifier => 471176;
 
     /// <inheritdoc />
     public override string Manifest(object o) => o switch

@@ -33,7 +33,7 @@ internal sealed class BusStore(StoreSettings store)
         command.Transaction = tx;
         command.CommandText = Pg
             ? """
-              SELECT pg_advisory_xact_lock(471175);
+              SELECT pg_advisory_xact_lock(471176);
               CREATE TABLE IF NOT EXISTS bus_offsets (
                   consumer_id VARCHAR(512) PRIMARY KEY, sequence_nr BIGINT NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now());
               CREATE TABLE IF NOT EXISTS bus_dead_letters (

@@ -35,11 +35,18 @@ public sealed class EventBus : IExtension
 {
     private readonly ExtendedActorSystem _system;
     private readonly IActorRef _mediator;
-    private readonly Lazy<Task<AggregateRepository<BusLogState>>> _logs;
-    private readonly Lazy<Task<IActorRef>> _consumers;
-    private readonly ConcurrentDictionary<string, string[]> _routes = new(StringComparer.Ordinal);
-    private ImmutableHashSet<string> _routedTopics = ImmutableHashSet<string>.Empty; // patterns and $g: topics known in the cluster
+    private readonly object _startLock = new();
+    private Task<AggregateRepository<BusLogState>>? _logs;
+    private Task<IActorRef>? _consumers;
+    private Routing _routing = new(ImmutableHashSet<string>.Empty); // patterns and $g: topics known in the cluster
     private readonly ICancelable _refresh;
+
+    /// <summary>The pattern and group topics known, with the routes computed from them (swapped as one).</summary>
+    private sealed class Routing(ImmutableHashSet<string> topics)
+    {
+        public ImmutableHashSet<string> Topics { get; } = topics;
+        public ConcurrentDictionary<string, string[]> Cache { get; } = new(StringComparer.Ordinal);
+    }
 
     internal EventBus(ExtendedActorSystem system)
     {
@@ -55,8 +62,7 @@ public sealed class EventBus : IExtension
         Log = Logging.GetLogger(system, typeof(EventBus));
         MetricsCounters = new BusMetrics(system.Name);
         _mediator = DistributedPubSub.Get(system).Mediator;
-        _logs = new(() => Aggregates.Get(system).StartAsync(BusLog.Definition));
-        _consumers = new(StartConsumersAsync);
+        CheckFrameSize(system.Settings.Config, Settings);
         _refresh = system.Scheduler.Advanced.ScheduleRepeatedlyCancelable(Settings.RoutingRefreshInterval, Settings.RoutingRefreshInterval,
             () => _ = RefreshRoutesAsync());
         system.RegisterOnTermination(() =>
@@ -81,8 +87,45 @@ public sealed class EventBus : IExtension
     /// first use; start them on every node (Akka.Hosting's <c>WithEventBus</c> does) so consumers spread over the cluster.</summary>
     public async Task StartAsync()
     {
-        await _logs.Value;
-        await _consumers.Value;
+        await LogsAsync();
+        await ConsumersAsync();
+    }
+
+    // Started once; a failed start (database away) is retried by the next call instead of failing for ever.
+    private Task<AggregateRepository<BusLogState>> LogsAsync()
+    {
+        lock (_startLock)
+        {
+            if (_logs is null || _logs.IsFaulted || _logs.IsCanceled)
+            {
+                // The logs keep their events: they must never be deleted by a snapshot retention setting before
+                // every consumer has read them, whatever the global event-sourcing defaults say.
+                var settings = AggregateSettings.Create(_system, BusLog.AggregateName) with { DeleteEventsOnSnapshot = false };
+                _logs = Aggregates.Get(_system).StartAsync(BusLog.Definition, settings);
+            }
+            return _logs;
+        }
+    }
+
+    private Task<IActorRef> ConsumersAsync()
+    {
+        lock (_startLock)
+        {
+            if (_consumers is null || _consumers.IsFaulted || _consumers.IsCanceled) _consumers = StartConsumersAsync();
+            return _consumers;
+        }
+    }
+
+    /// <summary>A message of max-message-bytes must fit in one remoting frame, or it would be dropped between nodes.</summary>
+    private static void CheckFrameSize(Config config, BusSettings settings)
+    {
+        const string key = "akka.remote.dot-netty.tcp.maximum-frame-size";
+        if (!config.HasPath(key)) return;
+        var frame = config.GetByteSize(key) ?? long.MaxValue;
+        if (settings.MaxMessageBytes + 64 * 1024 > frame)
+            throw new ConfigurationException(
+                $"akka.event-driven.bus.max-message-bytes ({settings.MaxMessageBytes}) plus 64 KiB of envelope must fit in {key} ({frame}): " +
+                "raise the frame size (and send/receive-buffer-size) or lower max-message-bytes.");
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -121,7 +164,7 @@ public sealed class EventBus : IExtension
     private void PublishFast(BusEnvelope envelope)
     {
         _mediator.Tell(new Publish(envelope.Topic, envelope));
-        if (!_routedTopics.IsEmpty)
+        if (!_routing.Topics.IsEmpty)
             foreach (var target in RoutesOf(envelope.Topic))
                 _mediator.Tell(new Publish(target, envelope, sendOneMessageToEachGroup: target.StartsWith(BusNames.GroupPrefix, StringComparison.Ordinal)));
         MetricsCounters.Published();
@@ -171,7 +214,15 @@ public sealed class EventBus : IExtension
         var subscription = new BusSubscription(topic, options.Group, actor, stop, MetricsCounters);
         subscription.Loop = Task.Run(() => HandlerLoops.FastPathAsync(channel.Reader, runner, stop.Token));
         MetricsCounters.SubscriptionStarted();
-        await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        try
+        {
+            await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            await subscription.DisposeAsync();
+            throw new TimeoutException($"Subscribing to '{topic}' was not acknowledged by the pub-sub mediator within 30 s.");
+        }
         if (mediatorTopic != topic || TopicNames.IsPattern(topic)) AddRoute(mediatorTopic);
         return subscription;
     }
@@ -207,12 +258,13 @@ public sealed class EventBus : IExtension
         DeadLetterSource source, Func<BusMessage<T>, CancellationToken, Task> handler, SubscriptionOptions options)
     {
         var runner = new HandlerRunner<T>(this, group is null ? name : $"{name}/{group}", source, handler, options, Settings.VisibilityTimeout);
-        var region = await _consumers.Value;
+        var region = await ConsumersAsync();
         var channel = Channel.CreateUnbounded<Deliver>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         var actor = _system.ActorOf(Props.Create(() => new ConsumerMemberActor(region, consumerIds, prefetch, Settings.HeartbeatInterval, channel.Writer)),
             $"bus-member-{Guid.NewGuid():N}");
         var stop = new CancellationTokenSource();
-        var subscription = new BusSubscription(name, group, actor, stop, MetricsCounters);
+        var subscription = new BusSubscription(name, group, actor, stop, MetricsCounters,
+            () => { foreach (var id in consumerIds) MetricsCounters.Depth.TryRemove(id, out _); });
         subscription.Loop = Task.Run(() => HandlerLoops.DurableAsync(channel.Reader, runner, region, Log, stop.Token));
         MetricsCounters.SubscriptionStarted();
         foreach (var id in consumerIds) MetricsCounters.Depth.TryAdd(id, 0);
@@ -221,7 +273,7 @@ public sealed class EventBus : IExtension
 
     private async Task<long> AppendAsync(string logId, BusEnvelope envelope, CancellationToken cancellationToken)
     {
-        var logs = await _logs.Value;
+        var logs = await LogsAsync();
         var result = await logs.SendAsync(logId, new AppendToLog(envelope), cancellationToken: cancellationToken);
         if (result is not CommandAccepted accepted)
             throw new InvalidOperationException($"The log of '{envelope.Topic}' refused the message: {(result as CommandRejected)?.Reason}");
@@ -344,8 +396,17 @@ public sealed class EventBus : IExtension
         var actor = _system.ActorOf(Props.Create(() => new RequestHandlerActor(_mediator, BusNames.RequestPrefix + subject, group, ready, handle)),
             $"bus-rr-{Guid.NewGuid():N}");
         MetricsCounters.SubscriptionStarted();
-        await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        return new BusSubscription(subject, group, actor, stop, MetricsCounters);
+        var subscription = new BusSubscription(subject, group, actor, stop, MetricsCounters);
+        try
+        {
+            await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            await subscription.DisposeAsync();
+            throw new TimeoutException($"Handling requests on '{subject}' was not acknowledged by the pub-sub mediator within 30 s.");
+        }
+        return subscription;
     }
 
     // ------------------------------------------------------------------------------------------------------------
@@ -378,12 +439,21 @@ public sealed class EventBus : IExtension
     // ------------------------------------------------------------------------------------------------------------
 
     /// <summary>Pattern and group topics this node routes to (diagnostics).</summary>
-    internal IReadOnlySet<string> RoutedTopics => _routedTopics;
+    internal IReadOnlySet<string> RoutedTopics => _routing.Topics;
 
-    private string[] RoutesOf(string topic) => _routes.GetOrAdd(topic, t =>
+    private string[] RoutesOf(string topic)
+    {
+        var routing = _routing; // one consistent snapshot: the cache always belongs to the set it was computed from
+        if (routing.Cache.TryGetValue(topic, out var cached)) return cached;
+        var targets = Compute(routing.Topics, topic);
+        if (routing.Cache.Count < 10_000) routing.Cache.TryAdd(topic, targets); // bounded: rare topics are computed each time
+        return targets;
+    }
+
+    private static string[] Compute(ImmutableHashSet<string> routedTopics, string t)
     {
         var targets = new List<string>();
-        foreach (var routed in _routedTopics)
+        foreach (var routed in routedTopics)
         {
             var isGroup = routed.StartsWith(BusNames.GroupPrefix, StringComparison.Ordinal);
             var pattern = isGroup ? routed[BusNames.GroupPrefix.Length..] : routed;
@@ -392,28 +462,34 @@ public sealed class EventBus : IExtension
                 targets.Add(routed);
         }
         return targets.ToArray();
-    });
+    }
 
     private void AddRoute(string mediatorTopic)
     {
-        if (_routedTopics.Contains(mediatorTopic)) return;
-        _routedTopics = _routedTopics.Add(mediatorTopic);
-        _routes.Clear();
+        while (true)
+        {
+            var current = _routing;
+            if (current.Topics.Contains(mediatorTopic)) return;
+            if (Interlocked.CompareExchange(ref _routing, new Routing(current.Topics.Add(mediatorTopic)), current) == current) return;
+        }
     }
 
     private async Task RefreshRoutesAsync()
     {
         try
         {
-            var current = await _mediator.Ask<CurrentTopics>(GetTopics.Instance, Settings.RoutingRefreshInterval + TimeSpan.FromSeconds(1));
+            var registry = await _mediator.Ask<CurrentTopics>(GetTopics.Instance, Settings.RoutingRefreshInterval + TimeSpan.FromSeconds(1));
             // The mediator reports topic names URL-encoded (as they appear in its actor paths).
-            var routed = current.Topics.Where(t => !string.IsNullOrEmpty(t)).Select(Uri.UnescapeDataString)
+            var routed = registry.Topics.Where(t => !string.IsNullOrEmpty(t)).Select(Uri.UnescapeDataString)
                 .Where(t => t.StartsWith(BusNames.GroupPrefix, StringComparison.Ordinal) || (!t.StartsWith('$') && TopicNames.IsPattern(t)))
                 .ToImmutableHashSet();
-            if (!routed.SetEquals(_routedTopics))
+            while (true)
             {
-                _routedTopics = routed;
-                _routes.Clear();
+                var current = _routing;
+                // The local mediator lists this node's own subscriptions at once, and other nodes' after gossip.
+                var next = routed;
+                if (next.SetEquals(current.Topics)) break;
+                if (Interlocked.CompareExchange(ref _routing, new Routing(next), current) == current) break;
             }
         }
         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)

@@ -221,4 +221,25 @@ public sealed class PoisonSpec
         Assert.Equal(total / 250, await queue.PurgeAsync());
         Assert.Equal(0, await queue.CountAsync());
     }
+
+    [Fact]
+    public async Task A_queue_message_of_a_type_its_consumer_does_not_handle_is_dead_lettered_not_lost()
+    {
+        await using var cluster = await BusCluster.StartAsync(TestStore.NewSqlite(), 1);
+        var bus = cluster.Bus(0);
+        var queue = $"typed.{Guid.NewGuid():N}";
+        var dlq = $"dlq-{Guid.NewGuid():N}";
+        var pings = new ConcurrentQueue<int>();
+        await using var consumer = await bus.ConsumeAsync<Ping>(queue, (m, _) => { pings.Enqueue(m.Payload.N); return Task.CompletedTask; },
+            new SubscriptionOptions { DeadLetterQueue = dlq });
+        await bus.EnqueueAsync(queue, new Threat(9, "wrong type"));
+        await bus.EnqueueAsync(queue, new Ping(1));
+        await TestWait.UntilAsync(async () =>
+        {
+            Assert.Equal([1], pings);
+            var letter = Assert.Single(await bus.DeadLetters(dlq).ListAsync());
+            Assert.Contains("Type mismatch", letter.Reason);
+            Assert.Equal(DeadLetterSource.Queue, letter.Source);
+        });
+    }
 }

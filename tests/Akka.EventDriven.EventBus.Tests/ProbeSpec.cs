@@ -37,4 +37,33 @@ public sealed class ProbeSpec : Akka.TestKit.Xunit2.TestKit
         foreach (var n in Enumerable.Range(1, 5)) durable.ExpectMsg(n, TimeSpan.FromSeconds(10));
         durable.ExpectNoMsg(TimeSpan.FromMilliseconds(300));
     }
+
+    [Fact]
+    public async Task A_delivery_that_is_never_acknowledged_by_a_live_subscriber_is_redelivered_after_the_visibility_timeout()
+    {
+        await using var cluster = await BusCluster.StartAsync(TestStore.NewSqlite(), 1,
+            "akka.event-driven.bus.durable { visibility-timeout = 1s, heartbeat-interval = 200ms }");
+        var system = cluster.Nodes[0]!.System;
+        var bus = cluster.Bus(0);
+        var queue = $"lossy.{Guid.NewGuid():N}";
+        await bus.EnqueueAsync(queue, new Ping(1));
+        await bus.EnqueueAsync(queue, new Ping(2));
+
+        // A subscriber that stays alive (heartbeats) but loses the first delivery: it never acknowledges it.
+        var member = CreateTestProbe(system);
+        var region = Akka.Cluster.Sharding.ClusterSharding.Get(system).ShardRegion("EdBusConsumer");
+        var consumerId = $"q:{queue}|";
+        using var heartbeat = new Timer(_ => region.Tell(new Internal.RegisterMember(consumerId, member.Ref, 8)), null, 0, 200);
+
+        var first = member.ExpectMsg<Internal.Deliver>(TimeSpan.FromSeconds(10));
+        var second = member.ExpectMsg<Internal.Deliver>(TimeSpan.FromSeconds(10));
+        Assert.Equal((1L, 1), (first.Sequence, first.DeliveryCount));
+        region.Tell(new Internal.AckDeliveries(consumerId, [second.Sequence])); // only the second is acknowledged
+
+        var again = member.ExpectMsg<Internal.Deliver>(TimeSpan.FromSeconds(10));
+        Assert.Equal((1L, 2), (again.Sequence, again.DeliveryCount));
+        region.Tell(new Internal.AckDeliveries(consumerId, [again.Sequence]));
+        member.ExpectNoMsg(TimeSpan.FromSeconds(2));
+        await AwaitAssertAsync(async () => Assert.Equal(2, await bus.Store.LoadOffsetAsync(consumerId))); // both acknowledged
+    }
 }

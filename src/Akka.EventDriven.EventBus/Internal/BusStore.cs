@@ -35,12 +35,12 @@ internal sealed class BusStore(StoreSettings store)
             ? """
               SELECT pg_advisory_xact_lock(471176);
               CREATE TABLE IF NOT EXISTS bus_offsets (
-                  consumer_id VARCHAR(512) PRIMARY KEY, sequence_nr BIGINT NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now());
+                  consumer_id TEXT PRIMARY KEY, sequence_nr BIGINT NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now());
               CREATE TABLE IF NOT EXISTS bus_dead_letters (
-                  id BIGSERIAL PRIMARY KEY, queue VARCHAR(200) NOT NULL, message_id VARCHAR(200) NOT NULL,
-                  source_kind VARCHAR(16) NOT NULL, source VARCHAR(200) NOT NULL, type VARCHAR(260) NOT NULL, data TEXT NOT NULL,
-                  published_at BIGINT NOT NULL, correlation_id VARCHAR(200), headers TEXT, reason TEXT NOT NULL,
-                  attempts INT NOT NULL, subscriber VARCHAR(400) NOT NULL, dead_lettered_at TIMESTAMPTZ NOT NULL DEFAULT now());
+                  id BIGSERIAL PRIMARY KEY, queue TEXT NOT NULL, message_id TEXT NOT NULL,
+                  source_kind TEXT NOT NULL, source TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
+                  published_at BIGINT NOT NULL, correlation_id TEXT, headers TEXT, reason TEXT NOT NULL,
+                  attempts INT NOT NULL, subscriber TEXT NOT NULL, dead_lettered_at TIMESTAMPTZ NOT NULL DEFAULT now());
               CREATE INDEX IF NOT EXISTS bus_dead_letters_queue ON bus_dead_letters (queue, id);
               """
             : """
@@ -71,8 +71,8 @@ internal sealed class BusStore(StoreSettings store)
         await using var connection = await OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = Pg
-            ? "INSERT INTO bus_offsets (consumer_id, sequence_nr, updated_at) VALUES (@id, @seq, now()) ON CONFLICT (consumer_id) DO UPDATE SET sequence_nr = EXCLUDED.sequence_nr, updated_at = now()"
-            : "INSERT INTO bus_offsets (consumer_id, sequence_nr, updated_at) VALUES (@id, @seq, CURRENT_TIMESTAMP) ON CONFLICT (consumer_id) DO UPDATE SET sequence_nr = excluded.sequence_nr, updated_at = CURRENT_TIMESTAMP";
+            ? "INSERT INTO bus_offsets (consumer_id, sequence_nr, updated_at) VALUES (@id, @seq, now()) ON CONFLICT (consumer_id) DO UPDATE SET sequence_nr = GREATEST(bus_offsets.sequence_nr, EXCLUDED.sequence_nr), updated_at = now()"
+            : "INSERT INTO bus_offsets (consumer_id, sequence_nr, updated_at) VALUES (@id, @seq, CURRENT_TIMESTAMP) ON CONFLICT (consumer_id) DO UPDATE SET sequence_nr = MAX(bus_offsets.sequence_nr, excluded.sequence_nr), updated_at = CURRENT_TIMESTAMP";
         Add(command, "id", consumerId);
         Add(command, "seq", sequenceNr);
         await command.ExecuteNonQueryAsync();

@@ -33,9 +33,12 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
         public int Prefetch { get; set; } = prefetch;
         public int InFlight { get; set; }
         public long LastSeen { get; set; } = Environment.TickCount64;
+        /// <summary>When an ack last arrived, and the latest send time among the deliveries acked so far.</summary>
+        public long LastAckAt { get; set; } = Environment.TickCount64;
+        public long LatestAckedSentAt { get; set; }
     }
 
-    private sealed record InFlight(BusEnvelope Message, Member Member);
+    private sealed record InFlight(BusEnvelope Message, Member Member, long SentAt);
 
     private readonly string _consumerId;
     private readonly string _logId;
@@ -54,7 +57,7 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
     private long _committed, _stored, _readUpTo;
     private long? _holeSince;
     private bool _reading, _more = true, _saving;
-    private int _roundRobin;
+    private int _roundRobin, _readFailures;
 
     public DurableConsumerActor(string consumerId, BusSettings settings, BusStore store, IActorRef mediator)
     {
@@ -119,10 +122,17 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
         Receive<Terminated>(t => RemoveMember(t.ActorRef, "terminated"));
         Receive<AckDeliveries>(a =>
         {
+            var now = Environment.TickCount64;
             foreach (var seq in a.Sequences)
             {
-                if (!_inFlight.Remove(seq, out var f)) continue; // late ack of a delivery already redelivered
-                f.Member.InFlight--;
+                if (_inFlight.Remove(seq, out var f))
+                {
+                    f.Member.InFlight--;
+                    f.Member.LastAckAt = now;
+                    f.Member.LatestAckedSentAt = Math.Max(f.Member.LatestAckedSentAt, f.SentAt);
+                }
+                else if (!_pending.Remove(seq)) continue; // a late ack of a message already redelivered and acked
+                // (an ack for a message moved back to pending is still a handled message: take it)
                 _deliveries.Remove(seq);
                 if (seq > _committed) _ackedAhead.Add(seq);
             }
@@ -142,9 +152,11 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
         });
         Receive<LivenessTick>(_ =>
         {
-            var deadline = Environment.TickCount64 - (long)_settings.VisibilityTimeout.TotalMilliseconds;
+            var now = Environment.TickCount64;
+            var deadline = now - (long)_settings.VisibilityTimeout.TotalMilliseconds;
             foreach (var silent in _members.Where(m => m.LastSeen < deadline).ToList())
                 RemoveMember(silent.Actor, $"no heartbeat for {_settings.VisibilityTimeout.TotalSeconds:0.#} s (visibility timeout)");
+            RedeliverLost(deadline);
         });
         Receive<ReadDone>(OnRead);
         Receive<CommitTick>(_ => Commit());
@@ -163,6 +175,32 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
             }
             Context.Stop(Self);
         });
+    }
+
+    /// <summary>Remoting is at-most-once: a delivery or its ack can be lost while the member lives. A delivery sent
+    /// more than the visibility timeout ago is presumed lost when its member has since acknowledged a later delivery
+    /// (members handle in arrival order) or has acknowledged nothing for the visibility timeout. Ordered consumers then
+    /// resend everything in flight, in order; queues resend just the lost ones, to another member when possible.</summary>
+    private void RedeliverLost(long deadline)
+    {
+        List<long>? lost = null;
+        foreach (var (seq, f) in _inFlight)
+            if (f.SentAt < deadline && (f.Member.LatestAckedSentAt > f.SentAt || f.Member.LastAckAt < deadline))
+                (lost ??= new List<long>()).Add(seq);
+        if (lost is null) return;
+        if (!_competing) lost = _inFlight.Keys.ToList();
+        foreach (var seq in lost)
+        {
+            var f = _inFlight[seq];
+            _inFlight.Remove(seq);
+            f.Member.InFlight--;
+            f.Member.LastAckAt = Environment.TickCount64; // give the member a fresh window before judging it again
+            _pending[seq] = f.Message;
+        }
+        _log.Warning("Bus consumer {0}: {1} deliveries not acknowledged within the visibility timeout ({2} s); redelivering",
+            _consumerId, lost.Count, _settings.VisibilityTimeout.TotalSeconds);
+        if (_competing) _roundRobin++; // prefer another member
+        Pump();
     }
 
     private void AdvanceCommitted()
@@ -232,7 +270,8 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
             _pending.Remove(seq);
             var count = _deliveries.TryGetValue(seq, out var c) ? c + 1 : 1;
             _deliveries[seq] = count;
-            _inFlight[seq] = new InFlight(message, target);
+            if (target.InFlight == 0) target.LastAckAt = Environment.TickCount64; // an idle member's ack clock starts now
+            _inFlight[seq] = new InFlight(message, target, Environment.TickCount64);
             target.InFlight++;
             target.Actor.Tell(new Deliver(_consumerId, seq, count, message));
         }
@@ -240,7 +279,10 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
 
     private void Read()
     {
-        if (_reading || !_more || _members.Count == 0 || _pending.Count >= _settings.ReadBatch) return;
+        // Read-ahead is bounded by the distance from the committed offset, so one stuck message cannot make the
+        // consumer hold an unbounded set of acknowledged sequence numbers behind it.
+        if (_reading || !_more || _members.Count == 0 || _pending.Count >= _settings.ReadBatch
+            || _readUpTo - _committed >= _settings.ReadBatch + _settings.MaxInFlight) return;
         _reading = true;
         _more = false;
         var after = _readUpTo;
@@ -257,8 +299,16 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
             var messages = new List<(long, BusEnvelope?)>(rows.Count);
             foreach (var (seq, payload, manifest, serializerId) in rows)
             {
-                var stored = serialization.Deserialize(payload, serializerId, manifest);
-                messages.Add((seq, (stored as DomainEvent)?.Payload as BusEnvelope));
+                BusEnvelope? message = null;
+                try
+                {
+                    message = (serialization.Deserialize(payload, serializerId, manifest) as DomainEvent)?.Payload as BusEnvelope;
+                }
+                catch (Exception e)
+                {
+                    _log.Error(e, "Bus consumer {0}: log entry {1} ({2}) cannot be read; it is skipped", _consumerId, seq, manifest);
+                }
+                messages.Add((seq, message));
             }
             return new ReadDone(messages, rows.Count, null);
         }
@@ -271,10 +321,12 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
     private void OnRead(ReadDone done)
     {
         _reading = false;
+        if (done.Error is null) _readFailures = 0;
         if (done.Error is not null)
         {
             // No journal table yet (nothing journaled) or the database is away: the poll tick tries again.
-            _log.Debug("Bus consumer {0}: read failed: {1}", _consumerId, done.Error.Message);
+            if (++_readFailures % 10 == 3)
+                _log.Warning("Bus consumer {0}: reading its log failed {1} times in a row: {2}", _consumerId, _readFailures, done.Error.Message);
             return;
         }
         foreach (var (seq, message) in done.Rows)
@@ -289,7 +341,7 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
                     Timers.StartSingleTimer("hole", Tick.Instance, TimeSpan.FromMilliseconds(50));
                     break;
                 }
-                _log.Warning("Bus consumer {0}: sequence numbers {1}..{2} are missing from the log (deleted); skipping them",
+                _log.Error("Bus consumer {0}: sequence numbers {1}..{2} are missing from the log for 10 s (deleted?); skipping them",
                     _consumerId, _readUpTo + 1, seq - 1);
                 for (var s = _readUpTo + 1; s < seq; s++) if (s > _committed) _ackedAhead.Add(s);
             }

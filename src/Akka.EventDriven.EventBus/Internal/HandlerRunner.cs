@@ -81,7 +81,13 @@ internal sealed class HandlerRunner<T>
         {
             return await DeadLetterAsync(envelope, $"Undeserializable: {e.GetType().Name}: {e.Message}", 0, stop);
         }
-        if (payload is not T typed) return true; // another message type on the same topic: not for this handler
+        if (payload is not T typed)
+        {
+            // On a topic another type is simply not for this handler (each subscription gets its own copy). A queue
+            // message is handed to one consumer only: skipping it would lose it, so it is dead-lettered instead.
+            if (_source != DeadLetterSource.Queue) return true;
+            return await DeadLetterAsync(envelope, $"Type mismatch: the consumer handles {typeof(T).Name}, the message is {payload.GetType().Name} ({envelope.Type})", 0, stop);
+        }
 
         var attempt = 0;
         while (true)

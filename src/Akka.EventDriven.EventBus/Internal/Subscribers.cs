@@ -137,8 +137,8 @@ internal sealed class RequestHandlerActor : ReceiveActor
 }
 
 /// <summary>One live subscription: its actor, its handler loop, and how to stop both.</summary>
-internal sealed class BusSubscription(string topic, string? group, IActorRef actor, CancellationTokenSource stop, BusMetrics metrics)
-    : IBusSubscription
+internal sealed class BusSubscription(string topic, string? group, IActorRef actor, CancellationTokenSource stop, BusMetrics metrics,
+    Action? onDispose = null) : IBusSubscription
 {
     private int _disposed;
     public Task Loop { get; set; } = Task.CompletedTask;
@@ -148,11 +148,14 @@ internal sealed class BusSubscription(string topic, string? group, IActorRef act
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
-        actor.Tell(PoisonPill.Instance);
+        // Stop the handler loop first (it acknowledges what it handled), then the actor (which unregisters, so the
+        // consumer redelivers only what was really left unhandled).
         await stop.CancelAsync();
         try { await Loop; } catch (OperationCanceledException) { }
+        actor.Tell(PoisonPill.Instance);
         stop.Dispose();
         metrics.SubscriptionStopped();
+        onDispose?.Invoke();
     }
 }
 

@@ -28,6 +28,12 @@ internal sealed record BusEnvelope(
     public static BusEnvelope Create(MessageTypeRegistry registry, string topic, object message, PublishOptions? options, int maxBytes)
     {
         ArgumentNullException.ThrowIfNull(message);
+        if (options?.MessageId is { } id && (string.IsNullOrWhiteSpace(id) || id.Length > 200))
+            throw new ArgumentException("A message id must be 1-200 characters.", nameof(options));
+        if (options?.CorrelationId is { Length: > 200 })
+            throw new ArgumentException("A correlation id must be at most 200 characters.", nameof(options));
+        if (options?.Headers is { } headers && headers.Sum(h => h.Key.Length + h.Value.Length) > 16 * 1024)
+            throw new ArgumentException("Headers must be at most 16 KiB in total.", nameof(options));
         var data = registry.Serialize(message, out var type); // throws UnregisteredMessageTypeException at publish time
         if (data.Length > maxBytes) throw new MessageTooLargeException(topic, data.Length, maxBytes);
         return new BusEnvelope(options?.MessageId ?? Guid.NewGuid().ToString("N"), topic, type, data, DateTime.UtcNow.Ticks,

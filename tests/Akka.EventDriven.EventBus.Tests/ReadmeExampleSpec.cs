@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using Akka;
+using Akka.Streams.Dsl;
 using Akka.EventDriven.EventSourcing.Tests;
 
 namespace Akka.EventDriven.EventBus.Tests;
@@ -57,6 +59,10 @@ public sealed class ReadmeExampleSpec
         BusMetricsSnapshot metrics = await bus.GetMetricsAsync(); // published, delivered, active subscriptions,
         // dead-lettered, retries, dropped, queue depth / subscription lag; also meter "Akka.EventDriven.EventBus"
 
+        // As Akka.Streams stages for pipelines (backpressure reaches the subscription; cancelling the stream unsubscribes).
+        Source<BusMessage<Threat>, Task<IBusSubscription>> threats = BusStreams.Subscribe<Threat>(bus, "intel.threats");
+        Sink<Threat, Task<Done>> analyzed = BusStreams.Publish<Threat>(bus, "analyzed.threats");
+
         Assert.Equal(42, pong.N);
         Assert.Equal(1, receipt.Sequence);
         await TestWait.UntilAsync(() =>
@@ -66,5 +72,7 @@ public sealed class ReadmeExampleSpec
             return Task.CompletedTask;
         });
         Assert.True(metrics.ActiveSubscriptions >= 6);
+        Assert.NotNull(threats);
+        Assert.NotNull(analyzed);
     }
 }

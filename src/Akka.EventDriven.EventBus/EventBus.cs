@@ -194,25 +194,24 @@ public sealed class EventBus : IExtension
         if (bufferSize < 1) throw new ArgumentOutOfRangeException(nameof(options), "BufferSize must be at least 1.");
         var runner = new HandlerRunner<T>(this, $"{topic}/{options.Group ?? "*"}", DeadLetterSource.Topic, handler, options, null);
         long dropped = 0;
-        var channel = Channel.CreateBounded<BusEnvelope>(new BoundedChannelOptions(bufferSize)
-        {
-            SingleReader = true,
-            SingleWriter = true,
-            FullMode = options.Overflow == OverflowPolicy.DropOldest ? BoundedChannelFullMode.DropOldest : BoundedChannelFullMode.DropWrite,
-        }, e =>
+        var overflow = options.Overflow;
+        Action<BusEnvelope> onDropped = e =>
         {
             MetricsCounters.Dropped();
             if (Interlocked.Increment(ref dropped) % 10_000 == 1)
                 Log.Warning("Bus subscriber {0}: buffer of {1} full, dropping ({2}, {3} so far); message {4}",
-                    runner.Subscriber, bufferSize, options.Overflow, dropped, e.Id);
-        });
+                    runner.Subscriber, bufferSize, overflow, dropped, e.Id);
+        };
         var mediatorTopic = options.Group is null ? topic : BusNames.GroupPrefix + topic;
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var actor = _system.ActorOf(Props.Create(() => new TopicSubscriberActor(_mediator, mediatorTopic, options.Group, channel.Writer, ready)),
-            $"bus-sub-{Guid.NewGuid():N}");
         var stop = new CancellationTokenSource();
+        var token = stop.Token;
+        var subscriberGroup = options.Group;
+        var mediator = _mediator;
+        var actor = _system.ActorOf(Props.Create(() => new TopicSubscriberActor<T>(mediator, mediatorTopic, subscriberGroup, runner, bufferSize,
+                overflow, onDropped, ready, token)),
+            $"bus-sub-{Guid.NewGuid():N}");
         var subscription = new BusSubscription(topic, options.Group, actor, stop, MetricsCounters);
-        subscription.Loop = Task.Run(() => HandlerLoops.FastPathAsync(channel.Reader, runner, stop.Token));
         MetricsCounters.SubscriptionStarted();
         try
         {

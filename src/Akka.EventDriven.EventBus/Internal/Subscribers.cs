@@ -41,27 +41,84 @@ internal static class BusNames
     }
 }
 
-/// <summary>A fast-path subscriber: registered with the pub-sub mediator, it moves each message into a bounded buffer
-/// that the subscription's handler loop drains (the overflow policy applies when the handler falls behind).</summary>
-internal sealed class TopicSubscriberActor : ReceiveActor
+/// <summary>A fast-path subscriber: registered with the pub-sub mediator, it runs the handler itself, one message at a
+/// time: a handler that completes synchronously costs no thread hop; while an asynchronous one runs, arriving messages
+/// wait in a bounded buffer where the overflow policy applies.</summary>
+internal sealed class TopicSubscriberActor<T> : ReceiveActor
 {
+    private sealed class HandlerDone
+    {
+        public static readonly HandlerDone Instance = new();
+    }
+
     private readonly IActorRef _mediator;
     private readonly string _mediatorTopic;
     private readonly string? _group;
+    private readonly HandlerRunner<T> _runner;
+    private readonly int _capacity;
+    private readonly OverflowPolicy _overflow;
+    private readonly Action<BusEnvelope> _dropped;
+    private readonly CancellationToken _stop;
+    private readonly Queue<BusEnvelope> _buffer = new();
+    private bool _busy;
 
-    public TopicSubscriberActor(IActorRef mediator, string mediatorTopic, string? group, ChannelWriter<BusEnvelope> buffer,
-        TaskCompletionSource ready)
+    public TopicSubscriberActor(IActorRef mediator, string mediatorTopic, string? group, HandlerRunner<T> runner, int capacity,
+        OverflowPolicy overflow, Action<BusEnvelope> dropped, TaskCompletionSource ready, CancellationToken stop)
     {
         _mediator = mediator;
         _mediatorTopic = mediatorTopic;
         _group = group;
-        Receive<BusEnvelope>(e => buffer.TryWrite(e));
+        _runner = runner;
+        _capacity = capacity;
+        _overflow = overflow;
+        _dropped = dropped;
+        _stop = stop;
+        Receive<BusEnvelope>(e =>
+        {
+            if (!_busy) Run(e);
+            else Buffer(e);
+        });
+        Receive<HandlerDone>(_ =>
+        {
+            _busy = false;
+            while (!_busy && _buffer.TryDequeue(out var next)) Run(next);
+        });
         Receive<SubscribeAck>(_ => ready.TrySetResult());
+    }
+
+    private void Run(BusEnvelope envelope)
+    {
+        if (_stop.IsCancellationRequested) return;
+        var task = _runner.RunAsync(envelope, null, null, 1, _stop);
+        if (task.IsCompleted) return; // RunAsync handles handler failures itself
+        _busy = true;
+        task.ContinueWith(static _ => (object)HandlerDone.Instance, CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).PipeTo(Self);
+    }
+
+    private void Buffer(BusEnvelope envelope)
+    {
+        if (_buffer.Count < _capacity)
+        {
+            _buffer.Enqueue(envelope);
+            return;
+        }
+        if (_overflow == OverflowPolicy.DropOldest)
+        {
+            _dropped(_buffer.Dequeue());
+            _buffer.Enqueue(envelope);
+        }
+        else _dropped(envelope);
     }
 
     protected override void PreStart() => _mediator.Tell(new Subscribe(_mediatorTopic, Self, _group));
 
-    protected override void PostStop() => _mediator.Tell(new Unsubscribe(_mediatorTopic, Self, _group));
+    protected override void PostStop()
+    {
+        _mediator.Tell(new Unsubscribe(_mediatorTopic, Self, _group));
+        // Messages still buffered when the subscription is disposed are not handled: at-most-once, counted as dropped.
+        while (_buffer.TryDequeue(out var e)) _dropped(e);
+    }
 }
 
 /// <summary>The node-side member of a durable topic subscription or queue consumer: registers with the consumer(s)
@@ -162,17 +219,6 @@ internal sealed class BusSubscription(string topic, string? group, IActorRef act
 /// <summary>Drains a subscription's buffer through its handler.</summary>
 internal static class HandlerLoops
 {
-    public static async Task FastPathAsync<T>(ChannelReader<BusEnvelope> reader, HandlerRunner<T> runner, CancellationToken stop)
-    {
-        try
-        {
-            while (await reader.WaitToReadAsync(stop))
-                while (reader.TryRead(out var envelope))
-                    await runner.RunAsync(envelope, null, null, 1, stop);
-        }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested) { }
-    }
-
     /// <summary>Handles deliveries in arrival order and acknowledges them in batches (when the buffer runs dry or
     /// 64 are pending), so a busy consumer costs one ack message per batch, not per message.</summary>
     public static async Task DurableAsync<T>(ChannelReader<Deliver> reader, HandlerRunner<T> runner, IActorRef region,

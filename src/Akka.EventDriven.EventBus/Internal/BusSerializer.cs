@@ -165,8 +165,8 @@ internal static class EnvelopeCodec
         ReadOnlySpan<byte> span = bytes;
         var at = 0;
         var id = Get(span, ref at)!;
-        var topic = Get(span, ref at)!;
-        var type = Get(span, ref at)!;
+        var topic = GetCached(span, ref at);
+        var type = GetCached(span, ref at);
         var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(span[at..]);
         at += 4;
         var data = span.Slice(at, length).ToArray();
@@ -186,6 +186,31 @@ internal static class EnvelopeCodec
     }
 
     private static int Str(string s) => 4 + Utf8.GetByteCount(s);
+
+    private sealed class Interned(byte[] utf8, string value)
+    {
+        public readonly byte[] Utf8 = utf8;
+        public readonly string Value = value;
+    }
+
+    // Topic and type names repeat on every message: decode each once (a small lock-free cache; a collision just
+    // replaces the entry).
+    private static readonly Interned?[] Names = new Interned?[256];
+
+    private static string GetCached(ReadOnlySpan<byte> span, ref int at)
+    {
+        var n = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(span[at..]);
+        var bytes = span.Slice(at + 4, n);
+        at += 4 + n;
+        var hash = 2166136261u;
+        foreach (var b in bytes) hash = (hash ^ b) * 16777619u;
+        var slot = (int)(hash & 255);
+        var entry = Volatile.Read(ref Names[slot]);
+        if (entry is not null && bytes.SequenceEqual(entry.Utf8)) return entry.Value;
+        var value = Utf8.GetString(bytes);
+        Volatile.Write(ref Names[slot], new Interned(bytes.ToArray(), value));
+        return value;
+    }
 
     private static void Put(Span<byte> span, ref int at, string s)
     {

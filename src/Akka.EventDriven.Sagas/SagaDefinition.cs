@@ -29,16 +29,21 @@ public sealed record RetryPolicy(int MaxAttempts, TimeSpan InitialBackoff, TimeS
         var ms = InitialBackoff.TotalMilliseconds * Math.Pow(Multiplier, Math.Max(0, failedAttempt - 1));
         ms = Math.Min(ms, MaxBackoff.TotalMilliseconds);
         if (Jitter > 0) ms *= 1 + Jitter * (2 * Random.Shared.NextDouble() - 1);
-        return TimeSpan.FromMilliseconds(Math.Max(0, ms));
+        if (!double.IsFinite(ms)) ms = MaxBackoff.TotalMilliseconds;
+        return TimeSpan.FromMilliseconds(Math.Clamp(ms, 0, Math.Min(MaxBackoff.TotalMilliseconds, MaxWait.TotalMilliseconds)));
     }
+
+    /// <summary>Longest backoff or timeout accepted (timers beyond it overflow).</summary>
+    public static readonly TimeSpan MaxWait = TimeSpan.FromDays(24);
 
     /// <summary>Throws <see cref="ArgumentException"/> when a value is out of range.</summary>
     public RetryPolicy Validate()
     {
         if (MaxAttempts < 1) throw new ArgumentException($"MaxAttempts must be at least 1, was {MaxAttempts}.");
         if (InitialBackoff < TimeSpan.Zero || MaxBackoff < TimeSpan.Zero) throw new ArgumentException("Backoffs must not be negative.");
-        if (Multiplier < 1) throw new ArgumentException($"Multiplier must be at least 1, was {Multiplier}.");
-        if (Jitter is < 0 or > 1) throw new ArgumentException($"Jitter must be between 0 and 1, was {Jitter}.");
+        if (MaxBackoff > MaxWait || InitialBackoff > MaxWait) throw new ArgumentException($"Backoffs must be at most {MaxWait.TotalDays:0} days.");
+        if (!double.IsFinite(Multiplier) || Multiplier < 1) throw new ArgumentException($"Multiplier must be a number of at least 1, was {Multiplier}.");
+        if (!double.IsFinite(Jitter) || Jitter is < 0 or > 1) throw new ArgumentException($"Jitter must be between 0 and 1, was {Jitter}.");
         return this;
     }
 }
@@ -134,7 +139,8 @@ public sealed class SagaBuilder<TData> where TData : class
         if (string.IsNullOrWhiteSpace(id)) throw new ArgumentException("A step id must not be empty.", nameof(id));
         if (Steps.Any(s => s.Id == id)) throw new ArgumentException($"Step id '{id}' is used twice.", nameof(id));
         ArgumentNullException.ThrowIfNull(action);
-        if (timeout is { } t && t <= TimeSpan.Zero) throw new ArgumentException("A step timeout must be positive.", nameof(timeout));
+        if (timeout is { } t && (t <= TimeSpan.Zero || t > RetryPolicy.MaxWait))
+            throw new ArgumentException($"A step timeout must be positive and at most {RetryPolicy.MaxWait.TotalDays:0} days.", nameof(timeout));
         // Defaults are resolved in Define, so DefaultRetry/DefaultTimeout may be called after the steps.
         Steps.Add((id, string.IsNullOrWhiteSpace(name) ? id : name, action, compensation, retry?.Validate(), timeout,
             compensationRetry?.Validate()));
@@ -174,7 +180,8 @@ public sealed class SagaBuilder<TData> where TData : class
     /// <summary>The per-attempt timeout of steps that set none. Default: 30 s.</summary>
     public SagaBuilder<TData> DefaultTimeout(TimeSpan timeout)
     {
-        if (timeout <= TimeSpan.Zero) throw new ArgumentException("A step timeout must be positive.", nameof(timeout));
+        if (timeout <= TimeSpan.Zero || timeout > RetryPolicy.MaxWait)
+            throw new ArgumentException($"A step timeout must be positive and at most {RetryPolicy.MaxWait.TotalDays:0} days.", nameof(timeout));
         DefaultStepTimeout = timeout;
         return this;
     }

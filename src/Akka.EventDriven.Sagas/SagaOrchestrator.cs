@@ -135,6 +135,8 @@ public sealed class SagaOrchestrator : IExtension
             throw new ArgumentException($"No saga named '{sagaName}' is registered on this node.", nameof(sagaName));
         if (!definition.DataType.IsInstanceOfType(input))
             throw new ArgumentException($"Saga '{sagaName}' takes {definition.DataType.Name} data, not {input.GetType().Name}.", nameof(input));
+        if (options?.SagaId is { } given && (string.IsNullOrWhiteSpace(given) || given.Length > 200))
+            throw new ArgumentException("A saga id must be 1-200 characters and not blank.", nameof(options));
         var (region, runtime) = await EnsureStarted();
         var id = options?.SagaId ?? Guid.NewGuid().ToString("N");
         var data = JsonSerializer.SerializeToElement(input, definition.DataType, runtime.Json);

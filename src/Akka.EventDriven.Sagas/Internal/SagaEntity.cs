@@ -28,6 +28,8 @@ internal sealed class SagaRuntime(SagaSettings settings, JsonSerializerOptions j
 /// </summary>
 internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
 {
+    private const int MaxWaiters = 1000;
+
     /// <summary>Sharding's stop message (passivation and hand-off): waits for a running attempt's outcome to be recorded.</summary>
     internal sealed class Stop
     {
@@ -115,12 +117,18 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
                 Sender.Tell(new SagaStatusReply(_sagaId, Status()));
                 break;
             case AwaitSaga:
-                if (IsActive) _waiters.Add(Sender);
+                if (IsActive)
+                {
+                    // Pollers re-ask; asks that timed out are never answered: keep the newest ones only.
+                    if (_waiters.Count >= MaxWaiters) _waiters.RemoveAt(0);
+                    _waiters.Add(Sender);
+                }
                 else Sender.Tell(new SagaStatusReply(_sagaId, Status()));
                 break;
             case ResumeSaga:
                 Sender.Tell(new SagaStatusReply(_sagaId, Status()));
                 if (IsActive) Advance();
+                else if (_state is not null) _runtime.Index.Remove(_sagaId); // finished: its index row must go
                 break;
             case Continue:
                 Advance();
@@ -140,9 +148,8 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
                 OnDeadline();
                 break;
             case Stop:
-                // Passivation or hand-off (the node leaves, or shards rebalance): a running attempt is cancelled; if it
-                // still completes its completion is recorded, otherwise nothing is recorded and it runs again where the
-                // saga resumes (as after a crash).
+                // Passivation or hand-off (the node leaves, or shards rebalance): a running attempt is cancelled and
+                // nothing is recorded for it; it runs again (same idempotency key) where the saga resumes, as after a crash.
                 _stopping = true;
                 if (_inFlight) _cts?.Cancel();
                 else Context.Stop(Self);
@@ -160,6 +167,8 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
     {
         if (_state is not null)
         {
+            // The caller indexed the id before asking: a finished saga must not stay in the index of running ones.
+            if (!IsActive) _runtime.Index.Remove(_sagaId);
             Sender.Tell(new SagaStartReply(_sagaId, false, start.SagaName == _sagaName ? null
                 : $"Saga id '{_sagaId}' is already used by a saga '{_sagaName}'."));
             return;
@@ -182,9 +191,26 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
         _definition ??= _sagaName is not null && _runtime.Definitions.TryGetValue(_sagaName, out var d) ? d : null;
         if (_definition is not { } definition)
         {
+            // Not registered on the node hosting it: the saga cannot go on here. It is left running (another node of
+            // the cluster, or this one after a redeploy, may have the definition) but says so loudly.
             _log.Error("Saga {0} ('{1}') cannot continue: no saga with this name is registered on this node.", _sagaId, _sagaName);
             return;
         }
+        try
+        {
+            AdvanceWith(definition);
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or IndexOutOfRangeException or OverflowException)
+        {
+            // The definition does not match the journal (a step renamed or removed while sagas were running): end in
+            // a clear Failed state instead of crashing, restarting and re-running effects.
+            _log.Error(e, "Saga {0} ('{1}'): its definition does not match its journal", _sagaId, _sagaName);
+            Record([new SagaFailed($"Definition mismatch: {e.Message}", DateTimeOffset.UtcNow)]);
+        }
+    }
+
+    private void AdvanceWith(ISagaDefinition definition)
+    {
         if (_retryAt is { } due && due > DateTimeOffset.UtcNow)
         {
             _retryScheduled = true;

@@ -83,7 +83,11 @@ internal sealed class WindowStage<T, TKey, TAcc, TResult> : GraphStage<FanOutSha
         private long _watermark = long.MinValue;
         private long _maxEventTime = long.MinValue;
         private long _nextClose = long.MaxValue;        // earliest end of an open window; scan only when passed
-        private long _arrivals, _arrivalsAtLastTick, _lastArrival;
+        private long _lastArrival;
+        // With a manual clock the stage's "now" is the last time the clock ticked it: ticks and elements arrive through
+        // the stage's mailbox in the order the test sent them, so what is in which window is deterministic.
+        private bool _manual;
+        private long _manualNow;
         private T _pendingLate = default!;
         private bool _hasPendingLate, _finishing;
         private IDisposable? _clockSubscription;
@@ -113,11 +117,16 @@ internal sealed class WindowStage<T, TKey, TAcc, TResult> : GraphStage<FanOutSha
 
         public override void PreStart()
         {
-            _lastArrival = _clock.UtcNow.UtcTicks;
+            _manualNow = _lastArrival = _clock.UtcNow.UtcTicks;
             if (_eventTime is not null && _idle is null) return;    // the watermark moves only with elements
-            var tick = GetAsyncCallback<DateTimeOffset>(now => OnClock(now.UtcTicks));
+            var tick = GetAsyncCallback<DateTimeOffset>(now =>
+            {
+                if (now.UtcTicks > _manualNow) _manualNow = now.UtcTicks;
+                OnClock(_manualNow);
+            });
             _clockSubscription = _clock.Subscribe(tick);
-            if (_clockSubscription is null) ScheduleRepeatedly(TickKey, _stage._options.TickInterval);
+            _manual = _clockSubscription is not null;
+            if (!_manual) ScheduleRepeatedly(TickKey, _stage._options.TickInterval);
         }
 
         public override void PostStop() => _clockSubscription?.Dispose();
@@ -129,9 +138,9 @@ internal sealed class WindowStage<T, TKey, TAcc, TResult> : GraphStage<FanOutSha
             var element = Grab(_in);
             try
             {
-                _arrivals++;
                 long time;
-                if (_eventTime is null) time = _clock.UtcNow.UtcTicks;
+                if (_idle is not null) _lastArrival = Now();
+                if (_eventTime is null) time = Now();
                 else
                 {
                     time = _eventTime(element).UtcTicks;
@@ -289,6 +298,8 @@ internal sealed class WindowStage<T, TKey, TAcc, TResult> : GraphStage<FanOutSha
             _ready.Enqueue(result);
         }
 
+        private long Now() => _manual ? _manualNow : _clock.UtcNow.UtcTicks;
+
         private void OnClock(long now)
         {
             if (_eventTime is null)
@@ -297,11 +308,6 @@ internal sealed class WindowStage<T, TKey, TAcc, TResult> : GraphStage<FanOutSha
             }
             else if (_idle is { } idle)
             {
-                if (_arrivals != _arrivalsAtLastTick)
-                {
-                    _arrivalsAtLastTick = _arrivals;
-                    _lastArrival = now;
-                }
                 var idleFor = now - _lastArrival;
                 if (idleFor >= idle && _maxEventTime != long.MinValue)
                 {

@@ -81,8 +81,9 @@ public sealed record WindowOptions<T>
     /// Unused with a manual clock, which ticks the stage on every advance.</summary>
     public TimeSpan TickInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Where elements too late for their window go (the late-events side output). Default: counted in
-    /// <see cref="WindowOptions{T}"/>-less metrics only and discarded by <c>Sink.Ignore</c> — pass a sink to keep them.</summary>
+    /// <summary>Where elements too late for their windows go (the late-events side output; it backpressures the
+    /// window like the main output). Default null: late elements are discarded (<c>Sink.Ignore</c>) — pass a sink to
+    /// keep them.</summary>
     public Sink<T, NotUsed>? LateEvents { get; init; }
 }
 

@@ -6,8 +6,8 @@ namespace Akka.EventDriven.Streaming;
 /// <summary>
 /// Entry point of the pipeline DSL (the guide's <c>StreamProcessor.builder(name, source)</c>): a named pipeline from a
 /// source, through LINQ-named operators, to a sink. The result is a <see cref="PipelineDefinition"/> that a
-/// <see cref="StreamProcessor"/> starts and stops by name. Every operator maps to one plain Akka.Streams stage (the
-/// pipeline's element counters ride on the first and last user functions rather than adding stages), so a pipeline
+/// <see cref="StreamProcessor"/> starts and stops by name. Every operator maps to one plain Akka.Streams stage (plus one
+/// stage after the source that counts elements and stops the pipeline gracefully), so a pipeline
 /// runs as fast as the same graph written by hand.
 /// </summary>
 /// <example><code>
@@ -43,7 +43,8 @@ public sealed class PipelineStart
     public PipelineBuilder<T> From<T, TMat>(Source<T, TMat> source)
     {
         ArgumentNullException.ThrowIfNull(source);
-        return new PipelineBuilder<T>(Name, source.MapMaterializedValue(_ => NotUsed.Instance), new PipelineCounters(Name), counted: false);
+        var counters = new PipelineCounters(Name);
+        return new PipelineBuilder<T>(Name, source.MapMaterializedValue(_ => NotUsed.Instance).Via(new PipelineHead<T>(counters)), counters);
     }
 }
 
@@ -55,14 +56,11 @@ public sealed class PipelineStart
 public sealed class PipelineBuilder<T>
 {
     private readonly Source<T, NotUsed> _source;
-    private readonly bool _counted;
-
-    internal PipelineBuilder(string name, Source<T, NotUsed> source, PipelineCounters counters, bool counted)
+    internal PipelineBuilder(string name, Source<T, NotUsed> source, PipelineCounters counters)
     {
         Name = name;
         _source = source;
         Counters = counters;
-        _counted = counted;
     }
 
     /// <summary>The pipeline's name.</summary>
@@ -70,60 +68,38 @@ public sealed class PipelineBuilder<T>
 
     internal PipelineCounters Counters { get; }
 
-    private PipelineBuilder<TOut> Next<TOut>(Source<TOut, NotUsed> source) => new(Name, source, Counters, counted: true);
-
-    // The source's elements are counted by the first operator's function, not by a stage of its own.
-    private Source<T, NotUsed> CountedSource() =>
-        _counted ? _source : _source.Select(CountIn(static (T x) => x));
-
-    private Func<TIn, TOut> CountIn<TIn, TOut>(Func<TIn, TOut> f)
-    {
-        if (_counted) return f;
-        var counters = Counters;
-        return x =>
-        {
-            counters.In++;
-            return f(x);
-        };
-    }
+    private PipelineBuilder<TOut> Next<TOut>(Source<TOut, NotUsed> source) => new(Name, source, Counters);
 
     /// <summary>Keeps the elements that satisfy <paramref name="predicate"/> (Akka.Streams <c>Where</c>).
     /// Emits when the predicate holds; backpressures when downstream backpressures; completes when upstream completes.</summary>
     public PipelineBuilder<T> Where(Func<T, bool> predicate)
     {
         ArgumentNullException.ThrowIfNull(predicate);
-        if (_counted) return Next(_source.Where(x => predicate(x)));
-        var counters = Counters;
-        return Next(_source.Where(x =>
-        {
-            counters.In++;
-            return predicate(x);
-        }));
+        return Next(_source.Where(x => predicate(x)));
     }
 
     /// <summary>Transforms each element (Akka.Streams <c>Select</c>). Emits when the function returns; backpressures
     /// when downstream backpressures; completes when upstream completes.</summary>
-    public PipelineBuilder<TOut> Select<TOut>(Func<T, TOut> selector) => Next(_source.Select(CountIn(selector)));
+    public PipelineBuilder<TOut> Select<TOut>(Func<T, TOut> selector) => Next(_source.Select(selector));
 
     /// <summary>Transforms each element asynchronously, at most <paramref name="parallelism"/> at a time, keeping the
     /// input order (Akka.Streams <c>SelectAsync</c>). Emits when the next task in order completes; backpressures when
     /// <paramref name="parallelism"/> tasks are running or downstream backpressures; completes when upstream
     /// completes and every task has completed.</summary>
     public PipelineBuilder<TOut> SelectAsync<TOut>(int parallelism, Func<T, Task<TOut>> selector) =>
-        Next(_source.SelectAsync(parallelism, CountIn(selector)));
+        Next(_source.SelectAsync(parallelism, selector));
 
     /// <summary>Transforms each element into zero or more (Akka.Streams <c>SelectMany</c>). Emits when an output is
     /// available; backpressures when downstream backpressures; completes when upstream completes and the last
     /// element's outputs are emitted.</summary>
-    public PipelineBuilder<TOut> SelectMany<TOut>(Func<T, IEnumerable<TOut>> selector) => Next(_source.SelectMany(CountIn(selector)));
+    public PipelineBuilder<TOut> SelectMany<TOut>(Func<T, IEnumerable<TOut>> selector) => Next(_source.SelectMany(selector));
 
     /// <summary>Runs <paramref name="perKey"/> on a substream per key (at most <paramref name="maxSubstreams"/> keys,
     /// beyond which the pipeline fails) and merges the substreams' outputs (Akka.Streams <c>GroupBy</c> +
     /// <c>MergeSubstreams</c>). Elements of one key keep their order.</summary>
     public PipelineBuilder<TOut> GroupBy<TKey, TOut>(int maxSubstreams, Func<T, TKey> key, Flow<T, TOut, NotUsed> perKey) where TKey : notnull
     {
-        var keyOf = CountIn(key);
-        var grouped = (SubFlow<T, NotUsed, IRunnableGraph<NotUsed>>)_source.GroupBy(maxSubstreams, x => (object)keyOf(x)!);
+        var grouped = (SubFlow<T, NotUsed, IRunnableGraph<NotUsed>>)_source.GroupBy(maxSubstreams, x => (object)key(x));
         var merged = (Source<TOut, NotUsed>)((SubFlow<TOut, NotUsed, IRunnableGraph<NotUsed>>)grouped.Via(perKey)).MergeSubstreams();
         return Next(merged);
     }
@@ -131,16 +107,16 @@ public sealed class PipelineBuilder<T>
     /// <summary>Limits the rate to <paramref name="elements"/> per <paramref name="per"/> with bursts up to
     /// <paramref name="maximumBurst"/>, backpressuring upstream (Akka.Streams <c>Throttle</c>, shaping mode).</summary>
     public PipelineBuilder<T> Throttle(int elements, TimeSpan per, int maximumBurst = 1) =>
-        Next(CountedSource().Throttle(elements, per, maximumBurst, ThrottleMode.Shaping));
+        Next(_source.Throttle(elements, per, maximumBurst, ThrottleMode.Shaping));
 
     /// <summary>Groups elements into lists of up to <paramref name="size"/>, emitting a shorter list when
     /// <paramref name="within"/> passes (Akka.Streams <c>GroupedWithin</c>). Emits when the list is full or the time
     /// passes; backpressures when downstream backpressures and a list is full.</summary>
     public PipelineBuilder<IReadOnlyList<T>> Batch(int size, TimeSpan within) =>
-        Next(CountedSource().GroupedWithin(size, within).Select(static g => (IReadOnlyList<T>)(g as IReadOnlyList<T> ?? g.ToList())));
+        Next(_source.GroupedWithin(size, within).Select(static g => (IReadOnlyList<T>)(g as IReadOnlyList<T> ?? g.ToList())));
 
     /// <summary>Passes the elements through any flow (an adapter, a custom stage).</summary>
-    public PipelineBuilder<TOut> Via<TOut, TMat>(IGraph<FlowShape<T, TOut>, TMat> flow) => Next(CountedSource().Via(flow));
+    public PipelineBuilder<TOut> Via<TOut, TMat>(IGraph<FlowShape<T, TOut>, TMat> flow) => Next(_source.Via(flow));
 
     /// <summary>Keyed tumbling windows (see <see cref="WindowOperators"/>).</summary>
     public PipelineBuilder<WindowResult<TKey, TResult>> TumblingWindow<TKey, TAcc, TResult>(TimeSpan size, Func<T, TKey> key,
@@ -165,25 +141,22 @@ public sealed class PipelineBuilder<T>
     /// <summary>Any window spec, keyed by <paramref name="key"/>.</summary>
     public PipelineBuilder<WindowResult<TKey, TResult>> Window<TKey, TAcc, TResult>(WindowSpec spec, Func<T, TKey> key,
         Aggregator<T, TAcc, TResult> aggregator, WindowOptions<T>? options = null, Action<WindowResult<TKey, TResult>>? onClosed = null) =>
-        Next(_source.Via(WindowOperators.Window(spec, CountIn(key), aggregator, options, onClosed)));
+        Next(_source.Via(WindowOperators.Window(spec, key, aggregator, options, onClosed)));
 
     /// <summary>The pipeline so far as a plain source (to test it with probes or compose it further).</summary>
-    public Source<T, NotUsed> AsSource() => CountedSource();
+    public Source<T, NotUsed> AsSource() => _source;
 
     /// <summary>Ends the pipeline in <paramref name="sink"/> (a Kafka topic, a bus topic, a projection, any sink).</summary>
     public PipelineDefinition To<TMat>(Sink<T, TMat> sink)
     {
         ArgumentNullException.ThrowIfNull(sink);
         var counters = Counters;
-        var source = CountedSource().Select(x =>
+        var source = _source.Select(x =>
         {
             counters.Out++;
             return x;
         });
-        return new PipelineDefinition(Name, Counters, () => source
-            .ViaMaterialized(KillSwitches.Single<T>(), Keep.Right)
-            .WatchTermination((ks, done) => (ks, (Task)done))
-            .To(sink));
+        return new PipelineDefinition(Name, Counters, () => source.WatchTermination((_, done) => (Task)done).To(sink));
     }
 
     /// <summary>Ends the pipeline in a callback run for each element, one at a time, on the stream's thread.</summary>
@@ -191,16 +164,12 @@ public sealed class PipelineBuilder<T>
     {
         ArgumentNullException.ThrowIfNull(action);
         var counters = Counters;
-        var countIn = !_counted;
         var sink = Sink.ForEach<T>(x =>
         {
-            if (countIn) counters.In++;
             action(x);
             counters.Out++;
         });
-        return new PipelineDefinition(Name, Counters, () => _source
-            .ViaMaterialized(KillSwitches.Single<T>(), Keep.Right)
-            .ToMaterialized(sink, (ks, done) => (ks, (Task)done)));
+        return new PipelineDefinition(Name, Counters, () => _source.ToMaterialized(sink, (_, done) => (Task)done));
     }
 
     /// <summary>Ends the pipeline in an asynchronous callback, at most <paramref name="parallelism"/> at a time.</summary>
@@ -208,14 +177,12 @@ public sealed class PipelineBuilder<T>
     {
         ArgumentNullException.ThrowIfNull(action);
         var counters = Counters;
-        var source = CountedSource().SelectAsync(parallelism, async x =>
+        var source = _source.SelectAsync(parallelism, async x =>
         {
             await action(x).ConfigureAwait(false);
             return NotUsed.Instance;
         });
-        return new PipelineDefinition(Name, Counters, () => source
-            .ViaMaterialized(KillSwitches.Single<NotUsed>(), Keep.Right)
-            .ToMaterialized(Sink.ForEach<NotUsed>(_ => counters.Out++), (ks, done) => (ks, (Task)done)));
+        return new PipelineDefinition(Name, Counters, () => source.ToMaterialized(Sink.ForEach<NotUsed>(_ => counters.Out++), (_, done) => (Task)done));
     }
 }
 
@@ -270,7 +237,7 @@ public enum SupervisionMode
 /// <summary>A complete, named pipeline: what <see cref="StreamProcessor.DefinePipeline"/> takes.</summary>
 public sealed class PipelineDefinition
 {
-    internal PipelineDefinition(string name, PipelineCounters counters, Func<IRunnableGraph<(UniqueKillSwitch, Task)>> graph,
+    internal PipelineDefinition(string name, PipelineCounters counters, Func<IRunnableGraph<Task>> graph,
         PipelineSupervision? supervision = null)
     {
         Name = name;
@@ -287,7 +254,7 @@ public sealed class PipelineDefinition
 
     internal PipelineCounters Counters { get; }
 
-    internal Func<IRunnableGraph<(UniqueKillSwitch, Task)>> Graph { get; }
+    internal Func<IRunnableGraph<Task>> Graph { get; }
 
     /// <summary>A copy with the given supervision.</summary>
     public PipelineDefinition WithSupervision(PipelineSupervision supervision) =>

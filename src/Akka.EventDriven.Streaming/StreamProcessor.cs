@@ -51,6 +51,41 @@ internal sealed class PipelineCounters(string name)
     public long Out;
     public long Errors;
     public long Restarts;
+    private readonly object _gate = new();
+    private IPipelineControl? _control;
+    private Exception? _stopRequested;
+    private bool _stopping;
+
+    /// <summary>Called by the running head stage; a stop requested before it started applies at once.</summary>
+    public void Attach(IPipelineControl control)
+    {
+        lock (_gate)
+        {
+            _control = control;
+            if (_stopping) control.Stop(_stopRequested);
+        }
+    }
+
+    public void Detach(IPipelineControl control)
+    {
+        lock (_gate)
+            if (ReferenceEquals(_control, control)) _control = null;
+    }
+
+    /// <summary>Arms (or clears) the stop request for the next and current materialization.</summary>
+    public void Reset()
+    {
+        lock (_gate) (_stopping, _stopRequested) = (false, null);
+    }
+
+    public void Stop(Exception? abort)
+    {
+        lock (_gate)
+        {
+            (_stopping, _stopRequested) = (true, abort);
+            _control?.Stop(abort);
+        }
+    }
 
     public long ReadIn => Volatile.Read(ref In);
     public long ReadOut => Volatile.Read(ref Out);
@@ -106,6 +141,7 @@ public sealed class StreamProcessor : IAsyncDisposable
             entry.StartedAt ??= DateTime.UtcNow;
             var run = new Run();
             entry.Run = run;
+            entry.Pipeline.Counters.Reset();
             run.Finished = RunLoopAsync(entry, run);
         }
         return Task.CompletedTask;
@@ -121,11 +157,11 @@ public sealed class StreamProcessor : IAsyncDisposable
         if (run is null) return;
         run.StopRequested = true;
         run.Stop.Cancel();
-        run.KillSwitch?.Shutdown();
+        entry.Pipeline.Counters.Stop(null);
         var finished = await Task.WhenAny(run.Finished, Task.Delay(_stopTimeout)).ConfigureAwait(false);
         if (finished != run.Finished)
         {
-            run.KillSwitch?.Abort(new TimeoutException($"Pipeline '{name}' did not stop within {_stopTimeout}."));
+            entry.Pipeline.Counters.Stop(new TimeoutException($"Pipeline '{name}' did not stop within {_stopTimeout}."));
             await run.Finished.ConfigureAwait(false);
         }
     }
@@ -179,9 +215,8 @@ public sealed class StreamProcessor : IAsyncDisposable
             try
             {
                 var graph = pipeline.Graph().WithAttributes(ActorAttributes.CreateSupervisionStrategy(decider));
-                (run.KillSwitch, done) = graph.Run(_materializer);
+                done = graph.Run(_materializer);
                 entry.Status = PipelineStatus.Running;
-                if (run.StopRequested) run.KillSwitch.Shutdown();
             }
             catch (Exception ex)
             {
@@ -253,7 +288,6 @@ public sealed class StreamProcessor : IAsyncDisposable
     {
         public readonly CancellationTokenSource Stop = new();
         public volatile bool StopRequested;
-        public volatile UniqueKillSwitch? KillSwitch;
         public Task Finished = Task.CompletedTask;
     }
 }

@@ -114,7 +114,7 @@ public sealed class StreamProcessor : IAsyncDisposable
     public StreamProcessor(ActorSystem system, TimeSpan? stopTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(system);
-        _materializer = system.Materializer(namePrefix: "pipelines");
+        _materializer = ActorMaterializer.Create(system, ActorMaterializerSettings.Create(system), "pipelines");
         _stopTimeout = stopTimeout ?? StreamingConfig.StopTimeout(system);
     }
 

@@ -43,8 +43,7 @@ public sealed class PipelineStart
     public PipelineBuilder<T> From<T, TMat>(Source<T, TMat> source)
     {
         ArgumentNullException.ThrowIfNull(source);
-        var counters = new PipelineCounters(Name);
-        return new PipelineBuilder<T>(Name, source.MapMaterializedValue(_ => NotUsed.Instance).Via(new PipelineHead<T>(counters)), counters);
+        return new PipelineBuilder<T>(Name, source.MapMaterializedValue(_ => NotUsed.Instance), new PipelineCounters(Name), headless: true);
     }
 }
 
@@ -56,12 +55,19 @@ public sealed class PipelineStart
 public sealed class PipelineBuilder<T>
 {
     private readonly Source<T, NotUsed> _source;
-    internal PipelineBuilder(string name, Source<T, NotUsed> source, PipelineCounters counters)
+    // True until the pipeline's head stage (counting, stop switch) is added: a leading Where or Select becomes the head.
+    private readonly bool _headless;
+
+    internal PipelineBuilder(string name, Source<T, NotUsed> source, PipelineCounters counters, bool headless = false)
     {
         Name = name;
+        _headless = headless;
         _source = source;
         Counters = counters;
     }
+
+    /// <summary>The pipeline so far, with its head stage.</summary>
+    private Source<T, NotUsed> Headed => _headless ? _source.Via(new PipelineHead<T, T>(Counters)) : _source;
 
     /// <summary>The pipeline's name.</summary>
     public string Name { get; }
@@ -75,31 +81,35 @@ public sealed class PipelineBuilder<T>
     public PipelineBuilder<T> Where(Func<T, bool> predicate)
     {
         ArgumentNullException.ThrowIfNull(predicate);
-        return Next(_source.Where(x => predicate(x)));
+        return Next(_headless ? _source.Via(new PipelineHead<T, T>(Counters, filter: predicate)) : _source.Where(x => predicate(x)));
     }
 
     /// <summary>Transforms each element (Akka.Streams <c>Select</c>). Emits when the function returns; backpressures
     /// when downstream backpressures; completes when upstream completes.</summary>
-    public PipelineBuilder<TOut> Select<TOut>(Func<T, TOut> selector) => Next(_source.Select(selector));
+    public PipelineBuilder<TOut> Select<TOut>(Func<T, TOut> selector)
+    {
+        ArgumentNullException.ThrowIfNull(selector);
+        return Next(_headless ? _source.Via(new PipelineHead<T, TOut>(Counters, map: selector)) : _source.Select(selector));
+    }
 
     /// <summary>Transforms each element asynchronously, at most <paramref name="parallelism"/> at a time, keeping the
     /// input order (Akka.Streams <c>SelectAsync</c>). Emits when the next task in order completes; backpressures when
     /// <paramref name="parallelism"/> tasks are running or downstream backpressures; completes when upstream
     /// completes and every task has completed.</summary>
     public PipelineBuilder<TOut> SelectAsync<TOut>(int parallelism, Func<T, Task<TOut>> selector) =>
-        Next(_source.SelectAsync(parallelism, selector));
+        Next(Headed.SelectAsync(parallelism, selector));
 
     /// <summary>Transforms each element into zero or more (Akka.Streams <c>SelectMany</c>). Emits when an output is
     /// available; backpressures when downstream backpressures; completes when upstream completes and the last
     /// element's outputs are emitted.</summary>
-    public PipelineBuilder<TOut> SelectMany<TOut>(Func<T, IEnumerable<TOut>> selector) => Next(_source.SelectMany(selector));
+    public PipelineBuilder<TOut> SelectMany<TOut>(Func<T, IEnumerable<TOut>> selector) => Next(Headed.SelectMany(selector));
 
     /// <summary>Runs <paramref name="perKey"/> on a substream per key (at most <paramref name="maxSubstreams"/> keys,
     /// beyond which the pipeline fails) and merges the substreams' outputs (Akka.Streams <c>GroupBy</c> +
     /// <c>MergeSubstreams</c>). Elements of one key keep their order.</summary>
     public PipelineBuilder<TOut> GroupBy<TKey, TOut>(int maxSubstreams, Func<T, TKey> key, Flow<T, TOut, NotUsed> perKey) where TKey : notnull
     {
-        var grouped = (SubFlow<T, NotUsed, IRunnableGraph<NotUsed>>)_source.GroupBy(maxSubstreams, x => (object)key(x));
+        var grouped = (SubFlow<T, NotUsed, IRunnableGraph<NotUsed>>)Headed.GroupBy(maxSubstreams, x => (object)key(x));
         var merged = (Source<TOut, NotUsed>)((SubFlow<TOut, NotUsed, IRunnableGraph<NotUsed>>)grouped.Via(perKey)).MergeSubstreams();
         return Next(merged);
     }
@@ -107,16 +117,16 @@ public sealed class PipelineBuilder<T>
     /// <summary>Limits the rate to <paramref name="elements"/> per <paramref name="per"/> with bursts up to
     /// <paramref name="maximumBurst"/>, backpressuring upstream (Akka.Streams <c>Throttle</c>, shaping mode).</summary>
     public PipelineBuilder<T> Throttle(int elements, TimeSpan per, int maximumBurst = 1) =>
-        Next(_source.Throttle(elements, per, maximumBurst, ThrottleMode.Shaping));
+        Next(Headed.Throttle(elements, per, maximumBurst, ThrottleMode.Shaping));
 
     /// <summary>Groups elements into lists of up to <paramref name="size"/>, emitting a shorter list when
     /// <paramref name="within"/> passes (Akka.Streams <c>GroupedWithin</c>). Emits when the list is full or the time
     /// passes; backpressures when downstream backpressures and a list is full.</summary>
     public PipelineBuilder<IReadOnlyList<T>> Batch(int size, TimeSpan within) =>
-        Next(_source.GroupedWithin(size, within).Select(static g => (IReadOnlyList<T>)(g as IReadOnlyList<T> ?? g.ToList())));
+        Next(Headed.GroupedWithin(size, within).Select(static g => (IReadOnlyList<T>)(g as IReadOnlyList<T> ?? g.ToList())));
 
     /// <summary>Passes the elements through any flow (an adapter, a custom stage).</summary>
-    public PipelineBuilder<TOut> Via<TOut, TMat>(IGraph<FlowShape<T, TOut>, TMat> flow) => Next(_source.Via(flow));
+    public PipelineBuilder<TOut> Via<TOut, TMat>(IGraph<FlowShape<T, TOut>, TMat> flow) => Next(Headed.Via(flow));
 
     /// <summary>Keyed tumbling windows (see <see cref="WindowOperators"/>).</summary>
     public PipelineBuilder<WindowResult<TKey, TResult>> TumblingWindow<TKey, TAcc, TResult>(TimeSpan size, Func<T, TKey> key,
@@ -141,17 +151,17 @@ public sealed class PipelineBuilder<T>
     /// <summary>Any window spec, keyed by <paramref name="key"/>.</summary>
     public PipelineBuilder<WindowResult<TKey, TResult>> Window<TKey, TAcc, TResult>(WindowSpec spec, Func<T, TKey> key,
         Aggregator<T, TAcc, TResult> aggregator, WindowOptions<T>? options = null, Action<WindowResult<TKey, TResult>>? onClosed = null) =>
-        Next(_source.Via(WindowOperators.Window(spec, key, aggregator, options, onClosed)));
+        Next(Headed.Via(WindowOperators.Window(spec, key, aggregator, options, onClosed)));
 
     /// <summary>The pipeline so far as a plain source (to test it with probes or compose it further).</summary>
-    public Source<T, NotUsed> AsSource() => _source;
+    public Source<T, NotUsed> AsSource() => Headed;
 
     /// <summary>Ends the pipeline in <paramref name="sink"/> (a Kafka topic, a bus topic, a projection, any sink).</summary>
     public PipelineDefinition To<TMat>(Sink<T, TMat> sink)
     {
         ArgumentNullException.ThrowIfNull(sink);
         var counters = Counters;
-        var source = _source.Select(x =>
+        var source = Headed.Select(x =>
         {
             counters.Out++;
             return x;
@@ -169,7 +179,7 @@ public sealed class PipelineBuilder<T>
             action(x);
             counters.Out++;
         });
-        return new PipelineDefinition(Name, Counters, () => _source.ToMaterialized(sink, (_, done) => (Task)done));
+        return new PipelineDefinition(Name, Counters, () => Headed.ToMaterialized(sink, (_, done) => (Task)done));
     }
 
     /// <summary>Ends the pipeline in an asynchronous callback, at most <paramref name="parallelism"/> at a time.</summary>
@@ -177,7 +187,7 @@ public sealed class PipelineBuilder<T>
     {
         ArgumentNullException.ThrowIfNull(action);
         var counters = Counters;
-        var source = _source.SelectAsync(parallelism, async x =>
+        var source = Headed.SelectAsync(parallelism, async x =>
         {
             await action(x).ConfigureAwait(false);
             return NotUsed.Instance;

@@ -35,6 +35,8 @@ public static class Suites
             ["append-single"] = ("one aggregate, one command at a time, vs raw single-row INSERT + COMMIT (goal 0.85)", AppendSingleAsync),
             ["projection-lag"] = ("exactly-once projection lag p99 under the append load vs poll interval + one batch (goal ratio >= 1)", LiveLagSuite.RunAsync),
             ["projection"] = ("exactly-once projection catch-up into PostgreSQL vs a raw SELECT/UPSERT/offset loop (goal 0.8)", ProjectionSuite.RunAsync),
+            ["pipeline"] = ("DSL Where -> Select -> keyed tumbling count vs the same topology in raw Akka.Streams (goal 0.95)", PipelineSuite.RunAsync),
+            ["kafka"] = ("produce and consume+commit through the Kafka stages vs raw Confluent.Kafka loops, mock cluster (goal 0.9)", KafkaSuite.RunAsync),
         };
 
     // Fixed by the suite definition; BENCH_AGGREGATES / BENCH_IN_FLIGHT exist only for diagnosis (reported in details).

@@ -121,7 +121,15 @@ internal sealed class ConsumerHandle<TKey, TValue> : ConsumerHandle
 
     public ConsumerHandle(KafkaConsumerSettings<TKey, TValue> settings, IReadOnlyCollection<string> topics, bool manualCommit)
     {
-        _consumer = settings.Build(manualCommit, manualCommit ? (_, revoked) => CommitPendingFor(revoked) : null);
+        // Rebalance callbacks run inside Consume, on the polling thread, with the lock held.
+        _consumer = settings.Build(manualCommit,
+            (_, assigned) => _assignment = _assignment.Union(assigned).ToList(),
+            (_, revoked) =>
+            {
+                if (manualCommit) CommitPendingFor(revoked);
+                var gone = revoked.Select(r => r.TopicPartition).ToHashSet();
+                _assignment = _assignment.Where(p => !gone.Contains(p)).ToList();
+            });
         _consumer.Subscribe(topics);
     }
 
@@ -136,7 +144,6 @@ internal sealed class ConsumerHandle<TKey, TValue> : ConsumerHandle
         {
             if (IsClosed) return null;
             var result = _consumer.Consume(timeout);
-            if (_assignment.Count != _consumer.Assignment.Count) _assignment = _consumer.Assignment.ToList();
             return result is { IsPartitionEOF: false } ? result : null;
         }
     }

@@ -40,43 +40,48 @@ public static class KafkaProducer
     /// <param name="producer">A producer to share (not disposed by the stage); null = one per materialization.</param>
     public static Flow<ProducerMessage<TKey, TValue, TPassThrough>, ProducerResult<TKey, TValue, TPassThrough>, NotUsed> Flow<TKey, TValue, TPassThrough>(
         KafkaProducerSettings<TKey, TValue> settings, IProducer<TKey, TValue>? producer = null) =>
-        Akka.Streams.Dsl.Flow.FromGraph(new ProducerStage<TKey, TValue, TPassThrough, ProducerResult<TKey, TValue, TPassThrough>>(
+        Akka.Streams.Dsl.Flow.FromGraph(new ProducerStage<TKey, TValue, ProducerMessage<TKey, TValue, TPassThrough>, TPassThrough,
+            ProducerResult<TKey, TValue, TPassThrough>>(
             settings, producer, static (report, pass) => new ProducerResult<TKey, TValue, TPassThrough>(report, pass)));
 
     /// <summary>Produces each message to <paramref name="topic"/>; the task completes when every message is acknowledged.</summary>
     public static Sink<Message<TKey, TValue>, Task<Done>> Sink<TKey, TValue>(KafkaProducerSettings<TKey, TValue> settings, string topic,
         IProducer<TKey, TValue>? producer = null) =>
-        Akka.Streams.Dsl.Flow.Create<Message<TKey, TValue>>()
-            .Select(m => new ProducerMessage<TKey, TValue, NotUsed>(topic, m, NotUsed.Instance))
-            .Via(new ProducerStage<TKey, TValue, NotUsed, NotUsed>(settings, producer, static (_, _) => NotUsed.Instance))
+        Akka.Streams.Dsl.Flow.FromGraph(new ProducerStage<TKey, TValue, Message<TKey, TValue>, NotUsed, NotUsed>(settings, producer,
+                static (_, _) => NotUsed.Instance, topic ?? throw new ArgumentNullException(nameof(topic))))
             .ToMaterialized(Akka.Streams.Dsl.Sink.Ignore<NotUsed>(), Keep.Right);
 
     /// <summary>Produces each message (to its own topic); the task completes when every message is acknowledged.</summary>
     public static Sink<ProducerMessage<TKey, TValue, TPassThrough>, Task<Done>> Sink<TKey, TValue, TPassThrough>(
         KafkaProducerSettings<TKey, TValue> settings, IProducer<TKey, TValue>? producer = null) =>
-        Akka.Streams.Dsl.Flow.FromGraph(new ProducerStage<TKey, TValue, TPassThrough, NotUsed>(settings, producer, static (_, _) => NotUsed.Instance))
+        Akka.Streams.Dsl.Flow.FromGraph(new ProducerStage<TKey, TValue, ProducerMessage<TKey, TValue, TPassThrough>, TPassThrough, NotUsed>(
+                settings, producer, static (_, _) => NotUsed.Instance))
             .ToMaterialized(Akka.Streams.Dsl.Sink.Ignore<NotUsed>(), Keep.Right);
 }
 
-internal sealed class ProducerStage<TKey, TValue, TPass, TOut> : GraphStage<FlowShape<ProducerMessage<TKey, TValue, TPass>, TOut>>
+internal sealed class ProducerStage<TKey, TValue, TIn, TPass, TOut> : GraphStage<FlowShape<TIn, TOut>>
 {
     private readonly KafkaProducerSettings<TKey, TValue> _settings;
     private readonly IProducer<TKey, TValue>? _shared;
     private readonly Func<DeliveryReport<TKey, TValue>, TPass, TOut> _result;
-    private readonly Inlet<ProducerMessage<TKey, TValue, TPass>> _in = new("KafkaProducer.in");
+    private readonly Inlet<TIn> _in = new("KafkaProducer.in");
+    private readonly string? _topic;
     private readonly Outlet<TOut> _out = new("KafkaProducer.out");
 
+    /// <summary>Input is <see cref="ProducerMessage{TKey,TValue,TPassThrough}"/> (<typeparamref name="TIn"/>), or a
+    /// plain <see cref="Message{TKey,TValue}"/> sent to <paramref name="topic"/>.</summary>
     public ProducerStage(KafkaProducerSettings<TKey, TValue> settings, IProducer<TKey, TValue>? shared,
-        Func<DeliveryReport<TKey, TValue>, TPass, TOut> result)
+        Func<DeliveryReport<TKey, TValue>, TPass, TOut> result, string? topic = null)
     {
         ArgumentNullException.ThrowIfNull(settings);
         _settings = settings;
         _shared = shared;
         _result = result;
-        Shape = new FlowShape<ProducerMessage<TKey, TValue, TPass>, TOut>(_in, _out);
+        _topic = topic;
+        Shape = new FlowShape<TIn, TOut>(_in, _out);
     }
 
-    public override FlowShape<ProducerMessage<TKey, TValue, TPass>, TOut> Shape { get; }
+    public override FlowShape<TIn, TOut> Shape { get; }
 
     protected override Attributes InitialAttributes { get; } = Attributes.CreateName("kafka-producer");
 
@@ -90,7 +95,7 @@ internal sealed class ProducerStage<TKey, TValue, TPass, TOut> : GraphStage<Flow
         public readonly Action<DeliveryReport<TKey, TValue>> Handler;
         public DeliveryReport<TKey, TValue>? Report;
         public TPass PassThrough = default!;
-        public volatile bool Done;
+        private int _done;
 
         public Pending(Logic logic)
         {
@@ -98,25 +103,36 @@ internal sealed class ProducerStage<TKey, TValue, TPass, TOut> : GraphStage<Flow
             Handler = OnDelivery;
         }
 
+        public bool Done => Volatile.Read(ref _done) == 1;
+
+        public void Reset()
+        {
+            Report = null;
+            PassThrough = default!;
+            Volatile.Write(ref _done, 0);
+        }
+
         private void OnDelivery(DeliveryReport<TKey, TValue> report)
         {
             Report = report;
-            Done = true;
+            Interlocked.Exchange(ref _done, 1);       // a full fence before the stage's awaited slot is read
             _logic.Delivered(this);
         }
     }
 
     private sealed class Logic : InAndOutGraphStageLogic
     {
-        private readonly ProducerStage<TKey, TValue, TPass, TOut> _stage;
+        private readonly ProducerStage<TKey, TValue, TIn, TPass, TOut> _stage;
         private readonly Queue<Pending> _inFlight = new();
         private readonly Stack<Pending> _free = new();
         private IProducer<TKey, TValue> _producer = null!;
         private Action<NotUsed> _wakeUp = null!;
-        private int _waiting;          // 1 while the stage waits for the oldest delivery (the delivery thread then wakes it)
+        // The oldest message while the stage waits for its delivery: only that delivery wakes the stage (once per
+        // catch-up, not once per message).
+        private Pending? _awaited;
         private bool _finishing;
 
-        public Logic(ProducerStage<TKey, TValue, TPass, TOut> stage) : base(stage.Shape)
+        public Logic(ProducerStage<TKey, TValue, TIn, TPass, TOut> stage) : base(stage.Shape)
         {
             _stage = stage;
             SetHandler(stage._in, this);
@@ -132,24 +148,28 @@ internal sealed class ProducerStage<TKey, TValue, TPass, TOut> : GraphStage<Flow
 
         public void Delivered(Pending pending)
         {
-            // Only the oldest delivery can unblock the stage; wake it once, not per message.
-            if (Volatile.Read(ref _waiting) == 1 && Interlocked.Exchange(ref _waiting, 0) == 1) _wakeUp(NotUsed.Instance);
+            if (ReferenceEquals(Volatile.Read(ref _awaited), pending) && ReferenceEquals(Interlocked.CompareExchange(ref _awaited, null, pending), pending))
+                _wakeUp(NotUsed.Instance);
         }
 
         public override void OnPush()
         {
-            var message = Grab(_stage._in);
+            var input = Grab(_stage._in);
             var pending = _free.Count > 0 ? _free.Pop() : new Pending(this);
-            pending.PassThrough = message.PassThrough;
-            pending.Done = false;
-            pending.Report = null;
             _inFlight.Enqueue(pending);
             try
             {
-                if (message.Partition is { } p)
-                    _producer.Produce(new TopicPartition(message.Topic, new Partition(p)), message.Message, pending.Handler);
+                if (_stage._topic is { } topic)
+                    _producer.Produce(topic, (Message<TKey, TValue>)(object)input!, pending.Handler);
                 else
-                    _producer.Produce(message.Topic, message.Message, pending.Handler);
+                {
+                    var message = (ProducerMessage<TKey, TValue, TPass>)(object)input!;
+                    pending.PassThrough = message.PassThrough;
+                    if (message.Partition is { } p)
+                        _producer.Produce(new TopicPartition(message.Topic, new Partition(p)), message.Message, pending.Handler);
+                    else
+                        _producer.Produce(message.Topic, message.Message, pending.Handler);
+                }
             }
             catch (Exception ex)
             {
@@ -181,9 +201,9 @@ internal sealed class ProducerStage<TKey, TValue, TPass, TOut> : GraphStage<Flow
                 var oldest = _inFlight.Peek();
                 if (!oldest.Done)
                 {
-                    Interlocked.Exchange(ref _waiting, 1);             // a full fence before re-reading Done
-                    if (!oldest.Done) return;                        // the delivery thread will wake the stage
-                    Interlocked.Exchange(ref _waiting, 0);           // delivered meanwhile: go on here
+                    Interlocked.Exchange(ref _awaited, oldest);        // a full fence before re-reading Done
+                    if (!oldest.Done) return;                          // its delivery thread will wake the stage
+                    Interlocked.CompareExchange(ref _awaited, null, oldest);   // delivered meanwhile: go on here
                 }
                 if (!IsAvailable(_stage._out)) return;
                 _inFlight.Dequeue();
@@ -194,8 +214,7 @@ internal sealed class ProducerStage<TKey, TValue, TPass, TOut> : GraphStage<Flow
                     return;
                 }
                 var pass = oldest.PassThrough;
-                oldest.PassThrough = default!;
-                oldest.Report = null;
+                oldest.Reset();
                 _free.Push(oldest);
                 Push(_stage._out, _stage._result(report, pass));
                 if (!_finishing && !HasBeenPulled(_stage._in) && !IsClosed(_stage._in)) Pull(_stage._in);

@@ -127,12 +127,15 @@ public sealed record KafkaConsumerSettings<TKey, TValue>
         return config;
     }
 
-    internal IConsumer<TKey, TValue> Build(bool manualCommit, Action<IConsumer<TKey, TValue>, List<TopicPartitionOffset>>? onRevoked = null)
+    internal IConsumer<TKey, TValue> Build(bool manualCommit, Action<IConsumer<TKey, TValue>, List<TopicPartition>> onAssigned,
+        Action<IConsumer<TKey, TValue>, List<TopicPartitionOffset>> onRevoked)
     {
         var builder = new ConsumerBuilder<TKey, TValue>(ToConfig(manualCommit));
         if (KeyDeserializer is not null) builder.SetKeyDeserializer(KeyDeserializer);
         if (ValueDeserializer is not null) builder.SetValueDeserializer(ValueDeserializer);
-        if (onRevoked is not null) builder.SetPartitionsRevokedHandler(onRevoked);
+        builder.SetPartitionsAssignedHandler(onAssigned);
+        builder.SetPartitionsRevokedHandler(onRevoked);
+        builder.SetPartitionsLostHandler((c, lost) => onRevoked(c, lost));
         builder.SetLogHandler((_, _) => { });
         return builder.Build();
     }

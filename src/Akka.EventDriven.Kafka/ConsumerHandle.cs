@@ -21,6 +21,9 @@ internal abstract class ConsumerHandle
 
     protected abstract void CloseCore();
 
+    /// <summary>The consumer's group metadata, for offsets sent in a producer transaction.</summary>
+    public abstract IConsumerGroupMetadata? GroupMetadata { get; }
+
     /// <summary>Commits <paramref name="offsets"/> (the highest per partition). Offsets for a closed consumer are
     /// dropped (the group resumes from the last commit: at-least-once).</summary>
     public bool Commit(IReadOnlyList<TopicPartitionOffset> offsets)
@@ -149,6 +152,14 @@ internal sealed class ConsumerHandle<TKey, TValue> : ConsumerHandle
     }
 
     protected override void CommitCore(IReadOnlyList<TopicPartitionOffset> offsets) => _consumer.Commit(offsets);
+
+    public override IConsumerGroupMetadata? GroupMetadata
+    {
+        get
+        {
+            lock (Gate) return IsClosed ? null : _consumer.ConsumerGroupMetadata;
+        }
+    }
 
     protected override void CloseCore()
     {

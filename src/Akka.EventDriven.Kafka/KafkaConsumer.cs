@@ -105,4 +105,13 @@ public static class KafkaConsumer
         return Source.FromGraph(new ConsumerStage<TKey, TValue, CommittableMessage<TKey, TValue>>(settings, topics, committable: true,
             static (r, handle) => new CommittableMessage<TKey, TValue>(r, handle)));
     }
+
+    /// <summary>
+    /// The source of a consume-transform-produce pipeline ending in <see cref="Transactional.Sink{TKey,TValue}"/>: a
+    /// committable source that reads only committed data (<c>isolation.level = read_committed</c>); its offsets are
+    /// committed by the sink inside each producer transaction, never by a committer.
+    /// </summary>
+    public static Source<CommittableMessage<TKey, TValue>, IConsumerControl> TransactionalSource<TKey, TValue>(
+        KafkaConsumerSettings<TKey, TValue> settings, params string[] topics) =>
+        CommittableSource(settings.WithProperty("isolation.level", "read_committed"), topics);
 }

@@ -42,9 +42,11 @@ public sealed class KafkaSpec : Akka.TestKit.Xunit2.TestKit, IClassFixture<MockC
             .WithProperty("session.timeout.ms", "6000")
             .WithProperty("heartbeat.interval.ms", "500");
 
+    /// <summary>Messages "0".."count-1", spread round-robin over 3 partitions (null keys would stick to few partitions).</summary>
     private async Task ProduceAsync(string topic, int count) =>
-        await Source.From(Enumerable.Range(0, count)).Select(i => new Message<Null, string> { Value = i.ToString() })
-            .RunWith(KafkaProducer.Sink(ProducerSettings(), topic), _materializer).WaitAsync(Wait);
+        await Source.From(Enumerable.Range(0, count))
+            .Select(i => new ProducerMessage<Null, string, int>(topic, new Message<Null, string> { Value = i.ToString() }, i, Partition: i % 3))
+            .RunWith(KafkaProducer.Sink<Null, string, int>(ProducerSettings()), _materializer).WaitAsync(Wait);
 
     [Fact]
     public async Task Produced_messages_are_consumed_from_every_partition_by_the_plain_source()

@@ -114,13 +114,14 @@ internal sealed class ProducerStage<TKey, TValue, TIn, TPass, TOut> : GraphStage
 
         private void OnDelivery(DeliveryReport<TKey, TValue> report)
         {
-            Report = report;
+            // A sink needs the report only to fail on an error: not keeping it lets it die young.
+            if (_logic.KeepReports || report.Error.IsError) Report = report;
             Interlocked.Exchange(ref _done, 1);       // a full fence before the stage's awaited slot is read
             _logic.Delivered(this);
         }
     }
 
-    private sealed class Logic : InAndOutGraphStageLogic
+    private sealed class Logic : TimerGraphStageLogic, IInHandler, IOutHandler
     {
         private readonly ProducerStage<TKey, TValue, TIn, TPass, TOut> _stage;
         private readonly Queue<Pending> _inFlight = new();
@@ -130,6 +131,9 @@ internal sealed class ProducerStage<TKey, TValue, TIn, TPass, TOut> : GraphStage
         // The oldest message while the stage waits for its delivery: only that delivery wakes the stage (once per
         // catch-up, not once per message).
         private Pending? _awaited;
+
+        /// <summary>False for the sinks (their output is discarded).</summary>
+        public readonly bool KeepReports = typeof(TOut) != typeof(NotUsed);
         private bool _finishing;
 
         public Logic(ProducerStage<TKey, TValue, TIn, TPass, TOut> stage) : base(stage.Shape)
@@ -142,7 +146,7 @@ internal sealed class ProducerStage<TKey, TValue, TIn, TPass, TOut> : GraphStage
         public override void PreStart()
         {
             _producer = _stage._shared ?? _stage._settings.Build();
-            _wakeUp = GetAsyncCallback<NotUsed>(_ => Drain());
+            _wakeUp = GetAsyncCallback<NotUsed>(_ => Drain(arm: true));
             Pull(_stage._in);
         }
 
@@ -152,7 +156,7 @@ internal sealed class ProducerStage<TKey, TValue, TIn, TPass, TOut> : GraphStage
                 _wakeUp(NotUsed.Instance);
         }
 
-        public override void OnPush()
+        public void OnPush()
         {
             var input = Grab(_stage._in);
             var pending = _free.Count > 0 ? _free.Pop() : new Pending(this);
@@ -176,20 +180,41 @@ internal sealed class ProducerStage<TKey, TValue, TIn, TPass, TOut> : GraphStage
                 FailStage(ex);
                 return;
             }
-            Drain();
-            if (_inFlight.Count < _stage._settings.MaxInFlight && !HasBeenPulled(_stage._in) && !IsClosed(_stage._in)) Pull(_stage._in);
+            // While messages keep coming, each push emits what was delivered; the delivery thread is asked to wake the
+            // stage only when it would otherwise wait (at the in-flight limit), and a short timer covers an idle
+            // upstream. Arming the wake-up per message would bounce a cache line between the two threads.
+            var pulled = false;
+            if (_inFlight.Count < _stage._settings.MaxInFlight && !HasBeenPulled(_stage._in) && !IsClosed(_stage._in))
+            {
+                Pull(_stage._in);
+                pulled = true;
+            }
+            Drain(arm: !pulled);
+            if (!IsTimerActive(FlushTimer)) ScheduleOnce(FlushTimer, TimeSpan.FromMilliseconds(5));
         }
 
-        public override void OnPull() => Drain();
+        private const string FlushTimer = "flush";
 
-        public override void OnUpstreamFinish()
+        protected override void OnTimer(object timerKey)
+        {
+            Drain(arm: true);
+            if (_inFlight.Count > 0 && !IsTimerActive(FlushTimer)) ScheduleOnce(FlushTimer, TimeSpan.FromMilliseconds(5));
+        }
+
+        public void OnPull() => Drain(arm: _finishing || !HasBeenPulled(_stage._in));
+
+        public void OnDownstreamFinish(Exception cause) => CompleteStage();
+
+        public void OnUpstreamFinish()
         {
             _finishing = true;
-            Drain();
+            Drain(arm: true);
         }
 
+        public void OnUpstreamFailure(Exception e) => FailStage(e);
+
         /// <summary>Emits the oldest delivered message if downstream wants it; otherwise arms the wake-up.</summary>
-        private void Drain()
+        private void Drain(bool arm)
         {
             while (true)
             {
@@ -201,14 +226,15 @@ internal sealed class ProducerStage<TKey, TValue, TIn, TPass, TOut> : GraphStage
                 var oldest = _inFlight.Peek();
                 if (!oldest.Done)
                 {
+                    if (!arm) return;
                     Interlocked.Exchange(ref _awaited, oldest);        // a full fence before re-reading Done
                     if (!oldest.Done) return;                          // its delivery thread will wake the stage
                     Interlocked.CompareExchange(ref _awaited, null, oldest);   // delivered meanwhile: go on here
                 }
                 if (!IsAvailable(_stage._out)) return;
                 _inFlight.Dequeue();
-                var report = oldest.Report!;
-                if (report.Error.IsError)
+                var report = oldest.Report;
+                if (report is not null && report.Error.IsError)
                 {
                     FailStage(new ProduceException<TKey, TValue>(report.Error, report));
                     return;
@@ -216,7 +242,7 @@ internal sealed class ProducerStage<TKey, TValue, TIn, TPass, TOut> : GraphStage
                 var pass = oldest.PassThrough;
                 oldest.Reset();
                 _free.Push(oldest);
-                Push(_stage._out, _stage._result(report, pass));
+                Push(_stage._out, _stage._result(report!, pass));
                 if (!_finishing && !HasBeenPulled(_stage._in) && !IsClosed(_stage._in)) Pull(_stage._in);
                 return;
             }

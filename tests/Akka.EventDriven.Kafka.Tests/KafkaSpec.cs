@@ -5,6 +5,7 @@ using Akka.EventDriven.Kafka.Testing;
 using Akka.EventDriven.Streaming;
 using Akka.Streams;
 using Akka.Streams.Dsl;
+using Akka.Streams.TestKit;
 using Confluent.Kafka;
 using Xunit.Abstractions;
 
@@ -86,6 +87,26 @@ public sealed class KafkaSpec : Akka.TestKit.Xunit2.TestKit, IClassFixture<MockC
             Assert.Equal(r.PassThrough / 2, r.Report.Offset.Value);
             Assert.Equal($"v{r.PassThrough}", r.Report.Message.Value);
         });
+    }
+
+    [Fact]
+    public async Task Producer_flow_emits_each_delivery_while_upstream_is_idle()
+    {
+        var topic = Unique("idle");
+        _cluster.CreateTopic(topic, 1);
+        var (source, sink) = this.SourceProbe<ProducerMessage<Null, string, int>>()
+            .Via(KafkaProducer.Flow<Null, string, int>(ProducerSettings()))
+            .ToMaterialized(this.SinkProbe<ProducerResult<Null, string, int>>(), Keep.Both)
+            .Run(_materializer);
+        sink.Request(10);
+        for (var i = 0; i < 3; i++)
+        {
+            source.SendNext(new ProducerMessage<Null, string, int>(topic, new Message<Null, string> { Value = $"v{i}" }, i));
+            var result = sink.ExpectNext(TimeSpan.FromSeconds(10));      // upstream sends nothing more until this arrives
+            Assert.Equal((i, (long)i), (result.PassThrough, result.Report.Offset.Value));
+        }
+        source.SendComplete();
+        await sink.ExpectCompleteAsync();
     }
 
     [Fact]

@@ -64,10 +64,12 @@ internal sealed class CommitterSink : GraphStageWithMaterializedValue<SinkShape<
         private readonly CommitterSink _stage;
         private readonly TaskCompletionSource<Done> _done;
         private readonly HashSet<ConsumerHandle> _attached = new();
-        // Highest next-offset per partition per consumer since the last commit.
-        private readonly Dictionary<ConsumerHandle, Dictionary<TopicPartition, TopicPartitionOffset>> _batch = new();
+        // Highest next-offset per (consumer, topic, partition) since the last commit. The common case (one consumer,
+        // one topic) costs an array store per message: no allocation, no hashing.
+        private readonly Dictionary<(ConsumerHandle, string), long[]> _batch = new();
         private ConsumerHandle? _lastHandle;
-        private Dictionary<TopicPartition, TopicPartitionOffset>? _lastOffsets;
+        private string? _lastTopic;
+        private long[] _lastOffsets = [];
         private int _count;
 
         public Logic(CommitterSink stage, TaskCompletionSource<Done> done) : base(stage.Shape)
@@ -87,16 +89,30 @@ internal sealed class CommitterSink : GraphStageWithMaterializedValue<SinkShape<
         {
             var c = Grab(_stage._in);
             var handle = c.Consumer;
-            if (!ReferenceEquals(handle, _lastHandle))
+            var topic = c.Topic;
+            if (!ReferenceEquals(handle, _lastHandle) || !string.Equals(topic, _lastTopic, StringComparison.Ordinal))
             {
                 if (_attached.Add(handle)) handle.AttachCommitter();
-                if (!_batch.TryGetValue(handle, out _lastOffsets)) _batch[handle] = _lastOffsets = new();
-                _lastHandle = handle;
+                if (!_batch.TryGetValue((handle, topic), out var offsets)) _batch[(handle, topic)] = offsets = NewSlots(0);
+                (_lastHandle, _lastTopic, _lastOffsets) = (handle, topic, offsets);
             }
-            var next = c.NextOffset;
-            _lastOffsets![next.TopicPartition] = next;    // offsets of a partition arrive in order
+            var partition = c.Partition;
+            if (partition >= _lastOffsets.Length)
+            {
+                var grown = NewSlots(partition + 1);
+                _lastOffsets.CopyTo(grown, 0);
+                _batch[(handle, topic)] = _lastOffsets = grown;
+            }
+            _lastOffsets[partition] = c.Next;    // offsets of a partition arrive in order
             if (++_count >= _stage._settings.MaxBatch) CommitBatch();
             Pull(_stage._in);
+        }
+
+        private static long[] NewSlots(int partitions)
+        {
+            var slots = new long[Math.Max(partitions, 16)];
+            Array.Fill(slots, -1L);
+            return slots;
         }
 
         public void OnUpstreamFinish()
@@ -131,11 +147,20 @@ internal sealed class CommitterSink : GraphStageWithMaterializedValue<SinkShape<
         {
             if (_count == 0) return;
             _count = 0;
-            foreach (var (handle, offsets) in _batch)
+            foreach (var handle in _attached)
             {
-                if (offsets.Count == 0) continue;
-                var list = offsets.Values.ToList();
-                offsets.Clear();
+                List<TopicPartitionOffset>? list = null;
+                foreach (var ((h, topic), offsets) in _batch)
+                {
+                    if (!ReferenceEquals(h, handle)) continue;
+                    for (var p = 0; p < offsets.Length; p++)
+                    {
+                        if (offsets[p] < 0) continue;
+                        (list ??= new()).Add(new TopicPartitionOffset(topic, new Partition(p), new Offset(offsets[p])));
+                        offsets[p] = -1;
+                    }
+                }
+                if (list is null) continue;
                 handle.Pending(list);
                 handle.Commit(list);
             }

@@ -12,6 +12,15 @@ public interface ICommittable
 
     /// <summary>The consumer that read the message (commits go through it).</summary>
     internal ConsumerHandle Consumer { get; }
+
+    /// <summary>The topic.</summary>
+    internal string Topic { get; }
+
+    /// <summary>The partition number.</summary>
+    internal int Partition { get; }
+
+    /// <summary>The offset after the message.</summary>
+    internal long Next { get; }
 }
 
 /// <summary>A message from <see cref="KafkaConsumer.CommittableSource{TKey,TValue}"/>: the record plus its committable offset.</summary>
@@ -37,6 +46,12 @@ public sealed class CommittableMessage<TKey, TValue> : ICommittable
     public TopicPartitionOffset NextOffset => new(Record.TopicPartition, Record.Offset + 1);
 
     ConsumerHandle ICommittable.Consumer => _consumer;
+
+    string ICommittable.Topic => Record.Topic;
+
+    int ICommittable.Partition => Record.Partition.Value;
+
+    long ICommittable.Next => Record.Offset.Value + 1;
 }
 
 /// <summary>A committable position without its message.</summary>
@@ -54,6 +69,12 @@ public sealed class CommittableOffset : ICommittable
     public TopicPartitionOffset NextOffset { get; }
 
     ConsumerHandle ICommittable.Consumer => _consumer;
+
+    string ICommittable.Topic => NextOffset.Topic;
+
+    int ICommittable.Partition => NextOffset.Partition.Value;
+
+    long ICommittable.Next => NextOffset.Offset.Value;
 }
 
 /// <summary>Controls a running consumer source (its materialized value).</summary>

@@ -22,7 +22,7 @@ public static class KafkaSuite
 
     public static async Task<SuiteResult> RunAsync(RunContext ctx)
     {
-        var rounds = ctx.Quick ? 2 : 4;
+        var rounds = ctx.Quick ? 2 : 6;
         const int messages = 200_000;
         const int consumed = 120_000;
         using var cluster = new MockKafkaCluster(3);

@@ -15,7 +15,7 @@ namespace Akka.EventDriven.Kafka;
 /// <param name="PassThrough">Handed back in the result.</param>
 /// <param name="Partition">A specific partition, or null for the partitioner's choice.</param>
 public sealed record ProducerMessage<TKey, TValue, TPassThrough>(string Topic, Message<TKey, TValue> Message, TPassThrough PassThrough,
-    int? Partition = null);
+    int? Partition = null) : IProducerMessage<TKey, TValue>;
 
 /// <summary>A delivered message: where it was stored, and its pass-through value.</summary>
 /// <typeparam name="TKey">The key type.</typeparam>
@@ -47,16 +47,13 @@ public static class KafkaProducer
     /// <summary>Produces each message to <paramref name="topic"/>; the task completes when every message is acknowledged.</summary>
     public static Sink<Message<TKey, TValue>, Task<Done>> Sink<TKey, TValue>(KafkaProducerSettings<TKey, TValue> settings, string topic,
         IProducer<TKey, TValue>? producer = null) =>
-        Akka.Streams.Dsl.Flow.FromGraph(new ProducerStage<TKey, TValue, Message<TKey, TValue>, NotUsed, NotUsed>(settings, producer,
-                static (_, _) => NotUsed.Instance, topic ?? throw new ArgumentNullException(nameof(topic))))
-            .ToMaterialized(Akka.Streams.Dsl.Sink.Ignore<NotUsed>(), Keep.Right);
+        Akka.Streams.Dsl.Sink.FromGraph(new ProducerSinkStage<TKey, TValue, Message<TKey, TValue>>(settings, producer,
+            topic ?? throw new ArgumentNullException(nameof(topic))));
 
     /// <summary>Produces each message (to its own topic); the task completes when every message is acknowledged.</summary>
     public static Sink<ProducerMessage<TKey, TValue, TPassThrough>, Task<Done>> Sink<TKey, TValue, TPassThrough>(
         KafkaProducerSettings<TKey, TValue> settings, IProducer<TKey, TValue>? producer = null) =>
-        Akka.Streams.Dsl.Flow.FromGraph(new ProducerStage<TKey, TValue, ProducerMessage<TKey, TValue, TPassThrough>, TPassThrough, NotUsed>(
-                settings, producer, static (_, _) => NotUsed.Instance))
-            .ToMaterialized(Akka.Streams.Dsl.Sink.Ignore<NotUsed>(), Keep.Right);
+        Akka.Streams.Dsl.Sink.FromGraph(new ProducerSinkStage<TKey, TValue, ProducerMessage<TKey, TValue, TPassThrough>>(settings, producer, null));
 }
 
 internal sealed class ProducerStage<TKey, TValue, TIn, TPass, TOut> : GraphStage<FlowShape<TIn, TOut>>

@@ -62,19 +62,15 @@ internal sealed class ProducerStage<TKey, TValue, TIn, TPass, TOut> : GraphStage
     private readonly IProducer<TKey, TValue>? _shared;
     private readonly Func<DeliveryReport<TKey, TValue>, TPass, TOut> _result;
     private readonly Inlet<TIn> _in = new("KafkaProducer.in");
-    private readonly string? _topic;
     private readonly Outlet<TOut> _out = new("KafkaProducer.out");
 
-    /// <summary>Input is <see cref="ProducerMessage{TKey,TValue,TPassThrough}"/> (<typeparamref name="TIn"/>), or a
-    /// plain <see cref="Message{TKey,TValue}"/> sent to <paramref name="topic"/>.</summary>
     public ProducerStage(KafkaProducerSettings<TKey, TValue> settings, IProducer<TKey, TValue>? shared,
-        Func<DeliveryReport<TKey, TValue>, TPass, TOut> result, string? topic = null)
+        Func<DeliveryReport<TKey, TValue>, TPass, TOut> result)
     {
         ArgumentNullException.ThrowIfNull(settings);
         _settings = settings;
         _shared = shared;
         _result = result;
-        _topic = topic;
         Shape = new FlowShape<TIn, TOut>(_in, _out);
     }
 
@@ -111,8 +107,7 @@ internal sealed class ProducerStage<TKey, TValue, TIn, TPass, TOut> : GraphStage
 
         private void OnDelivery(DeliveryReport<TKey, TValue> report)
         {
-            // A sink needs the report only to fail on an error: not keeping it lets it die young.
-            if (_logic.KeepReports || report.Error.IsError) Report = report;
+            Report = report;
             Interlocked.Exchange(ref _done, 1);       // a full fence before the stage's awaited slot is read
             _logic.Delivered(this);
         }
@@ -129,8 +124,6 @@ internal sealed class ProducerStage<TKey, TValue, TIn, TPass, TOut> : GraphStage
         // catch-up, not once per message).
         private Pending? _awaited;
 
-        /// <summary>False for the sinks (their output is discarded).</summary>
-        public readonly bool KeepReports = typeof(TOut) != typeof(NotUsed);
         private bool _finishing;
 
         public Logic(ProducerStage<TKey, TValue, TIn, TPass, TOut> stage) : base(stage.Shape)
@@ -160,17 +153,12 @@ internal sealed class ProducerStage<TKey, TValue, TIn, TPass, TOut> : GraphStage
             _inFlight.Enqueue(pending);
             try
             {
-                if (_stage._topic is { } topic)
-                    _producer.Produce(topic, (Message<TKey, TValue>)(object)input!, pending.Handler);
+                var message = (ProducerMessage<TKey, TValue, TPass>)(object)input!;
+                pending.PassThrough = message.PassThrough;
+                if (message.Partition is { } p)
+                    _producer.Produce(new TopicPartition(message.Topic, new Partition(p)), message.Message, pending.Handler);
                 else
-                {
-                    var message = (ProducerMessage<TKey, TValue, TPass>)(object)input!;
-                    pending.PassThrough = message.PassThrough;
-                    if (message.Partition is { } p)
-                        _producer.Produce(new TopicPartition(message.Topic, new Partition(p)), message.Message, pending.Handler);
-                    else
-                        _producer.Produce(message.Topic, message.Message, pending.Handler);
-                }
+                    _producer.Produce(message.Topic, message.Message, pending.Handler);
             }
             catch (Exception ex)
             {
@@ -230,8 +218,8 @@ internal sealed class ProducerStage<TKey, TValue, TIn, TPass, TOut> : GraphStage
                 }
                 if (!IsAvailable(_stage._out)) return;
                 _inFlight.Dequeue();
-                var report = oldest.Report;
-                if (report is not null && report.Error.IsError)
+                var report = oldest.Report!;
+                if (report.Error.IsError)
                 {
                     FailStage(new ProduceException<TKey, TValue>(report.Error, report));
                     return;
@@ -239,7 +227,7 @@ internal sealed class ProducerStage<TKey, TValue, TIn, TPass, TOut> : GraphStage
                 var pass = oldest.PassThrough;
                 oldest.Reset();
                 _free.Push(oldest);
-                Push(_stage._out, _stage._result(report!, pass));
+                Push(_stage._out, _stage._result(report, pass));
                 if (!_finishing && !HasBeenPulled(_stage._in) && !IsClosed(_stage._in)) Pull(_stage._in);
                 return;
             }

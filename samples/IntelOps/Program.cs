@@ -130,6 +130,7 @@ using (var host = BuildHost())
     var asOf2 = await repo.GetStateAtAsync(sample, 2);
     Console.WriteLine($"  state as of version 2: {asOf2.State.Status}, {asOf2.State.Findings.Count} finding(s)");
 
+    mismatches.AddRange(await ThreatStreaming.RunAsync(system, runId, expected.Values.Sum(s => s.State.Findings.Count(f => f.Severity >= 7))));
     await host.StopAsync();
     if (mismatches.Count > 0)
     {

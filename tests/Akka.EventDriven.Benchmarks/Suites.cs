@@ -37,6 +37,8 @@ public static class Suites
             ["projection"] = ("exactly-once projection catch-up into PostgreSQL vs a raw SELECT/UPSERT/offset loop (goal 0.8)", ProjectionSuite.RunAsync),
             ["pubsub"] = ("event bus: fast-path deliveries/s on 3 processes vs raw DistributedPubSub (goal 0.9); durable publish vs raw append (goal 0.5) + latency", PubSubSuite.RunAsync),
             ["saga"] = ("completed 3-step sagas/s vs the append baseline / 4 journal writes per saga (goal 0.5)", SagaSuite.RunAsync),
+            ["pipeline"] = ("DSL Where -> Select -> keyed tumbling count vs the same topology in raw Akka.Streams (goal 0.95)", PipelineSuite.RunAsync),
+            ["kafka"] = ("produce and consume+commit through the Kafka stages vs raw Confluent.Kafka loops, mock cluster (goal 0.9)", KafkaSuite.RunAsync),
         };
 
     // Fixed by the suite definition; BENCH_AGGREGATES / BENCH_IN_FLIGHT exist only for diagnosis (reported in details).

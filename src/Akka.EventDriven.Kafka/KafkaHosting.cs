@@ -1,0 +1,43 @@
+using System.Text;
+using Akka.Hosting;
+
+namespace Akka.EventDriven.Kafka;
+
+/// <summary>Kafka options for Akka.Hosting; null keeps the reference.conf default (or the environment file's value).</summary>
+public sealed class KafkaOptions
+{
+    /// <summary>The brokers (<c>bootstrap-servers</c>; default: the <c>KAFKA_BROKERS</c> environment variable).</summary>
+    public string? BootstrapServers { get; set; }
+
+    /// <summary>The consumer group (<c>consumer.group-id</c>; default none).</summary>
+    public string? GroupId { get; set; }
+
+    /// <summary>Raw librdkafka properties for every client (<c>properties</c>; default none).</summary>
+    public Dictionary<string, string> Properties { get; } = new();
+
+    internal string ToHocon()
+    {
+        var hocon = new StringBuilder("akka.event-driven.kafka {\n");
+        if (BootstrapServers is not null) hocon.Append("  bootstrap-servers = ").Append(Quote(BootstrapServers)).Append('\n');
+        if (GroupId is not null) hocon.Append("  consumer.group-id = ").Append(Quote(GroupId)).Append('\n');
+        foreach (var (key, value) in Properties) hocon.Append("  properties.").Append(Quote(key)).Append(" = ").Append(Quote(value)).Append('\n');
+        return hocon.Append("}\n").ToString();
+    }
+
+    private static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+}
+
+/// <summary>Akka.Hosting wiring of the Kafka stages' settings.</summary>
+public static class KafkaHostingExtensions
+{
+    /// <summary>Adds the Kafka defaults (reference.conf) and <paramref name="configure"/>'s options over them, so
+    /// <c>KafkaConsumerSettings.Create(system)</c> / <c>KafkaProducerSettings.Create(system)</c> see them.</summary>
+    public static AkkaConfigurationBuilder WithKafka(this AkkaConfigurationBuilder builder, Action<KafkaOptions>? configure = null)
+    {
+        var options = new KafkaOptions();
+        configure?.Invoke(options);
+        builder.AddHocon(options.ToHocon(), HoconAddMode.Prepend);
+        builder.AddHocon(KafkaConfig.DefaultConfig(), HoconAddMode.Append);
+        return builder;
+    }
+}

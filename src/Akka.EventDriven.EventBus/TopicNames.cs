@@ -18,21 +18,28 @@ public static class TopicNames
             throw new ArgumentException($"The {kind} name is empty.", nameof(name));
         if (name.Length > MaxLength)
             throw new ArgumentException($"The {kind} name '{name[..40]}...' is {name.Length} characters long; the limit is {MaxLength}.", nameof(name));
-        foreach (var segment in name.Split('.'))
+        // One pass over the characters, no allocation: publishing validates the topic of every message.
+        var start = 0;
+        for (var i = 0; i <= name.Length; i++)
         {
+            if (i < name.Length && name[i] != '.') continue;
+            var segment = name.AsSpan(start, i - start);
             if (segment.Length == 0)
                 throw new ArgumentException($"The {kind} name '{name}' has an empty segment (leading, trailing or double '.').", nameof(name));
-            if (segment == "*")
+            if (segment is "*")
             {
                 if (!allowWildcards)
                     throw new ArgumentException($"The {kind} name '{name}' contains the wildcard '*', which only subscriptions may use.", nameof(name));
-                continue;
             }
-            foreach (var c in segment)
-                if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
-                    throw new ArgumentException(
-                        $"The {kind} name '{name}' contains '{c}': use letters, digits, '-', '_' and '.' (and '*' as a whole segment in subscription patterns).",
-                        nameof(name));
+            else
+            {
+                foreach (var c in segment)
+                    if (!(char.IsAsciiLetterOrDigit(c) || c is '-' or '_'))
+                        throw new ArgumentException(
+                            $"The {kind} name '{name}' contains '{c}': use letters, digits, '-', '_' and '.' (and '*' as a whole segment in subscription patterns).",
+                            nameof(name));
+            }
+            start = i + 1;
         }
     }
 

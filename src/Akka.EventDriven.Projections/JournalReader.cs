@@ -80,7 +80,10 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
                 // Handed on as a failure of this event, so the recovery strategy (e.g. dead-lettering) can get past it.
                 (payload, metadata) = (new UnreadableEvent(manifest, e.GetBaseException().Message), new EventMetadata(DateTimeOffset.MinValue));
             }
-            events.Add(new ProjectionEnvelope(ordering, reader.GetString(1), reader.GetInt64(2), manifest, payload, metadata));
+            events.Add(new ProjectionEnvelope(ordering, reader.GetString(1), reader.GetInt64(2), manifest, payload, metadata)
+            {
+                StoredAt = new DateTimeOffset(reader.GetInt64(6), TimeSpan.Zero),
+            });
         }
         return (events, next, rows);
     }

@@ -19,7 +19,12 @@ public sealed record ProjectionId(string Name, string Key = "all")
 /// <param name="Event">The event (upcast to its current version).</param>
 /// <param name="Metadata">Timestamp, correlation and causation ids, headers.</param>
 public sealed record ProjectionEnvelope(long Offset, string PersistenceId, long SequenceNr, string TypeName, object Event,
-    EventMetadata Metadata);
+    EventMetadata Metadata)
+{
+    /// <summary>When the journal row was written (the database's clock on PostgreSQL, the writer's on SQLite); the
+    /// event's own <see cref="EventMetadata.Timestamp"/> is when the aggregate raised it, before the durable write.</summary>
+    public DateTimeOffset StoredAt { get; init; }
+}
 
 /// <summary>
 /// An exactly-once handler: it writes its read model through <paramref name="transaction"/> (on the event store's

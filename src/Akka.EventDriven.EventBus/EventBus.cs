@@ -38,13 +38,17 @@ public sealed class EventBus : IExtension
     private readonly object _startLock = new();
     private Task<AggregateRepository<BusLogState>>? _logs;
     private Task<IActorRef>? _consumers;
-    private Routing _routing = new(ImmutableHashSet<string>.Empty); // patterns and $g: topics known in the cluster
+    private Routing _routing = new(ImmutableHashSet<string>.Empty, ImmutableHashSet<string>.Empty); // topics known in the cluster
     private readonly ICancelable _refresh;
+    private readonly ConcurrentDictionary<string, int> _localTopics = new(StringComparer.Ordinal); // live local subscriptions
 
     /// <summary>The pattern and group topics known, with the routes computed from them (swapped as one).</summary>
-    private sealed class Routing(ImmutableHashSet<string> topics)
+    private sealed class Routing(ImmutableHashSet<string> topics, ImmutableHashSet<string> all)
     {
+        /// <summary>Pattern and group topics (publishers route to them too).</summary>
         public ImmutableHashSet<string> Topics { get; } = topics;
+        /// <summary>Every topic with a subscriber somewhere, as last seen in the registry (plus local ones at once).</summary>
+        public ImmutableHashSet<string> All { get; } = all;
         public ConcurrentDictionary<string, string[]> Cache { get; } = new(StringComparer.Ordinal);
     }
 
@@ -211,7 +215,11 @@ public sealed class EventBus : IExtension
         var actor = _system.ActorOf(Props.Create(() => new TopicSubscriberActor<T>(mediator, mediatorTopic, subscriberGroup, runner, bufferSize,
                 overflow, onDropped, ready, token)),
             $"bus-sub-{Guid.NewGuid():N}");
-        var subscription = new BusSubscription(topic, options.Group, actor, stop, MetricsCounters);
+        _localTopics.AddOrUpdate(mediatorTopic, 1, (_, n) => n + 1);
+        var subscription = new BusSubscription(topic, options.Group, actor, stop, MetricsCounters, () =>
+        {
+            if (_localTopics.AddOrUpdate(mediatorTopic, 0, (_, n) => n - 1) <= 0) _localTopics.TryRemove(KeyValuePair.Create(mediatorTopic, 0));
+        });
         MetricsCounters.SubscriptionStarted();
         try
         {
@@ -222,7 +230,7 @@ public sealed class EventBus : IExtension
             await subscription.DisposeAsync();
             throw new TimeoutException($"Subscribing to '{topic}' was not acknowledged by the pub-sub mediator within 30 s.");
         }
-        if (mediatorTopic != topic || TopicNames.IsPattern(topic)) AddRoute(mediatorTopic);
+        AddRoute(mediatorTopic);
         return subscription;
     }
 
@@ -437,6 +445,16 @@ public sealed class EventBus : IExtension
     // Routing of patterns and groups
     // ------------------------------------------------------------------------------------------------------------
 
+    /// <summary>False when no subscription to <paramref name="topic"/> (exact, group or pattern) is known in the cluster,
+    /// as of the last routing refresh (this node's own subscriptions count at once). Publishers of optional
+    /// notifications (saga lifecycle events) use it to skip serializing messages nobody would receive; a subscription
+    /// made on another node is seen within the pub-sub gossip interval plus the routing refresh interval.</summary>
+    public bool MayHaveSubscribers(string topic)
+    {
+        var routing = _routing;
+        return routing.All.Contains(topic) || (!routing.Topics.IsEmpty && RoutesOf(topic).Length > 0);
+    }
+
     /// <summary>Pattern and group topics this node routes to (diagnostics).</summary>
     internal IReadOnlySet<string> RoutedTopics => _routing.Topics;
 
@@ -468,8 +486,10 @@ public sealed class EventBus : IExtension
         while (true)
         {
             var current = _routing;
-            if (current.Topics.Contains(mediatorTopic)) return;
-            if (Interlocked.CompareExchange(ref _routing, new Routing(current.Topics.Add(mediatorTopic)), current) == current) return;
+            var isRouted = mediatorTopic.StartsWith(BusNames.GroupPrefix, StringComparison.Ordinal) || TopicNames.IsPattern(mediatorTopic);
+            if (current.All.Contains(mediatorTopic) && (!isRouted || current.Topics.Contains(mediatorTopic))) return;
+            var next = new Routing(isRouted ? current.Topics.Add(mediatorTopic) : current.Topics, current.All.Add(mediatorTopic));
+            if (Interlocked.CompareExchange(ref _routing, next, current) == current) return;
         }
     }
 
@@ -479,7 +499,10 @@ public sealed class EventBus : IExtension
         {
             var registry = await _mediator.Ask<CurrentTopics>(GetTopics.Instance, Settings.RoutingRefreshInterval + TimeSpan.FromSeconds(1));
             // The mediator reports topic names URL-encoded (as they appear in its actor paths).
-            var routed = registry.Topics.Where(t => !string.IsNullOrEmpty(t)).Select(Uri.UnescapeDataString)
+            // This node's live subscriptions always count (one made while the registry was being read may be missing).
+            var all = registry.Topics.Where(t => !string.IsNullOrEmpty(t)).Select(Uri.UnescapeDataString)
+                .Concat(_localTopics.Keys).ToImmutableHashSet();
+            var routed = all
                 .Where(t => t.StartsWith(BusNames.GroupPrefix, StringComparison.Ordinal) || (!t.StartsWith('$') && TopicNames.IsPattern(t)))
                 .ToImmutableHashSet();
             while (true)
@@ -487,8 +510,8 @@ public sealed class EventBus : IExtension
                 var current = _routing;
                 // The local mediator lists this node's own subscriptions at once, and other nodes' after gossip.
                 var next = routed;
-                if (next.SetEquals(current.Topics)) break;
-                if (Interlocked.CompareExchange(ref _routing, new Routing(next), current) == current) break;
+                if (next.SetEquals(current.Topics) && all.SetEquals(current.All)) break;
+                if (Interlocked.CompareExchange(ref _routing, new Routing(next, all), current) == current) break;
             }
         }
         catch (Exception e) when (e is AskTimeoutException or TaskCanceledException)

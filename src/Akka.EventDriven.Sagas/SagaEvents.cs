@@ -208,7 +208,9 @@ public sealed class BusSagaEventPublisher(ActorSystem system) : ISagaEventPublis
     /// <inheritdoc />
     public Task PublishAsync(SagaLifecycleEvent lifecycleEvent, CancellationToken cancellationToken)
     {
-        _bus.Publish(TopicFor(lifecycleEvent.SagaName), lifecycleEvent.Event, new EventBus.PublishOptions
+        var topic = TopicFor(lifecycleEvent.SagaName);
+        if (!_bus.MayHaveSubscribers(topic)) return Task.CompletedTask; // nobody listens: skip serializing it
+        _bus.Publish(topic, lifecycleEvent.Event, new EventBus.PublishOptions
         {
             CorrelationId = lifecycleEvent.SagaId,
             Headers = new Dictionary<string, string>

@@ -80,6 +80,19 @@ public sealed class TopicSpec
         Assert.Equal(0, await bus.Store.HeadAsync("EdBusLog-t:durable.big#0"));
     }
 
+    [Fact]
+    public async Task A_node_knows_which_topics_may_have_subscribers()
+    {
+        await using var cluster = await BusCluster.StartAsync(TestStore.NewSqlite(), 2);
+        var bus0 = cluster.Bus(0);
+        Assert.False(bus0.MayHaveSubscribers("somebody.here"));
+        await using var local = await bus0.SubscribeAsync<Ping>("somebody.here", (_, _) => Task.CompletedTask);
+        Assert.True(bus0.MayHaveSubscribers("somebody.here"));          // this node's own subscription: at once
+        await using var remote = await cluster.Bus(1).SubscribeAsync<Ping>("wild.*", (_, _) => Task.CompletedTask);
+        await TestWait.UntilAsync(() => { Assert.True(bus0.MayHaveSubscribers("wild.card")); return Task.CompletedTask; });
+        Assert.False(bus0.MayHaveSubscribers("tame.card"));
+    }
+
     [Theory]
     [InlineData("intel.*", "intel.threats", true)]
     [InlineData("intel.*", "intel.threats.high", true)]

@@ -8,7 +8,10 @@ namespace Akka.EventDriven.Cqrs;
 /// <param name="Ttl">How long a result is served from the cache at most (the guide's <c>cacheTTL</c>).</param>
 /// <param name="InvalidatedBy">The aggregates whose new events make a result stale, as persistence-id prefixes:
 /// <c>"Investigation-"</c> (every investigation) or <c>"Investigation-inv-1"</c> (one). Null: only the TTL applies.</param>
-public sealed record QueryCacheOptions<TQuery>(TimeSpan Ttl, Func<TQuery, IEnumerable<string>>? InvalidatedBy = null);
+/// <param name="InvalidatedByTags">Tags whose new events make a result stale: an aggregate name (every event carries
+/// it) or a tag from <c>Aggregate.Tags</c>, e.g. <c>"analyst:ann"</c>. Null: none.</param>
+public sealed record QueryCacheOptions<TQuery>(TimeSpan Ttl, Func<TQuery, IEnumerable<string>>? InvalidatedBy = null,
+    Func<TQuery, IEnumerable<string>>? InvalidatedByTags = null);
 
 /// <summary>
 /// The guide's <c>QueryBus</c>: one handler per query type, optional caching with a TTL, and — beyond the guide —
@@ -29,11 +32,12 @@ public sealed class QueryBus : IAsyncDisposable
     /// <summary>Name under which the per-node invalidation followers keep their (throw-away) offsets.</summary>
     public const string InvalidatorProjectionName = "query-cache";
 
-    private sealed class Entry(object? value, DateTime expires, string[] dependsOn)
+    private sealed class Entry(object? value, DateTime expires, string[] dependsOn, string[] tags)
     {
         public object? Value { get; } = value;
         public DateTime Expires { get; } = expires;
         public string[] DependsOn { get; } = dependsOn;
+        public string[] Tags { get; } = tags;
         public long LastUsed;
     }
 
@@ -47,8 +51,8 @@ public sealed class QueryBus : IAsyncDisposable
         _invalidatorId = new ProjectionId(InvalidatorProjectionName, $"{system.Name}-{Guid.NewGuid():N}");
         if (invalidateFromJournal)
             _invalidator = Projection.AtLeastOnce(system, _invalidatorId,
-                (e, _) => { Invalidate(e.PersistenceId); return Task.CompletedTask; },
-                new ProjectionSettings(PollInterval: TimeSpan.FromMilliseconds(50), StartFromEnd: true));
+                (e, _) => { Invalidate(e.PersistenceId, e.Tags); return Task.CompletedTask; },
+                new ProjectionSettings(PollInterval: TimeSpan.FromMilliseconds(50), StartFromEnd: true, IncludeTags: true));
     }
 
     /// <summary>The id of this bus's journal follower (its offset row is removed when the bus is disposed).</summary>
@@ -72,8 +76,9 @@ public sealed class QueryBus : IAsyncDisposable
                 return hit.Value;
             }
             var dependsOn = cache.InvalidatedBy?.Invoke(query).ToArray() ?? [];
+            var tags = cache.InvalidatedByTags?.Invoke(query).ToArray() ?? [];
             var value = await handler(query, ct);
-            var entry = new Entry(value, DateTime.UtcNow + cache.Ttl, dependsOn) { LastUsed = Interlocked.Increment(ref _clock) };
+            var entry = new Entry(value, DateTime.UtcNow + cache.Ttl, dependsOn, tags) { LastUsed = Interlocked.Increment(ref _clock) };
             _cache[q] = entry;
             if (_cache.Count > _capacity) Evict();
             return value;
@@ -93,10 +98,15 @@ public sealed class QueryBus : IAsyncDisposable
     }
 
     /// <summary>Drops every cached result that depends on the aggregate with <paramref name="persistenceId"/>.</summary>
-    public void Invalidate(string persistenceId)
+    public void Invalidate(string persistenceId) => Invalidate(persistenceId, []);
+
+    /// <summary>Drops every cached result that depends on the aggregate with <paramref name="persistenceId"/> or on
+    /// one of <paramref name="tags"/>.</summary>
+    public void Invalidate(string persistenceId, IReadOnlyList<string> tags)
     {
         foreach (var (key, entry) in _cache)
-            if (entry.DependsOn.Any(prefix => persistenceId.StartsWith(prefix, StringComparison.Ordinal)))
+            if (entry.DependsOn.Any(prefix => persistenceId.StartsWith(prefix, StringComparison.Ordinal))
+                || (entry.Tags.Length > 0 && tags.Count > 0 && entry.Tags.Any(t => tags.Contains(t, StringComparer.Ordinal))))
                 _cache.TryRemove(key, out _);
     }
 

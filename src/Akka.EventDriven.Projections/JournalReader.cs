@@ -41,11 +41,16 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
         var tagFilter = settings.Tag is null
             ? "NULL"
             : "EXISTS (SELECT 1 FROM tags t WHERE t.ordering_id = j.ordering AND t.tag = @tag)";
+        var tags = !settings.IncludeTags
+            ? "NULL"
+            : store.Provider == StoreProvider.PostgreSql
+                ? "(SELECT string_agg(t.tag, chr(31)) FROM tags t WHERE t.ordering_id = j.ordering)"
+                : "(SELECT group_concat(t.tag, char(31)) FROM tags t WHERE t.ordering_id = j.ordering)";
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = $"""
             SELECT j.ordering, j.persistence_id, j.sequence_nr, j.payload, j.manifest, j.serializer_id,
-                   j.{_createdColumn}, j.is_deleted, {tagFilter}, {_nowTicks}
+                   j.{_createdColumn}, j.is_deleted, {tagFilter}, {_nowTicks}, {tags}
             FROM event_journal j WHERE j.ordering > @offset ORDER BY j.ordering LIMIT @limit
             """;
         AddParameter(command, "offset", offset);
@@ -83,6 +88,7 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
             events.Add(new ProjectionEnvelope(ordering, reader.GetString(1), reader.GetInt64(2), manifest, payload, metadata)
             {
                 StoredAt = new DateTimeOffset(reader.GetInt64(6), TimeSpan.Zero),
+                Tags = reader.IsDBNull(10) ? [] : reader.GetString(10).Split('\u001f'),
             });
         }
         return (events, next, rows);

@@ -24,6 +24,10 @@ public sealed record ProjectionEnvelope(long Offset, string PersistenceId, long 
     /// <summary>When the journal row was written (the database's clock on PostgreSQL, the writer's on SQLite); the
     /// event's own <see cref="EventMetadata.Timestamp"/> is when the aggregate raised it, before the durable write.</summary>
     public DateTimeOffset StoredAt { get; init; }
+
+    /// <summary>The event's tags (the aggregate name plus <c>Aggregate.Tags</c>); filled only when the projection's
+    /// settings ask for them (<see cref="ProjectionSettings.IncludeTags"/>), empty otherwise.</summary>
+    public IReadOnlyList<string> Tags { get; init; } = [];
 }
 
 /// <summary>
@@ -51,6 +55,8 @@ public sealed record UnreadableEvent(string TypeName, string Error);
 /// <param name="GroupWithin">Grouped mode: how long a group may wait to fill up to <paramref name="BatchSize"/>. Default 0.</param>
 /// <param name="StartFromEnd">A projection with no stored offset starts after the events already in the journal
 /// instead of at the beginning. Default false.</param>
+/// <param name="IncludeTags">Read each event's tags into <see cref="ProjectionEnvelope.Tags"/> (one more subquery per
+/// row). Default false.</param>
 public sealed record ProjectionSettings(
     int BatchSize = 500,
     TimeSpan? PollInterval = null,
@@ -59,7 +65,8 @@ public sealed record ProjectionSettings(
     TimeSpan? MaxBackoff = null,
     RecoveryStrategy? Recovery = null,
     TimeSpan? GroupWithin = null,
-    bool StartFromEnd = false)
+    bool StartFromEnd = false,
+    bool IncludeTags = false)
 {
     internal TimeSpan Within => GroupWithin ?? TimeSpan.Zero;
     internal TimeSpan Poll => PollInterval ?? TimeSpan.FromMilliseconds(100);

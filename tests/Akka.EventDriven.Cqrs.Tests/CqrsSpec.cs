@@ -85,6 +85,27 @@ public abstract class QueryBusSpec
         Assert.Equal(0, await Rows());
     }
 
+    private sealed record ByTag(string Tag);
+
+    [Fact]
+    public async Task A_cached_result_declared_stale_by_a_tag_is_recomputed_when_an_event_with_that_tag_is_projected()
+    {
+        await using var node = await NodeHost.StartAsync(NewStore());
+        var runs = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        await using var bus = new QueryBus(node.System);
+        bus.Register<ByTag, int>((q, _) => Task.FromResult(runs.AddOrUpdate(q.Tag, 1, (_, n) => n + 1)),
+            new QueryCacheOptions<ByTag>(TimeSpan.FromMinutes(5), InvalidatedByTags: q => [q.Tag]));
+
+        Assert.Equal(1, await bus.ExecuteAsync<int>(new ByTag("Ledger")));        // every Ledger event carries this tag
+        Assert.Equal(1, await bus.ExecuteAsync<int>(new ByTag("Investigation")));
+        Assert.Equal(1, await bus.ExecuteAsync<int>(new ByTag("Ledger")));        // cached
+
+        await node.Ledger.SendAsync($"t-{Guid.NewGuid():N}", new Open("t"));
+        await bus.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(15));
+        Assert.Equal(2, await bus.ExecuteAsync<int>(new ByTag("Ledger")));        // invalidated by the tag, recomputed
+        Assert.Equal(1, await bus.ExecuteAsync<int>(new ByTag("Investigation"))); // another tag: still cached
+    }
+
     [Fact]
     public async Task The_cache_honours_its_ttl_and_its_capacity()
     {

@@ -19,30 +19,36 @@ public sealed class MockClusterFixture : IDisposable
     public void Dispose() => Cluster.Dispose();
 }
 
-public sealed class KafkaSpec : Akka.TestKit.Xunit2.TestKit, IClassFixture<MockClusterFixture>
+/// <summary>What the Kafka specs share: the class's mock cluster, a materializer, unique names and client settings
+/// with short group timeouts.</summary>
+public abstract class KafkaSpecBase : Akka.TestKit.Xunit2.TestKit
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
-    private readonly MockKafkaCluster _cluster;
-    private readonly ActorMaterializer _materializer;
+    protected static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    protected readonly MockKafkaCluster _cluster;
+    protected readonly ActorMaterializer _materializer;
 
-    public KafkaSpec(MockClusterFixture fixture, ITestOutputHelper output) : base(output: output)
+    protected KafkaSpecBase(MockClusterFixture fixture, ITestOutputHelper output) : base(output: output)
     {
         _cluster = fixture.Cluster;
         _materializer = Sys.Materializer();
     }
 
-    private static string Unique(string name) => $"{name}-{Guid.NewGuid():N}";
+    protected static string Unique(string name) => $"{name}-{Guid.NewGuid():N}";
 
-    private KafkaProducerSettings<Null, string> ProducerSettings() =>
+    protected KafkaProducerSettings<Null, string> ProducerSettings() =>
         KafkaProducerSettings<Null, string>.Create(Sys).WithBootstrapServers(_cluster.BootstrapServers);
 
-    private KafkaConsumerSettings<Null, string> ConsumerSettings(string group) =>
+    protected KafkaConsumerSettings<Null, string> ConsumerSettings(string group) =>
         KafkaConsumerSettings<Null, string>.Create(Sys)
             .WithBootstrapServers(_cluster.BootstrapServers)
             .WithGroupId(group)
             .WithProperty("session.timeout.ms", "6000")
             .WithProperty("heartbeat.interval.ms", "500");
+}
 
+public sealed class KafkaSpec(MockClusterFixture fixture, ITestOutputHelper output)
+    : KafkaSpecBase(fixture, output), IClassFixture<MockClusterFixture>
+{
     /// <summary>Messages "0".."count-1", spread round-robin over 3 partitions (null keys would stick to few partitions).</summary>
     private async Task ProduceAsync(string topic, int count) =>
         await Source.From(Enumerable.Range(0, count))

@@ -14,27 +14,9 @@ namespace Akka.EventDriven.Kafka.Tests;
 /// the group, or fencing: here a second producer initialising the same transactional id succeeded and the first
 /// kept committing. Those need a real broker (docker-compose).</para>
 /// </summary>
-public sealed class TransactionalSpec : Akka.TestKit.Xunit2.TestKit, IClassFixture<MockClusterFixture>
+public sealed class TransactionalSpec(MockClusterFixture fixture, ITestOutputHelper output)
+    : KafkaSpecBase(fixture, output), IClassFixture<MockClusterFixture>
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
-    private readonly MockKafkaCluster _cluster;
-    private readonly ActorMaterializer _materializer;
-
-    public TransactionalSpec(MockClusterFixture fixture, ITestOutputHelper output) : base(output: output)
-    {
-        _cluster = fixture.Cluster;
-        _materializer = Sys.Materializer();
-    }
-
-    private static string Unique(string name) => $"{name}-{Guid.NewGuid():N}";
-
-    private KafkaProducerSettings<Null, string> ProducerSettings() =>
-        KafkaProducerSettings<Null, string>.Create(Sys).WithBootstrapServers(_cluster.BootstrapServers);
-
-    private KafkaConsumerSettings<Null, string> ConsumerSettings(string group) =>
-        KafkaConsumerSettings<Null, string>.Create(Sys).WithBootstrapServers(_cluster.BootstrapServers).WithGroupId(group)
-            .WithProperty("session.timeout.ms", "6000");
-
     private async Task<string> InputTopicAsync(int messages)
     {
         var topic = Unique("in");

@@ -53,10 +53,7 @@ public static class ReadModel
         await using (var ddl = connection.CreateCommand()) { ddl.CommandText = Ddl; await ddl.ExecuteNonQueryAsync(ct); }
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT analyst, count(*) FROM intelops_investigations WHERE active = 1 AND persistence_id LIKE @prefix GROUP BY analyst";
-        var p = command.CreateParameter();
-        p.ParameterName = "prefix";
-        p.Value = (query.RunPrefix ?? "") + "%";
-        command.Parameters.Add(p);
+        command.AddParameter("prefix", (query.RunPrefix ?? "") + "%");
         var result = new SortedDictionary<string, long>(StringComparer.Ordinal);
         await using var reader = await command.ExecuteReaderAsync(ct);
         while (await reader.ReadAsync(ct)) result[reader.GetString(0)] = Convert.ToInt64(reader.GetValue(1));
@@ -68,13 +65,7 @@ public static class ReadModel
         await using var command = tx.Connection!.CreateCommand();
         command.Transaction = tx;
         command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            var p = command.CreateParameter();
-            p.ParameterName = name;
-            p.Value = value;
-            command.Parameters.Add(p);
-        }
+        foreach (var (name, value) in parameters) command.AddParameter(name, value);
         await command.ExecuteNonQueryAsync(ct);
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using Akka.Actor;
+using Akka.EventDriven.EventSourcing.Storage;
 using Akka.EventDriven.Projections;
 
 namespace Akka.EventDriven.Cqrs;
@@ -129,27 +130,19 @@ public sealed class QueryBus : IAsyncDisposable
         await _invalidator.DisposeAsync();
         try
         {
-            var store = Akka.EventDriven.EventSourcing.Storage.StoreSettings.FromConfig(_system.Settings.Config);
+            var store = StoreSettings.FromConfig(_system.Settings.Config);
             await using var connection = store.CreateConnection();
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();
             command.CommandText = "DELETE FROM projection_offsets WHERE projection_name = @name AND (projection_key = @key OR updated_at < @stale)";
-            Add(command, "name", _invalidatorId.Name);
-            Add(command, "key", _invalidatorId.Key);
-            Add(command, "stale", DateTime.UtcNow.AddDays(-1).Ticks);
+            command.AddParameter("name", _invalidatorId.Name);
+            command.AddParameter("key", _invalidatorId.Key);
+            command.AddParameter("stale", DateTime.UtcNow.AddDays(-1).Ticks);
             await command.ExecuteNonQueryAsync();
         }
         catch (System.Data.Common.DbException)
         {
             // best effort: the database may be gone at shutdown
         }
-    }
-
-    private static void Add(System.Data.Common.DbCommand command, string name, object value)
-    {
-        var p = command.CreateParameter();
-        p.ParameterName = name;
-        p.Value = value;
-        command.Parameters.Add(p);
     }
 }

@@ -53,10 +53,10 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
                    j.{_createdColumn}, j.is_deleted, {tagFilter}, {_nowTicks}, {tags}
             FROM event_journal j WHERE j.ordering > @offset ORDER BY j.ordering LIMIT @limit
             """;
-        AddParameter(command, "offset", offset);
-        AddParameter(command, "limit", (long)limit);
-        if (store.Provider != StoreProvider.PostgreSql) AddParameter(command, "now", DateTime.UtcNow.Ticks);
-        if (settings.Tag is not null) AddParameter(command, "tag", settings.Tag);
+        command.AddParameter("offset", offset);
+        command.AddParameter("limit", (long)limit);
+        if (store.Provider != StoreProvider.PostgreSql) command.AddParameter("now", DateTime.UtcNow.Ticks);
+        if (settings.Tag is not null) command.AddParameter("tag", settings.Tag);
 
         var events = new List<ProjectionEnvelope>();
         var next = offset;
@@ -112,7 +112,7 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
     {
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT 1 FROM event_journal WHERE ordering > @offset LIMIT 1";
-        AddParameter(command, "offset", offset);
+        command.AddParameter("offset", offset);
         return await command.ExecuteScalarAsync(ct) is not null and not DBNull;
     }
 
@@ -131,7 +131,7 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
         await using var connection = await OpenAsync(ct);
         await using var command = connection.CreateCommand();
         command.CommandText = $"SELECT count(*), min({_createdColumn}), (SELECT max(ordering) FROM event_journal) FROM event_journal WHERE ordering > @offset";
-        AddParameter(command, "offset", offset);
+        command.AddParameter("offset", offset);
         await using var reader = await command.ExecuteReaderAsync(ct);
         await reader.ReadAsync(ct);
         var behind = reader.GetInt64(0);
@@ -145,13 +145,5 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
         if (now - rowAfterWrittenAt > settings.Gap) return true;
         if (!_holesSeen.TryGetValue(hole, out var seen)) _holesSeen[hole] = seen = now;
         return now - seen > settings.Gap;
-    }
-
-    internal static void AddParameter(DbCommand command, string name, object value)
-    {
-        var p = command.CreateParameter();
-        p.ParameterName = name;
-        p.Value = value;
-        command.Parameters.Add(p);
     }
 }

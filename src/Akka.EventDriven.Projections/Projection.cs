@@ -347,14 +347,14 @@ public sealed class Projection : IAsyncDisposable
                 INSERT INTO projection_dead_letters (projection_name, projection_key, event_offset, persistence_id, sequence_nr, type_name, error, failed_at)
                 VALUES (@name, @key, @offset, @pid, @seq, @type, @error, @at) ON CONFLICT DO NOTHING
                 """;
-            JournalReader.AddParameter(command, "name", _id.Name);
-            JournalReader.AddParameter(command, "key", _id.Key);
-            JournalReader.AddParameter(command, "offset", e.Offset);
-            JournalReader.AddParameter(command, "pid", e.PersistenceId);
-            JournalReader.AddParameter(command, "seq", e.SequenceNr);
-            JournalReader.AddParameter(command, "type", e.TypeName);
-            JournalReader.AddParameter(command, "error", _lastError ?? "");
-            JournalReader.AddParameter(command, "at", DateTime.UtcNow.Ticks);
+            command.AddParameter("name", _id.Name);
+            command.AddParameter("key", _id.Key);
+            command.AddParameter("offset", e.Offset);
+            command.AddParameter("pid", e.PersistenceId);
+            command.AddParameter("seq", e.SequenceNr);
+            command.AddParameter("type", e.TypeName);
+            command.AddParameter("error", _lastError ?? "");
+            command.AddParameter("at", DateTime.UtcNow.Ticks);
             await command.ExecuteNonQueryAsync(ct);
             Interlocked.Increment(ref _deadLetters);
         }
@@ -370,10 +370,10 @@ public sealed class Projection : IAsyncDisposable
             VALUES (@name, @key, @offset, @now)
             ON CONFLICT (projection_name, projection_key) DO UPDATE SET current_offset = excluded.current_offset, updated_at = excluded.updated_at
             """;
-        JournalReader.AddParameter(update, "offset", offset);
-        JournalReader.AddParameter(update, "now", DateTime.UtcNow.Ticks);
-        JournalReader.AddParameter(update, "name", _id.Name);
-        JournalReader.AddParameter(update, "key", _id.Key);
+        update.AddParameter("offset", offset);
+        update.AddParameter("now", DateTime.UtcNow.Ticks);
+        update.AddParameter("name", _id.Name);
+        update.AddParameter("key", _id.Key);
         await update.ExecuteNonQueryAsync(ct);
     }
 
@@ -383,8 +383,8 @@ public sealed class Projection : IAsyncDisposable
         command.Transaction = transaction;
         command.CommandText = "SELECT current_offset FROM projection_offsets WHERE projection_name = @name AND projection_key = @key"
                               + (transaction is not null && _reader.Provider == StoreProvider.PostgreSql ? " FOR UPDATE" : "");
-        JournalReader.AddParameter(command, "name", _id.Name);
-        JournalReader.AddParameter(command, "key", _id.Key);
+        command.AddParameter("name", _id.Name);
+        command.AddParameter("key", _id.Key);
         return await command.ExecuteScalarAsync(ct) is { } v and not DBNull ? Convert.ToInt64(v) : 0L;
     }
 
@@ -417,9 +417,9 @@ public sealed class Projection : IAsyncDisposable
                     INSERT INTO projection_offsets (projection_name, projection_key, current_offset, updated_at)
                     VALUES (@name, @key, @start, 0) ON CONFLICT DO NOTHING;
                     """;
-                JournalReader.AddParameter(command, "name", _id.Name);
-                JournalReader.AddParameter(command, "key", _id.Key);
-                JournalReader.AddParameter(command, "start", _settings.StartFromEnd ? await _reader.MaxOrderingAsync(ct) : 0L);
+                command.AddParameter("name", _id.Name);
+                command.AddParameter("key", _id.Key);
+                command.AddParameter("start", _settings.StartFromEnd ? await _reader.MaxOrderingAsync(ct) : 0L);
                 await command.ExecuteNonQueryAsync(ct);
                 return;
             }

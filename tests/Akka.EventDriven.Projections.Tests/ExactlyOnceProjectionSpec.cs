@@ -26,8 +26,8 @@ public abstract class ExactlyOnceProjectionSpec
                     INSERT INTO {table} (persistence_id, events, balance) VALUES (@p, 1, @a)
                     ON CONFLICT (persistence_id) DO UPDATE SET events = {table}.events + 1, balance = {table}.balance + @a
                     """;
-                Add(command, "p", e.PersistenceId);
-                Add(command, "a", (double)amount);
+                command.AddParameter("p", e.PersistenceId);
+                command.AddParameter("a", (double)amount);
                 await command.ExecuteNonQueryAsync(ct);
             }
             if (failAfterWrites?.Invoke() == true) throw new InvalidOperationException("simulated crash after the writes");
@@ -155,14 +155,6 @@ public abstract class ExactlyOnceProjectionSpec
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync()) result[reader.GetString(0)] = (reader.GetInt64(1), reader.GetDouble(2));
         return result;
-    }
-
-    private static void Add(DbCommand command, string name, object value)
-    {
-        var p = command.CreateParameter();
-        p.ParameterName = name;
-        p.Value = value;
-        command.Parameters.Add(p);
     }
 }
 

@@ -197,10 +197,7 @@ public abstract class SagaSpec<TNode>(TNode node) : IClassFixture<TNode> where T
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT DISTINCT tag FROM tags WHERE persistence_id = @p ORDER BY tag";
-        var p = command.CreateParameter();
-        p.ParameterName = "p";
-        p.Value = persistenceId;
-        command.Parameters.Add(p);
+        command.AddParameter("p", persistenceId);
         var tags = new List<string>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync()) tags.Add(reader.GetString(0));

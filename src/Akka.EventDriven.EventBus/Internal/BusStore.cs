@@ -62,7 +62,7 @@ internal sealed class BusStore(StoreSettings store)
         await using var connection = await OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT sequence_nr FROM bus_offsets WHERE consumer_id = @id";
-        Add(command, "id", consumerId);
+        command.AddParameter("id", consumerId);
         return await command.ExecuteScalarAsync() is { } v and not DBNull ? Convert.ToInt64(v) : 0L;
     }
 
@@ -73,8 +73,8 @@ internal sealed class BusStore(StoreSettings store)
         command.CommandText = Pg
             ? "INSERT INTO bus_offsets (consumer_id, sequence_nr, updated_at) VALUES (@id, @seq, now()) ON CONFLICT (consumer_id) DO UPDATE SET sequence_nr = GREATEST(bus_offsets.sequence_nr, EXCLUDED.sequence_nr), updated_at = now()"
             : "INSERT INTO bus_offsets (consumer_id, sequence_nr, updated_at) VALUES (@id, @seq, CURRENT_TIMESTAMP) ON CONFLICT (consumer_id) DO UPDATE SET sequence_nr = MAX(bus_offsets.sequence_nr, excluded.sequence_nr), updated_at = CURRENT_TIMESTAMP";
-        Add(command, "id", consumerId);
-        Add(command, "seq", sequenceNr);
+        command.AddParameter("id", consumerId);
+        command.AddParameter("seq", sequenceNr);
         await command.ExecuteNonQueryAsync();
     }
 
@@ -88,9 +88,9 @@ internal sealed class BusStore(StoreSettings store)
         command.CommandText = Pg
             ? "SELECT sequence_nr, payload, manifest, serializer_id FROM event_journal WHERE persistence_id = @pid AND sequence_nr > @after AND is_deleted = false ORDER BY sequence_nr LIMIT @limit"
             : "SELECT sequence_nr, payload, manifest, serializer_id FROM event_journal WHERE persistence_id = @pid AND sequence_nr > @after AND is_deleted = 0 ORDER BY sequence_nr LIMIT @limit";
-        Add(command, "pid", persistenceId);
-        Add(command, "after", after);
-        Add(command, "limit", (long)limit);
+        command.AddParameter("pid", persistenceId);
+        command.AddParameter("after", after);
+        command.AddParameter("limit", (long)limit);
         var rows = new List<(long, byte[], string, int)>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
@@ -105,7 +105,7 @@ internal sealed class BusStore(StoreSettings store)
         await connection.OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT MAX(sequence_nr) FROM event_journal WHERE persistence_id = @pid";
-        Add(command, "pid", persistenceId);
+        command.AddParameter("pid", persistenceId);
         try
         {
             return await command.ExecuteScalarAsync() is { } v and not DBNull ? Convert.ToInt64(v) : 0L;
@@ -124,18 +124,18 @@ internal sealed class BusStore(StoreSettings store)
             INSERT INTO bus_dead_letters (queue, message_id, source_kind, source, type, data, published_at, correlation_id, headers, reason, attempts, subscriber)
             VALUES (@queue, @mid, @kind, @source, @type, @data, @published, @corr, @headers, @reason, @attempts, @subscriber)
             """;
-        Add(command, "queue", queue);
-        Add(command, "mid", message.Id);
-        Add(command, "kind", sourceKind);
-        Add(command, "source", message.Topic);
-        Add(command, "type", message.Type);
-        Add(command, "data", System.Text.Encoding.UTF8.GetString(message.Data));
-        Add(command, "published", message.PublishedAtTicks);
-        Add(command, "corr", (object?)message.CorrelationId ?? DBNull.Value);
-        Add(command, "headers", message.Headers is null ? DBNull.Value : JsonSerializer.Serialize(message.Headers));
-        Add(command, "reason", reason);
-        Add(command, "attempts", attempts);
-        Add(command, "subscriber", subscriber);
+        command.AddParameter("queue", queue);
+        command.AddParameter("mid", message.Id);
+        command.AddParameter("kind", sourceKind);
+        command.AddParameter("source", message.Topic);
+        command.AddParameter("type", message.Type);
+        command.AddParameter("data", System.Text.Encoding.UTF8.GetString(message.Data));
+        command.AddParameter("published", message.PublishedAtTicks);
+        command.AddParameter("corr", message.CorrelationId);
+        command.AddParameter("headers", message.Headers is null ? null : JsonSerializer.Serialize(message.Headers));
+        command.AddParameter("reason", reason);
+        command.AddParameter("attempts", attempts);
+        command.AddParameter("subscriber", subscriber);
         await command.ExecuteNonQueryAsync();
     }
 
@@ -147,9 +147,9 @@ internal sealed class BusStore(StoreSettings store)
             SELECT id, message_id, source_kind, source, type, data, published_at, correlation_id, headers, reason, attempts, subscriber, dead_lettered_at
             FROM bus_dead_letters WHERE queue = @queue AND id > @after ORDER BY id LIMIT @limit
             """;
-        Add(command, "queue", queue);
-        Add(command, "after", afterId);
-        Add(command, "limit", (long)limit);
+        command.AddParameter("queue", queue);
+        command.AddParameter("after", afterId);
+        command.AddParameter("limit", (long)limit);
         var list = new List<DeadLetter>();
         await using var reader = await command.ExecuteReaderAsync();
         while (await reader.ReadAsync())
@@ -175,7 +175,7 @@ internal sealed class BusStore(StoreSettings store)
         await using var connection = await OpenAsync();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT COUNT(*) FROM bus_dead_letters WHERE queue = @queue";
-        Add(command, "queue", queue);
+        command.AddParameter("queue", queue);
         return Convert.ToInt64(await command.ExecuteScalarAsync());
     }
 
@@ -187,16 +187,8 @@ internal sealed class BusStore(StoreSettings store)
         command.CommandText = id is null
             ? "DELETE FROM bus_dead_letters WHERE queue = @queue"
             : "DELETE FROM bus_dead_letters WHERE queue = @queue AND id = @id";
-        Add(command, "queue", queue);
-        if (id is not null) Add(command, "id", id.Value);
+        command.AddParameter("queue", queue);
+        if (id is not null) command.AddParameter("id", id.Value);
         return await command.ExecuteNonQueryAsync();
-    }
-
-    private static void Add(DbCommand command, string name, object value)
-    {
-        var p = command.CreateParameter();
-        p.ParameterName = name;
-        p.Value = value;
-        command.Parameters.Add(p);
     }
 }

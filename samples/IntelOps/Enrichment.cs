@@ -2,11 +2,9 @@ using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.EventDriven.Hosting;
 using Akka.EventDriven.Sagas;
-using Akka.Hosting;
 using IntelOps.Domain;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace IntelOps;
 
@@ -101,16 +99,7 @@ public static class Enrichment
     {
         var (osint, risk, entities) = (new OsintService(), new RiskService(), new EntityService());
         var definition = Define(osint, risk, entities);
-        using var host = Host.CreateDefaultBuilder()
-            .ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning))
-            .ConfigureServices(services => services.AddAkka("intelops", builder => builder
-                .WithEventDriven(o =>
-                {
-                    o.EnvironmentFile = $"hocon/{environment}.conf";
-                    o.RegisterTypes(typeof(Investigation).Assembly);
-                })
-                .WithSagas(s => s.Add(definition))))
-            .Build();
+        using var host = IntelOpsHost.Build(environment, more: b => b.WithSagas(s => s.Add(definition)));
         await host.StartAsync();
         var sagas = SagaOrchestrator.Get(host.Services.GetRequiredService<ActorSystem>());
         var failures = new List<string>();

@@ -4,11 +4,9 @@ using Akka.EventDriven;
 using Akka.EventDriven.EventBus;
 using Akka.EventDriven.Serialization;
 using Akka.EventDriven.Hosting;
-using Akka.Hosting;
 using IntelOps.Domain;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace IntelOps;
 
@@ -26,16 +24,7 @@ public static class Messaging
 {
     public static async Task<int> RunAsync(string environment, string runId)
     {
-        using var host = Host.CreateDefaultBuilder()
-            .ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning))
-            .ConfigureServices(services => services.AddAkka("intelops", builder => builder
-                .WithEventDriven(o =>
-                {
-                    o.EnvironmentFile = $"hocon/{environment}.conf";
-                    o.RegisterTypes(typeof(Investigation).Assembly);
-                })
-                .WithEventBus()))
-            .Build();
+        using var host = IntelOpsHost.Build(environment, more: b => b.WithEventBus());
         await host.StartAsync();
         var bus = EventBus.Get(host.Services.GetRequiredService<ActorSystem>());
         var failures = new List<string>();

@@ -5,11 +5,9 @@ using Akka.EventDriven.Cqrs;
 using Akka.EventDriven.EventSourcing;
 using IntelOps;
 using Akka.EventDriven.Hosting;
-using Akka.Hosting;
 using IntelOps.Domain;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 // The main job: one node on the embedded default (SQLite file), a few hundred commands across many
 // investigations, a full restart of the actor system, and proof that every aggregate's state came back.
@@ -17,16 +15,7 @@ var environment = Environment.GetEnvironmentVariable("INTELOPS_ENV") ?? "develop
 var investigations = args.Length > 0 && int.TryParse(args[0], out var n) && n > 0 ? n : 60;
 var runId = DateTime.UtcNow.ToString("yyyyMMddHHmmss");
 
-IHost BuildHost() => Host.CreateDefaultBuilder()
-    .ConfigureLogging(l => l.SetMinimumLevel(LogLevel.Warning))
-    .ConfigureServices(services => services.AddAkka("intelops", builder => builder
-        .WithEventDriven(o =>
-        {
-            o.EnvironmentFile = $"hocon/{environment}.conf";
-            o.RegisterTypes(typeof(Investigation).Assembly);
-            o.AddAggregate(Investigation.Definition, a => a.SnapshotEvery = 5);
-        })))
-    .Build();
+IHost BuildHost() => IntelOpsHost.Build(environment, o => o.AddAggregate(Investigation.Definition, a => a.SnapshotEvery = 5));
 
 Console.WriteLine($"IntelOps: {investigations} investigations, environment '{environment}', run {runId}");
 

@@ -21,9 +21,7 @@ public static class BusStreams
         SubscriptionOptions? options = null, int bufferSize = 256)
     {
         ArgumentNullException.ThrowIfNull(bus);
-        if (bufferSize < 1) throw new ArgumentOutOfRangeException(nameof(bufferSize), "The buffer needs room for at least one message.");
-        return Source.Queue<BusMessage<T>>(bufferSize, OverflowStrategy.Backpressure)
-            .MapMaterializedValue(queue => Attach(queue, handler => bus.SubscribeAsync(topic, handler, options)));
+        return FromSubscription<T>(bufferSize, handler => bus.SubscribeAsync(topic, handler, options));
     }
 
     /// <summary>A queue's messages (<see cref="EventBus.ConsumeAsync{T}"/>) as a source; see <see cref="Subscribe{T}"/>.</summary>
@@ -31,9 +29,7 @@ public static class BusStreams
         SubscriptionOptions? options = null, int bufferSize = 256)
     {
         ArgumentNullException.ThrowIfNull(bus);
-        if (bufferSize < 1) throw new ArgumentOutOfRangeException(nameof(bufferSize), "The buffer needs room for at least one message.");
-        return Source.Queue<BusMessage<T>>(bufferSize, OverflowStrategy.Backpressure)
-            .MapMaterializedValue(q => Attach(q, handler => bus.ConsumeAsync(queue, handler, options)));
+        return FromSubscription<T>(bufferSize, handler => bus.ConsumeAsync(queue, handler, options));
     }
 
     /// <summary>Publishes every element on <paramref name="topic"/> (durably with <see cref="PublishOptions.Persistent"/>),
@@ -44,10 +40,7 @@ public static class BusStreams
     {
         ArgumentNullException.ThrowIfNull(bus);
         TopicNames.Validate(topic);
-        if (parallelism < 1) throw new ArgumentOutOfRangeException(nameof(parallelism), "Parallelism must be at least 1.");
-        return Flow.Create<T>()
-            .SelectAsync(parallelism, element => bus.PublishAsync(topic, element, options))
-            .ToMaterialized(Sink.Ignore<PublishReceipt>(), Keep.Right);
+        return Sending<T>(parallelism, element => bus.PublishAsync(topic, element, options));
     }
 
     /// <summary>Enqueues every element on <paramref name="queue"/>; see <see cref="Publish{T}"/>.</summary>
@@ -56,10 +49,22 @@ public static class BusStreams
     {
         ArgumentNullException.ThrowIfNull(bus);
         TopicNames.Validate(queue, kind: "queue");
+        return Sending<T>(parallelism, element => bus.EnqueueAsync(queue, element, options));
+    }
+
+    private static Sink<T, Task<Done>> Sending<T>(int parallelism, Func<T, Task<PublishReceipt>> send)
+    {
         if (parallelism < 1) throw new ArgumentOutOfRangeException(nameof(parallelism), "Parallelism must be at least 1.");
-        return Flow.Create<T>()
-            .SelectAsync(parallelism, element => bus.EnqueueAsync(queue, element, options))
-            .ToMaterialized(Sink.Ignore<PublishReceipt>(), Keep.Right);
+        return Flow.Create<T>().SelectAsync(parallelism, send).ToMaterialized(Sink.Ignore<PublishReceipt>(), Keep.Right);
+    }
+
+    /// <summary>A backpressured queue source whose materialization subscribes a handler that offers into it.</summary>
+    private static Source<BusMessage<T>, Task<IBusSubscription>> FromSubscription<T>(int bufferSize,
+        Func<Func<BusMessage<T>, CancellationToken, Task>, Task<IBusSubscription>> subscribe)
+    {
+        if (bufferSize < 1) throw new ArgumentOutOfRangeException(nameof(bufferSize), "The buffer needs room for at least one message.");
+        return Source.Queue<BusMessage<T>>(bufferSize, OverflowStrategy.Backpressure)
+            .MapMaterializedValue(queue => Attach(queue, subscribe));
     }
 
     private static async Task<IBusSubscription> Attach<T>(ISourceQueueWithComplete<BusMessage<T>> queue,

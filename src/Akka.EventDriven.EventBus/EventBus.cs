@@ -221,15 +221,7 @@ public sealed class EventBus : IExtension
             if (_localTopics.AddOrUpdate(mediatorTopic, 0, (_, n) => n - 1) <= 0) _localTopics.TryRemove(KeyValuePair.Create(mediatorTopic, 0));
         });
         MetricsCounters.SubscriptionStarted();
-        try
-        {
-            await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        }
-        catch (TimeoutException)
-        {
-            await subscription.DisposeAsync();
-            throw new TimeoutException($"Subscribing to '{topic}' was not acknowledged by the pub-sub mediator within 30 s.");
-        }
+        await AwaitRegisteredAsync(subscription, ready, $"Subscribing to '{topic}'");
         AddRoute(mediatorTopic);
         return subscription;
     }
@@ -272,7 +264,7 @@ public sealed class EventBus : IExtension
         var stop = new CancellationTokenSource();
         var subscription = new BusSubscription(name, group, actor, stop, MetricsCounters,
             () => { foreach (var id in consumerIds) MetricsCounters.Depth.TryRemove(id, out _); });
-        subscription.Loop = Task.Run(() => HandlerLoops.DurableAsync(channel.Reader, runner, region, Log, stop.Token));
+        subscription.Loop = Task.Run(() => HandlerLoops.DurableAsync(channel.Reader, runner, region, consumerIds, Log, stop.Token));
         MetricsCounters.SubscriptionStarted();
         foreach (var id in consumerIds) MetricsCounters.Depth.TryAdd(id, 0);
         return subscription;
@@ -404,6 +396,13 @@ public sealed class EventBus : IExtension
             $"bus-rr-{Guid.NewGuid():N}");
         MetricsCounters.SubscriptionStarted();
         var subscription = new BusSubscription(subject, group, actor, stop, MetricsCounters);
+        await AwaitRegisteredAsync(subscription, ready, $"Handling requests on '{subject}'");
+        return subscription;
+    }
+
+    /// <summary>Waits for the mediator's subscribe acknowledgement; on timeout the subscription is undone.</summary>
+    private static async Task AwaitRegisteredAsync(BusSubscription subscription, TaskCompletionSource ready, string what)
+    {
         try
         {
             await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
@@ -411,9 +410,8 @@ public sealed class EventBus : IExtension
         catch (TimeoutException)
         {
             await subscription.DisposeAsync();
-            throw new TimeoutException($"Handling requests on '{subject}' was not acknowledged by the pub-sub mediator within 30 s.");
+            throw new TimeoutException($"{what} was not acknowledged by the pub-sub mediator within 30 s.");
         }
-        return subscription;
     }
 
     // ------------------------------------------------------------------------------------------------------------

@@ -222,8 +222,10 @@ internal static class HandlerLoops
     /// <summary>Handles deliveries in arrival order and acknowledges them in batches (when the buffer runs dry or
     /// 64 are pending), so a busy consumer costs one ack message per batch, not per message.</summary>
     public static async Task DurableAsync<T>(ChannelReader<Deliver> reader, HandlerRunner<T> runner, IActorRef region,
-        ILoggingAdapter log, CancellationToken stop)
+        IReadOnlyCollection<string> consumerIds, ILoggingAdapter log, CancellationToken stop)
     {
+        // The partition of each consumer this member serves, parsed once (not per delivery).
+        var partitions = consumerIds.ToDictionary(id => id, id => BusNames.PartitionOf(BusNames.ParseConsumer(id).LogId), StringComparer.Ordinal);
         var acks = new Dictionary<string, List<long>>();
         void Flush()
         {
@@ -241,7 +243,7 @@ internal static class HandlerLoops
                 var pending = 0;
                 while (reader.TryRead(out var d))
                 {
-                    var partition = BusNames.PartitionOf(BusNames.ParseConsumer(d.ConsumerId).LogId);
+                    var partition = partitions.GetValueOrDefault(d.ConsumerId);
                     while (!await runner.RunAsync(d.Message, d.Sequence, partition, d.DeliveryCount, stop))
                     {
                         if (stop.IsCancellationRequested) return;

@@ -13,10 +13,16 @@ namespace Akka.EventDriven.EventSourcing.Internal;
 /// accepted command's events; commands that arrive while a write is in flight are group-committed in the next
 /// single atomic write, and each caller is answered only after that write is durable.
 /// </summary>
-internal sealed class AggregateActor : UntypedPersistentActor
+internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
 {
     private sealed record BatchWritten;
     private static readonly BatchWritten Written = new();
+    private sealed record RetryRetention;
+    private static readonly RetryRetention RetryRetentionNow = new();
+
+    /// <summary>Failed retention deletes are retried this many times before a passivating entity stops anyway
+    /// (the next snapshot, or the next incarnation's, asks again).</summary>
+    private const int RetentionAttemptsBeforeStop = 8;
 
     private readonly string _id;
     private readonly IAggregate _aggregate;
@@ -38,6 +44,22 @@ internal sealed class AggregateActor : UntypedPersistentActor
     private long? _recoveredFromSnapshot;
     private long _eventsReplayed;
     private bool _stopRequested;
+
+    // Retention (see OnSnapshotSaved): what should be deleted, what the store confirmed, and whether a request is out.
+    // Only one delete of each kind is in flight at a time; a newer target waits for it and a failure is retried with
+    // backoff, so overlapping snapshots or a failed delete can never leave data behind that retention promised to
+    // remove.
+    private long _eventsDeleteTarget;
+    private long _eventsDeleted;
+    private bool _eventsDeleteInFlight;
+    private long _snapshotsDeleteTarget;
+    private long _snapshotsDeleted;
+    private bool _snapshotsDeleteInFlight;
+    private int _retentionFailures;
+    private bool _retentionRetryScheduled;
+
+    /// <inheritdoc />
+    public ITimerScheduler Timers { get; set; } = null!;
 
     public AggregateActor(string id, IAggregate aggregate, AggregateSettings settings)
     {
@@ -135,15 +157,33 @@ internal sealed class AggregateActor : UntypedPersistentActor
                 OnSnapshotSaved(saved.Metadata.SequenceNr);
                 break;
             case SaveSnapshotFailure failed:
+                // The next write that crosses a multiple of snapshot-every takes a new one; retention only counts
+                // snapshots that were confirmed, so nothing is deleted on the strength of a failed save.
                 _log.Warning(failed.Cause, "Snapshot of {0} at {1} failed", PersistenceId, failed.Metadata.SequenceNr);
                 break;
+            case DeleteSnapshotsSuccess ds:
+                _snapshotsDeleteInFlight = false;
+                _snapshotsDeleted = Math.Max(_snapshotsDeleted, ds.Criteria.MaxSequenceNr);
+                _retentionFailures = 0;
+                PumpRetention();
+                break;
             case DeleteSnapshotsFailure df:
-                _log.Warning(df.Cause, "Deleting old snapshots of {0} failed", PersistenceId);
+                _snapshotsDeleteInFlight = false;
+                RetentionFailed(df.Cause, $"deleting its snapshots up to {df.Criteria.MaxSequenceNr}");
+                break;
+            case DeleteMessagesSuccess dm:
+                _eventsDeleteInFlight = false;
+                _eventsDeleted = Math.Max(_eventsDeleted, dm.ToSequenceNr);
+                _retentionFailures = 0;
+                PumpRetention();
                 break;
             case DeleteMessagesFailure dm:
-                _log.Warning(dm.Cause, "Deleting events of {0} up to {1} failed", PersistenceId, dm.ToSequenceNr);
+                _eventsDeleteInFlight = false;
+                RetentionFailed(dm.Cause, $"deleting its events up to {dm.ToSequenceNr}");
                 break;
-            case DeleteSnapshotsSuccess or DeleteMessagesSuccess:
+            case RetryRetention:
+                _retentionRetryScheduled = false;
+                PumpRetention();
                 break;
             default:
                 Unhandled(message);
@@ -245,8 +285,17 @@ internal sealed class AggregateActor : UntypedPersistentActor
 
     private void StopIfIdle()
     {
-        if (_stopRequested && _inFlight is null && _buffer.Count == 0) Context.Stop(Self);
+        if (!_stopRequested || _inFlight is not null || _buffer.Count > 0) return;
+        if (RetentionPending && _retentionFailures < RetentionAttemptsBeforeStop) return; // stops when it is done
+        if (RetentionPending)
+            _log.Warning("Retention of {0} is still incomplete after {1} failed attempts; the entity stops anyway and " +
+                         "its next snapshot asks again", PersistenceId, _retentionFailures);
+        Context.Stop(Self);
     }
+
+    private bool RetentionPending =>
+        _eventsDeleteInFlight || _snapshotsDeleteInFlight || _retentionRetryScheduled
+        || _eventsDeleteTarget > _eventsDeleted || _snapshotsDeleteTarget > _snapshotsDeleted;
 
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
     {
@@ -279,7 +328,8 @@ internal sealed class AggregateActor : UntypedPersistentActor
         SaveSnapshot(new AggregateSnapshot(_state, older));
     }
 
-    /// <summary>Retention: keep the newest N snapshots; optionally delete the events the oldest kept one covers.</summary>
+    /// <summary>Retention: keep the newest N snapshots; optionally delete the events the oldest kept one covers.
+    /// Only confirmed snapshots count, and the targets only grow, so a late or failed delete never loses ground.</summary>
     private void OnSnapshotSaved(long sequenceNr)
     {
         _keptSnapshots.Add(sequenceNr);
@@ -287,12 +337,43 @@ internal sealed class AggregateActor : UntypedPersistentActor
         var keep = _settings.KeepSnapshots;
         if (_keptSnapshots.Count > keep)
         {
-            var newestToDrop = _keptSnapshots[^(keep + 1)];
-            DeleteSnapshots(new SnapshotSelectionCriteria(newestToDrop));
+            _snapshotsDeleteTarget = Math.Max(_snapshotsDeleteTarget, _keptSnapshots[^(keep + 1)]);
             _keptSnapshots = _keptSnapshots.GetRange(_keptSnapshots.Count - keep, keep);
         }
         if (_settings.DeleteEventsOnSnapshot && _keptSnapshots.Count == keep)
-            DeleteMessages(_keptSnapshots[0]);
+            _eventsDeleteTarget = Math.Max(_eventsDeleteTarget, _keptSnapshots[0]);
+        PumpRetention();
+    }
+
+    /// <summary>Sends the delete requests that are due: at most one of each kind in flight, none while a retry waits.</summary>
+    private void PumpRetention()
+    {
+        if (_retentionRetryScheduled) return;
+        if (!_snapshotsDeleteInFlight && _snapshotsDeleteTarget > _snapshotsDeleted)
+        {
+            _snapshotsDeleteInFlight = true;
+            DeleteSnapshots(new SnapshotSelectionCriteria(_snapshotsDeleteTarget));
+        }
+        if (!_eventsDeleteInFlight && _eventsDeleteTarget > _eventsDeleted)
+        {
+            _eventsDeleteInFlight = true;
+            DeleteMessages(_eventsDeleteTarget);
+        }
+        if (!RetentionPending) StopIfIdle();
+    }
+
+    private void RetentionFailed(Exception cause, string what)
+    {
+        _retentionFailures++;
+        // 200 ms, 400 ms, ... capped at 30 s: a store that is down is not hammered, one that is back is used soon.
+        var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 200 * Math.Pow(2, Math.Min(_retentionFailures - 1, 10))));
+        _log.Warning(cause, "Retention of {0}: {1} failed (attempt {2}); retrying in {3} ms", PersistenceId, what,
+            _retentionFailures, (long)delay.TotalMilliseconds);
+        if (!_retentionRetryScheduled)
+        {
+            _retentionRetryScheduled = true;
+            Timers.StartSingleTimer(nameof(RetryRetention), RetryRetentionNow, delay);
+        }
+        StopIfIdle();
     }
 }
-

@@ -159,7 +159,8 @@ attr() {
 summarize_trx() {
     local dir=$1 rc=$2
     local passed=0 failed=0 skipped=0 files=0
-    local trx counters skip_results skip_counter
+    local trx counters skip_results skip_counter times start finish seconds assembly p f
+    local -a lines=()
 
     while IFS= read -r -d '' trx; do
         files=$((files + 1))
@@ -172,6 +173,15 @@ summarize_trx() {
         skip_results=$({ grep -o '<UnitTestResult [^>]*outcome="NotExecuted"' "$trx" || true; } | wc -l)
         skip_counter=$(attr notExecuted "$counters")
         skipped=$((skipped + (skip_results > skip_counter ? skip_results : skip_counter)))
+        # Per assembly: its name (from the test storage path) and wall time, so growth of any suite is visible.
+        assembly=$({ grep -o '[A-Za-z0-9_.]*Tests\.dll' "$trx" || true; } | grep -v '^[a-z]' | head -n 1)
+        times=$({ grep -o '<Times [^>]*>' "$trx" || true; } | head -n 1)
+        start=$(sed -n 's/.* start="\([^"]*\)".*/\1/p' <<<"$times")
+        finish=$(sed -n 's/.* finish="\([^"]*\)".*/\1/p' <<<"$times")
+        seconds=$(( $(date -d "$finish" +%s 2>/dev/null || echo 0) - $(date -d "$start" +%s 2>/dev/null || echo 0) ))
+        p=$(attr passed "$counters")
+        f=$(( $(attr failed "$counters") + $(attr error "$counters") + $(attr timeout "$counters") + $(attr aborted "$counters") ))
+        lines+=("$(printf '%6ss  %4s passed  %3s failed  %s' "$seconds" "$p" "$f" "${assembly%.dll}")")
     done < <(find "$dir" -name '*.trx' -print0 2>/dev/null)
 
     if ((files == 0)); then
@@ -179,6 +189,8 @@ summarize_trx() {
         echo "Tests: 0 passed, 1 failed, 0 skipped"
         return 1
     fi
+    log "test assemblies (wall time, results):"
+    printf '%s\n' "${lines[@]}" | sort -k5
     if ((rc != 0 && failed == 0)); then
         log "dotnet test exited with code $rc although no test failed (build error or test host crash?): counted as 1 failure"
         failed=1

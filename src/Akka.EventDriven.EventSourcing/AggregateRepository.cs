@@ -69,6 +69,7 @@ public sealed class AggregateRepository<TState> where TState : notnull
             throw new UnregisteredMessageTypeException(command.GetType());
         if (options?.ExpectedVersion is < 0)
             throw new ArgumentOutOfRangeException(nameof(options), options.ExpectedVersion, "ExpectedVersion must be 0 or more.");
+        if (options is not null) ValidateOptions(options);
 
         var message = new AggregateCommand(aggregateId, command, options?.ExpectedVersion,
             options?.CorrelationId, options?.CausationId, options?.Headers);
@@ -171,6 +172,32 @@ public sealed class AggregateRepository<TState> where TState : notnull
     {
         var domainEvent = (DomainEvent)e.Event;
         return new EventRecord(aggregateId, e.SequenceNr, domainEvent.StoredTypeName ?? "", domainEvent.Payload, domainEvent.Metadata);
+    }
+
+    /// <summary>Longest accepted correlation id, causation id, header name or header value.</summary>
+    public const int MaxMetadataLength = 1024;
+
+    // Metadata is stored with every event and copied into bus envelopes, indexes and traces: a control character
+    // (PostgreSQL text rejects NUL) or a huge value would fail writes far from the call that caused it.
+    private static void ValidateOptions(CommandOptions options)
+    {
+        static void Check(string? value, string what)
+        {
+            if (value is null) return;
+            if (value.Length > MaxMetadataLength)
+                throw new ArgumentException($"{what} must be at most {MaxMetadataLength} characters, was {value.Length}.", nameof(options));
+            if (value.Any(char.IsControl))
+                throw new ArgumentException($"{what} must not contain control characters (such as NUL).", nameof(options));
+        }
+        Check(options.CorrelationId, "CorrelationId");
+        Check(options.CausationId, "CausationId");
+        if (options.Headers is null) return;
+        foreach (var (name, value) in options.Headers)
+        {
+            if (string.IsNullOrEmpty(name)) throw new ArgumentException("A header name must not be empty.", nameof(options));
+            Check(name, $"Header name '{name}'");
+            Check(value, $"Header '{name}'");
+        }
     }
 
     private static void ValidateId(string aggregateId)

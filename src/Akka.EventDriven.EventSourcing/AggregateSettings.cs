@@ -11,13 +11,16 @@ namespace Akka.EventDriven.EventSourcing;
 /// <param name="PassivateIdleAfter">Idle time after which the entity stops; zero = never. Default 120 s.</param>
 /// <param name="AskTimeout">Default command timeout. Default 10 s.</param>
 /// <param name="MaxCommandsPerWrite">Most commands group-committed in one atomic write. Default 1000.</param>
+/// <param name="MaxPendingCommands">Most commands one entity holds while it recovers (or restarts after a storage
+/// failure); further commands fail at once with a reason that says so. Default 1000.</param>
 public sealed record AggregateSettings(
     int SnapshotEvery,
     int KeepSnapshots,
     bool DeleteEventsOnSnapshot,
     TimeSpan PassivateIdleAfter,
     TimeSpan AskTimeout,
-    int MaxCommandsPerWrite)
+    int MaxCommandsPerWrite,
+    int MaxPendingCommands = 1000)
 {
     /// <summary>Config path of the module's settings.</summary>
     public const string ConfigPath = "akka.event-driven.event-sourcing";
@@ -38,7 +41,8 @@ public sealed record AggregateSettings(
             c.GetBoolean("delete-events-on-snapshot"),
             c.GetTimeSpan("passivate-idle-after"),
             c.GetTimeSpan("ask-timeout"),
-            c.GetInt("max-commands-per-write")).Validate(aggregateName);
+            c.GetInt("max-commands-per-write"),
+            c.GetInt("max-pending-commands")).Validate(aggregateName);
     }
 
     /// <summary>Throws a <see cref="ConfigurationException"/> naming the aggregate when a value is out of range.</summary>
@@ -50,6 +54,7 @@ public sealed record AggregateSettings(
         if (PassivateIdleAfter < TimeSpan.Zero) Fail("passivate-idle-after must not be negative.");
         if (AskTimeout <= TimeSpan.Zero) Fail("ask-timeout must be positive.");
         if (MaxCommandsPerWrite < 1) Fail($"max-commands-per-write must be at least 1, was {MaxCommandsPerWrite}.");
+        if (MaxPendingCommands < 1) Fail($"max-pending-commands must be at least 1, was {MaxPendingCommands}.");
         return this;
     }
 }

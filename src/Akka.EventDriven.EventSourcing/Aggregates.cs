@@ -8,7 +8,7 @@ namespace Akka.EventDriven.EventSourcing;
 
 /// <summary>
 /// The aggregates extension of an actor system (event sourcing): starts one sharding region per aggregate type and hands out
-/// <see cref="AggregateRepository{TState}"/>s. With Akka.Hosting, <c>WithAggregate</c> does this for you.
+/// <see cref="AggregateRepository{TState}"/>s. With Akka.Hosting, <c>WithEventDriven(o =&gt; o.AddAggregate(...))</c> does this for you.
 /// </summary>
 public sealed class Aggregates : IExtension
 {
@@ -48,17 +48,27 @@ public sealed class Aggregates : IExtension
                 AggregateEntity.Stop.Instance);
             return new AggregateRepository<TState>(_system, region, aggregate, s);
         }));
-        var repository = await lazy.Value;
+        object repository;
+        try
+        {
+            repository = await lazy.Value;
+        }
+        catch
+        {
+            // A failed start (bad settings, a cluster that was not up yet) must not be cached: the next call tries again.
+            _repositories.TryRemove(new KeyValuePair<string, Lazy<Task<object>>>(aggregate.Name, lazy));
+            throw;
+        }
         return repository as AggregateRepository<TState>
                ?? throw new InvalidOperationException(
                    $"Aggregate name '{aggregate.Name}' is already used by an aggregate with another state type.");
     }
 
-    /// <summary>The repository of an aggregate started with <see cref="StartAsync{TState}"/> (or <c>WithAggregate</c>).</summary>
+    /// <summary>The repository of an aggregate started with <see cref="StartAsync{TState}"/> (or <c>AddAggregate</c> in <c>WithEventDriven</c>).</summary>
     public AggregateRepository<TState> Repository<TState>(Aggregate<TState> aggregate) where TState : notnull
     {
         if (!_repositories.TryGetValue(aggregate.Name, out var lazy) || !lazy.Value.IsCompletedSuccessfully)
-            throw new InvalidOperationException($"Aggregate '{aggregate.Name}' has not been started on this node: call WithAggregate when configuring Akka, or EventSourcing.StartAsync.");
+            throw new InvalidOperationException($"Aggregate '{aggregate.Name}' has not been started on this node: add it with AddAggregate in WithEventDriven, or call Aggregates.Get(system).StartAsync.");
         return lazy.Value.Result as AggregateRepository<TState>
                ?? throw new InvalidOperationException($"Aggregate '{aggregate.Name}' was started with another state type.");
     }

@@ -100,6 +100,8 @@ public sealed class AggregateOptions
     public TimeSpan? AskTimeout { get; set; }
     /// <summary>Most commands group-committed per write. Default 1000.</summary>
     public int? MaxCommandsPerWrite { get; set; }
+    /// <summary>Most commands held while the entity recovers; more fail at once. Default 1000.</summary>
+    public int? MaxPendingCommands { get; set; }
     /// <summary>Cluster role whose nodes host the entities. Default: null, every node.</summary>
     public string? Role { get; set; }
 
@@ -112,6 +114,7 @@ public sealed class AggregateOptions
         if (PassivateIdleAfter is { } p) sb.Append($"  passivate-idle-after = {(long)p.TotalMilliseconds}ms\n");
         if (AskTimeout is { } a) sb.Append($"  ask-timeout = {(long)a.TotalMilliseconds}ms\n");
         if (MaxCommandsPerWrite is { } m) sb.Append($"  max-commands-per-write = {m}\n");
+        if (MaxPendingCommands is { } mp) sb.Append($"  max-pending-commands = {mp}\n");
         return sb.Append("}\n").ToString();
     }
 }

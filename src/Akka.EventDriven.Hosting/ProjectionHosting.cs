@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.Singleton;
 using Akka.EventDriven.Projections;
@@ -12,8 +13,8 @@ public static class ProjectionHosting
     /// <summary>
     /// Runs the projection that <paramref name="start"/> creates as a cluster singleton: on exactly one node (of
     /// <paramref name="role"/>, if given) at a time, moving to another node when that one leaves. During a hand-over
-    /// the old instance is cancelled mid-step; on PostgreSQL the new one waits for the old transaction on the offset
-    /// row, so no batch is applied twice.
+    /// the old instance is cancelled and stops first (an exactly-once step rolls back, a handler call in progress is
+    /// awaited, up to 20 s), and only then does the new one start, so the handler never runs on two nodes at once.
     /// <code>
     /// builder.WithProjection(new ProjectionId("balances"), system =&gt; Projection.ExactlyOnce(system, id, handler));
     /// </code>
@@ -28,7 +29,7 @@ public static class ProjectionHosting
             var settings = ClusterSingletonManagerSettings.Create(system).WithSingletonName("runner");
             if (role is not null) settings = settings.WithRole(role);
             system.ActorOf(ClusterSingletonManager.Props(Props.Create(() => new ProjectionRunner(start)),
-                PoisonPill.Instance, settings), name);
+                ProjectionRunner.StopGracefully.Instance, settings), name);
         });
         return builder;
     }
@@ -57,24 +58,70 @@ public static class ProjectionHosting
             var settings = ShardedDaemonProcessSettings.Create(system);
             if (role is not null) settings = settings.WithRole(role);
             ShardedDaemonProcess.Get(system).Init(daemonName, ids.Length,
-                i => Props.Create(() => new ProjectionRunner(s => start(s, ids[i]))), settings, PoisonPill.Instance);
+                i => Props.Create(() => new ProjectionRunner(s => start(s, ids[i]))), settings,
+                ProjectionRunner.StopGracefully.Instance);
         });
         return builder;
     }
 
-    /// <summary>Owns one running projection for as long as this node holds the singleton (or the daemon instance).</summary>
-    private sealed class ProjectionRunner(Func<ActorSystem, Projection> start) : UntypedActor
+    /// <summary>Owns one running projection for as long as this node holds the singleton (or the daemon instance).
+    /// Asked to stop for a hand-over, it stops only after the projection has stopped (its step finished or rolled
+    /// back), so the instance that takes over never runs beside it; an at-least-once handler is never called on two
+    /// nodes at once. A projection that does not stop within <see cref="StopTimeout"/> is abandoned with a warning.</summary>
+    internal sealed class ProjectionRunner(Func<ActorSystem, Projection> start) : UntypedActor
     {
+        /// <summary>The termination message the singleton manager and the sharded daemon send.</summary>
+        internal sealed class StopGracefully
+        {
+            public static readonly StopGracefully Instance = new();
+            private StopGracefully() { }
+        }
+
+        private sealed record Disposed(Exception? Error);
+
+        /// <summary>Longest wait for the projection's step to finish before the hand-over goes on regardless.</summary>
+        internal static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(20);
+
         private Projection? _projection;
+        private bool _stopping;
 
         protected override void PreStart() => _projection = start(Context.System);
 
-        protected override void PostStop()
+        protected override void OnReceive(object message)
         {
-            // Cancel without blocking the dispatcher; an abandoned step rolls back (exactly once) or repeats (at least once).
-            if (_projection is { } p) _ = p.DisposeAsync().AsTask();
+            switch (message)
+            {
+                case StopGracefully when !_stopping:
+                    _stopping = true;
+                    if (_projection is not { } p)
+                    {
+                        Context.Stop(Self);
+                        return;
+                    }
+                    _projection = null;
+                    p.DisposeAsync().AsTask().WaitAsync(StopTimeout)
+                        .ContinueWith(t => new Disposed(t.Exception?.GetBaseException()), TaskScheduler.Default)
+                        .PipeTo(Self);
+                    break;
+                case StopGracefully:
+                    break;
+                case Disposed d:
+                    if (d.Error is TimeoutException)
+                        Context.GetLogger().Warning("Projection did not stop within {0}; handing over anyway", StopTimeout);
+                    else if (d.Error is not null)
+                        Context.GetLogger().Warning(d.Error, "Projection stopped with an error");
+                    Context.Stop(Self);
+                    break;
+                default:
+                    Unhandled(message);
+                    break;
+            }
         }
 
-        protected override void OnReceive(object message) => Unhandled(message);
+        protected override void PostStop()
+        {
+            // Stopped abruptly (the actor system is terminating): cancel without blocking the dispatcher.
+            if (_projection is { } p) _ = p.DisposeAsync().AsTask();
+        }
     }
 }

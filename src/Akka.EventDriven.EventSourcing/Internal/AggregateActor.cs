@@ -249,6 +249,9 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
                     return new CommandFailed(_id, new UnregisteredMessageTypeException(e.GetType()).Message);
                 next = _aggregate.Apply(next, e);
                 var extra = _aggregate.Tags(e) ?? [];
+                if (InvalidTag(extra) is { } bad)
+                    return new CommandFailed(_id,
+                        $"{_aggregate.GetType().Name}.Tags returned an invalid tag for {e.GetType().Name}: {bad}; nothing was stored.");
                 var tags = extra is ICollection<string> { Count: 0 } ? _baseTags : _baseTags.Union(extra);
                 tagged.Add(new Tagged(new DomainEvent(e, metadata!), tags));
             }
@@ -265,6 +268,22 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
         state = next;
         version += decision.Events.Count;
         return new CommandAccepted(_id, version, decision.Events);
+    }
+
+    /// <summary>Longest tag accepted from <see cref="IAggregate.Tags"/>.</summary>
+    private const int MaxTagLength = 255;
+
+    /// <summary>Why a tag from the aggregate's Tags cannot be stored (checked here so that one bad tag fails its own
+    /// command instead of the journal batch it would share with other aggregates' writes), or null.</summary>
+    private static string? InvalidTag(IEnumerable<string> tags)
+    {
+        foreach (var tag in tags)
+        {
+            if (string.IsNullOrWhiteSpace(tag)) return "an empty tag";
+            if (tag.Length > MaxTagLength) return $"a tag of {tag.Length} characters (at most {MaxTagLength})";
+            if (tag.Any(char.IsControl)) return $"a tag with a control character ('{string.Concat(tag.Where(c => !char.IsControl(c)))}')";
+        }
+        return null;
     }
 
     private void OnBatchWritten()

@@ -33,6 +33,7 @@ internal sealed class AggregateEntity : UntypedActor
 
     private readonly string _aggregateId;
     private readonly Func<Props> _childProps;
+    private readonly int _maxPending;
     private readonly List<(object Message, IActorRef Sender)> _pending = [];
     // Forwarded to the current child and not yet known to be answered. If the child stops (Akka stops a persistent
     // actor right after a failed write, dropping its mailbox), these callers get a failure instead of a timeout.
@@ -44,16 +45,17 @@ internal sealed class AggregateEntity : UntypedActor
     private string? _failure;
     private bool _stopping;
 
-    public AggregateEntity(string aggregateId, Func<Props> childProps)
+    public AggregateEntity(string aggregateId, Func<Props> childProps, int maxPending)
     {
         _aggregateId = aggregateId;
         _childProps = childProps;
+        _maxPending = maxPending;
     }
 
     public static Props Props(string aggregateId, IAggregate aggregate, AggregateSettings settings) =>
         // Props.Create(Type, args) instead of an expression: no expression compilation for every entity started.
         Actor.Props.Create(typeof(AggregateEntity), aggregateId,
-            new Func<Props>(() => AggregateActor.Props(aggregateId, aggregate, settings)));
+            new Func<Props>(() => AggregateActor.Props(aggregateId, aggregate, settings)), settings.MaxPendingCommands);
 
     protected override void PreStart() => StartChild();
 
@@ -98,6 +100,10 @@ internal sealed class AggregateEntity : UntypedActor
             case AggregateCommand or GetAggregateState:
                 if (_failure is not null) Sender.Tell(new CommandFailed(_aggregateId, _failure));
                 else if (_ready) ForwardToChild(message, Sender);
+                else if (_pending.Count >= _maxPending)
+                    Sender.Tell(new CommandFailed(_aggregateId,
+                        $"The aggregate is recovering from storage and already holds {_pending.Count} commands " +
+                        "(max-pending-commands); this one was not accepted. Retry later."));
                 else
                 {
                     _pending.Add((message, Sender));

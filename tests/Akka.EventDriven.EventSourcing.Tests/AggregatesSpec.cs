@@ -1,0 +1,120 @@
+using Akka.Actor;
+using Akka.EventDriven.EventSourcing.Storage;
+using Akka.Configuration;
+using Akka.EventDriven.Serialization;
+using Akka.TestKit;
+using Akka.TestKit.Xunit2;
+using Npgsql;
+
+namespace Akka.EventDriven.EventSourcing.Tests;
+
+/// <summary>The aggregates extension and the edges of an aggregate entity: starts, bounds and input checks.</summary>
+public sealed class AggregatesSpec
+{
+    private static string NewId() => $"agg-{Guid.NewGuid():N}";
+
+    [Fact]
+    public async Task A_failed_start_is_not_cached_and_the_next_start_succeeds()
+    {
+        await using var node = await NodeHost.StartAsync(TestStore.NewSqlite());
+        var aggregates = Aggregates.Get(node.System);
+        var bad = AggregateSettings.Create(node.System, "Other") with { KeepSnapshots = 0 };
+
+        await Assert.ThrowsAsync<ConfigurationException>(() => aggregates.StartAsync(OtherLedger.Definition, bad));
+        var repository = await aggregates.StartAsync(OtherLedger.Definition);
+
+        Assert.Equal("Other", repository.AggregateName);
+        Assert.Equal(1, (await repository.SendAsync(NewId(), new Open("ok"))).Version);
+    }
+
+    [Fact]
+    public async Task Commands_beyond_max_pending_commands_fail_at_once_while_the_aggregate_recovers()
+    {
+        var store = await PrivateDatabase.CreateAsync();
+        const int maxPending = 10;
+        await using var node = await NodeHost.StartAsync(store, aggregate: a => a.MaxPendingCommands = maxPending);
+        var id = NewId();
+        await node.Ledger.SendAsync(NewId(), new Open("warm-up")); // tables exist; this id stays cold
+
+        // Recovery replays the journal: with its table locked by the test, the entity stays in recovery.
+        var cs = StoreSettings.NormalizeConnectionString(store.Provider, store.ConnectionString);
+        await using var locker = new NpgsqlConnection(cs);
+        await locker.OpenAsync();
+        await using var tx = await locker.BeginTransactionAsync();
+        await using (var lockTables = new NpgsqlCommand(
+                         "LOCK TABLE event_journal IN ACCESS EXCLUSIVE MODE", locker, tx))
+            await lockTables.ExecuteNonQueryAsync();
+
+        var probe = new TestProbe(node.System, new XunitAssertions());
+        const int sent = 50;
+        for (var i = 0; i < sent; i++)
+            node.Ledger.Region.Tell(new AggregateCommand(id, i == 0 ? new Open("p") : new Deposit(1m), null, null, null, null), probe.Ref);
+
+        // Everything past the bound is answered now, while the first ones wait for recovery.
+        var failed = new List<CommandFailed>();
+        for (var i = 0; i < sent - maxPending; i++) failed.Add(await probe.ExpectMsgAsync<CommandFailed>(TimeSpan.FromSeconds(20)));
+        Assert.All(failed, f => Assert.Contains("max-pending-commands", f.Reason));
+
+        await tx.CommitAsync();
+        var accepted = new List<CommandAccepted>();
+        for (var i = 0; i < maxPending; i++) accepted.Add(await probe.ExpectMsgAsync<CommandAccepted>(TimeSpan.FromSeconds(30)));
+        Assert.Equal(Enumerable.Range(1, maxPending).Select(v => (long)v), accepted.Select(a => a.Version));
+        Assert.Equal(maxPending, (await node.Ledger.GetStateAsync(id)).Version);
+    }
+
+    [Fact]
+    public async Task Metadata_with_control_characters_is_refused_at_the_call()
+    {
+        await using var node = await NodeHost.StartAsync(TestStore.NewSqlite());
+        var id = NewId();
+        await Assert.ThrowsAsync<ArgumentException>(() =>
+            node.Ledger.SendAsync(id, new Open("x"), new CommandOptions { CorrelationId = "case\0-7" }));
+        await Assert.ThrowsAsync<ArgumentException>(() =>
+            node.Ledger.SendAsync(id, new Open("x"), new CommandOptions { CausationId = new string('c', 2000) }));
+        await Assert.ThrowsAsync<ArgumentException>(() =>
+            node.Ledger.SendAsync(id, new Open("x"), new CommandOptions { Headers = new Dictionary<string, string> { ["user"] = "a\0b" } }));
+        Assert.Equal(0, (await node.Ledger.GetStateAsync(id)).Version);
+    }
+
+    [Fact]
+    public async Task A_bad_tag_fails_only_its_own_command_and_stores_nothing_for_it()
+    {
+        var registry = LedgerTypes.Current();
+        await using var node = await NodeHost.StartAsync(TestStore.Best(), registry);
+        var tagging = await Aggregates.Get(node.System).StartAsync(TaggingLedger.Definition);
+        var good = NewId();
+        var bad = NewId();
+
+        var sends = new[]
+        {
+            tagging.SendAsync(good, new Open("fine")),
+            tagging.SendAsync(bad, new Open("bad\0tag")),
+        };
+        Assert.Equal(1, (await sends[0]).Version);
+        var failure = await Assert.ThrowsAsync<AggregateFailedException>(() => sends[1]);
+        Assert.Contains("invalid tag", failure.Message);
+        Assert.Equal(0, (await tagging.GetStateAsync(bad)).Version);
+        Assert.Single(await tagging.GetHistoryAsync(good));
+    }
+
+    /// <summary>The Ledger under another aggregate name.</summary>
+    private sealed class OtherLedger : Aggregate<LedgerState>
+    {
+        public static readonly OtherLedger Definition = new();
+        public override string Name => "Other";
+        public override LedgerState InitialState => Ledger.Definition.InitialState;
+        public override Decision Decide(LedgerState state, object command) => Ledger.Definition.Decide(state, command);
+        public override LedgerState Apply(LedgerState state, object @event) => Ledger.Definition.Apply(state, @event);
+    }
+
+    /// <summary>The Ledger tagging each opening with its owner's name, which may be anything a user typed.</summary>
+    private sealed class TaggingLedger : Aggregate<LedgerState>
+    {
+        public static readonly TaggingLedger Definition = new();
+        public override string Name => "Tagging";
+        public override LedgerState InitialState => Ledger.Definition.InitialState;
+        public override Decision Decide(LedgerState state, object command) => Ledger.Definition.Decide(state, command);
+        public override LedgerState Apply(LedgerState state, object @event) => Ledger.Definition.Apply(state, @event);
+        public override IEnumerable<string> Tags(object @event) => @event is Opened o ? [$"owner-{o.Owner}"] : [];
+    }
+}

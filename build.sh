@@ -206,11 +206,34 @@ summarize_trx() {
 # Commands
 # ---------------------------------------------------------------------------------------------
 
+# Every project under src/, tests/ and samples/ is in the solution exactly once, and every Project block of the
+# solution is closed by its own EndProject (a merge once dropped two, nesting projects inside others).
+check_solution() {
+    local problems=0 csproj rel count
+    while IFS= read -r csproj; do
+        rel=${csproj#./}
+        count=$(grep -cF "\"${rel//\//\\}\"" "$SLN" || true)
+        if [[ "$count" != 1 ]]; then
+            echo "build.sh: $rel is in $SLN $count times (must be exactly once)" >&2
+            problems=$((problems + 1))
+        fi
+    done < <(find ./src ./tests ./samples -name '*.csproj' -not -path '*/bin/*' -not -path '*/obj/*' | sort)
+    if ! awk '/^Project\(/ { if (open) { bad = 1; print "build.sh: unclosed Project block before line " NR > "/dev/stderr" } open = 1 }
+              /^EndProject/ { open = 0 } END { exit bad || open }' "$SLN"; then
+        problems=$((problems + 1))
+    fi
+    if ((problems > 0)); then
+        die "$SLN is out of step with the projects on disk (see above)"
+    fi
+}
+
 cmd_build() {
+    check_solution
     dotnet build "$SLN" -c Release "$@"
 }
 
 cmd_test() {
+    check_solution
     start_postgres
     rm -rf "$RESULTS_DIR"
     local rc=0

@@ -27,7 +27,7 @@ public sealed class AggregateFailedException(string aggregateName, string aggreg
 /// version. Thread-safe.
 /// </summary>
 /// <typeparam name="TState">The aggregate's state.</typeparam>
-public sealed class AggregateRepository<TState> where TState : notnull
+public sealed class AggregateRepository<TState> : IAggregateRepository where TState : notnull
 {
     /// <summary>Longest accepted aggregate id.</summary>
     public const int MaxIdLength = 255;
@@ -153,6 +153,21 @@ public sealed class AggregateRepository<TState> where TState : notnull
                 $"Aggregate '{persistenceId}' has no version {version}; its newest stored version is {next - 1}.");
         }
         return new AggregateState<TState>(aggregateId, version, state);
+    }
+
+    /// <inheritdoc />
+    public async Task<AggregateState<object>> GetStateObjectAsync(string aggregateId, CancellationToken cancellationToken = default)
+    {
+        var s = await GetStateAsync(aggregateId, cancellationToken);
+        return new AggregateState<object>(s.AggregateId, s.Version, s.State) { Recovery = s.Recovery };
+    }
+
+    /// <inheritdoc />
+    public async Task<AggregateState<object>> GetStateObjectAtAsync(string aggregateId, long version,
+        CancellationToken cancellationToken = default)
+    {
+        var s = await GetStateAtAsync(aggregateId, version, cancellationToken);
+        return new AggregateState<object>(s.AggregateId, s.Version, s.State);
     }
 
     private async Task<object> Ask(string aggregateId, object message, TimeSpan? timeout, string what, CancellationToken ct)

@@ -64,6 +64,11 @@ public sealed class Aggregates : IExtension
                    $"Aggregate name '{aggregate.Name}' is already used by an aggregate with another state type.");
     }
 
+    /// <summary>The aggregate types started on this node, by name (whatever their state type).</summary>
+    public IReadOnlyDictionary<string, IAggregateRepository> Started =>
+        _repositories.Where(r => r.Value.IsValueCreated && r.Value.Value.IsCompletedSuccessfully)
+            .ToDictionary(r => r.Key, r => (IAggregateRepository)r.Value.Value.Result, StringComparer.Ordinal);
+
     /// <summary>The repository of an aggregate started with <see cref="StartAsync{TState}"/> (or <c>AddAggregate</c> in <c>WithEventDriven</c>).</summary>
     public AggregateRepository<TState> Repository<TState>(Aggregate<TState> aggregate) where TState : notnull
     {

@@ -1,0 +1,93 @@
+using Akka.EventDriven.EventSourcing;
+
+namespace Akka.EventDriven.Http;
+
+/// <summary>What an API key may do.</summary>
+public enum ApiRole
+{
+    /// <summary>Read anything, send commands, publish and enqueue.</summary>
+    Read,
+    /// <summary>Everything <see cref="Read"/> may, plus replaying and purging dead letters.</summary>
+    Admin,
+}
+
+/// <summary>An API key and its role.</summary>
+/// <param name="Key">The secret sent in the <c>X-Api-Key</c> header.</param>
+/// <param name="Role">What it may do.</param>
+public sealed record ApiKey(string Key, ApiRole Role)
+{
+    /// <summary>Reads a comma list of <c>key:role</c> (role <c>read</c> or <c>admin</c>; a key without a role is
+    /// <c>read</c>), the format of <c>EVENTDRIVEN_API_KEYS</c>. Throws <see cref="FormatException"/> naming the bad entry.</summary>
+    public static IReadOnlyList<ApiKey> ParseList(string? text)
+    {
+        var keys = new List<ApiKey>();
+        foreach (var raw in (text ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var colon = raw.LastIndexOf(':');
+            var (key, role) = colon < 0 ? (raw, "read") : (raw[..colon], raw[(colon + 1)..]);
+            if (key.Length < 16)
+                throw new FormatException($"API key '{Mask(key)}' is too short: use at least 16 characters.");
+            keys.Add(new ApiKey(key, role.ToLowerInvariant() switch
+            {
+                "read" => ApiRole.Read,
+                "admin" => ApiRole.Admin,
+                _ => throw new FormatException($"API key '{Mask(key)}' has role '{role}': use 'read' or 'admin'."),
+            }));
+        }
+        return keys;
+    }
+
+    internal static string Mask(string key) => key.Length <= 4 ? "****" : key[..4] + "****";
+}
+
+/// <summary>Options of the HTTP surface (<see cref="EventDrivenHttpExtensions.AddEventDrivenHttp"/>).</summary>
+public sealed class EventDrivenHttpOptions
+{
+    internal Dictionary<Type, IAggregateRoute> CommandRoutes { get; } = [];
+
+    /// <summary>The accepted API keys. Default: none.</summary>
+    public List<ApiKey> ApiKeys { get; } = [];
+
+    /// <summary>Whether every endpoint but <c>/health/*</c> needs an <c>X-Api-Key</c>. Default null: required unless the
+    /// host environment is Development. Requiring keys with none configured fails at start.</summary>
+    public bool? RequireApiKey { get; set; }
+
+    /// <summary>Requests per second one API key (or, without keys, one client address) may make; more get 429 with
+    /// <c>Retry-After</c>. Default 500.</summary>
+    public int RequestsPerSecond { get; set; } = 500;
+
+    /// <summary>Largest accepted request body in bytes. Default null: the bus's <c>max-message-bytes</c> plus 4 KiB
+    /// for the envelope fields.</summary>
+    public long? MaxBodyBytes { get; set; }
+
+    /// <summary>Deepest accepted JSON nesting of a request body. Default 32.</summary>
+    public int MaxJsonDepth { get; set; } = 32;
+
+    /// <summary>Longest wait for a command's result before the API answers 504. Default: the aggregate's ask-timeout.</summary>
+    public TimeSpan? CommandTimeout { get; set; }
+
+    /// <summary>Routes the command types <paramref name="commandTypes"/> (each registered with a stable name) to
+    /// <paramref name="aggregate"/>: <c>POST /api/commands</c> with one of their names goes to the aggregate id it names.</summary>
+    public EventDrivenHttpOptions RouteCommands<TState>(Aggregate<TState> aggregate, params Type[] commandTypes) where TState : notnull
+    {
+        ArgumentNullException.ThrowIfNull(aggregate);
+        foreach (var type in commandTypes)
+            if (!CommandRoutes.TryAdd(type, new AggregateRoute(aggregate.Name)))
+                throw new ArgumentException($"Command type {type.Name} is routed twice.", nameof(commandTypes));
+        return this;
+    }
+
+    /// <summary>Adds the keys of <paramref name="list"/> (<see cref="ApiKey.ParseList"/>).</summary>
+    public EventDrivenHttpOptions AddApiKeys(string? list)
+    {
+        ApiKeys.AddRange(ApiKey.ParseList(list));
+        return this;
+    }
+
+    internal interface IAggregateRoute
+    {
+        string AggregateName { get; }
+    }
+
+    private sealed record AggregateRoute(string AggregateName) : IAggregateRoute;
+}

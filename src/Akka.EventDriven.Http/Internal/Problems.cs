@@ -1,0 +1,56 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace Akka.EventDriven.Http.Internal;
+
+/// <summary>A request the API refuses, as an RFC 7807 problem: which field is wrong and why.</summary>
+internal sealed class BadRequestException(int status, string title, string detail, string? field = null) : Exception(detail)
+{
+    public int Status { get; } = status;
+    public string Title { get; } = title;
+    public string? FieldName { get; } = field;
+
+    public static BadRequestException Field(string field, string detail) =>
+        new(StatusCodes.Status400BadRequest, "Invalid request", detail, field);
+}
+
+/// <summary>Writes problem documents (<c>application/problem+json</c>).</summary>
+internal static class Problems
+{
+    public static IResult Result(int status, string title, string detail, string? field = null, object? extra = null)
+    {
+        var extensions = new Dictionary<string, object?>();
+        if (field is not null) extensions["field"] = field;
+        if (extra is not null) extensions["details"] = extra;
+        return Results.Problem(detail: detail, statusCode: status, title: title, type: TypeFor(status), extensions: extensions);
+    }
+
+    public static IResult From(BadRequestException e) => Result(e.Status, e.Title, e.Message, e.FieldName);
+
+    public static async Task Write(HttpContext context, int status, string title, string detail, string? field = null)
+    {
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/problem+json";
+        var body = new Dictionary<string, object?>
+        {
+            ["type"] = TypeFor(status), ["title"] = title, ["status"] = status, ["detail"] = detail,
+        };
+        if (field is not null) body["field"] = field;
+        await context.Response.WriteAsync(JsonSerializer.Serialize(body));
+    }
+
+    private static string TypeFor(int status) => status switch
+    {
+        400 => "https://tools.ietf.org/html/rfc9110#section-15.5.1",
+        401 => "https://tools.ietf.org/html/rfc9110#section-15.5.2",
+        403 => "https://tools.ietf.org/html/rfc9110#section-15.5.4",
+        404 => "https://tools.ietf.org/html/rfc9110#section-15.5.5",
+        409 => "https://tools.ietf.org/html/rfc9110#section-15.5.10",
+        413 => "https://tools.ietf.org/html/rfc9110#section-15.5.14",
+        415 => "https://tools.ietf.org/html/rfc9110#section-15.5.16",
+        429 => "https://tools.ietf.org/html/rfc6585#section-4",
+        503 => "https://tools.ietf.org/html/rfc9110#section-15.6.4",
+        504 => "https://tools.ietf.org/html/rfc9110#section-15.6.5",
+        _ => "about:blank",
+    };
+}

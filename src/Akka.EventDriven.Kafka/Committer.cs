@@ -173,7 +173,7 @@ internal sealed class CommitterSink : GraphStageWithMaterializedValue<SinkShape<
                 return;
             }
             if (_count >= _stage._settings.MaxBatch) StartCommit();
-            if (!_committing && !HasBeenPulled(_stage._in) && !IsClosed(_stage._in)) Pull(_stage._in);
+            if (!(_committing && _count >= _stage._settings.MaxBatch) && !HasBeenPulled(_stage._in) && !IsClosed(_stage._in)) Pull(_stage._in);
         }
 
         private void Fail(Exception e)

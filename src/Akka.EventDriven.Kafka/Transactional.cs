@@ -179,7 +179,7 @@ internal sealed class TransactionalSink<TKey, TValue> : GraphStageWithMaterializ
                 return;
             }
             Handle(message);
-            if (!_busy) PullIfWanted();
+            if (!_busy && _failure is null) PullIfWanted();
         }
 
         /// <summary>Produces <paramref name="message"/> into the open transaction; may start a commit (then

@@ -8,7 +8,11 @@ namespace Akka.EventDriven.Kafka;
 /// <summary>How a <see cref="Committer"/> batches commits.</summary>
 /// <param name="MaxBatch">Commit after this many offsets (default 1000).</param>
 /// <param name="MaxInterval">Commit at least this often while offsets are waiting (default 1 s).</param>
-public sealed record CommitterSettings(int MaxBatch = 1000, TimeSpan? MaxInterval = null)
+/// <param name="MaxHeldBack">How many processed messages a partition may hold behind one that has not reached the
+/// committer before the committer fails (default 100,000): a message that never arrives (filtered out, dropped under
+/// Resume supervision) keeps its partition's commit where it is, and without a bound what waits behind it would grow
+/// forever.</param>
+public sealed record CommitterSettings(int MaxBatch = 1000, TimeSpan? MaxInterval = null, int MaxHeldBack = OffsetTracker.DefaultMaxHeldBack)
 {
     internal TimeSpan Interval => MaxInterval ?? TimeSpan.FromSeconds(1);
 
@@ -26,7 +30,8 @@ public sealed record CommitterSettings(int MaxBatch = 1000, TimeSpan? MaxInterva
 /// commits everything processed). Put it at the end of the pipeline, after processing: at-least-once.
 /// <para>Commits run off the stream thread, one at a time. <b>Backpressures when</b> a full batch waits for the commit
 /// in progress. <b>Completes when</b> upstream completes and the final commit is made. <b>Fails when</b> a commit
-/// fails, or a partition holds more than 100,000 processed messages behind one that never arrived.</para>
+/// fails, or a partition holds more than <see cref="CommitterSettings.MaxHeldBack"/> processed messages behind one
+/// that has not arrived.</para>
 /// </summary>
 public static class Committer
 {
@@ -48,6 +53,7 @@ internal sealed class CommitterSink : GraphStageWithMaterializedValue<SinkShape<
     public CommitterSink(CommitterSettings settings)
     {
         if (settings.MaxBatch <= 0) throw new ArgumentOutOfRangeException(nameof(settings), "MaxBatch must be positive.");
+        if (settings.MaxHeldBack <= 0) throw new ArgumentOutOfRangeException(nameof(settings), "MaxHeldBack must be positive.");
         _settings = settings;
         Shape = new SinkShape<ICommittable>(_in);
     }
@@ -67,7 +73,7 @@ internal sealed class CommitterSink : GraphStageWithMaterializedValue<SinkShape<
         private readonly CommitterSink _stage;
         private readonly TaskCompletionSource<Done> _done;
         private readonly HashSet<ConsumerHandle> _attached = new();
-        private readonly OffsetTracker _offsets = new();
+        private readonly OffsetTracker _offsets;
         private ConsumerHandle? _lastHandle;
         private Action<Exception?> _committed = null!;
         private bool _committing;
@@ -79,6 +85,7 @@ internal sealed class CommitterSink : GraphStageWithMaterializedValue<SinkShape<
         {
             _stage = stage;
             _done = done;
+            _offsets = new OffsetTracker(stage._settings.MaxHeldBack);
             SetHandler(stage._in, this);
         }
 

@@ -13,12 +13,16 @@ internal sealed class OffsetTracker
     /// <summary>Processed messages a partition may hold behind one that has not arrived, before the stage fails: a
     /// message that never arrives (filtered out, or dropped by Resume supervision) would otherwise grow this forever
     /// while its partition's commit stays where it is.</summary>
-    internal const int MaxHeldBack = 100_000;
+    internal const int DefaultMaxHeldBack = 100_000;
+
+    private readonly int _maxHeldBack;
 
     private readonly Dictionary<(ConsumerHandle, string), Progress?[]> _topics = new();
     private ConsumerHandle? _lastHandle;
     private string? _lastTopic;
     private Progress?[] _last = [];
+
+    public OffsetTracker(int maxHeldBack = DefaultMaxHeldBack) => _maxHeldBack = maxHeldBack;
 
     /// <summary>Records <paramref name="c"/> as processed.</summary>
     public void Processed(ICommittable c)
@@ -55,7 +59,7 @@ internal sealed class OffsetTracker
         {
             var waiting = p.Waiting ??= new Dictionary<long, long>();
             waiting.TryAdd(sequence, c.Next);       // a committable seen twice counts once
-            if (waiting.Count > MaxHeldBack)
+            if (waiting.Count > _maxHeldBack)
                 throw new InvalidOperationException(
                     $"Kafka {topic} [{partition}]: {waiting.Count} processed messages wait behind one emitted after offset {p.NextOffset - 1} that never " +
                     "reached the commit: every consumed message must reach it (pass a filtered or dead-lettered message's Offset on).");

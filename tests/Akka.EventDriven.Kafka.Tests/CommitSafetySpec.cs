@@ -117,6 +117,23 @@ public sealed class CommitSafetySpec(MockClusterFixture fixture, ITestOutputHelp
     }
 
     [Fact]
+    public async Task A_message_that_never_reaches_the_committer_fails_it_once_too_many_wait_behind_it()
+    {
+        var topic = Unique("filtered");
+        _cluster.CreateTopic(topic, partitions: 1);
+        await ProduceAsync(topic, 0, 10);
+
+        var (control, done) = KafkaConsumer.CommittableSource(ConsumerSettings(Unique("g")), topic)
+            .Where(m => m.Record.Offset.Value != 2)      // wrong: a filtered message must still reach the committer
+            .ToMaterialized(Committer.Sink<CommittableMessage<Null, string>>(EveryMessage with { MaxHeldBack = 5 }), Keep.Both)
+            .Run(_materializer);
+
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => done.WaitAsync(Wait));
+        Assert.Contains("after offset 1 that never reached", error.Message);
+        await control.Closed.WaitAsync(Wait);
+    }
+
+    [Fact]
     public async Task A_commit_completes_while_the_source_waits_in_a_long_poll()
     {
         var topic = Unique("long-poll");

@@ -8,7 +8,11 @@ namespace Akka.EventDriven.Kafka;
 /// <summary>How a <see cref="Committer"/> batches commits.</summary>
 /// <param name="MaxBatch">Commit after this many offsets (default 1000).</param>
 /// <param name="MaxInterval">Commit at least this often while offsets are waiting (default 1 s).</param>
-public sealed record CommitterSettings(int MaxBatch = 1000, TimeSpan? MaxInterval = null)
+/// <param name="MaxHeldBack">How many processed messages a partition may hold behind one that has not reached the
+/// committer before the committer fails (default 100,000): a message that never arrives (filtered out, dropped under
+/// Resume supervision) keeps its partition's commit where it is, and without a bound what waits behind it would grow
+/// forever.</param>
+public sealed record CommitterSettings(int MaxBatch = 1000, TimeSpan? MaxInterval = null, int MaxHeldBack = OffsetTracker.DefaultMaxHeldBack)
 {
     internal TimeSpan Interval => MaxInterval ?? TimeSpan.FromSeconds(1);
 
@@ -19,11 +23,15 @@ public sealed record CommitterSettings(int MaxBatch = 1000, TimeSpan? MaxInterva
 
 /// <summary>
 /// Commits the offsets of processed messages (from <see cref="KafkaConsumer.CommittableSource{TKey,TValue}"/>) in
-/// batches: per partition the highest offset, after <see cref="CommitterSettings.MaxBatch"/> messages or
-/// <see cref="CommitterSettings.MaxInterval"/>, and once more when the stream completes (graceful shutdown commits
-/// everything processed). Put it at the end of the pipeline, after processing: at-least-once.
-/// <para><b>Backpressures when</b> a commit is in progress (commits are synchronous round trips to the group
-/// coordinator). <b>Completes when</b> upstream completes and the final commit is made.</para>
+/// batches: per partition the offset after the last message with no unprocessed message before it (messages may
+/// arrive out of order; one that never arrives holds its partition back, see
+/// <see cref="KafkaConsumer.CommittableSource{TKey,TValue}"/>), after <see cref="CommitterSettings.MaxBatch"/>
+/// messages or <see cref="CommitterSettings.MaxInterval"/>, and once more when the stream completes (graceful shutdown
+/// commits everything processed). Put it at the end of the pipeline, after processing: at-least-once.
+/// <para>Commits run off the stream thread, one at a time. <b>Backpressures when</b> a full batch waits for the commit
+/// in progress. <b>Completes when</b> upstream completes and the final commit is made. <b>Fails when</b> a commit
+/// fails, or a partition holds more than <see cref="CommitterSettings.MaxHeldBack"/> processed messages behind one
+/// that has not arrived.</para>
 /// </summary>
 public static class Committer
 {
@@ -45,6 +53,7 @@ internal sealed class CommitterSink : GraphStageWithMaterializedValue<SinkShape<
     public CommitterSink(CommitterSettings settings)
     {
         if (settings.MaxBatch <= 0) throw new ArgumentOutOfRangeException(nameof(settings), "MaxBatch must be positive.");
+        if (settings.MaxHeldBack <= 0) throw new ArgumentOutOfRangeException(nameof(settings), "MaxHeldBack must be positive.");
         _settings = settings;
         Shape = new SinkShape<ICommittable>(_in);
     }
@@ -64,23 +73,25 @@ internal sealed class CommitterSink : GraphStageWithMaterializedValue<SinkShape<
         private readonly CommitterSink _stage;
         private readonly TaskCompletionSource<Done> _done;
         private readonly HashSet<ConsumerHandle> _attached = new();
-        // Highest next-offset per (consumer, topic, partition) since the last commit. The common case (one consumer,
-        // one topic) costs an array store per message: no allocation, no hashing.
-        private readonly Dictionary<(ConsumerHandle, string), long[]> _batch = new();
+        private readonly OffsetTracker _offsets;
         private ConsumerHandle? _lastHandle;
-        private string? _lastTopic;
-        private long[] _lastOffsets = [];
+        private Action<Exception?> _committed = null!;
+        private bool _committing;
+        private bool _finishing;
+        private Exception? _upstreamFailure;
         private int _count;
 
         public Logic(CommitterSink stage, TaskCompletionSource<Done> done) : base(stage.Shape)
         {
             _stage = stage;
             _done = done;
+            _offsets = new OffsetTracker(stage._settings.MaxHeldBack);
             SetHandler(stage._in, this);
         }
 
         public override void PreStart()
         {
+            _committed = GetAsyncCallback<Exception?>(OnCommitted);
             ScheduleRepeatedly("commit", _stage._settings.Interval);
             Pull(_stage._in);
         }
@@ -89,86 +100,117 @@ internal sealed class CommitterSink : GraphStageWithMaterializedValue<SinkShape<
         {
             var c = Grab(_stage._in);
             var handle = c.Consumer;
-            var topic = c.Topic;
-            if (!ReferenceEquals(handle, _lastHandle) || !string.Equals(topic, _lastTopic, StringComparison.Ordinal))
+            if (!ReferenceEquals(handle, _lastHandle))
             {
                 if (_attached.Add(handle)) handle.AttachCommitter();
-                if (!_batch.TryGetValue((handle, topic), out var offsets)) _batch[(handle, topic)] = offsets = NewSlots(0);
-                (_lastHandle, _lastTopic, _lastOffsets) = (handle, topic, offsets);
+                _lastHandle = handle;
             }
-            var partition = c.Partition;
-            if (partition >= _lastOffsets.Length)
-            {
-                var grown = NewSlots(partition + 1);
-                _lastOffsets.CopyTo(grown, 0);
-                _batch[(handle, topic)] = _lastOffsets = grown;
-            }
-            _lastOffsets[partition] = c.Next;    // offsets of a partition arrive in order
-            if (++_count >= _stage._settings.MaxBatch) CommitBatch();
-            Pull(_stage._in);
-        }
-
-        private static long[] NewSlots(int partitions)
-        {
-            var slots = new long[Math.Max(partitions, 16)];
-            Array.Fill(slots, -1L);
-            return slots;
-        }
-
-        public void OnUpstreamFinish()
-        {
-            CommitBatch();
-            foreach (var h in _attached) h.CommitterDone();
-            _attached.Clear();
-            _done.TrySetResult(Done.Instance);
-            CompleteStage();
-        }
-
-        public void OnUpstreamFailure(Exception e)
-        {
-            // What was processed before the failure is still committed.
             try
             {
-                CommitBatch();
+                _offsets.Processed(c);
             }
-            catch (Exception)
+            catch (InvalidOperationException ex)
             {
-                // The original failure is what the caller needs to see.
+                Fail(ex);
+                return;
             }
-            foreach (var h in _attached) h.CommitterDone();
-            _attached.Clear();
+            if (++_count >= _stage._settings.MaxBatch) StartCommit();
+            // A full batch waits for the commit in flight: that is the backpressure.
+            if (!(_committing && _count >= _stage._settings.MaxBatch)) Pull(_stage._in);
+        }
+
+        public void OnUpstreamFinish() => Finish(null);
+
+        public void OnUpstreamFailure(Exception e) => Finish(e);
+
+        /// <summary>The final commit (what was processed before a failure is still committed), then the stage ends.</summary>
+        private void Finish(Exception? failure)
+        {
+            _finishing = true;
+            _upstreamFailure = failure;
+            SetKeepGoing(true);     // until the final commit's callback
+            if (!_committing && !StartCommit()) End();
+        }
+
+        protected override void OnTimer(object timerKey) => StartCommit();
+
+        /// <summary>Starts committing what may be committed, off the stream thread (a commit is a round trip to the
+        /// group coordinator). One commit at a time, so commits of a partition never overtake each other.</summary>
+        private bool StartCommit()
+        {
+            if (_committing || _count == 0) return false;
+            _count = 0;
+            List<(ConsumerHandle, List<TopicPartitionOffset>)>? work = null;
+            foreach (var handle in _attached)
+            {
+                if (_offsets.Take(handle) is not { } list) continue;
+                handle.Pending(list);
+                (work ??= new()).Add((handle, list));
+            }
+            if (work is null) return false;
+            _committing = true;
+            var committed = _committed;
+            Task.Run(() =>
+            {
+                try
+                {
+                    foreach (var (handle, list) in work) handle.Commit(list);
+                    committed(null);
+                }
+                catch (Exception ex)
+                {
+                    committed(ex);
+                }
+            });
+            return true;
+        }
+
+        private void OnCommitted(Exception? error)
+        {
+            _committing = false;
+            if (_finishing)
+            {
+                if (error is not null && _upstreamFailure is null) _upstreamFailure = error;
+                if (error is not null || !StartCommit()) End();
+                return;
+            }
+            if (error is not null)
+            {
+                Fail(error);
+                return;
+            }
+            if (_count >= _stage._settings.MaxBatch) StartCommit();
+            if (!(_committing && _count >= _stage._settings.MaxBatch) && !HasBeenPulled(_stage._in) && !IsClosed(_stage._in)) Pull(_stage._in);
+        }
+
+        private void Fail(Exception e)
+        {
+            Release();
             _done.TrySetException(e);
             FailStage(e);
         }
 
-        protected override void OnTimer(object timerKey) => CommitBatch();
-
-        private void CommitBatch()
+        private void End()
         {
-            if (_count == 0) return;
-            _count = 0;
-            foreach (var handle in _attached)
+            if (_upstreamFailure is { } failure)
             {
-                List<TopicPartitionOffset>? list = null;
-                foreach (var ((h, topic), offsets) in _batch)
-                {
-                    if (!ReferenceEquals(h, handle)) continue;
-                    for (var p = 0; p < offsets.Length; p++)
-                    {
-                        if (offsets[p] < 0) continue;
-                        (list ??= new()).Add(new TopicPartitionOffset(topic, new Partition(p), new Offset(offsets[p])));
-                        offsets[p] = -1;
-                    }
-                }
-                if (list is null) continue;
-                handle.Pending(list);
-                handle.Commit(list);
+                Fail(failure);
+                return;
             }
+            Release();
+            _done.TrySetResult(Done.Instance);
+            CompleteStage();
+        }
+
+        private void Release()
+        {
+            foreach (var h in _attached) h.CommitterDone();
+            _attached.Clear();
         }
 
         public override void PostStop()
         {
-            foreach (var h in _attached) h.CommitterDone();
+            Release();
             _done.TrySetException(new AbruptStageTerminationException(this));
         }
     }

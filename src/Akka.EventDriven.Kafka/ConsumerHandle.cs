@@ -3,19 +3,22 @@ using Confluent.Kafka;
 namespace Akka.EventDriven.Kafka;
 
 /// <summary>
-/// One Confluent consumer shared by a source stage (which polls it) and committers (which commit through it). Calls
-/// are serialized by a lock (Confluent's consumer is not meant for concurrent use); the consumer closes when the
+/// One Confluent consumer shared by a source stage (which polls it) and committers (which commit through it).
+/// librdkafka is thread-safe, so a poll, a commit and a metadata read may run at once (a commit must not wait for a
+/// poll); closing excludes them all (disposing under a running call would crash). The consumer closes when the
 /// source has stopped and the committer is done, or when the stop timeout passes.
 /// </summary>
 internal abstract class ConsumerHandle
 {
     private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    protected readonly object Gate = new();
+    private readonly ReaderWriterLockSlim _use = new(LockRecursionPolicy.NoRecursion);
+    private readonly object _state = new();
     private Dictionary<TopicPartition, TopicPartitionOffset>? _pendingForRevoke;
+    private volatile bool _isClosed;
 
     public Task Closed => _closed.Task;
 
-    public bool IsClosed { get; private set; }
+    public bool IsClosed => _isClosed;
 
     protected abstract void CommitCore(IReadOnlyList<TopicPartitionOffset> offsets);
 
@@ -24,36 +27,54 @@ internal abstract class ConsumerHandle
     /// <summary>The consumer's group metadata, for offsets sent in a producer transaction.</summary>
     public abstract IConsumerGroupMetadata? GroupMetadata { get; }
 
-    /// <summary>Commits <paramref name="offsets"/> (the highest per partition). Offsets for a closed consumer are
-    /// dropped (the group resumes from the last commit: at-least-once).</summary>
+    /// <summary>Enters a call that may run beside others; false once the consumer is closed.</summary>
+    protected bool TryEnter()
+    {
+        _use.EnterReadLock();
+        if (!_isClosed) return true;
+        _use.ExitReadLock();
+        return false;
+    }
+
+    protected void Exit() => _use.ExitReadLock();
+
+    /// <summary>Commits <paramref name="offsets"/> (synchronously: call it off stream threads). Offsets for a closed
+    /// consumer are dropped (the group resumes from the last commit: at-least-once).</summary>
     public bool Commit(IReadOnlyList<TopicPartitionOffset> offsets)
     {
-        lock (Gate)
+        if (offsets.Count == 0 || !TryEnter()) return false;
+        try
         {
-            if (IsClosed || offsets.Count == 0) return false;
             CommitCore(offsets);
             return true;
+        }
+        finally
+        {
+            Exit();
         }
     }
 
     /// <summary>Offsets handed to a committer but not committed yet, so a rebalance can commit them before the
-    /// partitions move (called by the committer per batch boundary, under no lock of its own).</summary>
+    /// partitions move (called by the committer per batch boundary).</summary>
     public void Pending(IEnumerable<TopicPartitionOffset> offsets)
     {
-        lock (Gate)
+        lock (_state)
         {
             _pendingForRevoke ??= new();
             foreach (var o in offsets) _pendingForRevoke[o.TopicPartition] = o;
         }
     }
 
-    /// <summary>Called inside a poll (the lock held) when partitions are revoked.</summary>
+    /// <summary>Called inside a poll (or the close) when partitions are revoked.</summary>
     protected void CommitPendingFor(IEnumerable<TopicPartitionOffset> revoked)
     {
-        if (_pendingForRevoke is null) return;
         var commit = new List<TopicPartitionOffset>();
-        foreach (var r in revoked)
-            if (_pendingForRevoke.Remove(r.TopicPartition, out var o)) commit.Add(o);
+        lock (_state)
+        {
+            if (_pendingForRevoke is null) return;
+            foreach (var r in revoked)
+                if (_pendingForRevoke.Remove(r.TopicPartition, out var o)) commit.Add(o);
+        }
         if (commit.Count == 0) return;
         try
         {
@@ -71,26 +92,27 @@ internal abstract class ConsumerHandle
     /// <summary>A committer saw its first offset of this consumer: the consumer stays open for its final commit.</summary>
     public void AttachCommitter()
     {
-        lock (Gate) _committers++;
+        lock (_state) _committers++;
     }
 
-    /// <summary>A committer made its final commit.</summary>
+    /// <summary>A committer made its final commit. Closing waits for a running poll and leaves the group, so it runs
+    /// off the caller's (stream) thread.</summary>
     public void CommitterDone()
     {
         bool close;
-        lock (Gate)
+        lock (_state)
         {
             _committers--;
             close = _sourceStopped && _committers <= 0;
         }
-        if (close) Close();
+        if (close) _ = Task.Run(Close);
     }
 
     /// <summary>The source stopped: close now if no committer is attached, else after its final commit or the timeout.</summary>
     public void SourceStopped(TimeSpan timeout)
     {
         bool close;
-        lock (Gate)
+        lock (_state)
         {
             _sourceStopped = true;
             close = _committers <= 0;
@@ -101,10 +123,11 @@ internal abstract class ConsumerHandle
 
     public void Close()
     {
-        lock (Gate)
+        _use.EnterWriteLock();
+        try
         {
-            if (IsClosed) return;
-            IsClosed = true;
+            if (_isClosed) return;
+            _isClosed = true;
             try
             {
                 CloseCore();
@@ -113,6 +136,10 @@ internal abstract class ConsumerHandle
             {
                 _closed.TrySetResult();
             }
+        }
+        finally
+        {
+            _use.ExitWriteLock();
         }
     }
 }
@@ -124,7 +151,7 @@ internal sealed class ConsumerHandle<TKey, TValue> : ConsumerHandle
 
     public ConsumerHandle(KafkaConsumerSettings<TKey, TValue> settings, IReadOnlyCollection<string> topics, bool manualCommit)
     {
-        // Rebalance callbacks run inside Consume, on the polling thread, with the lock held.
+        // Rebalance callbacks run inside Consume (or Close), on the calling thread.
         _consumer = settings.Build(manualCommit,
             (_, assigned) => _assignment = _assignment.Union(assigned).ToList(),
             (_, revoked) =>
@@ -140,16 +167,30 @@ internal sealed class ConsumerHandle<TKey, TValue> : ConsumerHandle
 
     public IReadOnlyList<TopicPartition> Assignment => _assignment;
 
-    /// <summary>A message if one arrives within <paramref name="timeout"/> (zero: only what is buffered).</summary>
+    /// <summary>A message if one arrives within <paramref name="timeout"/> (zero: only what is buffered). A long
+    /// timeout is waited in short slices, so closing never waits for more than one slice.</summary>
     public ConsumeResult<TKey, TValue>? Poll(TimeSpan timeout)
     {
-        lock (Gate)
+        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (true)
         {
-            if (IsClosed) return null;
-            var result = _consumer.Consume(timeout);
-            return result is { IsPartitionEOF: false } ? result : null;
+            if (!TryEnter()) return null;
+            ConsumeResult<TKey, TValue>? result;
+            try
+            {
+                var left = deadline - Environment.TickCount64;
+                result = _consumer.Consume(TimeSpan.FromMilliseconds(Math.Clamp(left, 0, PollSliceMs)));
+            }
+            finally
+            {
+                Exit();
+            }
+            if (result is not null) return result.IsPartitionEOF ? null : result;
+            if (deadline - Environment.TickCount64 <= 0) return null;
         }
     }
+
+    private const long PollSliceMs = 100;
 
     protected override void CommitCore(IReadOnlyList<TopicPartitionOffset> offsets) => _consumer.Commit(offsets);
 
@@ -157,7 +198,15 @@ internal sealed class ConsumerHandle<TKey, TValue> : ConsumerHandle
     {
         get
         {
-            lock (Gate) return IsClosed ? null : _consumer.ConsumerGroupMetadata;
+            if (!TryEnter()) return null;
+            try
+            {
+                return _consumer.ConsumerGroupMetadata;
+            }
+            finally
+            {
+                Exit();
+            }
         }
     }
 

@@ -9,11 +9,11 @@ internal sealed class ConsumerStage<TKey, TValue, TOut> : GraphStageWithMaterial
     private readonly KafkaConsumerSettings<TKey, TValue> _settings;
     private readonly string[] _topics;
     private readonly bool _committable;
-    private readonly Func<ConsumeResult<TKey, TValue>, ConsumerHandle, TOut> _map;
+    private readonly Func<ConsumeResult<TKey, TValue>, ConsumerHandle, long, TOut> _map;
     private readonly Outlet<TOut> _out = new("KafkaConsumer.out");
 
     public ConsumerStage(KafkaConsumerSettings<TKey, TValue> settings, string[] topics, bool committable,
-        Func<ConsumeResult<TKey, TValue>, ConsumerHandle, TOut> map)
+        Func<ConsumeResult<TKey, TValue>, ConsumerHandle, long, TOut> map)
     {
         ArgumentNullException.ThrowIfNull(settings);
         if (topics is null || topics.Length == 0) throw new ArgumentException("Name at least one topic.", nameof(topics));
@@ -43,6 +43,11 @@ internal sealed class ConsumerStage<TKey, TValue, TOut> : GraphStageWithMaterial
         private Action<NotUsed>? _stop;
         private Action<Exception>? _failed;
         private bool _polling;
+        // Messages emitted so far per topic and partition (the committer's contiguity is counted over these). The
+        // usual single topic costs a reference compare and an array increment per message.
+        private readonly Dictionary<string, long[]> _emitted = new(StringComparer.Ordinal);
+        private string? _lastTopic;
+        private long[] _lastEmitted = [];
 
         public Logic(ConsumerStage<TKey, TValue, TOut> stage) : base(stage.Shape)
         {
@@ -78,7 +83,7 @@ internal sealed class ConsumerStage<TKey, TValue, TOut> : GraphStageWithMaterial
                 FailStage(ex);
                 return;
             }
-            if (result is not null) Push(_stage._out, _stage._map(result, _handle));
+            if (result is not null) Push(_stage._out, Map(result));
             else PollInBackground();
         }
 
@@ -109,8 +114,27 @@ internal sealed class ConsumerStage<TKey, TValue, TOut> : GraphStageWithMaterial
         {
             _polling = false;
             if (!IsAvailable(_stage._out)) return;
-            if (result is not null) Push(_stage._out, _stage._map(result, _handle!));
+            if (result is not null) Push(_stage._out, Map(result));
             else OnPull();
+        }
+
+        private TOut Map(ConsumeResult<TKey, TValue> result) =>
+            _stage._map(result, _handle!, _stage._committable ? NextSequence(result.Topic, result.Partition.Value) : 0);
+
+        private long NextSequence(string topic, int partition)
+        {
+            if (!ReferenceEquals(topic, _lastTopic) && !string.Equals(topic, _lastTopic, StringComparison.Ordinal))
+            {
+                if (!_emitted.TryGetValue(topic, out var counts)) _emitted[topic] = counts = new long[16];
+                (_lastTopic, _lastEmitted) = (topic, counts);
+            }
+            if (partition >= _lastEmitted.Length)
+            {
+                var grown = new long[Math.Max(partition + 1, _lastEmitted.Length * 2)];
+                _lastEmitted.CopyTo(grown, 0);
+                _emitted[topic] = _lastEmitted = grown;
+            }
+            return _lastEmitted[partition]++;
         }
 
         public override void OnDownstreamFinish(Exception cause) => CompleteStage();

@@ -21,6 +21,11 @@ public interface ICommittable
 
     /// <summary>The offset after the message.</summary>
     internal long Next { get; }
+
+    /// <summary>The message's place among those its source emitted from its partition (0, 1, 2, ...): the committer
+    /// commits an offset only when every message emitted before it reached the committer, and offsets themselves have
+    /// holes (compaction, transaction markers), so contiguity is counted over emissions, not offsets.</summary>
+    internal long Sequence { get; }
 }
 
 /// <summary>A message from <see cref="KafkaConsumer.CommittableSource{TKey,TValue}"/>: the record plus its committable offset.</summary>
@@ -29,18 +34,20 @@ public interface ICommittable
 public sealed class CommittableMessage<TKey, TValue> : ICommittable
 {
     private readonly ConsumerHandle _consumer;
+    private readonly long _sequence;
 
-    internal CommittableMessage(ConsumeResult<TKey, TValue> record, ConsumerHandle consumer)
+    internal CommittableMessage(ConsumeResult<TKey, TValue> record, ConsumerHandle consumer, long sequence)
     {
         Record = record;
         _consumer = consumer;
+        _sequence = sequence;
     }
 
     /// <summary>The consumed record (topic, partition, offset, key, value, headers, timestamp).</summary>
     public ConsumeResult<TKey, TValue> Record { get; }
 
     /// <summary>Just the committable position, without the payload (to pass on after transforming the message).</summary>
-    public CommittableOffset Offset => new(_consumer, NextOffset);
+    public CommittableOffset Offset => new(_consumer, NextOffset, _sequence);
 
     /// <inheritdoc />
     public TopicPartitionOffset NextOffset => new(Record.TopicPartition, Record.Offset + 1);
@@ -52,17 +59,21 @@ public sealed class CommittableMessage<TKey, TValue> : ICommittable
     int ICommittable.Partition => Record.Partition.Value;
 
     long ICommittable.Next => Record.Offset.Value + 1;
+
+    long ICommittable.Sequence => _sequence;
 }
 
 /// <summary>A committable position without its message.</summary>
 public sealed class CommittableOffset : ICommittable
 {
     private readonly ConsumerHandle _consumer;
+    private readonly long _sequence;
 
-    internal CommittableOffset(ConsumerHandle consumer, TopicPartitionOffset nextOffset)
+    internal CommittableOffset(ConsumerHandle consumer, TopicPartitionOffset nextOffset, long sequence)
     {
         _consumer = consumer;
         NextOffset = nextOffset;
+        _sequence = sequence;
     }
 
     /// <inheritdoc />
@@ -75,6 +86,8 @@ public sealed class CommittableOffset : ICommittable
     int ICommittable.Partition => NextOffset.Partition.Value;
 
     long ICommittable.Next => NextOffset.Offset.Value;
+
+    long ICommittable.Sequence => _sequence;
 }
 
 /// <summary>Controls a running consumer source (its materialized value).</summary>
@@ -109,13 +122,16 @@ public static class KafkaConsumer
     /// </summary>
     public static Source<ConsumeResult<TKey, TValue>, IConsumerControl> PlainSource<TKey, TValue>(
         KafkaConsumerSettings<TKey, TValue> settings, params string[] topics) =>
-        Source.FromGraph(new ConsumerStage<TKey, TValue, ConsumeResult<TKey, TValue>>(settings, topics, committable: false, static (r, _) => r));
+        Source.FromGraph(new ConsumerStage<TKey, TValue, ConsumeResult<TKey, TValue>>(settings, topics, committable: false, static (r, _, _) => r));
 
     /// <summary>
     /// Records with committable offsets: auto-commit is off, and an offset is committed only when the message reaches
     /// a <see cref="Committer"/> (after processing), in batches — at-least-once: after a crash or restart the group
     /// resumes from the last commit, so only messages of the uncommitted batch are seen again. Partition-aware:
-    /// each partition's highest processed offset is committed, and when partitions are revoked in a rebalance the
+    /// per partition the committer commits the offset after the last message with no unprocessed message before it
+    /// (messages may reach it out of order, e.g. after <c>SelectAsyncUnordered</c>; a message that never reaches it
+    /// holds its partition's commit back, so every message must reach it: pass a filtered or dead-lettered message's
+    /// <see cref="CommittableMessage{TKey,TValue}.Offset"/> on). When partitions are revoked in a rebalance the
     /// offsets already handed to the committer for them are committed first.
     /// </summary>
     public static Source<CommittableMessage<TKey, TValue>, IConsumerControl> CommittableSource<TKey, TValue>(
@@ -124,7 +140,7 @@ public static class KafkaConsumer
         if (!settings.Properties.ContainsKey("group.id"))
             throw new ArgumentException("A committable source needs a consumer group (group.id / consumer.group-id).", nameof(settings));
         return Source.FromGraph(new ConsumerStage<TKey, TValue, CommittableMessage<TKey, TValue>>(settings, topics, committable: true,
-            static (r, handle) => new CommittableMessage<TKey, TValue>(r, handle)));
+            static (r, handle, sequence) => new CommittableMessage<TKey, TValue>(r, handle, sequence)));
     }
 
     /// <summary>

@@ -219,7 +219,9 @@ public sealed record PipelineSupervision
     public static PipelineSupervision Stop { get; } = new(SupervisionMode.Stop, TimeSpan.Zero, TimeSpan.Zero);
 
     /// <summary>Drop the element whose processing threw and go on (counted in the error metric). Failures of the source
-    /// or sink themselves still stop the pipeline.</summary>
+    /// or sink themselves still stop the pipeline. A dropped element is not processed: an acknowledging sink such as
+    /// the Kafka committer holds its partition's commit back at it (it is consumed again after a restart); to skip
+    /// it for good, catch the failure in the operator, dead-letter the element and pass its committable on.</summary>
     public static PipelineSupervision Resume { get; } = new(SupervisionMode.Resume, TimeSpan.Zero, TimeSpan.Zero);
 
     /// <summary>Restart the whole pipeline (a new source materialization: a Kafka source resumes from its committed

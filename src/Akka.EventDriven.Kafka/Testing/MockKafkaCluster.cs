@@ -14,6 +14,7 @@ public sealed class MockKafkaCluster : IDisposable
 {
     private readonly IntPtr _handle;
     private readonly IntPtr _cluster;
+    private readonly int _brokers;
     private bool _disposed;
 
     /// <summary>Starts a mock cluster of <paramref name="brokers"/> brokers.</summary>
@@ -30,6 +31,7 @@ public sealed class MockKafkaCluster : IDisposable
         {
             Marshal.FreeHGlobal(errors);
         }
+        _brokers = brokers;
         _cluster = native.ClusterNew(_handle, brokers);
         if (_cluster == IntPtr.Zero) throw new InvalidOperationException("rd_kafka_mock_cluster_new failed.");
         BootstrapServers = Marshal.PtrToStringAnsi(native.Bootstraps(_cluster)) ?? throw new InvalidOperationException("No bootstrap address.");
@@ -44,6 +46,17 @@ public sealed class MockKafkaCluster : IDisposable
     {
         var error = Native.Value.TopicCreate(_cluster, topic, partitions, replicationFactor);
         if (error != 0) throw new InvalidOperationException($"rd_kafka_mock_topic_create({topic}) failed: {(ErrorCode)error}.");
+    }
+
+    /// <summary>Delays every broker's responses by <paramref name="rtt"/> (zero restores them), to make calls slow in
+    /// tests: commits, transactions and fetches then take at least that long per round trip.</summary>
+    public void SetRoundTripTime(TimeSpan rtt)
+    {
+        for (var broker = 1; broker <= _brokers; broker++)     // the mock numbers its brokers from 1
+        {
+            var error = Native.Value.BrokerSetRtt(_cluster, broker, (int)rtt.TotalMilliseconds);
+            if (error != 0) throw new InvalidOperationException($"rd_kafka_mock_broker_set_rtt({broker}) failed: {(ErrorCode)error}.");
+        }
     }
 
     /// <summary>Destroys the cluster.</summary>
@@ -83,6 +96,8 @@ public sealed class MockKafkaCluster : IDisposable
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
         public delegate int TopicCreateFn(IntPtr cluster, [MarshalAs(UnmanagedType.LPStr)] string topic, int partitions, int replicationFactor);
 
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate int BrokerSetRttFn(IntPtr cluster, int brokerId, int rttMs);
+
         public readonly ConfNewFn ConfNew;
         public readonly KafkaNewFn KafkaNew;
         public readonly KafkaDestroyFn KafkaDestroy;
@@ -90,6 +105,7 @@ public sealed class MockKafkaCluster : IDisposable
         public readonly ClusterDestroyFn ClusterDestroy;
         public readonly BootstrapsFn Bootstraps;
         public readonly TopicCreateFn TopicCreate;
+        public readonly BrokerSetRttFn BrokerSetRtt;
 
         public NativeApi(IntPtr library)
         {
@@ -101,6 +117,7 @@ public sealed class MockKafkaCluster : IDisposable
             ClusterDestroy = Fn<ClusterDestroyFn>("rd_kafka_mock_cluster_destroy");
             Bootstraps = Fn<BootstrapsFn>("rd_kafka_mock_cluster_bootstraps");
             TopicCreate = Fn<TopicCreateFn>("rd_kafka_mock_topic_create");
+            BrokerSetRtt = Fn<BrokerSetRttFn>("rd_kafka_mock_broker_set_rtt");
         }
     }
 }

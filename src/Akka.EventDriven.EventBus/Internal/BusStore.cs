@@ -21,8 +21,28 @@ internal sealed class BusStore(StoreSettings store)
         return connection;
     }
 
-    private Task EnsureTablesAsync() =>
-        Prepared.GetOrAdd(store.ConnectionString, _ => new Lazy<Task>(CreateTablesAsync)).Value;
+    /// <summary>Creates the tables once per database. A failed attempt (the database was down) is forgotten, so the next
+    /// call tries again instead of failing for the life of the process.</summary>
+    private Task EnsureTablesAsync()
+    {
+        var key = store.ConnectionString;
+        var prepared = Prepared.GetOrAdd(key, _ => new Lazy<Task>(CreateTablesAsync));
+        var task = prepared.Value;
+        return task.IsCompletedSuccessfully ? task : AwaitOrForgetAsync(key, prepared, task);
+    }
+
+    private static async Task AwaitOrForgetAsync(string key, Lazy<Task> prepared, Task task)
+    {
+        try
+        {
+            await task;
+        }
+        catch
+        {
+            Prepared.TryRemove(KeyValuePair.Create(key, prepared));
+            throw;
+        }
+    }
 
     private async Task CreateTablesAsync()
     {

@@ -21,7 +21,7 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
     }
 
     private sealed record Loaded(long Offset);
-    private sealed record ReadDone(List<(long Seq, BusEnvelope? Message)> Rows, int RowCount, Exception? Error);
+    private sealed record ReadDone(List<(long Seq, BusEnvelope Message)> Rows, int RowCount, Exception? Error);
     private sealed record Saved(long Offset, Exception? Error);
     private sealed class Tick { public static readonly Tick Instance = new(); }
     private sealed class CommitTick { public static readonly CommitTick Instance = new(); }
@@ -296,17 +296,23 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
         try
         {
             var rows = await _store.ReadLogAsync(_persistenceId, after, limit);
-            var messages = new List<(long, BusEnvelope?)>(rows.Count);
+            var messages = new List<(long, BusEnvelope)>(rows.Count);
             foreach (var (seq, payload, manifest, serializerId) in rows)
             {
-                BusEnvelope? message = null;
+                BusEnvelope message;
                 try
                 {
-                    message = (serialization.Deserialize(payload, serializerId, manifest) as DomainEvent)?.Payload as BusEnvelope;
+                    var stored = serialization.Deserialize(payload, serializerId, manifest);
+                    message = (stored as DomainEvent)?.Payload as BusEnvelope
+                              ?? UnreadableEntries.Envelope(_logId, seq, payload, manifest,
+                                  $"not a bus message ({(stored as DomainEvent)?.Payload.GetType().Name ?? stored?.GetType().Name})");
                 }
                 catch (Exception e)
                 {
-                    _log.Error(e, "Bus consumer {0}: log entry {1} ({2}) cannot be read; it is skipped", _consumerId, seq, manifest);
+                    // Not skipped: the member dead-letters it with its bytes and the error, so nothing is lost and a
+                    // replay (once this node can read it) delivers it.
+                    _log.Error(e, "Bus consumer {0}: log entry {1} ({2}) cannot be read; it goes to the dead-letter queue", _consumerId, seq, manifest);
+                    message = UnreadableEntries.Envelope(_logId, seq, payload, manifest, $"{e.GetType().Name}: {e.Message}");
                 }
                 messages.Add((seq, message));
             }
@@ -348,12 +354,6 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
             _holeSince = null;
             _readUpTo = seq;
             if (seq <= _committed) continue;
-            if (message is null)
-            {
-                _log.Error("Bus consumer {0}: log entry {1} is not a bus message; skipping it", _consumerId, seq);
-                _ackedAhead.Add(seq);
-                continue;
-            }
             _pending[seq] = message;
         }
         if (done.RowCount >= _settings.ReadBatch) _more = true;

@@ -66,6 +66,8 @@ internal sealed class HandlerRunner<T>
     /// false when it must be delivered again (the dead-letter queue could not be written, or <paramref name="stop"/>).</summary>
     public async Task<bool> RunAsync(BusEnvelope envelope, long? sequence, int? partition, int delivery, CancellationToken stop)
     {
+        if (envelope.Headers is { } marks && marks.TryGetValue(UnreadableEntries.Header, out var unreadable))
+            return await DeadLetterAsync(envelope, unreadable, 0, stop);
         if (_dedup is not null && _dedup.Contains(envelope.Id))
         {
             _metrics.Duplicate();

@@ -35,6 +35,10 @@ public sealed record BusSettings
     public int QueuePrefetch { get; init; }
     /// <summary>A member silent for this long is presumed dead and its deliveries are redelivered.</summary>
     public TimeSpan VisibilityTimeout { get; init; }
+    /// <summary>Default time limit of one handler attempt on durable topics and queues: <c>durable.handler-timeout</c>,
+    /// always shorter than <see cref="VisibilityTimeout"/> (default <c>auto</c>: half of it, 15 s), so an attempt that
+    /// hangs fails and is retried before the consumer presumes its delivery lost.</summary>
+    public TimeSpan HandlerTimeout { get; init; }
     /// <summary>How often offsets are stored.</summary>
     public TimeSpan CommitInterval { get; init; }
     /// <summary>Idle poll interval of consumers.</summary>
@@ -68,6 +72,9 @@ public sealed record BusSettings
             MaxInFlight = c.GetInt("durable.max-in-flight"),
             QueuePrefetch = c.GetInt("durable.queue-prefetch"),
             VisibilityTimeout = c.GetTimeSpan("durable.visibility-timeout"),
+            HandlerTimeout = string.Equals(c.GetString("durable.handler-timeout", "auto"), "auto", StringComparison.OrdinalIgnoreCase)
+                ? c.GetTimeSpan("durable.visibility-timeout") / 2
+                : c.GetTimeSpan("durable.handler-timeout"),
             CommitInterval = c.GetTimeSpan("durable.commit-interval"),
             PollInterval = c.GetTimeSpan("durable.poll-interval"),
             HeartbeatInterval = c.GetTimeSpan("durable.heartbeat-interval"),
@@ -90,6 +97,10 @@ public sealed record BusSettings
         Positive("durable.max-in-flight", MaxInFlight);
         Positive("durable.queue-prefetch", QueuePrefetch);
         Positive("durable.visibility-timeout", VisibilityTimeout.TotalMilliseconds);
+        Positive("durable.handler-timeout", HandlerTimeout.TotalMilliseconds);
+        if (HandlerTimeout >= VisibilityTimeout)
+            throw new ConfigurationException($"akka.event-driven.bus.durable.handler-timeout ({HandlerTimeout}) must be shorter than " +
+                                             $"durable.visibility-timeout ({VisibilityTimeout}): a handler still running at the visibility timeout has its delivery presumed lost.");
         Positive("durable.commit-interval", CommitInterval.TotalMilliseconds);
         Positive("durable.poll-interval", PollInterval.TotalMilliseconds);
         Positive("durable.heartbeat-interval", HeartbeatInterval.TotalMilliseconds);

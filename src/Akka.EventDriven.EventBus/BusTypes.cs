@@ -79,7 +79,7 @@ public sealed record SubscriptionOptions
     public OverflowPolicy Overflow { get; init; } = OverflowPolicy.DropNewest;
 
     /// <summary>Longest a handler attempt may run before it counts as failed (default: no limit on the fast path,
-    /// the visibility timeout on durable topics and queues).</summary>
+    /// <c>akka.event-driven.bus.durable.handler-timeout</c> on durable topics and queues, half the visibility timeout).</summary>
     public TimeSpan? HandlerTimeout { get; init; }
 }
 

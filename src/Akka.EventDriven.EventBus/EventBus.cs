@@ -256,15 +256,21 @@ public sealed class EventBus : IExtension
     private async Task<IBusSubscription> StartMemberAsync<T>(string name, string? group, string[] consumerIds, int prefetch,
         DeadLetterSource source, Func<BusMessage<T>, CancellationToken, Task> handler, SubscriptionOptions options)
     {
-        var runner = new HandlerRunner<T>(this, group is null ? name : $"{name}/{group}", source, handler, options, Settings.VisibilityTimeout);
+        var runner = new HandlerRunner<T>(this, group is null ? name : $"{name}/{group}", source, handler, options, Settings.HandlerTimeout);
         var region = await ConsumersAsync();
-        var channel = Channel.CreateUnbounded<Deliver>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var actor = _system.ActorOf(Props.Create(() => new ConsumerMemberActor(region, consumerIds, prefetch, Settings.HeartbeatInterval, channel.Writer)),
+        // Bounded: a consumer has at most `prefetch` deliveries out to a member, and a member holds each at most once,
+        // so the channel fills only if something is wrong; then a delivery is dropped and redelivered later.
+        var channel = Channel.CreateBounded<Deliver>(new BoundedChannelOptions(2 * prefetch * consumerIds.Length)
+            { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
+        var held = new HeldDeliveries(Math.Max(1024, 4 * prefetch * consumerIds.Length));
+        var log = Log;
+        var actor = _system.ActorOf(Props.Create(() => new ConsumerMemberActor(region, consumerIds, prefetch, Settings.HeartbeatInterval, channel.Writer,
+                held, log)),
             $"bus-member-{Guid.NewGuid():N}");
         var stop = new CancellationTokenSource();
         var subscription = new BusSubscription(name, group, actor, stop, MetricsCounters,
             () => { foreach (var id in consumerIds) MetricsCounters.Depth.TryRemove(id, out _); });
-        subscription.Loop = Task.Run(() => HandlerLoops.DurableAsync(channel.Reader, runner, region, consumerIds, Log, stop.Token));
+        subscription.Loop = Task.Run(() => HandlerLoops.DurableAsync(channel.Reader, runner, region, consumerIds, held, Log, stop.Token));
         MetricsCounters.SubscriptionStarted();
         foreach (var id in consumerIds) MetricsCounters.Depth.TryAdd(id, 0);
         return subscription;
@@ -323,7 +329,8 @@ public sealed class EventBus : IExtension
         var mediator = _mediator;
         var store = Store;
         var busSettings = Settings;
-        return await sharding.StartAsync("EdBusConsumer", id => DurableConsumerActor.Props(id, busSettings, store, mediator), settings,
+        var metrics = MetricsCounters;
+        return await sharding.StartAsync("EdBusConsumer", id => DurableConsumerActor.Props(id, busSettings, store, mediator, metrics), settings,
             new ConsumerMessageExtractor(), sharding.DefaultShardAllocationStrategy(settings), DurableConsumerActor.Stop.Instance);
     }
 

@@ -47,6 +47,7 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
     private readonly BusSettings _settings;
     private readonly BusStore _store;
     private readonly IActorRef _mediator;
+    private readonly BusMetrics _metrics;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     private readonly SortedDictionary<long, BusEnvelope> _pending = new();
@@ -59,7 +60,7 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
     private bool _reading, _more = true, _saving;
     private int _roundRobin, _readFailures;
 
-    public DurableConsumerActor(string consumerId, BusSettings settings, BusStore store, IActorRef mediator)
+    public DurableConsumerActor(string consumerId, BusSettings settings, BusStore store, IActorRef mediator, BusMetrics metrics)
     {
         _consumerId = consumerId;
         (_logId, _) = BusNames.ParseConsumer(consumerId);
@@ -68,6 +69,7 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
         _settings = settings;
         _store = store;
         _mediator = mediator;
+        _metrics = metrics;
 
         Receive<Loaded>(l =>
         {
@@ -90,8 +92,8 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
     public ITimerScheduler Timers { get; set; } = null!;
     public IStash Stash { get; set; } = null!;
 
-    public static Props Props(string consumerId, BusSettings settings, BusStore store, IActorRef mediator) =>
-        Akka.Actor.Props.Create(() => new DurableConsumerActor(consumerId, settings, store, mediator));
+    public static Props Props(string consumerId, BusSettings settings, BusStore store, IActorRef mediator, BusMetrics metrics) =>
+        Akka.Actor.Props.Create(() => new DurableConsumerActor(consumerId, settings, store, mediator, metrics));
 
     protected override void PreStart()
     {
@@ -180,7 +182,8 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
     /// <summary>Remoting is at-most-once: a delivery or its ack can be lost while the member lives. A delivery sent
     /// more than the visibility timeout ago is presumed lost when its member has since acknowledged a later delivery
     /// (members handle in arrival order) or has acknowledged nothing for the visibility timeout. Ordered consumers then
-    /// resend everything in flight, in order; queues resend just the lost ones, to another member when possible.</summary>
+    /// resend, in order, what was sent before the deadline; queues resend just the lost ones, to another member when
+    /// possible. A member that still holds a resent delivery (a slow handler) drops the copy.</summary>
     private void RedeliverLost(long deadline)
     {
         List<long>? lost = null;
@@ -188,7 +191,9 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
             if (f.SentAt < deadline && (f.Member.LatestAckedSentAt > f.SentAt || f.Member.LastAckAt < deadline))
                 (lost ??= new List<long>()).Add(seq);
         if (lost is null) return;
-        if (!_competing) lost = _inFlight.Keys.ToList();
+        // Only what is overdue goes again (a member holding a delivery drops the copy); the ordered consumer's pending
+        // set is sorted, so the resent deliveries still go out in order ahead of newer ones.
+        if (!_competing) lost = _inFlight.Where(kv => kv.Value.SentAt < deadline).Select(kv => kv.Key).ToList();
         foreach (var seq in lost)
         {
             var f = _inFlight[seq];
@@ -197,6 +202,7 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
             f.Member.LastAckAt = Environment.TickCount64; // give the member a fresh window before judging it again
             _pending[seq] = f.Message;
         }
+        _metrics.Redelivered(lost.Count);
         _log.Warning("Bus consumer {0}: {1} deliveries not acknowledged within the visibility timeout ({2} s); redelivering",
             _consumerId, lost.Count, _settings.VisibilityTimeout.TotalSeconds);
         if (_competing) _roundRobin++; // prefer another member
@@ -233,6 +239,7 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
             _pending[seq] = _inFlight[seq].Message;
             _inFlight.Remove(seq);
         }
+        _metrics.Redelivered(back.Count);
         if (back.Count > 0)
             _log.Info("Bus consumer {0}: member {1} left ({2}); redelivering {3} message(s)", _consumerId, actor.Path, why, back.Count);
         Pump();

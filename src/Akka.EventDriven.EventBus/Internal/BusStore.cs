@@ -144,20 +144,32 @@ internal sealed class BusStore(StoreSettings store)
             INSERT INTO bus_dead_letters (queue, message_id, source_kind, source, type, data, published_at, correlation_id, headers, reason, attempts, subscriber)
             VALUES (@queue, @mid, @kind, @source, @type, @data, @published, @corr, @headers, @reason, @attempts, @subscriber)
             """;
+        // Text columns cannot hold NUL on PostgreSQL; a message journaled before ids were validated, a remote peer's
+        // headers or an exception message may carry one, and the row would then fail on every retry.
         command.AddParameter("queue", queue);
-        command.AddParameter("mid", message.Id);
+        command.AddParameter("mid", Text(message.Id));
         command.AddParameter("kind", sourceKind);
-        command.AddParameter("source", message.Topic);
-        command.AddParameter("type", message.Type);
-        command.AddParameter("data", System.Text.Encoding.UTF8.GetString(message.Data));
+        command.AddParameter("source", Text(message.Topic));
+        command.AddParameter("type", Text(message.Type));
+        command.AddParameter("data", Text(System.Text.Encoding.UTF8.GetString(message.Data)));
         command.AddParameter("published", message.PublishedAtTicks);
-        command.AddParameter("corr", message.CorrelationId);
-        command.AddParameter("headers", message.Headers is null ? null : JsonSerializer.Serialize(message.Headers));
-        command.AddParameter("reason", reason);
+        command.AddParameter("corr", message.CorrelationId is null ? null : Text(message.CorrelationId));
+        command.AddParameter("headers", message.Headers is null ? null : JsonSerializer.Serialize(message.Headers)); // JSON escapes NUL
+        command.AddParameter("reason", Text(reason));
         command.AddParameter("attempts", attempts);
-        command.AddParameter("subscriber", subscriber);
+        command.AddParameter("subscriber", Text(subscriber));
         await command.ExecuteNonQueryAsync();
     }
+
+    /// <summary>NUL written as the JSON escape <c>\u0000</c> (readable, and accepted by every text column).</summary>
+    internal static string Text(string value) => value.Contains('\0') ? value.Replace("\0", "\\u0000", StringComparison.Ordinal) : value;
+
+    /// <summary>True for a database error that retrying the same row cannot fix: PostgreSQL's data exceptions (22xxx),
+    /// integrity violations (23xxx) and syntax/access errors (42xxx); SQLite's too big (18), constraint (19) and type
+    /// mismatch (20).</summary>
+    internal static bool IsPermanent(Exception e) => e is DbException db && (db.SqlState is { Length: 5 } state
+        ? state.StartsWith("22", StringComparison.Ordinal) || state.StartsWith("23", StringComparison.Ordinal) || state.StartsWith("42", StringComparison.Ordinal)
+        : db.GetType().Name == "SqliteException" && (db.ErrorCode & 0xff) is 18 or 19 or 20);
 
     public async Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(string queue, int limit, long afterId)
     {

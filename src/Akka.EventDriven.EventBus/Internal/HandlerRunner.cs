@@ -157,6 +157,16 @@ internal sealed class HandlerRunner<T>
                     Subscriber, envelope.Id, envelope.Type, DeadLetterQueue, attempts, reason);
                 return true;
             }
+            catch (Exception e) when (BusStore.IsPermanent(e))
+            {
+                // Retrying the same row fails the same way and would stop the partition behind it for good: the message
+                // is given up here, logged with what is needed to recover it by hand, and counted.
+                _metrics.DeadLetterFailed();
+                _log.Error(e, "Bus subscriber {0}: message {1} ({2}, topic {3}) was refused by dead-letter queue '{4}' and is dropped; {5}",
+                    Subscriber, envelope.Id, envelope.Type, envelope.Topic, DeadLetterQueue,
+                    $"reason: {reason}; payload (base64): {Convert.ToBase64String(envelope.Data.AsSpan(0, Math.Min(envelope.Data.Length, 16 * 1024)))}");
+                return true;
+            }
             catch (Exception e) when (i < 4 && !stop.IsCancellationRequested)
             {
                 _log.Warning("Bus subscriber {0}: could not write message {1} to dead-letter queue '{2}' ({3}); retrying",

@@ -106,7 +106,12 @@ public sealed record BusMessage<T>(
     int Attempt,
     int Delivery,
     long? Sequence,
-    int? Partition);
+    int? Partition)
+{
+    /// <summary>Set by a durable subscription that lets its handler defer the acknowledgement (the committable stream
+    /// sources): the handler hands it the task that completes when the message is processed.</summary>
+    internal Internal.DeferredAck? Deferral { get; init; }
+}
 
 /// <summary>What a publish returned.</summary>
 /// <param name="MessageId">The message id.</param>

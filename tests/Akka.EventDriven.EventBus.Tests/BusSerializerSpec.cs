@@ -14,7 +14,7 @@ public sealed class BusSerializerSpec
         var serialization = system.Serialization;
         var envelope = new BusEnvelope("id-1", "intel.threats", "test.ping.v1", "{\"n\":1}"u8.ToArray(), 638_000_000_000_000_000,
             "corr-é", new Dictionary<string, string> { ["a"] = "1", ["ünï"] = "ç" });
-        var member = system.ActorOf(Props.Empty, "member");
+        var member = system.ActorOf(Props.Empty, "bus-member-roundtrip"); // only bus member actors are accepted as targets
 
         T RoundTrip<T>(T message) where T : notnull
         {

@@ -288,7 +288,7 @@ internal static class HandlerLoops
     /// <summary>Handles deliveries in arrival order and acknowledges them in batches (when the buffer runs dry or
     /// 64 are pending), so a busy consumer costs one ack message per batch, not per message.</summary>
     public static async Task DurableAsync<T>(ChannelReader<Deliver> reader, HandlerRunner<T> runner, IActorRef region,
-        IReadOnlyCollection<string> consumerIds, HeldDeliveries held, ILoggingAdapter log, CancellationToken stop)
+        IReadOnlyCollection<string> consumerIds, HeldDeliveries held, ILoggingAdapter log, CancellationToken stop, bool deferrable = false)
     {
         // The partition of each consumer this member serves, parsed once (not per delivery).
         var partitions = consumerIds.ToDictionary(id => id, id => BusNames.PartitionOf(BusNames.ParseConsumer(id).LogId), StringComparer.Ordinal);
@@ -312,12 +312,23 @@ internal static class HandlerLoops
                 while (reader.TryRead(out var d))
                 {
                     var partition = partitions.GetValueOrDefault(d.ConsumerId);
-                    while (!await runner.RunAsync(d.Message, d.Sequence, partition, d.DeliveryCount, stop))
+                    var (consumer, seq) = (d.ConsumerId, d.Sequence);
+                    var deferral = deferrable
+                        ? new DeferredAck(() =>
+                        {
+                            region.Tell(new AckDeliveries(consumer, [seq]));
+                            held.Acknowledged(consumer, [seq]);
+                        })
+                        : null;
+                    while (!await runner.RunAsync(d.Message, d.Sequence, partition, d.DeliveryCount, stop, deferral))
                     {
                         if (stop.IsCancellationRequested) return;
                         log.Warning("Bus subscriber {0}: message {1} neither handled nor dead-lettered; trying again in 1 s", runner.Subscriber, d.Message.Id);
                         await Task.Delay(1000, stop);
                     }
+                    // Deferred: acknowledged when the stream commits it. One never committed stays held here and is
+                    // redelivered when the subscription ends (the member unregisters).
+                    if (deferral?.Completion is not null) continue;
                     if (!acks.TryGetValue(d.ConsumerId, out var list)) acks[d.ConsumerId] = list = new List<long>();
                     list.Add(d.Sequence);
                     if (++pending >= 64)

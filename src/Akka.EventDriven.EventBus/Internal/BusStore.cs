@@ -98,6 +98,70 @@ internal sealed class BusStore(StoreSettings store)
         await command.ExecuteNonQueryAsync();
     }
 
+    /// <summary>The offset row that records how far retention deleted a log (group names cannot contain '$').</summary>
+    public static string RetentionMarker(string logId) => BusNames.Consumer(logId, "$retained");
+
+    /// <summary>Where consumer <paramref name="consumerId"/> of <paramref name="logId"/> starts: its stored offset, or
+    /// the retention floor when retention deleted past it (a group that never consumed the log).</summary>
+    public async Task<long> LoadStartAsync(string consumerId, string logId) =>
+        Math.Max(await LoadOffsetAsync(consumerId), await LoadOffsetAsync(RetentionMarker(logId)));
+
+    /// <summary>Deletes the oldest rows of log <paramref name="logId"/>: those older than <paramref name="maxAge"/> or
+    /// beyond the newest <paramref name="maxMessages"/>, but none after the slowest group's stored offset and never the
+    /// newest row (it keeps the log's highest sequence number). Returns the floor (0 when nothing was ever deleted).</summary>
+    public async Task<long> ApplyRetentionAsync(string logId, string persistenceId, TimeSpan? maxAge, long? maxMessages)
+    {
+        await using var connection = await OpenAsync();
+        await using var tx = await connection.BeginTransactionAsync();
+        async Task<long?> Scalar(string sql, params (string Name, object Value)[] parameters)
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = tx;
+            command.CommandText = sql;
+            foreach (var (name, value) in parameters) command.AddParameter(name, value);
+            return await command.ExecuteScalarAsync() is { } v and not DBNull ? Convert.ToInt64(v) : null;
+        }
+        var prefix = BusNames.Consumer(logId, "");
+        var marker = RetentionMarker(logId);
+        var floor = await Scalar("SELECT sequence_nr FROM bus_offsets WHERE consumer_id = @m", ("m", marker)) ?? 0;
+        var slowest = await Scalar("SELECT MIN(sequence_nr) FROM bus_offsets WHERE substr(consumer_id, 1, @n) = @prefix AND consumer_id <> @m",
+            ("n", prefix.Length), ("prefix", prefix), ("m", marker));
+        var head = await Scalar("SELECT MAX(sequence_nr) FROM event_journal WHERE persistence_id = @pid", ("pid", persistenceId));
+        if (slowest is null || head is null) return floor; // no group has consumed it yet, or nothing journaled
+        long cut = 0;
+        if (maxMessages is { } max) cut = Math.Max(cut, head.Value - max);
+        if (maxAge is { } age)
+            cut = Math.Max(cut, await Scalar("SELECT MAX(sequence_nr) FROM event_journal WHERE persistence_id = @pid AND created_at < @before",
+                ("pid", persistenceId), ("before", DateTime.UtcNow.Ticks - age.Ticks)) ?? 0);
+        cut = Math.Min(cut, Math.Min(slowest.Value, head.Value - 1));
+        if (cut <= floor) return floor;
+        foreach (var sql in new[]
+                 {
+                     "DELETE FROM tags WHERE ordering_id IN (SELECT ordering FROM event_journal WHERE persistence_id = @pid AND sequence_nr <= @cut)",
+                     "DELETE FROM event_journal WHERE persistence_id = @pid AND sequence_nr <= @cut",
+                 })
+        {
+            await using var delete = connection.CreateCommand();
+            delete.Transaction = tx;
+            delete.CommandText = sql;
+            delete.AddParameter("pid", persistenceId);
+            delete.AddParameter("cut", cut);
+            await delete.ExecuteNonQueryAsync();
+        }
+        await using (var save = connection.CreateCommand())
+        {
+            save.Transaction = tx;
+            save.CommandText = Pg
+                ? "INSERT INTO bus_offsets (consumer_id, sequence_nr, updated_at) VALUES (@id, @seq, now()) ON CONFLICT (consumer_id) DO UPDATE SET sequence_nr = GREATEST(bus_offsets.sequence_nr, EXCLUDED.sequence_nr), updated_at = now()"
+                : "INSERT INTO bus_offsets (consumer_id, sequence_nr, updated_at) VALUES (@id, @seq, CURRENT_TIMESTAMP) ON CONFLICT (consumer_id) DO UPDATE SET sequence_nr = MAX(bus_offsets.sequence_nr, excluded.sequence_nr), updated_at = CURRENT_TIMESTAMP";
+            save.AddParameter("id", marker);
+            save.AddParameter("seq", cut);
+            await save.ExecuteNonQueryAsync();
+        }
+        await tx.CommitAsync();
+        return cut;
+    }
+
     /// <summary>Journal rows of <paramref name="persistenceId"/> after <paramref name="after"/>, in order.</summary>
     public async Task<List<(long Seq, byte[] Payload, string Manifest, int SerializerId)>> ReadLogAsync(
         string persistenceId, long after, int limit)

@@ -26,6 +26,8 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
     private sealed class Tick { public static readonly Tick Instance = new(); }
     private sealed class CommitTick { public static readonly CommitTick Instance = new(); }
     private sealed class LivenessTick { public static readonly LivenessTick Instance = new(); }
+    private sealed class RetentionTick { public static readonly RetentionTick Instance = new(); }
+    private sealed record RetentionDone(Exception? Error);
 
     private sealed class Member(IActorRef actor, int prefetch)
     {
@@ -57,7 +59,8 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
     private readonly List<Member> _members = new();
     private long _committed, _stored, _readUpTo;
     private long? _holeSince;
-    private bool _reading, _more = true, _saving;
+    private bool _reading, _more = true, _saving, _retaining;
+    private readonly bool _retention;
     private int _roundRobin, _readFailures;
 
     public DurableConsumerActor(string consumerId, BusSettings settings, BusStore store, IActorRef mediator, BusMetrics metrics)
@@ -66,6 +69,7 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
         (_logId, _) = BusNames.ParseConsumer(consumerId);
         _persistenceId = PersistenceIds.For(BusLog.AggregateName, _logId);
         _competing = BusNames.IsQueueLog(_logId);
+        _retention = !_competing && settings.RetentionEnabled;
         _settings = settings;
         _store = store;
         _mediator = mediator;
@@ -73,7 +77,11 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
 
         Receive<Loaded>(l =>
         {
-            _committed = _stored = _readUpTo = l.Offset;
+            _committed = _readUpTo = l.Offset;
+            // Stored at once (even 0): the group then holds retention back before it has acknowledged anything.
+            _stored = l.Offset - 1;
+            Commit();
+            if (_retention) Timers.StartPeriodicTimer("retention", RetentionTick.Instance, _settings.RetentionInterval);
             Become(Active);
             Stash.UnstashAll();
         });
@@ -104,7 +112,7 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
         Load();
     }
 
-    private void Load() => _store.LoadOffsetAsync(_consumerId).PipeTo(Self, success: o => new Loaded(o));
+    private void Load() => _store.LoadStartAsync(_consumerId, _logId).PipeTo(Self, success: o => new Loaded(o));
 
     private void Active()
     {
@@ -162,6 +170,18 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
         });
         Receive<ReadDone>(OnRead);
         Receive<CommitTick>(_ => Commit());
+        Receive<RetentionTick>(_ =>
+        {
+            if (_retaining) return;
+            _retaining = true;
+            _store.ApplyRetentionAsync(_logId, _persistenceId, _settings.RetentionMaxAge, _settings.RetentionMaxMessages)
+                .ContinueWith(t => new RetentionDone(t.Exception?.GetBaseException()), TaskScheduler.Default).PipeTo(Self);
+        });
+        Receive<RetentionDone>(r =>
+        {
+            _retaining = false;
+            if (r.Error is not null) _log.Warning("Bus consumer {0}: retention of its log failed ({1}); trying again later", _consumerId, r.Error.Message);
+        });
         Receive<Saved>(s =>
         {
             _saving = false;

@@ -53,4 +53,27 @@ public sealed class NulValueSpec
         Assert.Contains("bad value", letter.Reason);
         Assert.DoesNotContain('\0', letter.Reason);
     }
+
+    [Fact]
+    public async Task A_row_postgresql_refuses_counts_as_permanent_and_a_database_that_is_away_does_not()
+    {
+        var store = TestStore.PostgreSql();
+        var settings = new StoreSettings(store.Provider, store.ConnectionString).Validate(); // normalizes a postgresql:// URL
+        await using (var connection = settings.CreateConnection())
+        {
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = "SELECT CAST(@v AS text)";
+            command.AddParameter("v", "x\0y");
+            var refused = await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => command.ExecuteScalarAsync());
+            Assert.True(BusStore.IsPermanent(refused), $"{refused.SqlState}: {refused.Message}");
+        }
+        var away = new StoreSettings(StoreProvider.PostgreSql, $"Host=127.0.0.1;Port={TestWait.FreePort()};Username=postgres;Database=x;Timeout=2");
+        await using (var connection = away.CreateConnection())
+        {
+            var down = await Assert.ThrowsAnyAsync<Exception>(() => connection.OpenAsync());
+            Assert.False(BusStore.IsPermanent(down), down.Message);
+        }
+        Assert.Equal("a\\u0000b", BusStore.Text("a\0b"));
+    }
 }

@@ -75,6 +75,24 @@ public sealed class RetentionSpec
     }
 
     [Fact]
+    public async Task Retention_by_age_deletes_old_acknowledged_messages_but_keeps_the_newest_row()
+    {
+        await using var cluster = await BusCluster.StartAsync(TestStore.Best(), 1,
+            "akka.event-driven.bus.durable.retention { max-age = 1s, interval = 200ms }");
+        var bus = cluster.Bus(0);
+        var topic = $"aged.{Guid.NewGuid():N}";
+        var seen = new ConcurrentQueue<int>();
+        await using var sub = await ConsumeAsync(bus, topic, "only", seen);
+        for (var i = 1; i <= 10; i++) await bus.PublishAsync(topic, new Ping(i), new PublishOptions { Persistent = true });
+        await TestWait.UntilAsync(() => { Assert.Equal(10, seen.Count); return Task.CompletedTask; }, TimeSpan.FromSeconds(30));
+        // Once older than a second, all but the newest row go (it keeps the log's highest sequence number).
+        await TestWait.UntilAsync(async () => Assert.Equal((10L, 1L), await RowsAsync(bus, topic)), TimeSpan.FromSeconds(30));
+        Assert.Equal(11, (await bus.PublishAsync(topic, new Ping(11), new PublishOptions { Persistent = true })).Sequence);
+        await TestWait.UntilAsync(() => { Assert.Contains(11, seen); return Task.CompletedTask; }, TimeSpan.FromSeconds(30));
+        Assert.Equal(Enumerable.Range(1, 11), seen);
+    }
+
+    [Fact]
     public void Retention_is_off_by_default()
     {
         var settings = BusSettings.FromConfig(EventBusConfig.DefaultConfig());

@@ -24,6 +24,14 @@ public sealed record BusMetricsSnapshot(
     long DuplicatesSkipped,
     IReadOnlyDictionary<string, long> QueueDepth)
 {
+    /// <summary>Durable deliveries the consumers on this node sent again because they were presumed lost (a member
+    /// left, died, went silent, or did not acknowledge within the visibility timeout).</summary>
+    public long Redeliveries { get; init; }
+
+    /// <summary>Dead letters that could not be stored for a reason retrying cannot fix (the database refused the row);
+    /// each is logged as an error with the message id.</summary>
+    public long DeadLetterFailures { get; init; }
+
     /// <summary>Total lag of the durable subscriptions and queues on this node.</summary>
     public long SubscriptionLag => QueueDepth.Values.Sum();
 }
@@ -35,7 +43,7 @@ internal sealed class BusMetrics : IDisposable
     public const string MeterName = "Akka.EventDriven.EventBus";
 
     private readonly Meter _meter;
-    private long _published, _delivered, _deadLettered, _retries, _dropped, _duplicates;
+    private long _published, _delivered, _deadLettered, _retries, _dropped, _duplicates, _redelivered, _deadLetterFailures;
     private int _subscriptions;
     public readonly ConcurrentDictionary<string, long> Depth = new();
 
@@ -48,6 +56,8 @@ internal sealed class BusMetrics : IDisposable
         _meter.CreateObservableCounter("eventbus.messages.dead_lettered", () => new Measurement<long>(Volatile.Read(ref _deadLettered), tags));
         _meter.CreateObservableCounter("eventbus.retries", () => new Measurement<long>(Volatile.Read(ref _retries), tags));
         _meter.CreateObservableCounter("eventbus.messages.dropped", () => new Measurement<long>(Volatile.Read(ref _dropped), tags));
+        _meter.CreateObservableCounter("eventbus.messages.redelivered", () => new Measurement<long>(Volatile.Read(ref _redelivered), tags));
+        _meter.CreateObservableCounter("eventbus.dead_letters.failed", () => new Measurement<long>(Volatile.Read(ref _deadLetterFailures), tags));
         _meter.CreateObservableUpDownCounter("eventbus.subscriptions.active", () => new Measurement<int>(Volatile.Read(ref _subscriptions), tags));
         _meter.CreateObservableGauge("eventbus.queue.depth", () => Depth.Select(d =>
             new Measurement<long>(d.Value, tags, new KeyValuePair<string, object?>("consumer", d.Key))));
@@ -59,13 +69,19 @@ internal sealed class BusMetrics : IDisposable
     public void Retried() => Interlocked.Increment(ref _retries);
     public void Dropped() => Interlocked.Increment(ref _dropped);
     public void Duplicate() => Interlocked.Increment(ref _duplicates);
+    public void Redelivered(int count) => Interlocked.Add(ref _redelivered, count);
+    public void DeadLetterFailed() => Interlocked.Increment(ref _deadLetterFailures);
     public void SubscriptionStarted() => Interlocked.Increment(ref _subscriptions);
     public void SubscriptionStopped() => Interlocked.Decrement(ref _subscriptions);
 
     public BusMetricsSnapshot Snapshot() => new(
         Volatile.Read(ref _published), Volatile.Read(ref _delivered), Volatile.Read(ref _subscriptions),
         Volatile.Read(ref _deadLettered), Volatile.Read(ref _retries), Volatile.Read(ref _dropped), Volatile.Read(ref _duplicates),
-        new Dictionary<string, long>(Depth));
+        new Dictionary<string, long>(Depth))
+    {
+        Redeliveries = Volatile.Read(ref _redelivered),
+        DeadLetterFailures = Volatile.Read(ref _deadLetterFailures),
+    };
 
     public void Dispose() => _meter.Dispose();
 }

@@ -35,6 +35,20 @@ public sealed record BusSettings
     public int QueuePrefetch { get; init; }
     /// <summary>A member silent for this long is presumed dead and its deliveries are redelivered.</summary>
     public TimeSpan VisibilityTimeout { get; init; }
+    /// <summary>Default time limit of one handler attempt on durable topics and queues: <c>durable.handler-timeout</c>,
+    /// always shorter than <see cref="VisibilityTimeout"/> (default <c>auto</c>: half of it, 15 s), so an attempt that
+    /// hangs fails and is retried before the consumer presumes its delivery lost.</summary>
+    public TimeSpan HandlerTimeout { get; init; }
+    /// <summary>Durable topics: journaled messages older than this are deleted (<c>durable.retention.max-age</c>;
+    /// null = off, the default), never one a subscription group has not acknowledged.</summary>
+    public TimeSpan? RetentionMaxAge { get; init; }
+    /// <summary>Durable topics: at most this many journaled messages are kept per partition
+    /// (<c>durable.retention.max-messages</c>; null = off, the default), never deleting one a group has not acknowledged.</summary>
+    public long? RetentionMaxMessages { get; init; }
+    /// <summary>How often a durable topic's consumers apply the retention (<c>durable.retention.interval</c>, default 1 min).</summary>
+    public TimeSpan RetentionInterval { get; init; }
+    /// <summary>True when a retention limit is set.</summary>
+    public bool RetentionEnabled => RetentionMaxAge is not null || RetentionMaxMessages is not null;
     /// <summary>How often offsets are stored.</summary>
     public TimeSpan CommitInterval { get; init; }
     /// <summary>Idle poll interval of consumers.</summary>
@@ -68,6 +82,12 @@ public sealed record BusSettings
             MaxInFlight = c.GetInt("durable.max-in-flight"),
             QueuePrefetch = c.GetInt("durable.queue-prefetch"),
             VisibilityTimeout = c.GetTimeSpan("durable.visibility-timeout"),
+            HandlerTimeout = string.Equals(c.GetString("durable.handler-timeout", "auto"), "auto", StringComparison.OrdinalIgnoreCase)
+                ? c.GetTimeSpan("durable.visibility-timeout") / 2
+                : c.GetTimeSpan("durable.handler-timeout"),
+            RetentionMaxAge = Off(c, "durable.retention.max-age") ? null : c.GetTimeSpan("durable.retention.max-age"),
+            RetentionMaxMessages = Off(c, "durable.retention.max-messages") ? null : c.GetLong("durable.retention.max-messages"),
+            RetentionInterval = c.GetTimeSpan("durable.retention.interval", TimeSpan.FromMinutes(1)),
             CommitInterval = c.GetTimeSpan("durable.commit-interval"),
             PollInterval = c.GetTimeSpan("durable.poll-interval"),
             HeartbeatInterval = c.GetTimeSpan("durable.heartbeat-interval"),
@@ -76,6 +96,9 @@ public sealed record BusSettings
         };
         return s.Validate();
     }
+
+    private static bool Off(Config c, string path) =>
+        !c.HasPath(path) || string.IsNullOrWhiteSpace(c.GetString(path)) || string.Equals(c.GetString(path), "off", StringComparison.OrdinalIgnoreCase);
 
     private BusSettings Validate()
     {
@@ -90,7 +113,14 @@ public sealed record BusSettings
         Positive("durable.max-in-flight", MaxInFlight);
         Positive("durable.queue-prefetch", QueuePrefetch);
         Positive("durable.visibility-timeout", VisibilityTimeout.TotalMilliseconds);
+        Positive("durable.handler-timeout", HandlerTimeout.TotalMilliseconds);
+        if (HandlerTimeout >= VisibilityTimeout)
+            throw new ConfigurationException($"akka.event-driven.bus.durable.handler-timeout ({HandlerTimeout}) must be shorter than " +
+                                             $"durable.visibility-timeout ({VisibilityTimeout}): a handler still running at the visibility timeout has its delivery presumed lost.");
         Positive("durable.commit-interval", CommitInterval.TotalMilliseconds);
+        Positive("durable.retention.interval", RetentionInterval.TotalMilliseconds);
+        if (RetentionMaxAge is { } age) Positive("durable.retention.max-age", age.TotalMilliseconds);
+        if (RetentionMaxMessages is { } max) Positive("durable.retention.max-messages", max);
         Positive("durable.poll-interval", PollInterval.TotalMilliseconds);
         Positive("durable.heartbeat-interval", HeartbeatInterval.TotalMilliseconds);
         Positive("request-timeout", RequestTimeout.TotalMilliseconds);

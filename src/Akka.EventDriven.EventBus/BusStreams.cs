@@ -13,9 +13,10 @@ public static class BusStreams
     /// The messages of a subscription (<see cref="EventBus.SubscribeAsync{T}"/> with <paramref name="options"/>) as a
     /// source. Backpressure reaches the subscription: its handler waits while the stream's buffer
     /// (<paramref name="bufferSize"/>) is full, so a durable subscription stops acknowledging and its consumer stops
-    /// delivering (bounded by max-in-flight), and a fast-path subscriber's own buffer applies its overflow policy. A
-    /// message counts as handled once it is in the stream's buffer. The stream materializes the subscription; cancelling
-    /// or completing the stream disposes it.
+    /// delivering (bounded by max-in-flight), and a fast-path subscriber's own buffer applies its overflow policy.
+    /// <b>At-most-once</b>, even on a durable topic: a message is acknowledged once it is in the stream's buffer, so a
+    /// crash or a cancelled stream loses what was buffered but not yet processed. Use <see cref="CommittableSubscribe{T}"/>
+    /// for at-least-once. The stream materializes the subscription; cancelling or completing the stream disposes it.
     /// </summary>
     public static Source<BusMessage<T>, Task<IBusSubscription>> Subscribe<T>(EventBus bus, string topic,
         SubscriptionOptions? options = null, int bufferSize = 256)
@@ -24,12 +25,83 @@ public static class BusStreams
         return FromSubscription<T>(bufferSize, handler => bus.SubscribeAsync(topic, handler, options));
     }
 
-    /// <summary>A queue's messages (<see cref="EventBus.ConsumeAsync{T}"/>) as a source; see <see cref="Subscribe{T}"/>.</summary>
+    /// <summary>A queue's messages (<see cref="EventBus.ConsumeAsync{T}"/>) as a source; at-most-once like
+    /// <see cref="Subscribe{T}"/> (see <see cref="CommittableConsume{T}"/> for at-least-once).</summary>
     public static Source<BusMessage<T>, Task<IBusSubscription>> Consume<T>(EventBus bus, string queue,
         SubscriptionOptions? options = null, int bufferSize = 256)
     {
         ArgumentNullException.ThrowIfNull(bus);
         return FromSubscription<T>(bufferSize, handler => bus.ConsumeAsync(queue, handler, options));
+    }
+
+    /// <summary>
+    /// A durable topic subscription (<paramref name="options"/>, always durable: group, retries, dead-letter queue) as an
+    /// <b>at-least-once</b> source, like a Kafka committable source: each element carries <see cref="CommittableBusMessage{T}.Commit"/>,
+    /// which the stream calls once it has processed the element, and only then is the message acknowledged. A message
+    /// whose element is not committed when the stream stops (cancelled, failed, or the node crashed) is delivered again
+    /// to the next subscriber of the group. Commits may come in any order; the stored offset advances over the
+    /// committed prefix.
+    /// <para>Emits when a message arrives and there is demand. Backpressures when downstream backpressures and the
+    /// buffer (<paramref name="bufferSize"/>) is full; at most <c>durable.max-in-flight</c> uncommitted messages per
+    /// partition are out at a time, so a stream that holds elements without committing them stops receiving.
+    /// Completes never (cancel it). Cancels when downstream cancels: the subscription is disposed and its uncommitted
+    /// messages are redelivered.</para>
+    /// Every element must be committed (a filtered-out one too): one that is never committed holds back its partition's
+    /// offset until the stream stops.
+    /// </summary>
+    public static Source<CommittableBusMessage<T>, Task<IBusSubscription>> CommittableSubscribe<T>(EventBus bus, string topic,
+        SubscriptionOptions? options = null, int bufferSize = 64)
+    {
+        ArgumentNullException.ThrowIfNull(bus);
+        return FromCommittable<T>(bufferSize, options, (handler, o) => bus.SubscribeDeferredAsync(topic, handler, o, queue: false));
+    }
+
+    /// <summary>A queue's messages as an at-least-once source; see <see cref="CommittableSubscribe{T}"/>. At most
+    /// <c>durable.queue-prefetch</c> uncommitted messages are out to one stream at a time.</summary>
+    public static Source<CommittableBusMessage<T>, Task<IBusSubscription>> CommittableConsume<T>(EventBus bus, string queue,
+        SubscriptionOptions? options = null, int bufferSize = 16)
+    {
+        ArgumentNullException.ThrowIfNull(bus);
+        return FromCommittable<T>(bufferSize, options, (handler, o) => bus.SubscribeDeferredAsync(queue, handler, o, queue: true));
+    }
+
+    private static Source<CommittableBusMessage<T>, Task<IBusSubscription>> FromCommittable<T>(int bufferSize, SubscriptionOptions? options,
+        Func<Func<BusMessage<T>, CancellationToken, Task>, SubscriptionOptions, Task<IBusSubscription>> subscribe)
+    {
+        if (bufferSize < 1) throw new ArgumentOutOfRangeException(nameof(bufferSize), "The buffer needs room for at least one message.");
+        // The handler only hands the element to the stream; the stream's processing time is not a handler attempt, so
+        // it is not limited by the handler timeout (the offer may wait on backpressure for long).
+        var effective = (options ?? new SubscriptionOptions()) with { HandlerTimeout = options?.HandlerTimeout ?? TimeSpan.FromMilliseconds(int.MaxValue) };
+        return Source.Queue<CommittableBusMessage<T>>(bufferSize, OverflowStrategy.Backpressure)
+            .MapMaterializedValue(queue => AttachCommittable(queue, effective, subscribe));
+    }
+
+    private static async Task<IBusSubscription> AttachCommittable<T>(ISourceQueueWithComplete<CommittableBusMessage<T>> queue, SubscriptionOptions options,
+        Func<Func<BusMessage<T>, CancellationToken, Task>, SubscriptionOptions, Task<IBusSubscription>> subscribe)
+    {
+        IBusSubscription subscription;
+        try
+        {
+            subscription = await subscribe(async (message, ct) =>
+            {
+                var element = new CommittableBusMessage<T>(message);
+                // Deferred before the offer: the stream may process and commit the element before the offer's result
+                // arrives (and, when that completes the stream, the result may not even say Enqueued).
+                message.Deferral?.Defer(element.Completion);
+                var result = await queue.OfferAsync(element);
+                if (result is QueueOfferResult.Enqueued) return;
+                // The stream is gone: the message is neither handled nor failed. Wait for the subscription to be
+                // disposed (which the stream's end triggers) so it is redelivered rather than retried or dead-lettered.
+                await Task.Delay(Timeout.Infinite, ct);
+            }, options);
+        }
+        catch (Exception e)
+        {
+            queue.Fail(e);
+            throw;
+        }
+        _ = queue.WatchCompletionAsync().ContinueWith(_ => subscription.DisposeAsync().AsTask(), TaskScheduler.Default);
+        return subscription;
     }
 
     /// <summary>Publishes every element on <paramref name="topic"/> (durably with <see cref="PublishOptions.Persistent"/>),
@@ -88,4 +160,26 @@ public static class BusStreams
         _ = queue.WatchCompletionAsync().ContinueWith(_ => subscription.DisposeAsync().AsTask(), TaskScheduler.Default);
         return subscription;
     }
+}
+
+/// <summary>An element of <see cref="BusStreams.CommittableSubscribe{T}"/> or <see cref="BusStreams.CommittableConsume{T}"/>:
+/// the message, and the commit that acknowledges it.</summary>
+/// <typeparam name="T">The payload type.</typeparam>
+public sealed class CommittableBusMessage<T>
+{
+    private readonly TaskCompletionSource _committed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    internal CommittableBusMessage(BusMessage<T> message) => Message = message;
+
+    /// <summary>The message.</summary>
+    public BusMessage<T> Message { get; }
+
+    /// <summary>Acknowledges the message: call it once the stream has processed it (idempotent). Until then the message
+    /// counts as in flight and is redelivered if the stream stops.</summary>
+    public void Commit() => _committed.TrySetResult();
+
+    /// <summary>True once <see cref="Commit"/> was called.</summary>
+    public bool IsCommitted => _committed.Task.IsCompleted;
+
+    internal Task Completion => _committed.Task;
 }

@@ -79,7 +79,7 @@ public sealed record SubscriptionOptions
     public OverflowPolicy Overflow { get; init; } = OverflowPolicy.DropNewest;
 
     /// <summary>Longest a handler attempt may run before it counts as failed (default: no limit on the fast path,
-    /// the visibility timeout on durable topics and queues).</summary>
+    /// <c>akka.event-driven.bus.durable.handler-timeout</c> on durable topics and queues, half the visibility timeout).</summary>
     public TimeSpan? HandlerTimeout { get; init; }
 }
 
@@ -106,7 +106,12 @@ public sealed record BusMessage<T>(
     int Attempt,
     int Delivery,
     long? Sequence,
-    int? Partition);
+    int? Partition)
+{
+    /// <summary>Set by a durable subscription that lets its handler defer the acknowledgement (the committable stream
+    /// sources): the handler hands it the task that completes when the message is processed.</summary>
+    internal Internal.DeferredAck? Deferral { get; init; }
+}
 
 /// <summary>What a publish returned.</summary>
 /// <param name="MessageId">The message id.</param>

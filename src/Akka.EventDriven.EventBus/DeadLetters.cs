@@ -69,7 +69,11 @@ public sealed class DeadLetterQueue
         var letters = await _store.ListDeadLettersAsync(Name, 1, id - 1);
         if (letters.Count == 0 || letters[0].Id != id) return false;
         var letter = letters[0];
-        var headers = new Dictionary<string, string>(letter.Headers) { ["x-replayed-from"] = Name };
+        // The marks of an unreadable log entry go: the replayed message is delivered like any other (and dead-lettered
+        // again, with the handler's error, if it still cannot be read).
+        var headers = letter.Headers.Where(h => !h.Key.StartsWith(UnreadableEntries.ReservedPrefix, StringComparison.Ordinal))
+            .ToDictionary(h => h.Key, h => h.Value);
+        headers["x-replayed-from"] = Name;
         var envelope = new BusEnvelope(letter.MessageId, letter.OriginalTopic, letter.Type,
             System.Text.Encoding.UTF8.GetBytes(letter.Json), DateTime.UtcNow.Ticks, letter.CorrelationId, headers);
         await _bus.RepublishAsync(envelope, letter.Source);

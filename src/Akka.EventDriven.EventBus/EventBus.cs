@@ -178,8 +178,23 @@ public sealed class EventBus : IExtension
     /// <c>intel.*</c> on the fast path). Messages of other types than <typeparamref name="T"/> on the topic are skipped
     /// (subscribe with <c>object</c> to get all). The task completes when the subscription is registered on this node;
     /// other nodes see it after the pub-sub gossip interval (and, for patterns and groups, the routing refresh).</summary>
-    public async Task<IBusSubscription> SubscribeAsync<T>(string topic, Func<BusMessage<T>, CancellationToken, Task> handler,
-        SubscriptionOptions? options = null)
+    public Task<IBusSubscription> SubscribeAsync<T>(string topic, Func<BusMessage<T>, CancellationToken, Task> handler,
+        SubscriptionOptions? options = null) => SubscribeCoreAsync(topic, handler, options, deferrable: false);
+
+    /// <summary>A durable subscription or queue consumer whose handler may defer the acknowledgement
+    /// (<see cref="BusMessage{T}.Deferral"/>): the committable stream sources.</summary>
+    internal Task<IBusSubscription> SubscribeDeferredAsync<T>(string topic, Func<BusMessage<T>, CancellationToken, Task> handler,
+        SubscriptionOptions options, bool queue)
+    {
+        if (!queue) return SubscribeCoreAsync(topic, handler, options with { Durable = true }, deferrable: true);
+        ArgumentNullException.ThrowIfNull(handler);
+        TopicNames.Validate(topic, kind: "queue");
+        return StartMemberAsync(topic, null, [BusNames.Consumer(BusNames.QueueLog(topic), "")], Settings.QueuePrefetch,
+            DeadLetterSource.Queue, handler, options, deferrable: true);
+    }
+
+    private async Task<IBusSubscription> SubscribeCoreAsync<T>(string topic, Func<BusMessage<T>, CancellationToken, Task> handler,
+        SubscriptionOptions? options, bool deferrable)
     {
         ArgumentNullException.ThrowIfNull(handler);
         options ??= new SubscriptionOptions();
@@ -190,7 +205,7 @@ public sealed class EventBus : IExtension
             var group = options.Group ?? "default";
             var partitions = Settings.PartitionsOf(topic);
             var ids = Enumerable.Range(0, partitions).Select(p => BusNames.Consumer(BusNames.TopicLog(topic, p), group)).ToArray();
-            return await StartMemberAsync(topic, group, ids, Settings.MaxInFlight, DeadLetterSource.Durable, handler, options);
+            return await StartMemberAsync(topic, group, ids, Settings.MaxInFlight, DeadLetterSource.Durable, handler, options, deferrable);
         }
 
         TopicNames.Validate(topic, allowWildcards: true);
@@ -254,17 +269,23 @@ public sealed class EventBus : IExtension
     }
 
     private async Task<IBusSubscription> StartMemberAsync<T>(string name, string? group, string[] consumerIds, int prefetch,
-        DeadLetterSource source, Func<BusMessage<T>, CancellationToken, Task> handler, SubscriptionOptions options)
+        DeadLetterSource source, Func<BusMessage<T>, CancellationToken, Task> handler, SubscriptionOptions options, bool deferrable = false)
     {
-        var runner = new HandlerRunner<T>(this, group is null ? name : $"{name}/{group}", source, handler, options, Settings.VisibilityTimeout);
+        var runner = new HandlerRunner<T>(this, group is null ? name : $"{name}/{group}", source, handler, options, Settings.HandlerTimeout);
         var region = await ConsumersAsync();
-        var channel = Channel.CreateUnbounded<Deliver>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var actor = _system.ActorOf(Props.Create(() => new ConsumerMemberActor(region, consumerIds, prefetch, Settings.HeartbeatInterval, channel.Writer)),
+        // Bounded: a consumer has at most `prefetch` deliveries out to a member, and a member holds each at most once,
+        // so the channel fills only if something is wrong; then a delivery is dropped and redelivered later.
+        var channel = Channel.CreateBounded<Deliver>(new BoundedChannelOptions(2 * prefetch * consumerIds.Length)
+            { SingleReader = true, SingleWriter = true, FullMode = BoundedChannelFullMode.Wait });
+        var held = new HeldDeliveries(Math.Max(1024, 4 * prefetch * consumerIds.Length));
+        var log = Log;
+        var actor = _system.ActorOf(Props.Create(() => new ConsumerMemberActor(region, consumerIds, prefetch, Settings.HeartbeatInterval, channel.Writer,
+                held, log)),
             $"bus-member-{Guid.NewGuid():N}");
         var stop = new CancellationTokenSource();
         var subscription = new BusSubscription(name, group, actor, stop, MetricsCounters,
             () => { foreach (var id in consumerIds) MetricsCounters.Depth.TryRemove(id, out _); });
-        subscription.Loop = Task.Run(() => HandlerLoops.DurableAsync(channel.Reader, runner, region, consumerIds, Log, stop.Token));
+        subscription.Loop = Task.Run(() => HandlerLoops.DurableAsync(channel.Reader, runner, region, consumerIds, held, Log, stop.Token, deferrable));
         MetricsCounters.SubscriptionStarted();
         foreach (var id in consumerIds) MetricsCounters.Depth.TryAdd(id, 0);
         return subscription;
@@ -323,7 +344,8 @@ public sealed class EventBus : IExtension
         var mediator = _mediator;
         var store = Store;
         var busSettings = Settings;
-        return await sharding.StartAsync("EdBusConsumer", id => DurableConsumerActor.Props(id, busSettings, store, mediator), settings,
+        var metrics = MetricsCounters;
+        return await sharding.StartAsync("EdBusConsumer", id => DurableConsumerActor.Props(id, busSettings, store, mediator, metrics), settings,
             new ConsumerMessageExtractor(), sharding.DefaultShardAllocationStrategy(settings), DurableConsumerActor.Stop.Instance);
     }
 

@@ -57,4 +57,43 @@ public sealed class BusStreamsSpec : Akka.TestKit.Xunit2.TestKit
         await AwaitAssertAsync(() => Assert.Equal(Enumerable.Range(1, 30), seen.Order()), TimeSpan.FromSeconds(15));
         await (await sub).DisposeAsync();
     }
+
+    [Fact]
+    public async Task A_committable_source_redelivers_what_a_stopped_stream_took_without_committing()
+    {
+        await using var cluster = await BusCluster.StartAsync(TestStore.NewSqlite(), 1);
+        var system = cluster.Nodes[0]!.System;
+        var bus = cluster.Bus(0);
+        var materializer = system.Materializer();
+        var topic = $"stream.commit.{Guid.NewGuid():N}";
+        for (var i = 1; i <= 10; i++) await bus.PublishAsync(topic, new Ping(i), new PublishOptions { Persistent = true });
+        var options = new SubscriptionOptions { Durable = true, Group = "etl" };
+
+        // The first stream takes three elements, processes none of them, and stops (a crash, as far as the bus can tell).
+        var taken = await BusStreams.CommittableSubscribe<Ping>(bus, topic, options, bufferSize: 8)
+            .Take(3)
+            .RunWith(Sink.Seq<CommittableBusMessage<Ping>>(), materializer)
+            .WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal([1, 2, 3], taken.Select(m => m.Message.Payload.N));
+        await AwaitAssertAsync(() => Assert.Equal(0, bus.Metrics.ActiveSubscriptions), TimeSpan.FromSeconds(10));
+
+        // A new source of the group gets them again, and everything after them, committing as it goes.
+        var seen = new ConcurrentQueue<int>();
+        var (sub, done) = BusStreams.CommittableSubscribe<Ping>(bus, topic, options)
+            .Select(m => { seen.Enqueue(m.Message.Payload.N); m.Commit(); return m.Message.Payload.N; })
+            .TakeWhile(n => n < 10)
+            .ToMaterialized(Sink.Ignore<int>(), Keep.Both)
+            .Run(materializer);
+        await sub;
+        await done.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(Enumerable.Range(1, 10), seen);
+
+        // What was committed is acknowledged: a third source starts after it.
+        await AwaitAssertAsync(() => Assert.Equal(0, bus.Metrics.ActiveSubscriptions), TimeSpan.FromSeconds(10));
+        await TestWait.UntilAsync(async () => Assert.Equal(0, (await bus.GetMetricsAsync()).SubscriptionLag), TimeSpan.FromSeconds(30));
+        await bus.PublishAsync(topic, new Ping(11), new PublishOptions { Persistent = true });
+        var next = await BusStreams.CommittableSubscribe<Ping>(bus, topic, options).Take(1)
+            .RunWith(Sink.First<CommittableBusMessage<Ping>>(), materializer).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(11, next.Message.Payload.N);
+    }
 }

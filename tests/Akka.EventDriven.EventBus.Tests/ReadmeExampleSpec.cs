@@ -60,6 +60,8 @@ public sealed class ReadmeExampleSpec
         // dead-lettered, retries, dropped, queue depth / subscription lag; also meter "Akka.EventDriven.EventBus"
 
         // As Akka.Streams stages for pipelines (backpressure reaches the subscription; cancelling the stream unsubscribes).
+        // Subscribe/Consume acknowledge on buffer entry (at-most-once); CommittableSubscribe/CommittableConsume acknowledge
+        // when the stream calls Commit() on the element (at-least-once: uncommitted elements are redelivered).
         Source<BusMessage<Threat>, Task<IBusSubscription>> threats = BusStreams.Subscribe<Threat>(bus, "intel.threats");
         Sink<Threat, Task<Done>> analyzed = BusStreams.Publish<Threat>(bus, "analyzed.threats");
 

@@ -1,4 +1,5 @@
 using Akka.Actor;
+using System.Runtime.Serialization;
 using Akka.Serialization;
 
 namespace Akka.EventDriven.EventBus.Internal;
@@ -16,7 +17,10 @@ public sealed class BusSerializer : SerializerWithStringManifest
     private const string ReplyManifest = "p";
 
     /// <summary>Created by Akka from configuration.</summary>
-    public BusSerializer(ExtendedActorSystem system) : base(system) { }
+    public BusSerializer(ExtendedActorSystem system) : base(system) =>
+        _maxMessageBytes = new Lazy<int>(() => system.Settings.Config.HasPath("akka.event-driven.bus.max-message-bytes")
+            ? system.Settings.Config.GetInt("akka.event-driven.bus.max-message-bytes")
+            : EventBusConfig.DefaultConfig().GetInt("akka.event-driven.bus.max-message-bytes"));
 
     /// <inheritdoc />
     public override int Identifier => 471176;
@@ -69,21 +73,45 @@ public sealed class BusSerializer : SerializerWithStringManifest
     /// <inheritdoc />
     public override object FromBinary(byte[] bytes, string manifest)
     {
-        using var r = new BinaryReader(new MemoryStream(bytes, writable: false));
-        return manifest switch
+        // Frames come from remote peers: every length is checked against what is left of the frame (and payloads
+        // against max-message-bytes) before anything is allocated, and any malformed frame is one SerializationException.
+        try
         {
-            EnvelopeManifest => EnvelopeCodec.Decode(bytes),
-            AppendedManifest => new LogAppended(r.ReadString(), r.ReadInt64()),
-            RegisterManifest => new RegisterMember(r.ReadString(), Resolve(r.ReadString()), r.ReadInt32()),
-            UnregisterManifest => new UnregisterMember(r.ReadString(), Resolve(r.ReadString())),
-            DeliverManifest => new Deliver(r.ReadString(), r.ReadInt64(), r.ReadInt32(), ReadEnvelope(r)),
-            AckManifest => ReadAck(r),
-            ReplyManifest => ReadReply(r),
-            _ => throw new System.Runtime.Serialization.SerializationException($"Unknown {nameof(BusSerializer)} manifest '{manifest}'."),
-        };
+            using var r = new BinaryReader(new MemoryStream(bytes, writable: false));
+            return manifest switch
+            {
+                EnvelopeManifest => EnvelopeCodec.Decode(bytes, MaxMessageBytes),
+                AppendedManifest => new LogAppended(r.ReadString(), r.ReadInt64()),
+                RegisterManifest => new RegisterMember(r.ReadString(), Resolve(r.ReadString()), r.ReadInt32()),
+                UnregisterManifest => new UnregisterMember(r.ReadString(), Resolve(r.ReadString())),
+                DeliverManifest => new Deliver(r.ReadString(), r.ReadInt64(), r.ReadInt32(), ReadEnvelope(r, MaxMessageBytes)),
+                AckManifest => ReadAck(r),
+                ReplyManifest => ReadReply(r, MaxMessageBytes),
+                _ => throw new SerializationException($"Unknown {nameof(BusSerializer)} manifest '{manifest}'."),
+            };
+        }
+        catch (Exception e) when (e is not SerializationException)
+        {
+            throw new SerializationException($"Malformed {nameof(BusSerializer)} frame ({bytes.Length} bytes, manifest '{manifest}'): {e.Message}", e);
+        }
     }
 
-    private IActorRef Resolve(string path) => system.Provider.ResolveActorRef(path);
+    private int MaxMessageBytes => _maxMessageBytes.Value;
+
+    private readonly Lazy<int> _maxMessageBytes;
+
+    /// <summary>Member paths a remote peer may name as a delivery target: the bus's own member actors, nothing else
+    /// (a forged RegisterMember would otherwise make the consumer send deliveries to any actor).</summary>
+    private IActorRef Resolve(string path)
+    {
+        if (!ActorPath.TryParse(path, out var parsed) || parsed.Elements.Count != 2 || parsed.Elements[0] != "user"
+            || !parsed.Elements[1].StartsWith(MemberPrefix, StringComparison.Ordinal) || parsed.Elements[1].Length == MemberPrefix.Length)
+            throw new SerializationException($"'{path}' is not an event bus member.");
+        return system.Provider.ResolveActorRef(path);
+    }
+
+    /// <summary>The name prefix of the bus's member actors (under <c>/user</c>).</summary>
+    internal const string MemberPrefix = "bus-member-";
 
     private static void WriteEnvelope(BinaryWriter w, BusEnvelope e)
     {
@@ -92,21 +120,32 @@ public sealed class BusSerializer : SerializerWithStringManifest
         w.Write(bytes);
     }
 
-    private static BusEnvelope ReadEnvelope(BinaryReader r) => EnvelopeCodec.Decode(r.ReadBytes(r.ReadInt32()));
+    private static int Remaining(BinaryReader r) => (int)(r.BaseStream.Length - r.BaseStream.Position);
+
+    private static BusEnvelope ReadEnvelope(BinaryReader r, int maxBytes)
+    {
+        var length = r.ReadInt32();
+        if (length < 0 || length > Remaining(r)) throw new SerializationException($"Envelope length {length} exceeds the frame.");
+        return EnvelopeCodec.Decode(r.ReadBytes(length), maxBytes);
+    }
 
     private static AckDeliveries ReadAck(BinaryReader r)
     {
         var consumer = r.ReadString();
-        var seqs = new long[r.ReadInt32()];
+        var count = r.ReadInt32();
+        if (count < 0 || count > Remaining(r) / sizeof(long)) throw new SerializationException($"Ack count {count} exceeds the frame.");
+        var seqs = new long[count];
         for (var i = 0; i < seqs.Length; i++) seqs[i] = r.ReadInt64();
         return new AckDeliveries(consumer, seqs);
     }
 
-    private static BusReply ReadReply(BinaryReader r)
+    private static BusReply ReadReply(BinaryReader r, int maxBytes)
     {
         var ok = r.ReadBoolean();
         var type = ReadOpt(r);
         var length = r.ReadInt32();
+        if (length < -1 || length > Remaining(r) || length > maxBytes)
+            throw new SerializationException($"Reply length {length} exceeds the frame or max-message-bytes ({maxBytes}).");
         var data = length < 0 ? null : r.ReadBytes(length);
         return new BusReply(ok, type, data, ReadOpt(r), ReadOpt(r));
     }
@@ -160,29 +199,58 @@ internal static class EnvelopeCodec
         return buffer;
     }
 
-    public static BusEnvelope Decode(byte[] bytes)
+    /// <summary>Reads an envelope; throws <see cref="SerializationException"/> for a frame that is truncated, holds a
+    /// length beyond its end, or a payload over <paramref name="maxBytes"/>, before allocating anything of that length.</summary>
+    public static BusEnvelope Decode(byte[] bytes, int maxBytes)
     {
+        if (bytes.Length > (long)maxBytes + EnvelopeAllowance)
+            throw new SerializationException($"Envelope of {bytes.Length} bytes is over max-message-bytes ({maxBytes}) plus {EnvelopeAllowance} bytes of envelope.");
         ReadOnlySpan<byte> span = bytes;
         var at = 0;
-        var id = Get(span, ref at)!;
+        var id = Get(span, ref at) ?? throw new SerializationException("Envelope without a message id.");
         var topic = GetCached(span, ref at);
         var type = GetCached(span, ref at);
-        var length = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(span[at..]);
-        at += 4;
+        var length = Length(span, ref at);
+        if (length > maxBytes) throw new SerializationException($"Payload of {length} bytes is over max-message-bytes ({maxBytes}).");
         var data = span.Slice(at, length).ToArray();
         at += length;
+        Need(span, at, 8);
         var ticks = System.Buffers.Binary.BinaryPrimitives.ReadInt64LittleEndian(span[at..]);
         at += 8;
         var correlation = Get(span, ref at);
-        var count = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(span[at..]);
-        at += 4;
+        var count = Length(span, ref at, allowNull: false, unit: 8); // each header is at least two 4-byte lengths
         Dictionary<string, string>? headers = null;
         if (count > 0)
         {
             headers = new Dictionary<string, string>(count);
-            for (var i = 0; i < count; i++) headers[Get(span, ref at)!] = Get(span, ref at)!;
+            for (var i = 0; i < count; i++)
+            {
+                var key = Get(span, ref at) ?? throw new SerializationException("Header without a name.");
+                headers[key] = Get(span, ref at) ?? throw new SerializationException($"Header '{key}' without a value.");
+            }
         }
         return new BusEnvelope(id, topic, type, data, ticks, correlation, headers);
+    }
+
+    /// <summary>Room for the ids, names and headers around a payload of max-message-bytes (as the frame-size check assumes).</summary>
+    private const int EnvelopeAllowance = 64 * 1024;
+
+    private static void Need(ReadOnlySpan<byte> span, int at, int bytes)
+    {
+        if (bytes < 0 || bytes > span.Length - at)
+            throw new SerializationException($"Truncated envelope: {bytes} bytes needed at offset {at} of {span.Length}.");
+    }
+
+    /// <summary>A length prefix: -1 (null) when allowed, else 0 up to what is left of the frame in <paramref name="unit"/>s.</summary>
+    private static int Length(ReadOnlySpan<byte> span, ref int at, bool allowNull = false, int unit = 1)
+    {
+        Need(span, at, 4);
+        var n = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(span[at..]);
+        at += 4;
+        if (n == -1 && allowNull) return n;
+        if (n < 0 || n > (span.Length - at) / unit)
+            throw new SerializationException($"Length {n} at offset {at - 4} exceeds the {span.Length}-byte envelope.");
+        return n;
     }
 
     private static int Str(string s) => 4 + Utf8.GetByteCount(s);
@@ -199,9 +267,9 @@ internal static class EnvelopeCodec
 
     private static string GetCached(ReadOnlySpan<byte> span, ref int at)
     {
-        var n = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(span[at..]);
-        var bytes = span.Slice(at + 4, n);
-        at += 4 + n;
+        var n = Length(span, ref at);
+        var bytes = span.Slice(at, n);
+        at += n;
         var hash = 2166136261u;
         foreach (var b in bytes) hash = (hash ^ b) * 16777619u;
         var slot = (int)(hash & 255);
@@ -221,8 +289,7 @@ internal static class EnvelopeCodec
 
     private static string? Get(ReadOnlySpan<byte> span, ref int at)
     {
-        var n = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(span[at..]);
-        at += 4;
+        var n = Length(span, ref at, allowNull: true);
         if (n < 0) return null;
         var s = Utf8.GetString(span.Slice(at, n));
         at += n;

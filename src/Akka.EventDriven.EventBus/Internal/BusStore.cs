@@ -21,8 +21,28 @@ internal sealed class BusStore(StoreSettings store)
         return connection;
     }
 
-    private Task EnsureTablesAsync() =>
-        Prepared.GetOrAdd(store.ConnectionString, _ => new Lazy<Task>(CreateTablesAsync)).Value;
+    /// <summary>Creates the tables once per database. A failed attempt (the database was down) is forgotten, so the next
+    /// call tries again instead of failing for the life of the process.</summary>
+    private Task EnsureTablesAsync()
+    {
+        var key = store.ConnectionString;
+        var prepared = Prepared.GetOrAdd(key, _ => new Lazy<Task>(CreateTablesAsync));
+        var task = prepared.Value;
+        return task.IsCompletedSuccessfully ? task : AwaitOrForgetAsync(key, prepared, task);
+    }
+
+    private static async Task AwaitOrForgetAsync(string key, Lazy<Task> prepared, Task task)
+    {
+        try
+        {
+            await task;
+        }
+        catch
+        {
+            Prepared.TryRemove(KeyValuePair.Create(key, prepared));
+            throw;
+        }
+    }
 
     private async Task CreateTablesAsync()
     {
@@ -78,6 +98,70 @@ internal sealed class BusStore(StoreSettings store)
         await command.ExecuteNonQueryAsync();
     }
 
+    /// <summary>The offset row that records how far retention deleted a log (group names cannot contain '$').</summary>
+    public static string RetentionMarker(string logId) => BusNames.Consumer(logId, "$retained");
+
+    /// <summary>Where consumer <paramref name="consumerId"/> of <paramref name="logId"/> starts: its stored offset, or
+    /// the retention floor when retention deleted past it (a group that never consumed the log).</summary>
+    public async Task<long> LoadStartAsync(string consumerId, string logId) =>
+        Math.Max(await LoadOffsetAsync(consumerId), await LoadOffsetAsync(RetentionMarker(logId)));
+
+    /// <summary>Deletes the oldest rows of log <paramref name="logId"/>: those older than <paramref name="maxAge"/> or
+    /// beyond the newest <paramref name="maxMessages"/>, but none after the slowest group's stored offset and never the
+    /// newest row (it keeps the log's highest sequence number). Returns the floor (0 when nothing was ever deleted).</summary>
+    public async Task<long> ApplyRetentionAsync(string logId, string persistenceId, TimeSpan? maxAge, long? maxMessages)
+    {
+        await using var connection = await OpenAsync();
+        await using var tx = await connection.BeginTransactionAsync();
+        async Task<long?> Scalar(string sql, params (string Name, object Value)[] parameters)
+        {
+            await using var command = connection.CreateCommand();
+            command.Transaction = tx;
+            command.CommandText = sql;
+            foreach (var (name, value) in parameters) command.AddParameter(name, value);
+            return await command.ExecuteScalarAsync() is { } v and not DBNull ? Convert.ToInt64(v) : null;
+        }
+        var prefix = BusNames.Consumer(logId, "");
+        var marker = RetentionMarker(logId);
+        var floor = await Scalar("SELECT sequence_nr FROM bus_offsets WHERE consumer_id = @m", ("m", marker)) ?? 0;
+        var slowest = await Scalar("SELECT MIN(sequence_nr) FROM bus_offsets WHERE substr(consumer_id, 1, @n) = @prefix AND consumer_id <> @m",
+            ("n", prefix.Length), ("prefix", prefix), ("m", marker));
+        var head = await Scalar("SELECT MAX(sequence_nr) FROM event_journal WHERE persistence_id = @pid", ("pid", persistenceId));
+        if (slowest is null || head is null) return floor; // no group has consumed it yet, or nothing journaled
+        long cut = 0;
+        if (maxMessages is { } max) cut = Math.Max(cut, head.Value - max);
+        if (maxAge is { } age)
+            cut = Math.Max(cut, await Scalar("SELECT MAX(sequence_nr) FROM event_journal WHERE persistence_id = @pid AND created_at < @before",
+                ("pid", persistenceId), ("before", DateTime.UtcNow.Ticks - age.Ticks)) ?? 0);
+        cut = Math.Min(cut, Math.Min(slowest.Value, head.Value - 1));
+        if (cut <= floor) return floor;
+        foreach (var sql in new[]
+                 {
+                     "DELETE FROM tags WHERE ordering_id IN (SELECT ordering FROM event_journal WHERE persistence_id = @pid AND sequence_nr <= @cut)",
+                     "DELETE FROM event_journal WHERE persistence_id = @pid AND sequence_nr <= @cut",
+                 })
+        {
+            await using var delete = connection.CreateCommand();
+            delete.Transaction = tx;
+            delete.CommandText = sql;
+            delete.AddParameter("pid", persistenceId);
+            delete.AddParameter("cut", cut);
+            await delete.ExecuteNonQueryAsync();
+        }
+        await using (var save = connection.CreateCommand())
+        {
+            save.Transaction = tx;
+            save.CommandText = Pg
+                ? "INSERT INTO bus_offsets (consumer_id, sequence_nr, updated_at) VALUES (@id, @seq, now()) ON CONFLICT (consumer_id) DO UPDATE SET sequence_nr = GREATEST(bus_offsets.sequence_nr, EXCLUDED.sequence_nr), updated_at = now()"
+                : "INSERT INTO bus_offsets (consumer_id, sequence_nr, updated_at) VALUES (@id, @seq, CURRENT_TIMESTAMP) ON CONFLICT (consumer_id) DO UPDATE SET sequence_nr = MAX(bus_offsets.sequence_nr, excluded.sequence_nr), updated_at = CURRENT_TIMESTAMP";
+            save.AddParameter("id", marker);
+            save.AddParameter("seq", cut);
+            await save.ExecuteNonQueryAsync();
+        }
+        await tx.CommitAsync();
+        return cut;
+    }
+
     /// <summary>Journal rows of <paramref name="persistenceId"/> after <paramref name="after"/>, in order.</summary>
     public async Task<List<(long Seq, byte[] Payload, string Manifest, int SerializerId)>> ReadLogAsync(
         string persistenceId, long after, int limit)
@@ -124,20 +208,32 @@ internal sealed class BusStore(StoreSettings store)
             INSERT INTO bus_dead_letters (queue, message_id, source_kind, source, type, data, published_at, correlation_id, headers, reason, attempts, subscriber)
             VALUES (@queue, @mid, @kind, @source, @type, @data, @published, @corr, @headers, @reason, @attempts, @subscriber)
             """;
+        // Text columns cannot hold NUL on PostgreSQL; a message journaled before ids were validated, a remote peer's
+        // headers or an exception message may carry one, and the row would then fail on every retry.
         command.AddParameter("queue", queue);
-        command.AddParameter("mid", message.Id);
+        command.AddParameter("mid", Text(message.Id));
         command.AddParameter("kind", sourceKind);
-        command.AddParameter("source", message.Topic);
-        command.AddParameter("type", message.Type);
-        command.AddParameter("data", System.Text.Encoding.UTF8.GetString(message.Data));
+        command.AddParameter("source", Text(message.Topic));
+        command.AddParameter("type", Text(message.Type));
+        command.AddParameter("data", Text(System.Text.Encoding.UTF8.GetString(message.Data)));
         command.AddParameter("published", message.PublishedAtTicks);
-        command.AddParameter("corr", message.CorrelationId);
-        command.AddParameter("headers", message.Headers is null ? null : JsonSerializer.Serialize(message.Headers));
-        command.AddParameter("reason", reason);
+        command.AddParameter("corr", message.CorrelationId is null ? null : Text(message.CorrelationId));
+        command.AddParameter("headers", message.Headers is null ? null : JsonSerializer.Serialize(message.Headers)); // JSON escapes NUL
+        command.AddParameter("reason", Text(reason));
         command.AddParameter("attempts", attempts);
-        command.AddParameter("subscriber", subscriber);
+        command.AddParameter("subscriber", Text(subscriber));
         await command.ExecuteNonQueryAsync();
     }
+
+    /// <summary>NUL written as the JSON escape <c>\u0000</c> (readable, and accepted by every text column).</summary>
+    internal static string Text(string value) => value.Contains('\0') ? value.Replace("\0", "\\u0000", StringComparison.Ordinal) : value;
+
+    /// <summary>True for a database error that retrying the same row cannot fix: PostgreSQL's data exceptions (22xxx),
+    /// integrity violations (23xxx) and syntax/access errors (42xxx); SQLite's too big (18), constraint (19) and type
+    /// mismatch (20).</summary>
+    internal static bool IsPermanent(Exception e) => e is DbException db && (db.SqlState is { Length: 5 } state
+        ? state.StartsWith("22", StringComparison.Ordinal) || state.StartsWith("23", StringComparison.Ordinal) || state.StartsWith("42", StringComparison.Ordinal)
+        : db.GetType().Name == "SqliteException" && (db.ErrorCode & 0xff) is 18 or 19 or 20);
 
     public async Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(string queue, int limit, long afterId)
     {

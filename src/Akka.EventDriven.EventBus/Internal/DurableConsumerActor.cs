@@ -21,11 +21,13 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
     }
 
     private sealed record Loaded(long Offset);
-    private sealed record ReadDone(List<(long Seq, BusEnvelope? Message)> Rows, int RowCount, Exception? Error);
+    private sealed record ReadDone(List<(long Seq, BusEnvelope Message)> Rows, int RowCount, Exception? Error);
     private sealed record Saved(long Offset, Exception? Error);
     private sealed class Tick { public static readonly Tick Instance = new(); }
     private sealed class CommitTick { public static readonly CommitTick Instance = new(); }
     private sealed class LivenessTick { public static readonly LivenessTick Instance = new(); }
+    private sealed class RetentionTick { public static readonly RetentionTick Instance = new(); }
+    private sealed record RetentionDone(Exception? Error);
 
     private sealed class Member(IActorRef actor, int prefetch)
     {
@@ -47,6 +49,7 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
     private readonly BusSettings _settings;
     private readonly BusStore _store;
     private readonly IActorRef _mediator;
+    private readonly BusMetrics _metrics;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
     private readonly SortedDictionary<long, BusEnvelope> _pending = new();
@@ -56,22 +59,29 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
     private readonly List<Member> _members = new();
     private long _committed, _stored, _readUpTo;
     private long? _holeSince;
-    private bool _reading, _more = true, _saving;
+    private bool _reading, _more = true, _saving, _retaining;
+    private readonly bool _retention;
     private int _roundRobin, _readFailures;
 
-    public DurableConsumerActor(string consumerId, BusSettings settings, BusStore store, IActorRef mediator)
+    public DurableConsumerActor(string consumerId, BusSettings settings, BusStore store, IActorRef mediator, BusMetrics metrics)
     {
         _consumerId = consumerId;
         (_logId, _) = BusNames.ParseConsumer(consumerId);
         _persistenceId = PersistenceIds.For(BusLog.AggregateName, _logId);
         _competing = BusNames.IsQueueLog(_logId);
+        _retention = !_competing && settings.RetentionEnabled;
         _settings = settings;
         _store = store;
         _mediator = mediator;
+        _metrics = metrics;
 
         Receive<Loaded>(l =>
         {
-            _committed = _stored = _readUpTo = l.Offset;
+            _committed = _readUpTo = l.Offset;
+            // Stored at once (even 0): the group then holds retention back before it has acknowledged anything.
+            _stored = l.Offset - 1;
+            Commit();
+            if (_retention) Timers.StartPeriodicTimer("retention", RetentionTick.Instance, _settings.RetentionInterval);
             Become(Active);
             Stash.UnstashAll();
         });
@@ -90,8 +100,8 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
     public ITimerScheduler Timers { get; set; } = null!;
     public IStash Stash { get; set; } = null!;
 
-    public static Props Props(string consumerId, BusSettings settings, BusStore store, IActorRef mediator) =>
-        Akka.Actor.Props.Create(() => new DurableConsumerActor(consumerId, settings, store, mediator));
+    public static Props Props(string consumerId, BusSettings settings, BusStore store, IActorRef mediator, BusMetrics metrics) =>
+        Akka.Actor.Props.Create(() => new DurableConsumerActor(consumerId, settings, store, mediator, metrics));
 
     protected override void PreStart()
     {
@@ -102,7 +112,7 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
         Load();
     }
 
-    private void Load() => _store.LoadOffsetAsync(_consumerId).PipeTo(Self, success: o => new Loaded(o));
+    private void Load() => _store.LoadStartAsync(_consumerId, _logId).PipeTo(Self, success: o => new Loaded(o));
 
     private void Active()
     {
@@ -160,6 +170,18 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
         });
         Receive<ReadDone>(OnRead);
         Receive<CommitTick>(_ => Commit());
+        Receive<RetentionTick>(_ =>
+        {
+            if (_retaining) return;
+            _retaining = true;
+            _store.ApplyRetentionAsync(_logId, _persistenceId, _settings.RetentionMaxAge, _settings.RetentionMaxMessages)
+                .ContinueWith(t => new RetentionDone(t.Exception?.GetBaseException()), TaskScheduler.Default).PipeTo(Self);
+        });
+        Receive<RetentionDone>(r =>
+        {
+            _retaining = false;
+            if (r.Error is not null) _log.Warning("Bus consumer {0}: retention of its log failed ({1}); trying again later", _consumerId, r.Error.Message);
+        });
         Receive<Saved>(s =>
         {
             _saving = false;
@@ -180,7 +202,8 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
     /// <summary>Remoting is at-most-once: a delivery or its ack can be lost while the member lives. A delivery sent
     /// more than the visibility timeout ago is presumed lost when its member has since acknowledged a later delivery
     /// (members handle in arrival order) or has acknowledged nothing for the visibility timeout. Ordered consumers then
-    /// resend everything in flight, in order; queues resend just the lost ones, to another member when possible.</summary>
+    /// resend, in order, what was sent before the deadline; queues resend just the lost ones, to another member when
+    /// possible. A member that still holds a resent delivery (a slow handler) drops the copy.</summary>
     private void RedeliverLost(long deadline)
     {
         List<long>? lost = null;
@@ -188,7 +211,9 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
             if (f.SentAt < deadline && (f.Member.LatestAckedSentAt > f.SentAt || f.Member.LastAckAt < deadline))
                 (lost ??= new List<long>()).Add(seq);
         if (lost is null) return;
-        if (!_competing) lost = _inFlight.Keys.ToList();
+        // Only what is overdue goes again (a member holding a delivery drops the copy); the ordered consumer's pending
+        // set is sorted, so the resent deliveries still go out in order ahead of newer ones.
+        if (!_competing) lost = _inFlight.Where(kv => kv.Value.SentAt < deadline).Select(kv => kv.Key).ToList();
         foreach (var seq in lost)
         {
             var f = _inFlight[seq];
@@ -197,6 +222,7 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
             f.Member.LastAckAt = Environment.TickCount64; // give the member a fresh window before judging it again
             _pending[seq] = f.Message;
         }
+        _metrics.Redelivered(lost.Count);
         _log.Warning("Bus consumer {0}: {1} deliveries not acknowledged within the visibility timeout ({2} s); redelivering",
             _consumerId, lost.Count, _settings.VisibilityTimeout.TotalSeconds);
         if (_competing) _roundRobin++; // prefer another member
@@ -233,6 +259,7 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
             _pending[seq] = _inFlight[seq].Message;
             _inFlight.Remove(seq);
         }
+        _metrics.Redelivered(back.Count);
         if (back.Count > 0)
             _log.Info("Bus consumer {0}: member {1} left ({2}); redelivering {3} message(s)", _consumerId, actor.Path, why, back.Count);
         Pump();
@@ -296,17 +323,23 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
         try
         {
             var rows = await _store.ReadLogAsync(_persistenceId, after, limit);
-            var messages = new List<(long, BusEnvelope?)>(rows.Count);
+            var messages = new List<(long, BusEnvelope)>(rows.Count);
             foreach (var (seq, payload, manifest, serializerId) in rows)
             {
-                BusEnvelope? message = null;
+                BusEnvelope message;
                 try
                 {
-                    message = (serialization.Deserialize(payload, serializerId, manifest) as DomainEvent)?.Payload as BusEnvelope;
+                    var stored = serialization.Deserialize(payload, serializerId, manifest);
+                    message = (stored as DomainEvent)?.Payload as BusEnvelope
+                              ?? UnreadableEntries.Envelope(_logId, seq, payload, manifest,
+                                  $"not a bus message ({(stored as DomainEvent)?.Payload.GetType().Name ?? stored?.GetType().Name})");
                 }
                 catch (Exception e)
                 {
-                    _log.Error(e, "Bus consumer {0}: log entry {1} ({2}) cannot be read; it is skipped", _consumerId, seq, manifest);
+                    // Not skipped: the member dead-letters it with its bytes and the error, so nothing is lost and a
+                    // replay (once this node can read it) delivers it.
+                    _log.Error(e, "Bus consumer {0}: log entry {1} ({2}) cannot be read; it goes to the dead-letter queue", _consumerId, seq, manifest);
+                    message = UnreadableEntries.Envelope(_logId, seq, payload, manifest, $"{e.GetType().Name}: {e.Message}");
                 }
                 messages.Add((seq, message));
             }
@@ -348,12 +381,6 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
             _holeSince = null;
             _readUpTo = seq;
             if (seq <= _committed) continue;
-            if (message is null)
-            {
-                _log.Error("Bus consumer {0}: log entry {1} is not a bus message; skipping it", _consumerId, seq);
-                _ackedAhead.Add(seq);
-                continue;
-            }
             _pending[seq] = message;
         }
         if (done.RowCount >= _settings.ReadBatch) _more = true;

@@ -64,8 +64,11 @@ internal sealed class HandlerRunner<T>
 
     /// <summary>Handles <paramref name="envelope"/>; true when it is finished with (handled, skipped, or dead-lettered),
     /// false when it must be delivered again (the dead-letter queue could not be written, or <paramref name="stop"/>).</summary>
-    public async Task<bool> RunAsync(BusEnvelope envelope, long? sequence, int? partition, int delivery, CancellationToken stop)
+    public async Task<bool> RunAsync(BusEnvelope envelope, long? sequence, int? partition, int delivery, CancellationToken stop,
+        DeferredAck? deferral = null)
     {
+        if (envelope.Headers is { } marks && marks.TryGetValue(UnreadableEntries.Header, out var unreadable))
+            return await DeadLetterAsync(envelope, unreadable, 0, stop);
         if (_dedup is not null && _dedup.Contains(envelope.Id))
         {
             _metrics.Duplicate();
@@ -94,7 +97,7 @@ internal sealed class HandlerRunner<T>
         {
             attempt++;
             var message = new BusMessage<T>(envelope.Id, envelope.Topic, typed, envelope.PublishedAt, envelope.CorrelationId,
-                envelope.Headers ?? NoHeaders, attempt, delivery, sequence, partition);
+                envelope.Headers ?? NoHeaders, attempt, delivery, sequence, partition) { Deferral = deferral };
             Exception failure;
             try
             {
@@ -155,6 +158,16 @@ internal sealed class HandlerRunner<T>
                     Subscriber, envelope.Id, envelope.Type, DeadLetterQueue, attempts, reason);
                 return true;
             }
+            catch (Exception e) when (BusStore.IsPermanent(e))
+            {
+                // Retrying the same row fails the same way and would stop the partition behind it for good: the message
+                // is given up here, logged with what is needed to recover it by hand, and counted.
+                _metrics.DeadLetterFailed();
+                _log.Error(e, "Bus subscriber {0}: message {1} ({2}, topic {3}) was refused by dead-letter queue '{4}' and is dropped; {5}",
+                    Subscriber, envelope.Id, envelope.Type, envelope.Topic, DeadLetterQueue,
+                    $"reason: {reason}; payload (base64): {Convert.ToBase64String(envelope.Data.AsSpan(0, Math.Min(envelope.Data.Length, 16 * 1024)))}");
+                return true;
+            }
             catch (Exception e) when (i < 4 && !stop.IsCancellationRequested)
             {
                 _log.Warning("Bus subscriber {0}: could not write message {1} to dead-letter queue '{2}' ({3}); retrying",
@@ -167,6 +180,26 @@ internal sealed class HandlerRunner<T>
                 return false;
             }
         }
+    }
+}
+
+/// <summary>Lets a handler acknowledge later than its return: a committable stream source's handler defers the
+/// acknowledgement to the element's commit. The acknowledgement is attached at once, so an element committed while
+/// its subscription is stopping is still acknowledged.</summary>
+internal sealed class DeferredAck(Action acknowledge)
+{
+    /// <summary>Completes when the message is processed; null when the handler did not defer.</summary>
+    public Task? Completion { get; private set; }
+
+    /// <summary>Acknowledge when <paramref name="completion"/> completes successfully (never, if it does not: the
+    /// message is then redelivered when the subscription ends).</summary>
+    public void Defer(Task completion)
+    {
+        Completion = completion;
+        completion.ContinueWith(static (t, state) =>
+        {
+            if (t.IsCompletedSuccessfully) ((Action)state!)();
+        }, acknowledge, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 }
 

@@ -135,13 +135,31 @@ internal sealed class ConsumerMemberActor : ReceiveActor, IWithTimers
     private readonly int _prefetch;
     private readonly TimeSpan _interval;
 
-    public ConsumerMemberActor(IActorRef region, string[] consumerIds, int prefetch, TimeSpan interval, ChannelWriter<Deliver> deliveries)
+    public ConsumerMemberActor(IActorRef region, string[] consumerIds, int prefetch, TimeSpan interval, ChannelWriter<Deliver> deliveries,
+        HeldDeliveries held, ILoggingAdapter log)
     {
         _region = region;
         _consumerIds = consumerIds;
         _prefetch = prefetch;
         _interval = interval;
-        Receive<Deliver>(d => deliveries.TryWrite(d));
+        long full = 0;
+        Receive<Deliver>(d =>
+        {
+            switch (held.Admit(d.ConsumerId, d.Sequence))
+            {
+                case HeldDeliveries.Admission.New:
+                    if (deliveries.TryWrite(d)) break;
+                    held.Release(d.ConsumerId, d.Sequence); // the consumer redelivers it after the visibility timeout
+                    if (full++ % 1000 == 0)
+                        log.Warning("Bus member {0}: delivery buffer full, dropped delivery {1} of {2} ({3} so far)", Self.Path.Name, d.Sequence, d.ConsumerId, full);
+                    break;
+                case HeldDeliveries.Admission.Acknowledged:
+                    region.Tell(new AckDeliveries(d.ConsumerId, [d.Sequence])); // its ack was lost (or is on its way): ack again
+                    break;
+                default:
+                    break; // already waiting or being handled here: a redelivery of a slow handler's message, not handled twice
+            }
+        });
         Receive<Heartbeat>(_ => Register());
     }
 
@@ -161,6 +179,54 @@ internal sealed class ConsumerMemberActor : ReceiveActor, IWithTimers
     protected override void PostStop()
     {
         foreach (var id in _consumerIds) _region.Tell(new UnregisterMember(id, Self));
+    }
+}
+
+/// <summary>The deliveries a member holds (waiting in its buffer or being handled) and those it acknowledged lately,
+/// shared by the member actor (which admits deliveries) and its handler loop (which acknowledges them). A consumer
+/// resends what it presumes lost; without this a slow handler would get each of its messages again and again.</summary>
+internal sealed class HeldDeliveries(int rememberAcknowledged)
+{
+    /// <summary>What to do with an arriving delivery.</summary>
+    public enum Admission
+    {
+        /// <summary>Not held: buffer it for the handler.</summary>
+        New,
+        /// <summary>Already buffered or being handled: drop it.</summary>
+        Held,
+        /// <summary>Handled and acknowledged lately: acknowledge it again, do not handle it again.</summary>
+        Acknowledged,
+    }
+
+    private readonly object _lock = new();
+    private readonly HashSet<(string, long)> _held = new();
+    private readonly HashSet<(string, long)> _acknowledged = new();
+    private readonly Queue<(string, long)> _order = new();
+
+    public Admission Admit(string consumerId, long sequence)
+    {
+        lock (_lock)
+        {
+            if (_acknowledged.Contains((consumerId, sequence))) return Admission.Acknowledged;
+            return _held.Add((consumerId, sequence)) ? Admission.New : Admission.Held;
+        }
+    }
+
+    public void Release(string consumerId, long sequence)
+    {
+        lock (_lock) _held.Remove((consumerId, sequence));
+    }
+
+    public void Acknowledged(string consumerId, long[] sequences)
+    {
+        lock (_lock)
+            foreach (var seq in sequences)
+            {
+                _held.Remove((consumerId, seq));
+                if (!_acknowledged.Add((consumerId, seq))) continue;
+                _order.Enqueue((consumerId, seq));
+                if (_order.Count > rememberAcknowledged) _acknowledged.Remove(_order.Dequeue());
+            }
     }
 }
 
@@ -222,7 +288,7 @@ internal static class HandlerLoops
     /// <summary>Handles deliveries in arrival order and acknowledges them in batches (when the buffer runs dry or
     /// 64 are pending), so a busy consumer costs one ack message per batch, not per message.</summary>
     public static async Task DurableAsync<T>(ChannelReader<Deliver> reader, HandlerRunner<T> runner, IActorRef region,
-        IReadOnlyCollection<string> consumerIds, ILoggingAdapter log, CancellationToken stop)
+        IReadOnlyCollection<string> consumerIds, HeldDeliveries held, ILoggingAdapter log, CancellationToken stop, bool deferrable = false)
     {
         // The partition of each consumer this member serves, parsed once (not per delivery).
         var partitions = consumerIds.ToDictionary(id => id, id => BusNames.PartitionOf(BusNames.ParseConsumer(id).LogId), StringComparer.Ordinal);
@@ -232,7 +298,9 @@ internal static class HandlerLoops
             foreach (var (consumer, seqs) in acks)
                 if (seqs.Count > 0)
                 {
-                    region.Tell(new AckDeliveries(consumer, seqs.ToArray()));
+                    var acked = seqs.ToArray();
+                    region.Tell(new AckDeliveries(consumer, acked));
+                    held.Acknowledged(consumer, acked);
                     seqs.Clear();
                 }
         }
@@ -244,12 +312,23 @@ internal static class HandlerLoops
                 while (reader.TryRead(out var d))
                 {
                     var partition = partitions.GetValueOrDefault(d.ConsumerId);
-                    while (!await runner.RunAsync(d.Message, d.Sequence, partition, d.DeliveryCount, stop))
+                    var (consumer, seq) = (d.ConsumerId, d.Sequence);
+                    var deferral = deferrable
+                        ? new DeferredAck(() =>
+                        {
+                            region.Tell(new AckDeliveries(consumer, [seq]));
+                            held.Acknowledged(consumer, [seq]);
+                        })
+                        : null;
+                    while (!await runner.RunAsync(d.Message, d.Sequence, partition, d.DeliveryCount, stop, deferral))
                     {
                         if (stop.IsCancellationRequested) return;
                         log.Warning("Bus subscriber {0}: message {1} neither handled nor dead-lettered; trying again in 1 s", runner.Subscriber, d.Message.Id);
                         await Task.Delay(1000, stop);
                     }
+                    // Deferred: acknowledged when the stream commits it. One never committed stays held here and is
+                    // redelivered when the subscription ends (the member unregisters).
+                    if (deferral?.Completion is not null) continue;
                     if (!acks.TryGetValue(d.ConsumerId, out var list)) acks[d.ConsumerId] = list = new List<long>();
                     list.Add(d.Sequence);
                     if (++pending >= 64)

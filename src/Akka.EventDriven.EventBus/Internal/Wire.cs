@@ -28,16 +28,39 @@ internal sealed record BusEnvelope(
     public static BusEnvelope Create(MessageTypeRegistry registry, string topic, object message, PublishOptions? options, int maxBytes)
     {
         ArgumentNullException.ThrowIfNull(message);
+        if (options is not null) RejectNul(options);
         if (options?.MessageId is { } id && (string.IsNullOrWhiteSpace(id) || id.Length > 200))
             throw new ArgumentException("A message id must be 1-200 characters.", nameof(options));
         if (options?.CorrelationId is { Length: > 200 })
             throw new ArgumentException("A correlation id must be at most 200 characters.", nameof(options));
         if (options?.Headers is { } headers && headers.Sum(h => h.Key.Length + h.Value.Length) > 16 * 1024)
             throw new ArgumentException("Headers must be at most 16 KiB in total.", nameof(options));
+        if (options?.Headers is { } named && named.Keys.FirstOrDefault(k => k.StartsWith(UnreadableEntries.ReservedPrefix, StringComparison.OrdinalIgnoreCase)) is { } reserved)
+            throw new ArgumentException($"Header '{reserved}' is reserved: names starting with '{UnreadableEntries.ReservedPrefix}' belong to the bus.", nameof(options));
         var data = registry.Serialize(message, out var type); // throws UnregisteredMessageTypeException at publish time
         if (data.Length > maxBytes) throw new MessageTooLargeException(topic, data.Length, maxBytes);
         return new BusEnvelope(options?.MessageId ?? MessageIds.Next(), topic, type, data, DateTime.UtcNow.Ticks,
             options?.CorrelationId, options?.Headers is { Count: > 0 } h ? new Dictionary<string, string>(h) : null);
+    }
+
+    /// <summary>PostgreSQL text cannot hold a NUL character: one in an id or header would make the message's dead-letter
+    /// row (and other text columns downstream) fail for good, so it is refused before anything is sent or journaled.</summary>
+    private static void RejectNul(PublishOptions options)
+    {
+        static void Check(string? value, string what)
+        {
+            if (value is not null && value.Contains('\0'))
+                throw new ArgumentException($"The {what} contains a NUL character (\\0), which the bus does not accept.", "options");
+        }
+        Check(options.MessageId, "message id");
+        Check(options.CorrelationId, "correlation id");
+        Check(options.PartitionKey, "partition key");
+        if (options.Headers is null) return;
+        foreach (var (key, value) in options.Headers)
+        {
+            Check(key, "header name");
+            Check(value, $"value of header '{key.Replace("\0", "\\0", StringComparison.Ordinal)}'");
+        }
     }
 }
 

@@ -1,0 +1,106 @@
+using System.Collections.Concurrent;
+using Akka.EventDriven.EventBus.Internal;
+using Akka.EventDriven.EventSourcing;
+using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.EventSourcing.Tests;
+
+namespace Akka.EventDriven.EventBus.Tests;
+
+/// <summary>Issue 11 #12: durable topic logs are truncated by a retention limit (off by default), never past the
+/// slowest subscription group.</summary>
+public sealed class RetentionSpec
+{
+    public static TheoryData<string> Stores => new() { "sqlite", "postgresql" };
+
+    private static TestStore StoreFor(string kind) => kind == "sqlite" ? TestStore.NewSqlite() : TestStore.PostgreSql();
+
+    private static async Task<(long Min, long Count)> RowsAsync(EventBus bus, string topic)
+    {
+        await using var connection = bus.Store.Settings.CreateConnection();
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COALESCE(MIN(sequence_nr), 0), COUNT(*) FROM event_journal WHERE persistence_id = @pid";
+        command.AddParameter("pid", PersistenceIds.For(BusLog.AggregateName, BusNames.TopicLog(topic, 0)));
+        await using var reader = await command.ExecuteReaderAsync();
+        await reader.ReadAsync();
+        return (Convert.ToInt64(reader.GetValue(0)), Convert.ToInt64(reader.GetValue(1)));
+    }
+
+    private static async Task<IBusSubscription> ConsumeAsync(EventBus bus, string topic, string group, ConcurrentQueue<int> seen) =>
+        await bus.SubscribeAsync<Ping>(topic, (m, _) => { seen.Enqueue(m.Payload.N); return Task.CompletedTask; },
+            new SubscriptionOptions { Durable = true, Group = group });
+
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task Retention_keeps_the_newest_messages_but_never_deletes_what_the_slowest_group_has_not_acknowledged(string kind)
+    {
+        await using var cluster = await BusCluster.StartAsync(StoreFor(kind), 1,
+            "akka.event-driven.bus.durable.retention { max-messages = 5, interval = 200ms }");
+        var bus = cluster.Bus(0);
+        Assert.Equal(5, bus.Settings.RetentionMaxMessages);
+        var topic = $"retained.{Guid.NewGuid():N}";
+        var persistent = new PublishOptions { Persistent = true };
+
+        // Two groups: the slow one reads 10 messages and stops, the fast one reads all 40. Retention (5 kept) would cut
+        // to 35, but stops at the slow group's offset.
+        var fast = new ConcurrentQueue<int>();
+        var slow = new ConcurrentQueue<int>();
+        await using (await ConsumeAsync(bus, topic, "fast", fast))
+        {
+            var slowSub = await ConsumeAsync(bus, topic, "slow", slow);
+            for (var i = 1; i <= 10; i++) await bus.PublishAsync(topic, new Ping(i), persistent);
+            await TestWait.UntilAsync(async () => Assert.Equal(10, await bus.Store.LoadOffsetAsync(BusNames.Consumer(BusNames.TopicLog(topic, 0), "slow"))),
+                TimeSpan.FromSeconds(30));
+            await slowSub.DisposeAsync();
+
+            for (var i = 11; i <= 40; i++) await bus.PublishAsync(topic, new Ping(i), persistent);
+            await TestWait.UntilAsync(() => { Assert.Equal(40, fast.Count); return Task.CompletedTask; }, TimeSpan.FromSeconds(30));
+            Assert.Equal(Enumerable.Range(1, 40), fast);
+            await TestWait.UntilAsync(async () => Assert.Equal(11, (await RowsAsync(bus, topic)).Min), TimeSpan.FromSeconds(30));
+
+            // The slow group comes back and gets everything it had not acknowledged; then retention moves on.
+            await using (await ConsumeAsync(bus, topic, "slow", slow))
+            {
+                await TestWait.UntilAsync(() => { Assert.Equal(40, slow.Count); return Task.CompletedTask; }, TimeSpan.FromSeconds(30));
+                Assert.Equal(Enumerable.Range(1, 40), slow);
+                await TestWait.UntilAsync(async () => Assert.Equal((36L, 5L), await RowsAsync(bus, topic)), TimeSpan.FromSeconds(30));
+            }
+        }
+
+        // A new group starts at the oldest message kept; a publish still gets the next sequence number.
+        var late = new ConcurrentQueue<int>();
+        await using (await ConsumeAsync(bus, topic, "late", late))
+            await TestWait.UntilAsync(() => { Assert.Equal(Enumerable.Range(36, 5), late); return Task.CompletedTask; }, TimeSpan.FromSeconds(30));
+        Assert.Equal(41, (await bus.PublishAsync(topic, new Ping(41), persistent)).Sequence);
+    }
+
+    [Fact]
+    public async Task Retention_by_age_deletes_old_acknowledged_messages_but_keeps_the_newest_row()
+    {
+        await using var cluster = await BusCluster.StartAsync(TestStore.Best(), 1,
+            "akka.event-driven.bus.durable.retention { max-age = 1s, interval = 200ms }");
+        var bus = cluster.Bus(0);
+        var topic = $"aged.{Guid.NewGuid():N}";
+        var seen = new ConcurrentQueue<int>();
+        await using var sub = await ConsumeAsync(bus, topic, "only", seen);
+        for (var i = 1; i <= 10; i++) await bus.PublishAsync(topic, new Ping(i), new PublishOptions { Persistent = true });
+        await TestWait.UntilAsync(() => { Assert.Equal(10, seen.Count); return Task.CompletedTask; }, TimeSpan.FromSeconds(30));
+        // Once older than a second, all but the newest row go (it keeps the log's highest sequence number).
+        await TestWait.UntilAsync(async () => Assert.Equal((10L, 1L), await RowsAsync(bus, topic)), TimeSpan.FromSeconds(30));
+        Assert.Equal(11, (await bus.PublishAsync(topic, new Ping(11), new PublishOptions { Persistent = true })).Sequence);
+        await TestWait.UntilAsync(() => { Assert.Contains(11, seen); return Task.CompletedTask; }, TimeSpan.FromSeconds(30));
+        Assert.Equal(Enumerable.Range(1, 11), seen);
+    }
+
+    [Fact]
+    public void Retention_is_off_by_default()
+    {
+        var settings = BusSettings.FromConfig(EventBusConfig.DefaultConfig());
+        Assert.False(settings.RetentionEnabled);
+        Assert.Null(settings.RetentionMaxAge);
+        Assert.Null(settings.RetentionMaxMessages);
+        var aged = BusSettings.FromConfig(Akka.Configuration.ConfigurationFactory.ParseString("akka.event-driven.bus.durable.retention.max-age = 7d")
+            .WithFallback(EventBusConfig.DefaultConfig()));
+        Assert.Equal(TimeSpan.FromDays(7), aged.RetentionMaxAge);
+    }
+}

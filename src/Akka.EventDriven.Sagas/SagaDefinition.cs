@@ -168,6 +168,7 @@ public sealed class SagaBuilder<TData> where TData : class
     {
         if (!Enum.IsDefined(onTimeout)) throw new ArgumentException($"Unknown timeout policy {onTimeout}.", nameof(onTimeout));
         if (string.IsNullOrWhiteSpace(id)) throw new ArgumentException("A step id must not be empty.", nameof(id));
+        if (id.Any(char.IsControl)) throw new ArgumentException($"Step id '{id}' must not contain control characters (such as NUL).", nameof(id));
         if (Steps.Any(s => s.Id == id)) throw new ArgumentException($"Step id '{id}' is used twice.", nameof(id));
         ArgumentNullException.ThrowIfNull(action);
         if (timeout is { } t && (t <= TimeSpan.Zero || t > RetryPolicy.MaxWait))
@@ -230,8 +231,8 @@ public static class SagaDefinition
     /// <param name="build">Adds the steps.</param>
     public static SagaDefinition<TData> Define<TData>(string name, Action<SagaBuilder<TData>> build) where TData : class
     {
-        if (string.IsNullOrWhiteSpace(name) || name.Length > 200 || name.Any(char.IsWhiteSpace))
-            throw new ArgumentException($"Saga name '{name}' is invalid: use 1-200 characters without spaces.", nameof(name));
+        if (string.IsNullOrWhiteSpace(name) || name.Length > 200 || name.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+            throw new ArgumentException($"Saga name '{name}' is invalid: use 1-200 characters without spaces or control characters (such as NUL).", nameof(name));
         ArgumentNullException.ThrowIfNull(build);
         var builder = new SagaBuilder<TData>();
         build(builder);

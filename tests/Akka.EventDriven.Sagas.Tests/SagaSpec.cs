@@ -199,6 +199,45 @@ public abstract class SagaSpec<TNode>(TNode node) : IClassFixture<TNode> where T
         await Assert.ThrowsAsync<ArgumentException>(() => Sagas.ExecuteAsync("no-such-saga", new OrderData()));
     }
 
+    [Fact]
+    public async Task A_nul_character_in_a_saga_id_or_correlation_id_is_rejected_with_a_clear_argument_exception()
+    {
+        var badId = await Assert.ThrowsAsync<ArgumentException>(() =>
+            Sagas.ExecuteAsync(TestSagas.Quick.Name, new OrderData(), new SagaOptions { SagaId = $"nul-\0-{Guid.NewGuid():N}" }));
+        Assert.Contains("NUL", badId.Message);
+        var badCorrelation = await Assert.ThrowsAsync<ArgumentException>(() =>
+            Sagas.ExecuteAsync(TestSagas.Quick.Name, new OrderData(), new SagaOptions { CorrelationId = "corr-\0" }));
+        Assert.Contains("NUL", badCorrelation.Message);
+        await Assert.ThrowsAsync<ArgumentException>(() => Sagas.GetStatusAsync("nul-\0"));
+        await Assert.ThrowsAsync<ArgumentException>(() => Sagas.WaitForCompletionAsync("nul-\0", TimeSpan.FromSeconds(5)));
+        Assert.Throws<ArgumentException>(() => SagaDefinition.Define<OrderData>("nul-\0", s => s.Step("a", "A", (_, _) => Task.CompletedTask)));
+
+        // The sagas started beside them are not affected.
+        var status = await Sagas.RunAsync(TestSagas.Quick.Name, new OrderData(), Wait);
+        Assert.Equal(SagaState.Completed, status.State);
+    }
+
+    [Fact]
+    public async Task A_saga_index_batch_with_one_bad_request_fails_only_that_request()
+    {
+        var settings = new StoreSettings(node.Store.Provider, node.Store.ConnectionString).Validate();
+        var table = $"saga_index_{Guid.NewGuid():N}"[..24];
+        var errors = new ConcurrentQueue<Exception>();
+        await using var index = await Internal.SagaIndex.OpenAsync(settings, table, errors.Enqueue);
+        var ids = Enumerable.Range(0, 200).Select(i => $"ok-{i}-{Guid.NewGuid():N}").ToArray();
+        // Queued together, so that they share batches; the bad one (no saga name: the table's NOT NULL refuses it)
+        // sits in the middle.
+        var good = ids.Take(100).Select(id => index.AddAsync(id, "test-quick")).ToList();
+        var bad = index.AddAsync($"bad-{Guid.NewGuid():N}", null!);
+        good.AddRange(ids.Skip(100).Select(id => index.AddAsync(id, "test-quick")));
+
+        await Task.WhenAll(good).WaitAsync(TimeSpan.FromSeconds(30));
+        await Assert.ThrowsAnyAsync<Exception>(() => bad.WaitAsync(TimeSpan.FromSeconds(30)));
+        var rows = await index.ReadAllAsync(CancellationToken.None);
+        Assert.Equal(ids.Order(StringComparer.Ordinal), rows.Select(r => r.Id).Order(StringComparer.Ordinal));
+        Assert.NotEmpty(errors);
+    }
+
     private async Task<string[]> TagsAsync(string persistenceId)
     {
         var settings = new StoreSettings(node.Store.Provider, node.Store.ConnectionString).Validate();

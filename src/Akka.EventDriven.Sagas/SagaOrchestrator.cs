@@ -118,7 +118,15 @@ public sealed class SagaOrchestrator : IExtension
             new SagaMessageExtractor(Settings.NumberOfShards), sharding.DefaultShardAllocationStrategy(settings),
             SagaEntity.Stop.Instance);
         _system.ActorOf(SagaResumer.Props(region, runtime), "saga-resumer");
-        _system.RegisterOnTermination(() => index.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5)));
+        // Queued index writes are flushed during coordinated shutdown (also run by ActorSystem.Terminate), awaited
+        // there instead of blocking a thread; the phase's timeout bounds it. A system terminated without running it
+        // still completes the writers, in the background.
+        CoordinatedShutdown.Get(_system).AddTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate, "close-saga-index", async () =>
+        {
+            await index.DisposeAsync();
+            return Done.Instance;
+        });
+        _system.RegisterOnTermination(() => _ = index.DisposeAsync().AsTask());
         return (region, runtime);
     }
 

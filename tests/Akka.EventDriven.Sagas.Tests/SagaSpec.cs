@@ -23,7 +23,8 @@ public abstract class SagaNode(TestStore store) : IAsyncLifetime
         NodeHost.StartAsync(store, extraHocon: extraHocon, systemName: systemName, configure: b => b.WithSagas(s =>
         {
             s.Add(TestSagas.Order).Add(TestSagas.Blocking).Add(TestSagas.Quick).Add(TestSagas.Slow).Add(TestSagas.SlowRetry)
-                .Add(TestSagas.SlowAbandoned).Add(TestSagas.SlowConcurrentRetry).Add(TestSagas.Deadline);
+                .Add(TestSagas.SlowAbandoned).Add(TestSagas.SlowConcurrentRetry).Add(TestSagas.Deadline)
+                .Add(TestSagas.SlowForResume);
             s.IndexTable = indexTable;
             s.PassivateAfterFinish = TimeSpan.FromMilliseconds(500);
             s.ResumeInterval = TimeSpan.FromSeconds(2);

@@ -180,6 +180,16 @@ public static class TestSagas
         Effects.Add(ctx.SagaId, $"end:{ctx.Attempt}");
     };
 
+    /// <summary><see cref="Slow"/> whose abandoned attempt runs 3 s: long enough to stop the node while the saga is
+    /// compensating and waits for it.</summary>
+    public static readonly SagaDefinition<OrderData> SlowForResume = SlowSaga("test-slow-resume", s => s.Step("slow", "Slow",
+        async (ctx, _) =>
+        {
+            Effects.Add(ctx.SagaId, "try:slow");
+            await Task.Delay(TimeSpan.FromSeconds(3), CancellationToken.None);
+            Effects.Add(ctx.SagaId, "end:slow");
+        }, SlowCompensation));
+
     /// <summary><see cref="Slow"/> with the slow step's timeout policy <see cref="StepTimeoutPolicy.Abandon"/>.</summary>
     public static readonly SagaDefinition<OrderData> SlowAbandoned = SlowSaga("test-slow-abandon",
         s => s.Step("slow", "Slow", SlowAction, SlowCompensation, onTimeout: StepTimeoutPolicy.Abandon));

@@ -18,7 +18,9 @@ public sealed record QueryCacheOptions<TQuery>(TimeSpan Ttl, Func<TQuery, IEnume
 /// The guide's <c>QueryBus</c>: one handler per query type, optional caching with a TTL, and — beyond the guide —
 /// invalidation by events: a cached result names the aggregates it depends on, and is dropped as soon as an event of
 /// one of them is projected. Each node runs its own live at-least-once projection over the journal (from its end), so
-/// the cache of every node is invalidated. The cache is bounded (least recently used entries are evicted).
+/// the cache of every node is invalidated. The cache is bounded (least recently used entries are evicted). A result is
+/// not cached when an invalidation that matches it arrived while it was computed, nor when it was computed before the
+/// journal follower was set up (<see cref="WaitUntilCaughtUpAsync"/> waits for that).
 /// </summary>
 public sealed class QueryBus : IAsyncDisposable
 {
@@ -31,6 +33,7 @@ public sealed class QueryBus : IAsyncDisposable
     private readonly ConcurrentDictionary<Pending, byte> _pending = new();
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _heartbeat = Task.CompletedTask;
+    private readonly Task _following = Task.CompletedTask;
     private long _clock;
 
     /// <summary>How often a live follower marks its offset row as alive (<c>updated_at</c>), so that no other node
@@ -77,6 +80,10 @@ public sealed class QueryBus : IAsyncDisposable
                 (e, _) => { Invalidate(e.PersistenceId, e.Tags); return Task.CompletedTask; },
                 new ProjectionSettings(PollInterval: TimeSpan.FromMilliseconds(50), StartFromEnd: true, IncludeTags: true));
             _heartbeat = Task.Run(() => HeartbeatAsync(_stop.Token));
+            // The follower starts from the journal's end as it is when the follower is set up, a little after this
+            // constructor: an event written before then is never seen, so nothing computed before it is cached.
+            _following = _invalidator.WaitUntilCaughtUpAsync(TimeSpan.FromDays(1), _stop.Token);
+            _following.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         }
     }
 
@@ -104,10 +111,11 @@ public sealed class QueryBus : IAsyncDisposable
             var tags = cache.InvalidatedByTags?.Invoke(query).ToArray() ?? [];
             var pending = new Pending(dependsOn, tags);
             _pending.TryAdd(pending, 0);
+            var followed = _following.IsCompletedSuccessfully;
             try
             {
                 var value = await handler(query, ct);
-                if (pending.Invalidated) return value;
+                if (pending.Invalidated || !followed) return value;
                 var entry = new Entry(value, DateTime.UtcNow + cache.Ttl, dependsOn, tags) { LastUsed = Interlocked.Increment(ref _clock) };
                 _cache[q] = entry;
                 // An invalidation that marked this computation after the check above scans the cache after marking it,
@@ -163,9 +171,13 @@ public sealed class QueryBus : IAsyncDisposable
     }
 
     /// <summary>Completes once every event written before the call has been applied to the cache (no-op without
-    /// journal invalidation).</summary>
-    public Task WaitUntilCaughtUpAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
-        _invalidator?.WaitUntilCaughtUpAsync(timeout, cancellationToken) ?? Task.CompletedTask;
+    /// journal invalidation). Results are cached only once the journal follower runs, at the latest after this.</summary>
+    public async Task WaitUntilCaughtUpAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        if (_invalidator is null) return;
+        await _invalidator.WaitUntilCaughtUpAsync(timeout, cancellationToken);
+        await _following.WaitAsync(timeout, cancellationToken);
+    }
 
     /// <summary>Marks this follower's offset row as alive every <see cref="HeartbeatInterval"/> (an idle follower stores
     /// no offset, and a new row starts with <c>updated_at</c> 0), retrying soon until the projection created the row.</summary>

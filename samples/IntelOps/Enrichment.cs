@@ -124,8 +124,10 @@ public static class Enrichment
                 "flaky" => status.State == SagaState.Completed && status.History.Count(a => a.StepId == "analyze-risk" && !a.Succeeded) == 2,
                 "locked" => status.State == SagaState.Compensated && status.CompensatedSteps.SequenceEqual(["fetch-osint"])
                             && !entities.Records.ContainsKey(id) && !osint.Cache.ContainsKey(id) && osint.Cleanups.GetValueOrDefault(id) == 1,
+                // The timed-out fetch may still have cached its data: it is compensated too (the default timeout policy).
                 "slow" => status.State == SagaState.Compensated && status.CompletedSteps.Count == 0
-                          && status.History.All(a => a.TimedOut) && osint.Cleanups.GetValueOrDefault(id) == 0,
+                          && status.History.Where(a => !a.Compensation).All(a => a.TimedOut)
+                          && status.CompensatedSteps.SequenceEqual(["fetch-osint"]) && osint.Cleanups.GetValueOrDefault(id) == 1,
                 _ => false,
             };
             if (!ok) failures.Add(name);

@@ -18,7 +18,9 @@ public sealed record QueryCacheOptions<TQuery>(TimeSpan Ttl, Func<TQuery, IEnume
 /// The guide's <c>QueryBus</c>: one handler per query type, optional caching with a TTL, and — beyond the guide —
 /// invalidation by events: a cached result names the aggregates it depends on, and is dropped as soon as an event of
 /// one of them is projected. Each node runs its own live at-least-once projection over the journal (from its end), so
-/// the cache of every node is invalidated. The cache is bounded (least recently used entries are evicted).
+/// the cache of every node is invalidated. The cache is bounded (least recently used entries are evicted). A result is
+/// not cached when an invalidation that matches it arrived while it was computed, nor when it was computed before the
+/// journal follower was set up (<see cref="WaitUntilCaughtUpAsync"/> waits for that).
 /// </summary>
 public sealed class QueryBus : IAsyncDisposable
 {
@@ -28,7 +30,18 @@ public sealed class QueryBus : IAsyncDisposable
     private readonly Projection? _invalidator;
     private readonly ProjectionId _invalidatorId;
     private readonly ActorSystem _system;
+    private readonly ConcurrentDictionary<Pending, byte> _pending = new();
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Task _heartbeat = Task.CompletedTask;
+    private readonly Task _following = Task.CompletedTask;
     private long _clock;
+
+    /// <summary>How often a live follower marks its offset row as alive (<c>updated_at</c>), so that no other node
+    /// takes it for a dead node's leftover; rows not marked for <see cref="StaleAfter"/> are removed.</summary>
+    internal static readonly TimeSpan HeartbeatInterval = TimeSpan.FromHours(1);
+
+    /// <summary>Age of <c>updated_at</c> after which a follower's offset row counts as a dead node's leftover.</summary>
+    internal static readonly TimeSpan StaleAfter = TimeSpan.FromDays(1);
 
     /// <summary>Name under which the per-node invalidation followers keep their (throw-away) offsets.</summary>
     public const string InvalidatorProjectionName = "query-cache";
@@ -42,6 +55,17 @@ public sealed class QueryBus : IAsyncDisposable
         public long LastUsed;
     }
 
+    /// <summary>A result being computed: an invalidation that matches it meanwhile keeps it out of the cache (the
+    /// handler may have read the state before the event that invalidated it).</summary>
+    private sealed class Pending(string[] dependsOn, string[] tags)
+    {
+        public string[] DependsOn { get; } = dependsOn;
+        public string[] Tags { get; } = tags;
+        private int _invalidated;
+        public bool Invalidated => Volatile.Read(ref _invalidated) == 1;
+        public void Invalidate() => Interlocked.Exchange(ref _invalidated, 1);
+    }
+
     /// <summary>A query bus of <paramref name="system"/>; with <paramref name="invalidateFromJournal"/> (default) it
     /// follows the event journal to invalidate cached results. <paramref name="capacity"/>: most cached results (default 10,000).</summary>
     public QueryBus(ActorSystem system, int capacity = 10_000, bool invalidateFromJournal = true)
@@ -51,9 +75,16 @@ public sealed class QueryBus : IAsyncDisposable
         _system = system;
         _invalidatorId = new ProjectionId(InvalidatorProjectionName, $"{system.Name}-{Guid.NewGuid():N}");
         if (invalidateFromJournal)
+        {
             _invalidator = Projection.AtLeastOnce(system, _invalidatorId,
                 (e, _) => { Invalidate(e.PersistenceId, e.Tags); return Task.CompletedTask; },
                 new ProjectionSettings(PollInterval: TimeSpan.FromMilliseconds(50), StartFromEnd: true, IncludeTags: true));
+            _heartbeat = Task.Run(() => HeartbeatAsync(_stop.Token));
+            // The follower starts from the journal's end as it is when the follower is set up, a little after this
+            // constructor: an event written before then is never seen, so nothing computed before it is cached.
+            _following = _invalidator.WaitUntilCaughtUpAsync(TimeSpan.FromDays(1), _stop.Token);
+            _following.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        }
     }
 
     /// <summary>The id of this bus's journal follower (its offset row is removed when the bus is disposed).</summary>
@@ -78,11 +109,26 @@ public sealed class QueryBus : IAsyncDisposable
             }
             var dependsOn = cache.InvalidatedBy?.Invoke(query).ToArray() ?? [];
             var tags = cache.InvalidatedByTags?.Invoke(query).ToArray() ?? [];
-            var value = await handler(query, ct);
-            var entry = new Entry(value, DateTime.UtcNow + cache.Ttl, dependsOn, tags) { LastUsed = Interlocked.Increment(ref _clock) };
-            _cache[q] = entry;
-            if (_cache.Count > _capacity) Evict();
-            return value;
+            var pending = new Pending(dependsOn, tags);
+            _pending.TryAdd(pending, 0);
+            var followed = _following.IsCompletedSuccessfully;
+            try
+            {
+                var value = await handler(query, ct);
+                if (pending.Invalidated || !followed) return value;
+                var entry = new Entry(value, DateTime.UtcNow + cache.Ttl, dependsOn, tags) { LastUsed = Interlocked.Increment(ref _clock) };
+                _cache[q] = entry;
+                // An invalidation that marked this computation after the check above scans the cache after marking it,
+                // unless it came before the store: then the mark is seen here (a full fence orders store and load).
+                Interlocked.MemoryBarrier();
+                if (pending.Invalidated) _cache.TryRemove(KeyValuePair.Create(q, entry));
+                else if (_cache.Count > _capacity) Evict();
+                return value;
+            }
+            finally
+            {
+                _pending.TryRemove(pending, out _);
+            }
         };
         if (!_handlers.TryAdd(typeof(TQuery), run))
             throw new InvalidOperationException($"A handler for query '{typeof(TQuery).Name}' is already registered.");
@@ -105,11 +151,18 @@ public sealed class QueryBus : IAsyncDisposable
     /// one of <paramref name="tags"/>.</summary>
     public void Invalidate(string persistenceId, IReadOnlyList<string> tags)
     {
+        // Computations first, then the cache: a result stored after this scan of the pending ones sees its mark.
+        foreach (var (pending, _) in _pending)
+            if (Matches(pending.DependsOn, pending.Tags, persistenceId, tags)) pending.Invalidate();
+        Interlocked.MemoryBarrier();
         foreach (var (key, entry) in _cache)
-            if (entry.DependsOn.Any(prefix => persistenceId.StartsWith(prefix, StringComparison.Ordinal))
-                || (entry.Tags.Length > 0 && tags.Count > 0 && entry.Tags.Any(t => tags.Contains(t, StringComparer.Ordinal))))
+            if (Matches(entry.DependsOn, entry.Tags, persistenceId, tags))
                 _cache.TryRemove(key, out _);
     }
+
+    private static bool Matches(string[] dependsOn, string[] entryTags, string persistenceId, IReadOnlyList<string> tags) =>
+        dependsOn.Any(prefix => persistenceId.StartsWith(prefix, StringComparison.Ordinal))
+        || (entryTags.Length > 0 && tags.Count > 0 && entryTags.Any(t => tags.Contains(t, StringComparer.Ordinal)));
 
     private void Evict()
     {
@@ -118,15 +171,56 @@ public sealed class QueryBus : IAsyncDisposable
     }
 
     /// <summary>Completes once every event written before the call has been applied to the cache (no-op without
-    /// journal invalidation).</summary>
-    public Task WaitUntilCaughtUpAsync(TimeSpan timeout, CancellationToken cancellationToken = default) =>
-        _invalidator?.WaitUntilCaughtUpAsync(timeout, cancellationToken) ?? Task.CompletedTask;
+    /// journal invalidation). Results are cached only once the journal follower runs, at the latest after this.</summary>
+    public async Task WaitUntilCaughtUpAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        if (_invalidator is null) return;
+        await _invalidator.WaitUntilCaughtUpAsync(timeout, cancellationToken);
+        await _following.WaitAsync(timeout, cancellationToken);
+    }
+
+    /// <summary>Marks this follower's offset row as alive every <see cref="HeartbeatInterval"/> (an idle follower stores
+    /// no offset, and a new row starts with <c>updated_at</c> 0), retrying soon until the projection created the row.</summary>
+    private async Task HeartbeatAsync(CancellationToken ct)
+    {
+        var store = StoreSettings.FromConfig(_system.Settings.Config);
+        while (!ct.IsCancellationRequested)
+        {
+            var wait = TimeSpan.FromSeconds(1);
+            try
+            {
+                await using var connection = store.CreateConnection();
+                await connection.OpenAsync(ct);
+                await using var command = connection.CreateCommand();
+                command.CommandText = "UPDATE projection_offsets SET updated_at = @now WHERE projection_name = @name AND projection_key = @key";
+                command.AddParameter("now", DateTime.UtcNow.Ticks);
+                command.AddParameter("name", _invalidatorId.Name);
+                command.AddParameter("key", _invalidatorId.Key);
+                if (await command.ExecuteNonQueryAsync(ct) > 0) wait = HeartbeatInterval;
+            }
+            catch (Exception e) when (e is System.Data.Common.DbException && !ct.IsCancellationRequested)
+            {
+                wait = TimeSpan.FromSeconds(10); // the table may not exist yet, or the database is briefly away
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                return;
+            }
+            try { await Task.Delay(wait, ct); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
 
     /// <summary>Stops following the journal and removes this follower's offset row (a live-only follower's offset is
-    /// worthless once it stops), plus rows of followers that stopped without removing theirs (untouched for a day).</summary>
+    /// worthless once it stops), plus rows of followers that stopped without removing theirs: rows whose heartbeat
+    /// (<c>updated_at</c>) is older than a day. A row still at <c>updated_at</c> 0 belongs to a follower that started
+    /// but has not stored an offset nor beaten yet, so it is never taken for a leftover.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_invalidator is null) return;
+        if (_stop.IsCancellationRequested) return;
+        await _stop.CancelAsync();
+        await _heartbeat;
         await _invalidator.DisposeAsync();
         try
         {
@@ -134,10 +228,10 @@ public sealed class QueryBus : IAsyncDisposable
             await using var connection = store.CreateConnection();
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();
-            command.CommandText = "DELETE FROM projection_offsets WHERE projection_name = @name AND (projection_key = @key OR updated_at < @stale)";
+            command.CommandText = "DELETE FROM projection_offsets WHERE projection_name = @name AND (projection_key = @key OR (updated_at > 0 AND updated_at < @stale))";
             command.AddParameter("name", _invalidatorId.Name);
             command.AddParameter("key", _invalidatorId.Key);
-            command.AddParameter("stale", DateTime.UtcNow.AddDays(-1).Ticks);
+            command.AddParameter("stale", (DateTime.UtcNow - StaleAfter).Ticks);
             await command.ExecuteNonQueryAsync();
         }
         catch (System.Data.Common.DbException)

@@ -91,6 +91,20 @@ public sealed class SagaContext<TData> where TData : class
     public TData Data { get; set; }
 }
 
+/// <summary>What happens to a step whose attempt was cut off by its timeout or by the saga's deadline: the saga stops
+/// waiting for the attempt, but the attempt may still have (or later get) its effect.</summary>
+public enum StepTimeoutPolicy
+{
+    /// <summary>The default: when the saga compensates, the cut-off step is compensated too (first, as the latest
+    /// step), after its abandoned attempt finished. Its compensation may thus run for an action that never took
+    /// effect: compensations must be idempotent and tolerate "nothing to undo".</summary>
+    Compensate,
+
+    /// <summary>The cut-off step is not compensated: choose it when a timed-out attempt is known to have no effect
+    /// (or its effect needs no undoing).</summary>
+    Abandon,
+}
+
 /// <summary>One step of a saga definition.</summary>
 /// <typeparam name="TData">The saga's data type.</typeparam>
 /// <param name="Id">Stable step id (recorded in the journal: do not rename steps of running sagas).</param>
@@ -107,7 +121,16 @@ public sealed record SagaStep<TData>(
     Func<SagaContext<TData>, CancellationToken, Task>? Compensation,
     RetryPolicy Retry,
     RetryPolicy CompensationRetry,
-    TimeSpan Timeout) where TData : class;
+    TimeSpan Timeout) where TData : class
+{
+    /// <summary>Whether a step cut off by its timeout or the deadline is compensated too. Default:
+    /// <see cref="StepTimeoutPolicy.Compensate"/>.</summary>
+    public StepTimeoutPolicy OnTimeout { get; init; } = StepTimeoutPolicy.Compensate;
+
+    /// <summary>When true, a retry (of the action or of the compensation) may start while the timed-out attempt before
+    /// it is still running. Default: false, the retry waits until that attempt's task finished.</summary>
+    public bool AllowConcurrentRetry { get; init; }
+}
 
 /// <summary>Builds a <see cref="SagaDefinition{TData}"/> (see <see cref="SagaDefinition.Define{TData}"/>).</summary>
 /// <typeparam name="TData">The saga's data type.</typeparam>
@@ -115,7 +138,7 @@ public sealed class SagaBuilder<TData> where TData : class
 {
     internal List<(string Id, string Name, Func<SagaContext<TData>, CancellationToken, Task> Action,
         Func<SagaContext<TData>, CancellationToken, Task>? Compensation, RetryPolicy? Retry, TimeSpan? Timeout,
-        RetryPolicy? CompensationRetry)> Steps { get; } = [];
+        RetryPolicy? CompensationRetry, StepTimeoutPolicy OnTimeout, bool AllowConcurrentRetry)> Steps { get; } = [];
     internal string? DisplayName { get; private set; }
     internal TimeSpan? SagaDeadline { get; private set; }
     internal RetryPolicy DefaultRetryPolicy { get; private set; } = RetryPolicy.None;
@@ -126,24 +149,33 @@ public sealed class SagaBuilder<TData> where TData : class
     /// <param name="id">Stable step id, unique in the saga.</param>
     /// <param name="name">Display name.</param>
     /// <param name="action">The work; must be idempotent (see <see cref="SagaContext{TData}.IdempotencyKey"/>).</param>
-    /// <param name="compensation">Undoes the work; must be idempotent. Null: nothing to undo.</param>
+    /// <param name="compensation">Undoes the work; must be idempotent, and must tolerate running for an action that
+    /// never took effect (with <paramref name="onTimeout"/> = Compensate a timed-out step is compensated too). Null:
+    /// nothing to undo.</param>
     /// <param name="retry">Attempts of the action. Default: <see cref="DefaultRetry"/> (one attempt unless set).</param>
     /// <param name="timeout">Longest time per attempt. Default: <see cref="DefaultTimeout"/> (30 s unless set).</param>
     /// <param name="compensationRetry">Attempts of the compensation. Default: <see cref="DefaultCompensationRetry"/>
     /// (5 attempts, 200 ms exponential backoff, unless set).</param>
+    /// <param name="onTimeout">Whether the step is compensated when an attempt of it was cut off by its timeout or the
+    /// saga's deadline (the attempt may still take effect). Default: <see cref="StepTimeoutPolicy.Compensate"/>.</param>
+    /// <param name="allowConcurrentRetry">Let a retry start while the timed-out attempt before it still runs. Default:
+    /// false (the retry waits for that attempt's task to finish).</param>
     public SagaBuilder<TData> Step(string id, string name,
         Func<SagaContext<TData>, CancellationToken, Task> action,
         Func<SagaContext<TData>, CancellationToken, Task>? compensation = null,
-        RetryPolicy? retry = null, TimeSpan? timeout = null, RetryPolicy? compensationRetry = null)
+        RetryPolicy? retry = null, TimeSpan? timeout = null, RetryPolicy? compensationRetry = null,
+        StepTimeoutPolicy onTimeout = StepTimeoutPolicy.Compensate, bool allowConcurrentRetry = false)
     {
+        if (!Enum.IsDefined(onTimeout)) throw new ArgumentException($"Unknown timeout policy {onTimeout}.", nameof(onTimeout));
         if (string.IsNullOrWhiteSpace(id)) throw new ArgumentException("A step id must not be empty.", nameof(id));
+        if (id.Any(char.IsControl)) throw new ArgumentException($"Step id '{id}' must not contain control characters (such as NUL).", nameof(id));
         if (Steps.Any(s => s.Id == id)) throw new ArgumentException($"Step id '{id}' is used twice.", nameof(id));
         ArgumentNullException.ThrowIfNull(action);
         if (timeout is { } t && (t <= TimeSpan.Zero || t > RetryPolicy.MaxWait))
             throw new ArgumentException($"A step timeout must be positive and at most {RetryPolicy.MaxWait.TotalDays:0} days.", nameof(timeout));
         // Defaults are resolved in Define, so DefaultRetry/DefaultTimeout may be called after the steps.
         Steps.Add((id, string.IsNullOrWhiteSpace(name) ? id : name, action, compensation, retry?.Validate(), timeout,
-            compensationRetry?.Validate()));
+            compensationRetry?.Validate(), onTimeout, allowConcurrentRetry));
         return this;
     }
 
@@ -199,15 +231,15 @@ public static class SagaDefinition
     /// <param name="build">Adds the steps.</param>
     public static SagaDefinition<TData> Define<TData>(string name, Action<SagaBuilder<TData>> build) where TData : class
     {
-        if (string.IsNullOrWhiteSpace(name) || name.Length > 200 || name.Any(char.IsWhiteSpace))
-            throw new ArgumentException($"Saga name '{name}' is invalid: use 1-200 characters without spaces.", nameof(name));
+        if (string.IsNullOrWhiteSpace(name) || name.Length > 200 || name.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)))
+            throw new ArgumentException($"Saga name '{name}' is invalid: use 1-200 characters without spaces or control characters (such as NUL).", nameof(name));
         ArgumentNullException.ThrowIfNull(build);
         var builder = new SagaBuilder<TData>();
         build(builder);
         if (builder.Steps.Count == 0) throw new ArgumentException($"Saga '{name}' has no steps.", nameof(build));
         var steps = builder.Steps.Select(s => new SagaStep<TData>(s.Id, s.Name, s.Action, s.Compensation,
             s.Retry ?? builder.DefaultRetryPolicy, s.CompensationRetry ?? builder.DefaultCompensationRetryPolicy,
-            s.Timeout ?? builder.DefaultStepTimeout)).ToArray();
+            s.Timeout ?? builder.DefaultStepTimeout) { OnTimeout = s.OnTimeout, AllowConcurrentRetry = s.AllowConcurrentRetry }).ToArray();
         return new SagaDefinition<TData>(name, builder.DisplayName ?? name, steps, builder.SagaDeadline);
     }
 }
@@ -236,11 +268,28 @@ public interface ISagaDefinition
     /// <summary>Attempts of step <paramref name="index"/>'s action, or of its compensation.</summary>
     RetryPolicy RetryOf(int index, bool compensation);
 
+    /// <summary>What happens to step <paramref name="index"/> when an attempt of it is cut off by its timeout or the deadline.</summary>
+    StepTimeoutPolicy TimeoutPolicyOf(int index);
+
+    /// <summary>True when a retry of step <paramref name="index"/> may start beside its timed-out previous attempt.</summary>
+    bool AllowsConcurrentRetry(int index);
+
     /// <summary>Runs one attempt of step <paramref name="index"/>'s action (or compensation) on <paramref name="data"/>,
     /// within the step's timeout, and returns the data after it.</summary>
     Task<JsonElement> RunAsync(int index, bool compensation, SagaAttemptInfo attempt, JsonElement data,
         JsonSerializerOptions json, CancellationToken cancellationToken);
+
+    /// <summary>Starts one attempt like <see cref="RunAsync"/> and also hands back the task of the step's own code, which
+    /// may still run after the outcome reported a timeout or a cancellation.</summary>
+    SagaAttemptRun Start(int index, bool compensation, SagaAttemptInfo attempt, JsonElement data,
+        JsonSerializerOptions json, CancellationToken cancellationToken);
 }
+
+/// <summary>A started attempt (see <see cref="ISagaDefinition.Start"/>).</summary>
+/// <param name="Outcome">The data after the attempt; faults with <see cref="SagaStepTimeoutException"/> once the step's
+/// timeout passed, or is cancelled with the token, whether or not the step's code has stopped.</param>
+/// <param name="Work">The step's own code: completes when it really stopped (never faults).</param>
+public readonly record struct SagaAttemptRun(Task<JsonElement> Outcome, Task Work);
 
 /// <summary>Identifies one attempt handed to <see cref="ISagaDefinition.RunAsync"/>.</summary>
 /// <param name="SagaId">The saga instance id.</param>
@@ -288,16 +337,45 @@ public sealed class SagaDefinition<TData> : ISagaDefinition where TData : class
     public RetryPolicy RetryOf(int index, bool compensation) => compensation ? Steps[index].CompensationRetry : Steps[index].Retry;
 
     /// <inheritdoc />
-    public async Task<JsonElement> RunAsync(int index, bool compensation, SagaAttemptInfo attempt, JsonElement data,
+    public StepTimeoutPolicy TimeoutPolicyOf(int index) => Steps[index].OnTimeout;
+
+    /// <inheritdoc />
+    public bool AllowsConcurrentRetry(int index) => Steps[index].AllowConcurrentRetry;
+
+    /// <inheritdoc />
+    public Task<JsonElement> RunAsync(int index, bool compensation, SagaAttemptInfo attempt, JsonElement data,
+        JsonSerializerOptions json, CancellationToken cancellationToken) =>
+        Start(index, compensation, attempt, data, json, cancellationToken).Outcome;
+
+    /// <inheritdoc />
+    public SagaAttemptRun Start(int index, bool compensation, SagaAttemptInfo attempt, JsonElement data,
         JsonSerializerOptions json, CancellationToken cancellationToken)
     {
-        var step = Steps[index];
-        var work = compensation ? step.Compensation ?? throw new InvalidOperationException($"Step '{step.Id}' has no compensation.") : step.Action;
-        var typed = data.Deserialize<TData>(json) ?? throw new JsonException($"Saga '{Name}': the data deserialized to null.");
-        var context = new SagaContext<TData>(attempt.SagaId, Name, step.Id, attempt.Attempt, compensation, typed);
-        // Cancelled when the attempt times out (below) or when the saga cancels it (deadline, hand-off).
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        SagaStep<TData> step;
+        Func<SagaContext<TData>, CancellationToken, Task> work;
+        SagaContext<TData> context;
+        try
+        {
+            step = Steps[index];
+            work = compensation ? step.Compensation ?? throw new InvalidOperationException($"Step '{step.Id}' has no compensation.") : step.Action;
+            var typed = data.Deserialize<TData>(json) ?? throw new JsonException($"Saga '{Name}': the data deserialized to null.");
+            context = new SagaContext<TData>(attempt.SagaId, Name, step.Id, attempt.Attempt, compensation, typed);
+        }
+        catch (Exception e)
+        {
+            return new SagaAttemptRun(Task.FromException<JsonElement>(e), Task.CompletedTask);
+        }
+        // Cancelled when the attempt times out or when the saga cancels it (deadline, hand-off); disposed only once the
+        // step's code stopped, since it may still hold the token.
+        var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var run = Task.Run(() => work(context, timeout.Token), CancellationToken.None);
+        var finished = run.ContinueWith(_ => timeout.Dispose(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return new SagaAttemptRun(AwaitAsync(step, compensation, context, run, timeout, json, cancellationToken), finished);
+    }
+
+    private static async Task<JsonElement> AwaitAsync(SagaStep<TData> step, bool compensation, SagaContext<TData> context, Task run,
+        CancellationTokenSource timeout, JsonSerializerOptions json, CancellationToken cancellationToken)
+    {
         try
         {
             // WaitAsync: an action that ignores its token still counts as timed out (it keeps running unobserved); an
@@ -307,7 +385,8 @@ public sealed class SagaDefinition<TData> : ISagaDefinition where TData : class
         catch (Exception e) when (!cancellationToken.IsCancellationRequested
                                   && (e is TimeoutException || (e is OperationCanceledException && timeout.IsCancellationRequested)))
         {
-            await timeout.CancelAsync();
+            try { await timeout.CancelAsync(); }
+            catch (ObjectDisposedException) { } // the step's code stopped meanwhile
             throw new SagaStepTimeoutException(
                 $"{(compensation ? "Compensation of step" : "Step")} '{step.Id}' timed out after {step.Timeout.TotalMilliseconds:0} ms.");
         }

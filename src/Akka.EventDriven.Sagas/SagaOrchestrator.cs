@@ -118,7 +118,15 @@ public sealed class SagaOrchestrator : IExtension
             new SagaMessageExtractor(Settings.NumberOfShards), sharding.DefaultShardAllocationStrategy(settings),
             SagaEntity.Stop.Instance);
         _system.ActorOf(SagaResumer.Props(region, runtime), "saga-resumer");
-        _system.RegisterOnTermination(() => index.DisposeAsync().AsTask().Wait(TimeSpan.FromSeconds(5)));
+        // Queued index writes are flushed during coordinated shutdown (also run by ActorSystem.Terminate), awaited
+        // there instead of blocking a thread; the phase's timeout bounds it. A system terminated without running it
+        // still completes the writers, in the background.
+        CoordinatedShutdown.Get(_system).AddTask(CoordinatedShutdown.PhaseBeforeActorSystemTerminate, "close-saga-index", async () =>
+        {
+            await index.DisposeAsync();
+            return Done.Instance;
+        });
+        _system.RegisterOnTermination(() => _ = index.DisposeAsync().AsTask());
         return (region, runtime);
     }
 
@@ -137,6 +145,12 @@ public sealed class SagaOrchestrator : IExtension
             throw new ArgumentException($"Saga '{sagaName}' takes {definition.DataType.Name} data, not {input.GetType().Name}.", nameof(input));
         if (options?.SagaId is { } given && (string.IsNullOrWhiteSpace(given) || given.Length > 200))
             throw new ArgumentException("A saga id must be 1-200 characters and not blank.", nameof(options));
+        // Checked here, where the caller sees it: PostgreSQL text refuses NUL, and in the index's group commit one such
+        // value would fail the writes of every saga started beside it.
+        if (options?.SagaId is { } withNul && withNul.Contains('\0'))
+            throw new ArgumentException("A saga id must not contain a NUL character (U+0000).", nameof(options));
+        if (options?.CorrelationId is { } correlation && correlation.Contains('\0'))
+            throw new ArgumentException("A correlation id must not contain a NUL character (U+0000).", nameof(options));
         var (region, runtime) = await EnsureStarted();
         var id = options?.SagaId ?? Guid.NewGuid().ToString("N");
         var data = JsonSerializer.SerializeToElement(input, definition.DataType, runtime.Json);
@@ -161,6 +175,7 @@ public sealed class SagaOrchestrator : IExtension
     /// <summary>The saga's recorded status; null when no saga with this id was started.</summary>
     public async Task<SagaStatus?> GetStatusAsync(string sagaId, CancellationToken cancellationToken = default)
     {
+        ValidateId(sagaId);
         var (region, _) = await EnsureStarted();
         var reply = await region.Ask<SagaStatusReply>(new GetSagaStatus(sagaId), Settings.AskTimeout, cancellationToken);
         return reply.Status;
@@ -171,6 +186,7 @@ public sealed class SagaOrchestrator : IExtension
     /// and <see cref="KeyNotFoundException"/> when no saga with this id was started.</summary>
     public async Task<SagaStatus> WaitForCompletionAsync(string sagaId, TimeSpan timeout, CancellationToken cancellationToken = default)
     {
+        ValidateId(sagaId);
         var (region, _) = await EnsureStarted();
         var deadline = DateTime.UtcNow + timeout;
         while (true)
@@ -190,6 +206,12 @@ public sealed class SagaOrchestrator : IExtension
                 await Task.Delay(50, cancellationToken);
             }
         }
+    }
+
+    private static void ValidateId(string sagaId)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(sagaId);
+        if (sagaId.Contains('\0')) throw new ArgumentException("A saga id must not contain a NUL character (U+0000).", nameof(sagaId));
     }
 
     /// <summary>The typed data of <paramref name="status"/> (as of its last completed step).</summary>

@@ -37,6 +37,30 @@ public sealed class SagaResumeSpec
     }
 
     [Fact]
+    public async Task A_saga_stopped_while_compensating_a_timed_out_step_still_compensates_it_after_the_restart()
+    {
+        var store = TestStore.NewSqlite();
+        var index = $"saga_index_{Guid.NewGuid():N}"[..24];
+        string id;
+        await using (var first = await SagaNode.StartNodeAsync(store, index))
+        {
+            var sagas = SagaOrchestrator.Get(first.System);
+            id = await sagas.ExecuteAsync(TestSagas.SlowForResume.Name, new OrderData());
+            // Compensating, and waiting for the timed-out attempt before compensating it.
+            await TestWait.UntilAsync(async () => Assert.Equal(SagaState.Compensating, (await sagas.GetStatusAsync(id))!.State));
+            Assert.Equal(0, Effects.Count(id, "undo:slow"));
+        } // stopped: the decision to compensate the timed-out step exists only in the journal now
+
+        await using var second = await SagaNode.StartNodeAsync(store, index);
+        var status = await SagaOrchestrator.Get(second.System).WaitForCompletionAsync(id, TimeSpan.FromSeconds(30));
+        Assert.Equal(SagaState.Compensated, status.State);
+        Assert.Equal(["slow", "first"], status.CompensatedSteps);
+        Assert.Equal(1, Effects.Count(id, "undo:slow"));
+        Assert.Equal(1, Effects.Count(id, "undo:first"));
+        Assert.Equal(1, Effects.Count(id, "try:slow")); // the step itself never ran again
+    }
+
+    [Fact]
     public async Task A_running_saga_resumes_on_the_other_node_when_its_node_leaves()
     {
         var store = TestStore.Best();

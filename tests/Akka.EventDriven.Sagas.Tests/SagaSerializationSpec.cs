@@ -47,7 +47,7 @@ public sealed class SagaSerializationSpec(SqliteSagaNode node) : IClassFixture<S
         ISagaEvent[] events =
         [
             new SagaStarted("test-order", Data, At, "c", At), new SagaStepCompleted("s0", 1, Data, At),
-            new SagaStepFailed("s1", 2, "boom", true, At, At), new SagaCompensating("why", At), new SagaStepCompensated("s0", 1, At),
+            new SagaStepFailed("s1", 2, "boom", true, At, At), new SagaCompensating("why", At), new SagaCompensating("why", At, "s1"), new SagaStepCompensated("s0", 1, At),
             new SagaCompensationFailed("s0", 1, "no", false, null, At), new SagaCompleted(At), new SagaCompensated("why", At), new SagaFailed("why", At),
         ];
         var serialization = node.Host.System.Serialization;
@@ -60,6 +60,20 @@ public sealed class SagaSerializationSpec(SqliteSagaNode node) : IClassFixture<S
             var back = (DomainEvent)serializer.FromBinary(serializer.ToBinary(stored), manifest);
             Assert.Equal(Json(e), Json(back.Payload));
         }
+    }
+
+    [Fact]
+    public void A_compensating_event_stored_before_the_timed_out_step_was_recorded_reads_back_without_one()
+    {
+        var registry = Akka.EventDriven.EventSourcing.Serialization.MessageTypes.For(node.Host.System);
+        var manifest = registry.NameOf(typeof(SagaCompensating)).Manifest;
+        // The JSON of today's event without the field: what older versions stored.
+        var json = System.Text.Json.Nodes.JsonNode.Parse(registry.Serialize(new SagaCompensating("why", At, "s1"), out _))!.AsObject();
+        Assert.True(json.Remove("timedOutStep") || json.Remove("TimedOutStep"));
+        var old = System.Text.Encoding.UTF8.GetBytes(json.ToJsonString());
+        var back = Assert.IsType<SagaCompensating>(registry.Deserialize(old, manifest));
+        Assert.Equal("why", back.Reason);
+        Assert.Null(back.TimedOutStep);
     }
 
     private static string Json(object o) => JsonSerializer.Serialize(o, o.GetType());

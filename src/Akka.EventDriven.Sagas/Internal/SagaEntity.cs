@@ -41,6 +41,10 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
     private sealed record RetryDue(int Token);
     private sealed record DeadlineDue;
     private sealed record Continue;
+    private sealed record AbandonedDone;
+
+    /// <summary>An attempt whose outcome the saga stopped waiting for (timeout, deadline, hand-off) while its code runs on.</summary>
+    private sealed record Abandoned(string StepId, bool Compensation, Task Work);
 
     private readonly string _sagaId;
     private readonly SagaRuntime _runtime;
@@ -60,6 +64,8 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
     private readonly List<SagaStepAttempt> _history = [];
     private int _failedAttempts;          // recorded failures of the current step (or compensation)
     private DateTimeOffset? _retryAt;     // next attempt due (from the last recorded failure)
+    private bool _currentStepTimedOut;    // an attempt of the running step timed out (so it may have had its effect)
+    private string? _timedOutStep;        // compensated too, though it never completed (SagaCompensating.TimedOutStep)
 
     // Live state.
     private int _token;
@@ -67,6 +73,9 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
     private bool _retryScheduled;
     private string? _runningStep;
     private CancellationTokenSource? _cts;
+    private Task? _attemptWork;           // the running attempt's own code
+    private readonly List<Abandoned> _abandoned = [];
+    private bool _awaitingAbandoned;
     private bool _stopping;
     private readonly List<IActorRef> _waiters = [];
     private Task _publishing = Task.CompletedTask;
@@ -147,12 +156,18 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
             case DeadlineDue:
                 OnDeadline();
                 break;
+            case AbandonedDone:
+                _awaitingAbandoned = false;
+                if (_stopping) StopWhenQuiet();
+                else Advance();
+                break;
             case Stop:
                 // Passivation or hand-off (the node leaves, or shards rebalance): a running attempt is cancelled and
-                // nothing is recorded for it; it runs again (same idempotency key) where the saga resumes, as after a crash.
+                // nothing is recorded for it; it runs again (same idempotency key) where the saga resumes, as after a
+                // crash, but only once its code here stopped, so that the two never run side by side.
                 _stopping = true;
                 if (_inFlight) _cts?.Cancel();
-                else Context.Stop(Self);
+                else StopWhenQuiet();
                 break;
             case ReceiveTimeout:
                 if (!IsActive) Context.Parent.Tell(new Passivate(Stop.Instance));
@@ -229,15 +244,52 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
             return;
         }
 
-        // Compensating: the latest completed step with a compensation that has not been compensated yet.
-        for (var i = _completed.Count - 1; i >= 0; i--)
+        // Compensating: the latest completed (or cut-off) step with a compensation that has not been compensated yet.
+        IReadOnlyList<string> toCompensate = _timedOutStep is { } cut && !_completed.Contains(cut) ? [.. _completed, cut] : _completed;
+        for (var i = toCompensate.Count - 1; i >= 0; i--)
         {
-            var index = IndexOf(definition, _completed[i]);
-            if (!definition.HasCompensation(index) || _compensated.Contains(_completed[i])) continue;
+            var index = IndexOf(definition, toCompensate[i]);
+            if (!definition.HasCompensation(index) || _compensated.Contains(toCompensate[i])) continue;
             Run(index, compensation: true);
             return;
         }
+        // "Compensated" promises that nothing of the saga still runs: an abandoned attempt must have stopped.
+        if (WaitForAbandoned(null, false, definition)) return;
         Record([new SagaCompensated(_reason ?? "compensated", DateTimeOffset.UtcNow)]);
+    }
+
+    /// <summary>True (and a wake-up is arranged) when an abandoned attempt still runs that the next effect, an attempt of
+    /// <paramref name="stepId"/>'s action or compensation (null: the end of the saga), must not run beside: any, except
+    /// an earlier attempt of the same step and kind when the step allows concurrent retries.</summary>
+    private bool WaitForAbandoned(string? stepId, bool compensation, ISagaDefinition definition)
+    {
+        _abandoned.RemoveAll(a => a.Work.IsCompleted);
+        var blocking = _abandoned.Where(a => !(a.StepId == stepId && a.Compensation == compensation
+                                                 && definition.AllowsConcurrentRetry(IndexOf(definition, a.StepId)))).ToList();
+        if (blocking.Count == 0) return false;
+        if (!_awaitingAbandoned)
+        {
+            _awaitingAbandoned = true;
+            _log.Info("Saga {0}: waiting for the abandoned attempt of step '{1}' to stop before going on", _sagaId, blocking[0].StepId);
+            Task.WhenAll(blocking.Select(a => a.Work)).ContinueWith(_ => new AbandonedDone(), CancellationToken.None,
+                TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).PipeTo(Self);
+        }
+        return true;
+    }
+
+    /// <summary>Stops the entity once no attempt's code of this saga runs any more.</summary>
+    private void StopWhenQuiet()
+    {
+        _abandoned.RemoveAll(a => a.Work.IsCompleted);
+        if (_abandoned.Count == 0)
+        {
+            Context.Stop(Self);
+            return;
+        }
+        if (_awaitingAbandoned) return;
+        _awaitingAbandoned = true;
+        Task.WhenAll(_abandoned.Select(a => a.Work)).ContinueWith(_ => new AbandonedDone(), CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).PipeTo(Self);
     }
 
     private static int IndexOf(ISagaDefinition definition, string stepId)
@@ -250,6 +302,7 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
     private void Run(int index, bool compensation)
     {
         var definition = _definition!;
+        if (WaitForAbandoned(definition.StepIds[index], compensation, definition)) return;
         var token = ++_token;
         var attempt = new SagaAttemptInfo(_sagaId, _failedAttempts + 1);
         var data = _data;
@@ -259,16 +312,27 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
         _cts = new CancellationTokenSource();
         var ct = _cts.Token;
         var self = Self;
-        // RunAsync starts the user's code on the thread pool (never on this actor's thread) and enforces the timeout.
-        RunAttemptAsync(definition, index, compensation, attempt, data, json, token, ct).PipeTo(self);
+        // Start runs the user's code on the thread pool (never on this actor's thread) and enforces the timeout.
+        var run = definition.Start(index, compensation, attempt, data, json, ct);
+        _attemptWork = run.Work;
+        _runningCompensation = compensation;
+        AwaitAttemptAsync(run.Outcome, token).PipeTo(self);
     }
 
-    private static async Task<AttemptDone> RunAttemptAsync(ISagaDefinition definition, int index, bool compensation,
-        SagaAttemptInfo attempt, JsonElement data, JsonSerializerOptions json, int token, CancellationToken ct)
+    private bool _runningCompensation;
+
+    /// <summary>Keeps the running attempt's code in view after the saga stopped waiting for its outcome.</summary>
+    private void AbandonRunningAttempt()
+    {
+        if (_attemptWork is { IsCompleted: false } work && _runningStep is { } step) _abandoned.Add(new Abandoned(step, _runningCompensation, work));
+        _attemptWork = null;
+    }
+
+    private static async Task<AttemptDone> AwaitAttemptAsync(Task<JsonElement> outcome, int token)
     {
         try
         {
-            var after = await definition.RunAsync(index, compensation, attempt, data, json, ct).ConfigureAwait(false);
+            var after = await outcome.ConfigureAwait(false);
             return new AttemptDone(token, after, null, false);
         }
         catch (Exception e)
@@ -282,6 +346,7 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
     {
         _inFlight = false;
         var step = _runningStep!;
+        AbandonRunningAttempt();
         _runningStep = null;
         _cts?.Dispose();
         _cts = null;
@@ -291,7 +356,7 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
         var now = DateTimeOffset.UtcNow;
         if (_stopping && done.Error is not null)
         {
-            Context.Stop(Self); // cancelled by the hand-off: not a failure of the step
+            StopWhenQuiet(); // cancelled by the hand-off: not a failure of the step
             return;
         }
 
@@ -310,9 +375,11 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
                 Record([new SagaStepFailed(step, attempt, done.Error, done.TimedOut, now + policy.BackoffAfter(attempt), now)]);
                 return;
             }
+            // A step any attempt of which timed out may have had its effect: compensated too, unless it says otherwise.
+            var timedOut = (_currentStepTimedOut || done.TimedOut) && definition.TimeoutPolicyOf(index) == StepTimeoutPolicy.Compensate;
             Record([
                 new SagaStepFailed(step, attempt, done.Error, done.TimedOut, null, now),
-                new SagaCompensating($"Step '{step}' failed after {attempt} attempt(s): {done.Error}", now),
+                new SagaCompensating($"Step '{step}' failed after {attempt} attempt(s): {done.Error}", now, timedOut ? step : null),
             ]);
             return;
         }
@@ -339,18 +406,27 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
         if (_state != SagaState.Running) return;
         var now = DateTimeOffset.UtcNow;
         var events = new List<ISagaEvent>();
+        var definition = _definition;
+        string? cutOff = null;
         if (_inFlight)
         {
-            // The running attempt is cancelled and its outcome ignored; it counts as failed.
+            // The running attempt is cancelled and its outcome ignored; it counts as failed (timed out), and its code
+            // is waited for before the next effect.
             _cts?.Cancel();
             _token++;
             _inFlight = false;
+            cutOff = _runningStep;
             events.Add(new SagaStepFailed(_runningStep!, _failedAttempts + 1, "The saga's deadline passed during the attempt.", true, null, now));
+            AbandonRunningAttempt();
             _runningStep = null;
         }
+        else if (_currentStepTimedOut && definition is not null && _completed.Count < definition.StepIds.Count)
+            cutOff = definition.StepIds[_completed.Count]; // waiting to retry a step whose earlier attempt timed out
+        if (cutOff is not null && (definition is null || definition.TimeoutPolicyOf(IndexOf(definition, cutOff)) != StepTimeoutPolicy.Compensate))
+            cutOff = null;
         _retryScheduled = false;
         Timers.Cancel("retry");
-        events.Add(new SagaCompensating($"The saga's deadline ({_deadlineAt:O}) passed.", now));
+        events.Add(new SagaCompensating($"The saga's deadline ({_deadlineAt:O}) passed.", now, cutOff));
         Record(events);
     }
 
@@ -369,7 +445,7 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
             if (--remaining > 0) return;
             after?.Invoke();
             AfterStateChange();
-            if (_stopping && !_inFlight) Context.Stop(Self);
+            if (_stopping && !_inFlight) StopWhenQuiet();
             else Advance();
         });
     }
@@ -392,15 +468,18 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
                 _history.Add(new SagaStepAttempt(c.StepId, false, c.Attempt, true, null, false, c.At));
                 _failedAttempts = 0;
                 _retryAt = null;
+                _currentStepTimedOut = false;
                 break;
             case SagaStepFailed f:
                 _history.Add(new SagaStepAttempt(f.StepId, false, f.Attempt, false, f.Error, f.TimedOut, f.At));
                 _failedAttempts = f.Attempt;
                 _retryAt = f.RetryAt;
+                _currentStepTimedOut |= f.TimedOut;
                 break;
             case SagaCompensating c:
                 _state = SagaState.Compensating;
                 _reason = c.Reason;
+                _timedOutStep = c.TimedOutStep;
                 _failedAttempts = 0;
                 _retryAt = null;
                 break;

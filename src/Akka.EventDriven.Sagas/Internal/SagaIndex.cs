@@ -82,6 +82,25 @@ internal sealed class SagaIndex : IAsyncDisposable
                 await WriteAsync(batch);
                 foreach (var op in batch) op.Done?.TrySetResult();
             }
+            catch (Exception e) when (batch.Count > 1 && !IsTransient(e))
+            {
+                // One bad request (a value the database refuses) must not fail the others of its group commit: the
+                // batch was rolled back, so each request is written on its own and only the offending one fails.
+                _onError(e);
+                foreach (var op in batch)
+                {
+                    try
+                    {
+                        await WriteAsync([op]);
+                        op.Done?.TrySetResult();
+                    }
+                    catch (Exception single)
+                    {
+                        _onError(single);
+                        op.Done?.TrySetException(single);
+                    }
+                }
+            }
             catch (Exception e)
             {
                 _onError(e);
@@ -90,6 +109,16 @@ internal sealed class SagaIndex : IAsyncDisposable
             batch.Clear();
         }
     }
+
+    /// <summary>A failure that may pass by itself (the database away, a lock, a timeout): writing the requests one by
+    /// one would not help, so the batch fails as a whole and the callers retry.</summary>
+    private static bool IsTransient(Exception e) => e switch
+    {
+        NpgsqlException n => n.IsTransient || n is not PostgresException,
+        SqliteException s => s.SqliteErrorCode is 5 or 6, // SQLITE_BUSY, SQLITE_LOCKED
+        TimeoutException or IOException or OperationCanceledException => true,
+        _ => false,
+    };
 
     private async Task WriteAsync(List<Op> batch)
     {

@@ -47,6 +47,7 @@ public static class EventDrivenHttpExtensions
             .AddPolicy(AdminPolicy, p => p.AddAuthenticationSchemes(ApiKeyAuthentication.SchemeName)
                 .RequireClaim(ApiKeyAuthentication.RoleClaim, nameof(ApiRole.Admin)));
         services.AddProblemDetails();
+        services.AddOpenApi();
         services.AddHealthChecks()
             .AddCheck<JournalHealthCheck>("journal", tags: ["ready"])
             .AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"]);
@@ -106,12 +107,14 @@ public static class EventDrivenHttpExtensions
         api.MapPost("/dead-letters/{queue}/replay-all", (string queue) => E().ReplayAll(queue)).RequireAuthorization(AdminPolicy);
         api.MapDelete("/dead-letters/{queue}", (string queue) => E().Purge(queue)).RequireAuthorization(AdminPolicy);
         api.MapGet("/cluster", () => E().ClusterState());
+        ApiDescriptions.Map(api, prefix, options); // sagas, request-reply, and the OpenAPI description of the group
         // Anything else under the prefix is a 404 problem, not an empty page.
         api.Map("/{**rest}", (string rest) => Problems.Result(404, "Not found", $"No endpoint '{prefix}/{rest}'."));
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealth });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteHealth });
         app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(ReadPolicy);
+        app.MapOpenApi().RequireAuthorization(ReadPolicy);
         return app;
     }
 

@@ -49,6 +49,7 @@ internal static class Problems
         413 => "https://tools.ietf.org/html/rfc9110#section-15.5.14",
         415 => "https://tools.ietf.org/html/rfc9110#section-15.5.16",
         429 => "https://tools.ietf.org/html/rfc6585#section-4",
+        502 => "https://tools.ietf.org/html/rfc9110#section-15.6.3",
         503 => "https://tools.ietf.org/html/rfc9110#section-15.6.4",
         504 => "https://tools.ietf.org/html/rfc9110#section-15.6.5",
         _ => "about:blank",

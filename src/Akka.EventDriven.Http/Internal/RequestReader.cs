@@ -127,6 +127,24 @@ internal sealed class RequestReader(EventDrivenHttpOptions options, MessageTypeR
         }
     }
 
+    /// <summary>The JSON object in <paramref name="field"/> as an instance of <paramref name="type"/>, a type that need
+    /// not be a registered message (a saga's data), read as strictly as a payload and refusing type hints the same way.</summary>
+    public object Value(JsonElement body, string field, Type type, string what)
+    {
+        if (!body.TryGetProperty(field, out var value) || value.ValueKind != JsonValueKind.Object)
+            throw BadRequestException.Field(field, $"'{field}' is required and must be a JSON object.");
+        if (FindTypeHint(value, field) is { } path)
+            throw BadRequestException.Field(path, "Type hints ($type, $id, $ref) are not accepted in payloads.");
+        try
+        {
+            return value.Deserialize(type, _strict) ?? throw BadRequestException.Field(field, $"'{field}' does not describe {what}.");
+        }
+        catch (Exception e) when (e is JsonException or NotSupportedException or InvalidOperationException or FormatException or ArgumentException)
+        {
+            throw BadRequestException.Field(field, $"'{field}' does not fit {what}: {e.Message}");
+        }
+    }
+
     private static string? FindTypeHint(JsonElement element, string path)
     {
         switch (element.ValueKind)

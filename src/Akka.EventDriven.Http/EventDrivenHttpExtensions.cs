@@ -58,8 +58,8 @@ public static class EventDrivenHttpExtensions
     }
 
     /// <summary>
-    /// Maps the API under <paramref name="prefix"/> (default <c>/api</c>), <c>/health/live</c>, <c>/health/ready</c> and
-    /// <c>/metrics</c>. Every endpoint but the health checks needs an <c>X-Api-Key</c> outside Development; replay and
+    /// Maps the API under <paramref name="prefix"/> (default <c>/api</c>), <c>/health/live</c>, <c>/health/ready</c>,
+    /// <c>/metrics</c> and the OpenAPI document <c>/openapi/v1.json</c>. Every endpoint but the health checks needs an <c>X-Api-Key</c> outside Development; replay and
     /// purge need an admin key. Bad input gets an RFC 7807 problem (4xx) and never reaches the platform.
     /// </summary>
     public static IEndpointRouteBuilder MapEventDriven(this IEndpointRouteBuilder app, string prefix = "/api")

@@ -34,7 +34,6 @@ internal static class ApiDescriptions
             .WithDescription("Starts an instance of the registered saga {name} with `input` as its data (the saga's data type, " +
                              "read strictly); optional `sagaId` (an existing id starts nothing) and `correlationId`. " +
                              "Answers 202 with the saga id and where to follow it.")
-            .Accepts<StartSagaRequest>("application/json")
             .Produces(StatusCodes.Status202Accepted)
             .ProducesProblem(400).ProducesProblem(404).ProducesProblem(413).ProducesProblem(415).ProducesProblem(504);
         api.MapGet("/sagas/{id}", (string id, HttpContext c) => E().GetSaga(id, c))
@@ -49,21 +48,14 @@ internal static class ApiDescriptions
             .WithDescription("Sends the message `type`/`payload` to one handler of {subject} and answers its reply (stable type " +
                              $"name and JSON). `timeoutMs` 1-{SagaEndpoints.MaxRequestTimeoutMs}; no reply in time: 504; " +
                              "the handler threw: 502.")
-            .Accepts<BusRequest>("application/json")
             .Produces(StatusCodes.Status200OK)
             .ProducesProblem(400).ProducesProblem(413).ProducesProblem(415).ProducesProblem(502).ProducesProblem(504);
 
         ((IEndpointConventionBuilder)api).Finally(endpoint => Describe(endpoint, prefix));
     }
 
-    /// <summary>The body of <c>POST /sagas/{name}</c>, as the OpenAPI document shows it.</summary>
-    internal sealed record StartSagaRequest(object Input, string? SagaId, string? CorrelationId);
-
-    /// <summary>The body of <c>POST /requests/{subject}</c>, as the OpenAPI document shows it.</summary>
-    internal sealed record BusRequest(string Type, object Payload, int? TimeoutMs);
-
-    /// <summary>A message body (<c>/commands</c>, <c>/topics</c>, <c>/queues</c>), as the OpenAPI document shows it.</summary>
-    internal sealed record MessageRequest(string Type, object Payload, string? AggregateId, long? ExpectedVersion, string? CorrelationId);
+    // No Accepts metadata: routing matches it against the request's Content-Type, so a wrong one would fall through to
+    // the catch-all 404 instead of the reader's 415 problem.
 
     // Names, summaries and problem statuses of the endpoints mapped elsewhere (keyed by method and route below the
     // prefix). An endpoint missing here still gets a derived name, a summary and the problems every endpoint can give.
@@ -107,9 +99,6 @@ internal static class ApiDescriptions
         }
         if (endpoint.Metadata.OfType<IEndpointSummaryMetadata>().LastOrDefault() is null)
             endpoint.Metadata.Add(new EndpointSummaryAttribute(known.Summary ?? $"{method} {relative}"));
-        if (method == HttpMethods.Post && !endpoint.Metadata.OfType<IAcceptsMetadata>().Any()
-            && relative is "/commands" or "/topics/{topic}" or "/queues/{queue}")
-            endpoint.Metadata.Add(new AcceptsMetadata(["application/json"], typeof(MessageRequest)));
 
         // Every endpoint of the group can refuse a key (401, 403) or a rate (429); every POST reads input it can refuse (400).
         var statuses = new SortedSet<int>(known.Problems ?? []) { 401, 403, 429 };

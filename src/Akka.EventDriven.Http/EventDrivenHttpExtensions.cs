@@ -107,9 +107,9 @@ public static class EventDrivenHttpExtensions
         api.MapPost("/dead-letters/{queue}/replay-all", (string queue) => E().ReplayAll(queue)).RequireAuthorization(AdminPolicy);
         api.MapDelete("/dead-letters/{queue}", (string queue) => E().Purge(queue)).RequireAuthorization(AdminPolicy);
         api.MapGet("/cluster", () => E().ClusterState());
-        ApiDescriptions.Map(api, prefix, options); // sagas, request-reply, and the OpenAPI description of the group
         // Anything else under the prefix is a 404 problem, not an empty page.
         api.Map("/{**rest}", (string rest) => Problems.Result(404, "Not found", $"No endpoint '{prefix}/{rest}'."));
+        ApiDescriptions.Map(api, prefix, options); // sagas, request-reply, and the OpenAPI description of the group
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealth });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteHealth });

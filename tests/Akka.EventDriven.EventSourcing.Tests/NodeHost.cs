@@ -95,3 +95,22 @@ public sealed class NodeHost : IAsyncDisposable
         _host.Dispose();
     }
 }
+
+/// <summary>A fresh database on the test PostgreSQL server, for tests that change tables.</summary>
+public static class PrivateDatabase
+{
+    public static async Task<TestStore> CreateAsync()
+    {
+        var server = new Npgsql.NpgsqlConnectionStringBuilder(
+            StoreSettings.NormalizeConnectionString(StoreProvider.PostgreSql, TestStore.PostgreSql().ConnectionString));
+        var database = $"t_{Guid.NewGuid():N}";
+        await using (var connection = new Npgsql.NpgsqlConnection(server.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new Npgsql.NpgsqlCommand($"CREATE DATABASE {database}", connection);
+            await command.ExecuteNonQueryAsync();
+        }
+        return new TestStore(StoreProvider.PostgreSql,
+            new Npgsql.NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = database }.ConnectionString);
+    }
+}

@@ -39,6 +39,11 @@ public sealed class PostgreSqlJournal : BatchingJournal
     // (persistence_id, sequence_nr), and tags by (tag, ordering_id) for EventsByTag. Existing tables are left as they are.
     // The snapshot table is created here too, under the same lock, so that nodes starting together on an empty
     // database do not race each other's snapshot-store initialisation.
+    // A statement trigger gives every inserting transaction (this journal's, Akka.Persistence.Sql's, anyone's) its
+    // transaction id before the statement takes an ordering from the identity sequence: statement triggers run before
+    // the first row is formed, so a transaction holding an ordering always has an id assigned no later than it. The
+    // projections' reader relies on that to tell a hole that may still fill from one that is final (JournalReader);
+    // created only if missing, so a restart takes no lock on a busy table.
     internal const string CreateSchemaSql = """
         SELECT pg_advisory_xact_lock(7415533);
         CREATE TABLE IF NOT EXISTS event_journal (
@@ -58,6 +63,15 @@ public sealed class PostgreSqlJournal : BatchingJournal
           persistence_id text NOT NULL,
           CONSTRAINT "PK_tags" PRIMARY KEY (ordering_id, tag));
         CREATE INDEX IF NOT EXISTS tags_tag_ordering_idx ON tags (tag, ordering_id);
+        DO $do$
+        BEGIN
+          IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'event_journal_xid_first' AND tgrelid = 'event_journal'::regclass) THEN
+            CREATE OR REPLACE FUNCTION event_journal_xid_first() RETURNS trigger LANGUAGE plpgsql
+              AS $f$ BEGIN PERFORM pg_current_xact_id(); RETURN NULL; END $f$;
+            CREATE TRIGGER event_journal_xid_first BEFORE INSERT ON event_journal
+              FOR EACH STATEMENT EXECUTE FUNCTION event_journal_xid_first();
+          END IF;
+        END $do$;
         CREATE TABLE IF NOT EXISTS snapshot_store (
           persistence_id text NOT NULL,
           sequence_nr bigint NOT NULL,

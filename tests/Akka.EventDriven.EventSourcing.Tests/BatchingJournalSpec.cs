@@ -66,6 +66,37 @@ public sealed class BatchingJournalSpec
         Assert.Equal(3m, (await node.Ledger.GetStateAsync(id)).State.Balance);
     }
 
+    [Fact]
+    public async Task A_value_postgresql_rejects_fails_only_its_own_write_in_a_batch_of_many_aggregates()
+    {
+        var store = TestStore.PostgreSql();
+        // One writer, so that every request queued behind the blocked one is stored in a single batch.
+        await using var node = await NodeHost.StartAsync(store, extraHocon: "akka.persistence.journal.event-driven-postgresql.parallelism = 1");
+        var run = Guid.NewGuid().ToString("N")[..12];
+        await node.Ledger.SendAsync($"{run}-warmup", new Open("w")); // the journal tables exist
+        var journal = Persistence.Persistence.Instance.Apply(node.System).JournalFor(null);
+
+        var blockedId = $"{run}-blocked";
+        await using var blocker = await HeldJournalRow.BeginAsync(store, blockedId, 1);
+        var blocked = Write(node.System, journal, blockedId, "ok");
+        await blocker.WaitUntilWaitedOnAsync();
+
+        // Written straight to the journal: the API edge's validation is not what is tested, the journal is.
+        var writes = Enumerable.Range(0, 20)
+            .Select(i => (Id: $"{run}-{i}", Reply: Write(node.System, journal, $"{run}-{i}", i == 7 ? "bad\0tag" : "ok")))
+            .ToArray();
+        await Barrier(node.System, journal); // the journal has queued all of them
+        await blocker.RollbackAsync();
+
+        Assert.IsType<WriteMessageSuccess>(await blocked);
+        foreach (var (id, reply) in writes)
+        {
+            var result = await reply;
+            if (id.EndsWith("-7")) Assert.IsNotType<WriteMessageSuccess>(result);
+            else Assert.True(result is WriteMessageSuccess, $"{id}: {result}");
+        }
+    }
+
     /// <summary>Writes one event of <paramref name="persistenceId"/> (sequence number 1) through the journal protocol;
     /// completes with the per-message reply.</summary>
     private static Task<object> Write(ActorSystem system, IActorRef journal, string persistenceId, string tag)

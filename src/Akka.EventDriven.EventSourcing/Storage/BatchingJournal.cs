@@ -65,6 +65,11 @@ public abstract class BatchingJournal : AsyncWriteJournal
     /// failed batch retried write by write, so that just the offending write fails.</summary>
     protected abstract bool IsConflict(Exception error);
 
+    /// <summary>True when a failed batch is retried write by write: <paramref name="error"/> is not transient (a
+    /// constraint violation, a value the database rejects), so it may belong to one write only. Transient failures
+    /// (connection lost, too many clients) fail the whole batch: each write would fail the same way.</summary>
+    protected virtual bool IsPerWriteFailure(Exception error) => IsConflict(error);
+
     /// <summary>True for a driver whose "async" calls complete synchronously (SQLite): writes are then moved off the
     /// journal actor's thread, so that requests can queue up behind a commit and be group-committed.</summary>
     protected virtual bool CompletesSynchronously => false;
@@ -297,7 +302,7 @@ public abstract class BatchingJournal : AsyncWriteJournal
             await InsertAsync(batch);
             foreach (var r in batch) r.Done.TrySetResult();
         }
-        catch (Exception e) when (batch.Count > 1 && IsConflict(e))
+        catch (Exception e) when (batch.Count > 1 && IsPerWriteFailure(e))
         {
             // One bad write rolled back the whole batch: retry write by write so only the offending one fails. A caller
             // that gives up meanwhile is not written (its request goes back to a cancellable state until retried).

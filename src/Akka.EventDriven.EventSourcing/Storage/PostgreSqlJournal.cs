@@ -110,6 +110,9 @@ public sealed class PostgreSqlJournal : BatchingJournal
     protected override bool IsConflict(Exception error) => error is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
 
     /// <inheritdoc />
+    protected override bool IsPerWriteFailure(Exception error) => error is PostgresException { IsTransient: false };
+
+    /// <inheritdoc />
     protected override async Task InsertAsync(IReadOnlyList<WriteRequest> batch)
     {
         var count = batch.Sum(r => r.Rows.Count);

@@ -296,13 +296,15 @@ public sealed class Projection : IAsyncDisposable
         public int Events { get; } = events;
     }
 
-    private static async Task Handle(Func<Task> handler, IReadOnlyList<ProjectionEnvelope> events)
+    private static async Task Handle(Func<Task> handler, IReadOnlyList<ProjectionEnvelope> events, CancellationToken stop)
     {
         if (events.FirstOrDefault(e => e.Event is UnreadableEvent) is { Event: UnreadableEvent unreadable })
             throw new HandlerFailedException(new InvalidOperationException(
                 $"Event '{unreadable.TypeName}' cannot be read: {unreadable.Error}"), events.Count);
         try { await handler(); }
-        catch (Exception e) when (e is not OperationCanceledException) { throw new HandlerFailedException(e, events.Count); }
+        // Only the projection's own stop token means stop: a handler's own cancellation (an HttpClient timeout, say)
+        // is a handler failure like any other, for the recovery strategy to decide.
+        catch (Exception e) when (e is not OperationCanceledException || !stop.IsCancellationRequested) { throw new HandlerFailedException(e, events.Count); }
     }
 
     /// <summary>One step: the next safe events after the stored offset, the handler, the new offset.</summary>
@@ -322,8 +324,8 @@ public sealed class Projection : IAsyncDisposable
             var (events, next, read) = await _reader.ReadAsync(connection, transaction, offset, limit, ct);
             _blockedByHole = next == offset && read > 0;
             if (next == offset) return false;
-            if (deadLetter) await DeadLetterAsync(connection, transaction, events);
-            else if (events.Count > 0) await Handle(() => _exactlyOnce!(events, transaction, ct), events);
+            if (deadLetter) await DeadLetterAsync(connection, transaction, events, ct);
+            else if (events.Count > 0) await Handle(() => _exactlyOnce!(events, transaction, ct), events, ct);
             await StoreOffsetAsync(connection, transaction, next, ct);
             await transaction.CommitAsync(ct);
             Interlocked.Exchange(ref _offset, next);
@@ -346,8 +348,8 @@ public sealed class Projection : IAsyncDisposable
             }
         }
         if (deadLetter) await DeadLetterAsync(connection, null, batch, ct);
-        else if (_mode == Mode.Grouped) { if (batch.Count > 0) await Handle(() => _grouped!(batch, ct), batch); }
-        else foreach (var e in batch) await Handle(() => _atLeastOnce!(e, ct), [e]);
+        else if (_mode == Mode.Grouped) { if (batch.Count > 0) await Handle(() => _grouped!(batch, ct), batch, ct); }
+        else foreach (var e in batch) await Handle(() => _atLeastOnce!(e, ct), [e], ct);
         await StoreOffsetAsync(connection, null, end, ct);
         Interlocked.Exchange(ref _offset, end);
         return true;

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
 using Akka.EventDriven.EventSourcing;
 using Akka.EventDriven.EventSourcing.Tests;
 using Npgsql;
@@ -19,10 +20,24 @@ public sealed class LateCommitSpec
         var run = Guid.NewGuid().ToString("N")[..12];
         await node.Ledger.SendAsync($"{run}-warmup", new Open("w"));
 
+        var projectionId = new ProjectionId($"late-{run}");
+        var skippedMetric = 0L;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "akka.event_driven.projection.skipped_holes") l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+                if (tag is { Key: "projection", Value: string p } && p == projectionId.ToString()) Interlocked.Add(ref skippedMetric, value);
+        });
+        listener.Start();
+
         var seen = new ConcurrentDictionary<(string, long), int>();
         var gap = TimeSpan.FromMilliseconds(500);
         var settings = new ProjectionSettings(PollInterval: TimeSpan.FromMilliseconds(20), GapTimeout: gap, Tag: "Ledger", StartFromEnd: true);
-        await using var projection = Projection.AtLeastOnce(node.System, new ProjectionId($"late-{run}"), (e, _) =>
+        await using var projection = Projection.AtLeastOnce(node.System, projectionId, (e, _) =>
         {
             if (e.PersistenceId.Contains(run)) seen.AddOrUpdate((e.PersistenceId, e.SequenceNr), 1, (_, n) => n + 1);
             return Task.CompletedTask;
@@ -57,6 +72,7 @@ public sealed class LateCommitSpec
         var status = await projection.GetStatusAsync();
         Assert.True(status.SkippedHoles >= 1, "the rolled-back hole was not reported");
         Assert.True(status.LastSkippedHole >= blocker.Ordering, $"last skipped hole {status.LastSkippedHole}, held row {blocker.Ordering}");
+        Assert.True(Interlocked.Read(ref skippedMetric) >= 1, "the rolled-back hole was not counted in the skipped_holes metric");
     }
 
     private static async Task<long> CommittedAsync(TestStore store, string pattern)

@@ -32,10 +32,10 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
         : "@now";
 
     // The statement's own snapshot: its xmin (every transaction below has ended) and xmax (every transaction that
-    // has an id has one below it).
+    // has an id has one below it), taken once per statement rather than per row.
     private readonly string _snapshot = store.Provider == StoreProvider.PostgreSql
-        ? "pg_snapshot_xmin(pg_current_snapshot())::text::bigint, pg_snapshot_xmax(pg_current_snapshot())::text::bigint"
-        : "0, 0";
+        ? "CROSS JOIN (SELECT pg_snapshot_xmin(s)::text::bigint AS xmin, pg_snapshot_xmax(s)::text::bigint AS xmax FROM pg_current_snapshot() s) snap"
+        : "CROSS JOIN (SELECT 0 AS xmin, 0 AS xmax) snap";
 
     /// <summary>Called with the first and last ordering of a hole given up on (once per hole).</summary>
     public Action<long, long>? HoleSkipped { get; set; }
@@ -74,8 +74,8 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
         command.Transaction = transaction;
         command.CommandText = $"""
             SELECT j.ordering, j.persistence_id, j.sequence_nr, j.payload, j.manifest, j.serializer_id,
-                   j.{_createdColumn}, j.is_deleted, {tagFilter}, {_nowTicks}, {tags}, {_snapshot}
-            FROM event_journal j WHERE j.ordering > @offset ORDER BY j.ordering LIMIT @limit
+                   j.{_createdColumn}, j.is_deleted, {tagFilter}, {_nowTicks}, {tags}, snap.xmin, snap.xmax
+            FROM event_journal j {_snapshot} WHERE j.ordering > @offset ORDER BY j.ordering LIMIT @limit
             """;
         command.AddParameter("offset", offset);
         command.AddParameter("limit", (long)limit);

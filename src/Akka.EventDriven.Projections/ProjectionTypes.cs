@@ -47,8 +47,10 @@ public sealed record UnreadableEvent(string TypeName, string Error);
 /// <summary>Settings of a projection.</summary>
 /// <param name="BatchSize">Most journal rows read per transaction. Default 500.</param>
 /// <param name="PollInterval">Wait between polls once caught up. Default 100 ms.</param>
-/// <param name="GapTimeout">How long a hole in the journal ordering (a transaction that took an ordering but has not
-/// committed yet) is waited for before it is treated as a rolled-back write. Default 10 s.</param>
+/// <param name="GapTimeout">SQLite: how long a hole in the journal ordering (a transaction that took an ordering but
+/// has not committed yet) is waited for before it is treated as a rolled-back write. Default 10 s. Not used on
+/// PostgreSQL, where a hole is waited for exactly as long as a transaction that could still fill it is in flight,
+/// however long its commit takes.</param>
 /// <param name="Tag">Only events with this tag reach the handler (e.g. an aggregate name); null = all events.</param>
 /// <param name="MaxBackoff">Longest wait between retries after a handler failure. Default 5 s.</param>
 /// <param name="Recovery">What to do when the handler keeps failing on an event. Default: retry for ever.</param>

@@ -65,7 +65,7 @@ public sealed class NodeHost : IAsyncDisposable
 
     public static async Task<NodeHost> StartAsync(TestStore store, MessageTypeRegistry? registry = null,
         Action<AggregateOptions>? aggregate = null, string? extraHocon = null, string systemName = "edtest",
-        Action<AkkaConfigurationBuilder>? configure = null)
+        Action<AkkaConfigurationBuilder>? configure = null, string? environmentFile = null)
     {
         var host = Host.CreateDefaultBuilder()
             .ConfigureLogging(l => l.ClearProviders())
@@ -73,7 +73,7 @@ public sealed class NodeHost : IAsyncDisposable
             {
                 b.WithEventDriven(o =>
                 {
-                    o.EnvironmentFile = "hocon/test.conf";
+                    o.EnvironmentFile = environmentFile ?? "hocon/test.conf";
                     o.Registry = registry ?? LedgerTypes.Current();
                     o.Persistence.Provider = store.Provider;
                     o.Persistence.ConnectionString = store.ConnectionString;

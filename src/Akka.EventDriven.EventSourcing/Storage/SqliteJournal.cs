@@ -76,6 +76,11 @@ public sealed class SqliteJournal : BatchingJournal
     protected override bool IsConflict(Exception error) => error is SqliteException { SqliteErrorCode: 19 }; // SQLITE_CONSTRAINT
 
     /// <inheritdoc />
+    protected override bool IsPerWriteFailure(Exception error) =>
+        // Not busy/locked (5, 6), I/O (10), full (13) or cannot-open (14): those fail every write alike.
+        error is SqliteException { SqliteErrorCode: not (5 or 6 or 10 or 13 or 14) };
+
+    /// <inheritdoc />
     protected override bool CompletesSynchronously => true;
 
     /// <inheritdoc />

@@ -66,8 +66,21 @@ public sealed class SqliteJournal : BatchingJournal
     /// <inheritdoc />
     protected override void DisposeStore()
     {
-        // A writer may still be committing on a pool thread: take the connection from it before disposing.
-        if (!_writerLock.Wait(TimeSpan.FromSeconds(10))) return;
+        // A writer may still be committing on a pool thread: the connection is disposed once it lets go (waiting
+        // writers were cancelled by Stopping). Never block the actor's thread for it: PostStop runs on the dispatcher.
+        if (_writerLock.Wait(0))
+        {
+            DisposeWriter();
+            return;
+        }
+        _ = Task.Run(async () =>
+        {
+            if (await _writerLock.WaitAsync(TimeSpan.FromSeconds(30))) DisposeWriter();
+        });
+    }
+
+    private void DisposeWriter()
+    {
         _writer?.Dispose();
         _writer = null;
     }

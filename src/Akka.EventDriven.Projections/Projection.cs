@@ -111,6 +111,7 @@ public sealed class Projection : IAsyncDisposable
     private bool _failedAlone;      // the last failure happened with one event in the step
     private int _disposed;
     private bool _blockedByHole; // the last step stopped at a hole with newer rows behind it
+    private readonly ProjectionRegistry _registry;
 
     private Projection(ActorSystem system, ProjectionId id, Mode mode, ExactlyOnceHandler? exactlyOnce,
         AtLeastOnceHandler? atLeastOnce, GroupedHandler? grouped, ProjectionSettings? settings)
@@ -135,6 +136,8 @@ public sealed class Projection : IAsyncDisposable
             SkippedHolesCounter.Add(1, new KeyValuePair<string, object?>("projection", _id.ToString()));
         };
         _schema = EnsureSchemaAsync(_stop.Token);
+        _registry = ProjectionRegistry.Get(system);
+        _registry.Add(this);
         _loop = Task.Run(RunAsync);
         // A projection lives no longer than its actor system: a step in progress is cancelled (rolled back).
         system.RegisterOnTermination(() => { try { _stop.Cancel(); } catch (ObjectDisposedException) { } });
@@ -191,6 +194,15 @@ public sealed class Projection : IAsyncDisposable
             _gate.Release();
         }
     }
+
+    /// <summary>Rebuilds with the settings' <see cref="ProjectionSettings.ClearReadModel"/> (what an operator's
+    /// rebuild uses). Throws <see cref="InvalidOperationException"/> when the projection has none.</summary>
+    public Task RebuildAsync(CancellationToken cancellationToken = default) =>
+        RebuildAsync(_settings.ClearReadModel ?? throw new InvalidOperationException(
+            $"Projection {_id} has no ClearReadModel in its settings, so it cannot be rebuilt without code."), cancellationToken);
+
+    /// <summary>True when <see cref="RebuildAsync(CancellationToken)"/> can run (a ClearReadModel hook is set).</summary>
+    public bool CanRebuild => _settings.ClearReadModel is not null;
 
     /// <summary>State, offset and lag (events and seconds behind the journal).</summary>
     public async Task<ProjectionStatus> GetStatusAsync(CancellationToken cancellationToken = default)
@@ -455,6 +467,7 @@ public sealed class Projection : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        _registry.Remove(this);
         _stop.Cancel();
         try { await _loop; } catch (OperationCanceledException) { }
         _stop.Dispose();

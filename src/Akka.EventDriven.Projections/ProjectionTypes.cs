@@ -59,6 +59,9 @@ public sealed record UnreadableEvent(string TypeName, string Error);
 /// instead of at the beginning. Default false.</param>
 /// <param name="IncludeTags">Read each event's tags into <see cref="ProjectionEnvelope.Tags"/> (one more subquery per
 /// row). Default false.</param>
+/// <param name="ClearReadModel">How to clear the read model when an operator asks for a rebuild without code (the
+/// HTTP API, the console): <see cref="Projection.RebuildAsync(CancellationToken)"/> uses it. Default null: such a
+/// rebuild is refused.</param>
 public sealed record ProjectionSettings(
     int BatchSize = 500,
     TimeSpan? PollInterval = null,
@@ -68,7 +71,8 @@ public sealed record ProjectionSettings(
     RecoveryStrategy? Recovery = null,
     TimeSpan? GroupWithin = null,
     bool StartFromEnd = false,
-    bool IncludeTags = false)
+    bool IncludeTags = false,
+    RebuildHook? ClearReadModel = null)
 {
     internal TimeSpan Within => GroupWithin ?? TimeSpan.Zero;
     internal TimeSpan Poll => PollInterval ?? TimeSpan.FromMilliseconds(100);

@@ -8,6 +8,8 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using OpenTelemetry;
+using OpenTelemetry.Resources;
 
 namespace Akka.EventDriven.Service;
 
@@ -27,7 +29,9 @@ public static class ServiceHost
             EnvironmentName = settings.HostEnvironmentName,
             ContentRootPath = AppContext.BaseDirectory,
         });
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("System", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning).AddFilter("System", LogLevel.Warning)
+            // Authentication pulls in data protection, which warns about unencrypted key files; the API keys never use it.
+            .AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = ShutdownTimeout);
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -56,6 +60,9 @@ public static class ServiceHost
             o.ApiKeys.AddRange(settings.ApiKeys);
             foreach (var module in modules) module.ConfigureHttp(o);
         });
+
+        // Metrics carry the service's name (Prometheus target_info service_name) rather than "unknown_service".
+        builder.Services.AddOpenTelemetry().ConfigureResource(r => r.AddService(settings.ServiceName));
 
         var app = builder.Build();
         app.MapEventDriven("/api");

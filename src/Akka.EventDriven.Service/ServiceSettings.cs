@@ -175,7 +175,7 @@ public sealed partial class ServiceSettings
             {
                 throw new ServiceConfigurationException("AKKA_SEEDS", $"'{seed}' is not an Akka address (akka.tcp://{system}@host:port): {e.Message}", e);
             }
-            if (address.Host is null || address.Port is null or 0)
+            if (string.IsNullOrEmpty(address.Host) || address.Port is not > 0)
                 throw new ServiceConfigurationException("AKKA_SEEDS", $"'{seed}' has no host and port (akka.tcp://{system}@host:port).");
             if (address.System != system)
                 throw new ServiceConfigurationException("AKKA_SEEDS",

@@ -41,4 +41,31 @@ public sealed class ServiceStartupSpec : IDisposable
         Assert.Contains("EVENTDRIVEN_MODULES", service.Output);
         Assert.Contains("no-such-module.dll", service.Output);
     }
+
+    [Fact]
+    public async Task With_no_module_and_no_database_it_is_a_bus_service_on_an_SQLite_file_under_data_that_stops_on_SIGTERM()
+    {
+        await using var service = ServiceProcess.Start(new Dictionary<string, string>
+        {
+            ["SERVICE_NAME"] = "bus-only",
+            ["PORT"] = TestWait.FreePort().ToString(),
+            ["HTTP_HOST"] = "127.0.0.1",
+        }, _directory);
+        await TestWait.UntilAsync(async () =>
+        {
+            Assert.False(service.Process.HasExited, service.Output);
+            using var ready = await service.Http.GetAsync("/health/ready");
+            Assert.Equal(200, (int)ready.StatusCode);
+        }, TimeSpan.FromSeconds(120));
+        Assert.True(File.Exists(Path.Combine(_directory, "data", "bus-only.db")), service.Output);
+        var topics = await service.GetJsonAsync("/api/topics");
+        Assert.Equal(0, topics.GetProperty("published").GetInt64());
+        // No module: no command type is known, and the API says so instead of failing.
+        var (status, body) = await service.PostJsonAsync("/api/commands", new { type = "ledger.deposit", payload = new { amount = 1 } });
+        Assert.True(status == 400, $"{status} {body}");
+
+        service.Terminate();
+        var exit = await service.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        Assert.True(exit == 0, $"exit {exit?.ToString() ?? "none within 10 s"}\n{service.Output}");
+    }
 }

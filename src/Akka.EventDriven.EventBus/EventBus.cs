@@ -294,7 +294,21 @@ public sealed class EventBus : IExtension
     private async Task<long> AppendAsync(string logId, BusEnvelope envelope, CancellationToken cancellationToken)
     {
         var logs = await LogsAsync();
-        var result = await logs.SendAsync(logId, new AppendToLog(envelope), cancellationToken: cancellationToken);
+        CommandResult result;
+        for (var attempt = 0; ; attempt++)
+        {
+            try
+            {
+                result = await logs.SendAsync(logId, new AppendToLog(envelope), cancellationToken: cancellationToken);
+                break;
+            }
+            catch (AggregateOverloadedException) when (attempt < 40)
+            {
+                // The log is still loading and holds its maximum of waiting appends (a burst to a cold partition):
+                // nothing was written, so wait a little and append again. 10 ms doubling to 1 s, about 30 s in all.
+                await Task.Delay(TimeSpan.FromMilliseconds(Math.Min(1000, 10 * Math.Pow(2, attempt))), cancellationToken);
+            }
+        }
         if (result is not CommandAccepted accepted)
             throw new InvalidOperationException($"The log of '{envelope.Topic}' refused the message: {(result as CommandRejected)?.Reason}");
         Notify(logId, accepted.Version);

@@ -10,7 +10,7 @@ using Akka.Streams.Dsl;
 namespace Akka.EventDriven.EventSourcing;
 
 /// <summary>A command could not be processed (storage failure, recovery failure, unregistered event type).</summary>
-public sealed class AggregateFailedException(string aggregateName, string aggregateId, string reason)
+public class AggregateFailedException(string aggregateName, string aggregateId, string reason)
     : Exception($"Aggregate '{aggregateName}' id '{aggregateId}': {reason}")
 {
     /// <summary>The aggregate type.</summary>
@@ -20,6 +20,11 @@ public sealed class AggregateFailedException(string aggregateName, string aggreg
     /// <summary>What went wrong.</summary>
     public string Reason { get; } = reason;
 }
+
+/// <summary>The command was not tried: the aggregate is recovering and already holds <c>max-pending-commands</c>
+/// commands. Nothing was stored; retry after a short backoff.</summary>
+public sealed class AggregateOverloadedException(string aggregateName, string aggregateId, string reason)
+    : AggregateFailedException(aggregateName, aggregateId, reason);
 
 /// <summary>
 /// The gateway to one aggregate type (the guide's <c>AggregateRepository</c>): send a command to an aggregate id from
@@ -77,6 +82,7 @@ public sealed class AggregateRepository<TState> : IAggregateRepository where TSt
         return reply switch
         {
             CommandResult r => r,
+            CommandFailed { Overloaded: true } f => throw new AggregateOverloadedException(AggregateName, aggregateId, f.Reason),
             CommandFailed f => throw new AggregateFailedException(AggregateName, aggregateId, f.Reason),
             _ => throw new InvalidOperationException($"Unexpected reply {reply.GetType()}"),
         };

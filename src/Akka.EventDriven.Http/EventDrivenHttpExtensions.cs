@@ -107,6 +107,11 @@ public static class EventDrivenHttpExtensions
         api.MapPost("/dead-letters/{queue}/replay-all", (string queue) => E().ReplayAll(queue)).RequireAuthorization(AdminPolicy);
         api.MapDelete("/dead-letters/{queue}", (string queue) => E().Purge(queue)).RequireAuthorization(AdminPolicy);
         api.MapGet("/cluster", () => E().ClusterState());
+        var projections = new Lazy<ProjectionEndpoints>(() => new ProjectionEndpoints(services.GetRequiredService<ActorSystem>()));
+        api.MapGet("/projections", (Func<HttpContext, Task<IResult>>)(c => projections.Value.List(c)));
+        api.MapGet("/projections/{name}/{key}", (string name, string key, HttpContext c) => projections.Value.Get(name, key, c));
+        api.MapPost("/projections/{name}/{key}/{action}", (string name, string key, string action, HttpContext c) =>
+            projections.Value.Act(name, key, action, c)).RequireAuthorization(AdminPolicy);
         // Anything else under the prefix is a 404 problem, not an empty page.
         api.Map("/{**rest}", (string rest) => Problems.Result(404, "Not found", $"No endpoint '{prefix}/{rest}'."));
         ApiDescriptions.Map(api, prefix, options); // sagas, request-reply, and the OpenAPI description of the group

@@ -7,13 +7,22 @@ namespace Akka.EventDriven.Projections;
 /// <summary>
 /// Reads the event journal (the tables of Akka.Persistence.Sql's postgresql and sqlite mappings) in ordering order and
 /// never skips an event that commits late. Concurrent writers take orderings in one order and may commit in another,
-/// so a hole in the orderings read so far may still fill; the reader stops before such a hole until it fills, or
-/// until it is older than the gap timeout, or until the row after it was written longer ago than that (then the
-/// hole is a rolled-back write or a deleted event).
+/// so a hole in the orderings read so far may still fill; the reader stops before such a hole until it fills or is
+/// known to be final (a rolled-back write, a deleted event).
+/// On PostgreSQL "final" comes from the database's own knowledge of in-flight transactions, never from a clock: every
+/// insert into <c>event_journal</c> gets its transaction id before it takes an ordering (a statement trigger, see
+/// <see cref="PostgreSqlJournal"/>), so a transaction that holds a hole seen in a snapshot has an id below that
+/// snapshot's <c>xmax</c>; once a later snapshot's <c>xmin</c> is at or above it, every such transaction has ended,
+/// and a hole still there is final however long a commit took. On SQLite (one writer, commits in ordering order) a
+/// hole is final once it is older than the gap timeout or the row after it was written longer ago than that.
 /// </summary>
 internal sealed class JournalReader(StoreSettings store, ProjectionSettings settings, Akka.Serialization.Serialization serialization)
 {
     private readonly Dictionary<long, DateTime> _holesSeen = new();
+    // PostgreSQL: per hole, the xmax of the snapshot it was first seen in, and the ordering of the row behind it then
+    // (the bound covers only transactions that took orderings below that row).
+    private readonly Dictionary<long, (long Xmax, long Below)> _holeBounds = new();
+    private long _highestSkipped;
     private readonly string _createdColumn = store.Provider == StoreProvider.PostgreSql ? "created_at" : "timestamp";
 
     // "Now" on the clock the journal's created_at comes from: the database's for PostgreSQL (see PostgreSqlJournal),
@@ -21,6 +30,21 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
     private readonly string _nowTicks = store.Provider == StoreProvider.PostgreSql
         ? "(extract(epoch FROM statement_timestamp()) * 10000000)::bigint + 621355968000000000"
         : "@now";
+
+    // The statement's own snapshot: its xmin (every transaction below has ended) and xmax (every transaction that
+    // has an id has one below it), taken once per statement rather than per row.
+    private readonly string _snapshot = store.Provider == StoreProvider.PostgreSql
+        ? "CROSS JOIN (SELECT pg_snapshot_xmin(s)::text::bigint AS xmin, pg_snapshot_xmax(s)::text::bigint AS xmax FROM pg_current_snapshot() s) snap"
+        : "CROSS JOIN (SELECT 0 AS xmin, 0 AS xmax) snap";
+
+    /// <summary>Called with the first and last ordering of a hole given up on (once per hole).</summary>
+    public Action<long, long>? HoleSkipped { get; set; }
+
+    /// <summary>Holes given up on so far.</summary>
+    public long SkippedHoles { get; private set; }
+
+    /// <summary>The first ordering of the last hole given up on, if any.</summary>
+    public long? LastSkippedHole { get; private set; }
 
     public StoreProvider Provider => store.Provider;
 
@@ -50,8 +74,8 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
         command.Transaction = transaction;
         command.CommandText = $"""
             SELECT j.ordering, j.persistence_id, j.sequence_nr, j.payload, j.manifest, j.serializer_id,
-                   j.{_createdColumn}, j.is_deleted, {tagFilter}, {_nowTicks}, {tags}
-            FROM event_journal j WHERE j.ordering > @offset ORDER BY j.ordering LIMIT @limit
+                   j.{_createdColumn}, j.is_deleted, {tagFilter}, {_nowTicks}, {tags}, snap.xmin, snap.xmax
+            FROM event_journal j {_snapshot} WHERE j.ordering > @offset ORDER BY j.ordering LIMIT @limit
             """;
         command.AddParameter("offset", offset);
         command.AddParameter("limit", (long)limit);
@@ -67,9 +91,16 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
             rows++;
             var ordering = reader.GetInt64(0);
             var now = new DateTime(reader.GetInt64(9), DateTimeKind.Utc);
-            if (ordering != next + 1 && !HoleIsFinal(next + 1, new DateTime(reader.GetInt64(6), DateTimeKind.Utc), now))
-                break;
+            if (ordering != next + 1)
+            {
+                var final = store.Provider == StoreProvider.PostgreSql
+                    ? HoleIsFinal(next + 1, ordering, reader.GetInt64(11), reader.GetInt64(12))
+                    : HoleIsFinal(next + 1, new DateTime(reader.GetInt64(6), DateTimeKind.Utc), now);
+                if (!final) break;
+                Skipped(next + 1, ordering - 1);
+            }
             _holesSeen.Remove(next + 1);
+            _holeBounds.Remove(next + 1);
             next = ordering;
             if (reader.GetBoolean(7) || !(_tagged ? reader.GetBoolean(8) : true)) continue;
             var manifest = reader.IsDBNull(4) ? "" : reader.GetString(4);
@@ -138,6 +169,25 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
         DateTime? oldest = reader.IsDBNull(1) ? null : new DateTime(reader.GetInt64(1), DateTimeKind.Utc);
         var max = reader.IsDBNull(2) ? 0L : reader.GetInt64(2);
         return (max, behind, oldest);
+    }
+
+    private bool HoleIsFinal(long hole, long rowAfter, long xmin, long xmax)
+    {
+        if (_holeBounds.TryGetValue(hole, out var bound) && rowAfter <= bound.Below) return xmin >= bound.Xmax;
+        // First sight (or a row behind the hole was deleted and the hole grew): whoever holds it has an id below this
+        // snapshot's xmax; wait until all of those have ended.
+        _holeBounds[hole] = (xmax, rowAfter);
+        return false;
+    }
+
+    private void Skipped(long first, long last)
+    {
+        // A step that is rolled back reads the same hole again: count each hole once.
+        if (first <= _highestSkipped) return;
+        _highestSkipped = last;
+        SkippedHoles++;
+        LastSkippedHole = first;
+        HoleSkipped?.Invoke(first, last);
     }
 
     private bool HoleIsFinal(long hole, DateTime rowAfterWrittenAt, DateTime now)

@@ -64,8 +64,12 @@ public enum ProjectionState
 /// <param name="SecondsBehind">Age of the oldest unprocessed row (0 when caught up).</param>
 /// <param name="DeadLetters">Events this projection skipped into <c>projection_dead_letters</c> since it started.</param>
 /// <param name="LastError">The last handler failure, if any.</param>
+/// <param name="SkippedHoles">Holes in the journal ordering this projection gave up on since it started (a write that
+/// rolled back, a deleted event; on SQLite also one older than the gap timeout). Each is logged and counted in the
+/// <c>akka.event_driven.projection.skipped_holes</c> metric.</param>
+/// <param name="LastSkippedHole">The first ordering of the last hole given up on, if any.</param>
 public sealed record ProjectionStatus(ProjectionId Id, ProjectionState State, long Offset, long JournalOffset,
-    long EventsBehind, double SecondsBehind, long DeadLetters, string? LastError);
+    long EventsBehind, double SecondsBehind, long DeadLetters, string? LastError, long SkippedHoles = 0, long? LastSkippedHole = null);
 
 /// <summary>
 /// A projection of the event journal into a read model, in one of three delivery modes (factories named by
@@ -79,6 +83,11 @@ public sealed record ProjectionStatus(ProjectionId Id, ProjectionState State, lo
 public sealed class Projection : IAsyncDisposable
 {
     private enum Mode { ExactlyOnce, AtLeastOnce, Grouped }
+
+    private static readonly System.Diagnostics.Metrics.Meter Meter = new("Akka.EventDriven.Projections");
+    private static readonly System.Diagnostics.Metrics.Counter<long> SkippedHolesCounter = Meter.CreateCounter<long>(
+        "akka.event_driven.projection.skipped_holes", unit: "{hole}",
+        description: "Holes in the journal ordering a projection gave up on (rolled-back writes, deleted events).");
 
     private readonly ProjectionId _id;
     private readonly Mode _mode;
@@ -102,6 +111,7 @@ public sealed class Projection : IAsyncDisposable
     private bool _failedAlone;      // the last failure happened with one event in the step
     private int _disposed;
     private bool _blockedByHole; // the last step stopped at a hole with newer rows behind it
+    private readonly ProjectionRegistry _registry;
 
     private Projection(ActorSystem system, ProjectionId id, Mode mode, ExactlyOnceHandler? exactlyOnce,
         AtLeastOnceHandler? atLeastOnce, GroupedHandler? grouped, ProjectionSettings? settings)
@@ -118,7 +128,16 @@ public sealed class Projection : IAsyncDisposable
         _settings = settings;
         _reader = new JournalReader(StoreSettings.FromConfig(system.Settings.Config), settings, system.Serialization);
         _log = Logging.GetLogger(system, $"projection-{id}");
+        _reader.HoleSkipped = (first, last) =>
+        {
+            _log.Warning("Projection {0} gave up on journal orderings {1}..{2}: no transaction that could still write them " +
+                         "is in flight (a rolled-back write or a deleted event){3}", _id, first, last,
+                _reader.Provider == StoreProvider.Sqlite ? $", or the hole outlived the gap timeout ({_settings.Gap})" : "");
+            SkippedHolesCounter.Add(1, new KeyValuePair<string, object?>("projection", _id.ToString()));
+        };
         _schema = EnsureSchemaAsync(_stop.Token);
+        _registry = ProjectionRegistry.Get(system);
+        _registry.Add(this);
         _loop = Task.Run(RunAsync);
         // A projection lives no longer than its actor system: a step in progress is cancelled (rolled back).
         system.RegisterOnTermination(() => { try { _stop.Cancel(); } catch (ObjectDisposedException) { } });
@@ -176,6 +195,15 @@ public sealed class Projection : IAsyncDisposable
         }
     }
 
+    /// <summary>Rebuilds with the settings' <see cref="ProjectionSettings.ClearReadModel"/> (what an operator's
+    /// rebuild uses). Throws <see cref="InvalidOperationException"/> when the projection has none.</summary>
+    public Task RebuildAsync(CancellationToken cancellationToken = default) =>
+        RebuildAsync(_settings.ClearReadModel ?? throw new InvalidOperationException(
+            $"Projection {_id} has no ClearReadModel in its settings, so it cannot be rebuilt without code."), cancellationToken);
+
+    /// <summary>True when <see cref="RebuildAsync(CancellationToken)"/> can run (a ClearReadModel hook is set).</summary>
+    public bool CanRebuild => _settings.ClearReadModel is not null;
+
     /// <summary>State, offset and lag (events and seconds behind the journal).</summary>
     public async Task<ProjectionStatus> GetStatusAsync(CancellationToken cancellationToken = default)
     {
@@ -184,7 +212,8 @@ public sealed class Projection : IAsyncDisposable
         var (max, behind, oldest) = await _reader.LagAsync(offset, cancellationToken);
         var seconds = oldest is { } o ? Math.Max(0, (DateTime.UtcNow - o).TotalSeconds) : 0;
         var state = _state == ProjectionState.Running && _paused ? ProjectionState.Paused : _state;
-        return new ProjectionStatus(_id, state, offset, max, behind, seconds, Interlocked.Read(ref _deadLetters), _lastError);
+        return new ProjectionStatus(_id, state, offset, max, behind, seconds, Interlocked.Read(ref _deadLetters), _lastError,
+            _reader.SkippedHoles, _reader.LastSkippedHole);
     }
 
     /// <summary>Completes once the projection has committed every event written before the call.</summary>
@@ -279,13 +308,15 @@ public sealed class Projection : IAsyncDisposable
         public int Events { get; } = events;
     }
 
-    private static async Task Handle(Func<Task> handler, IReadOnlyList<ProjectionEnvelope> events)
+    private static async Task Handle(Func<Task> handler, IReadOnlyList<ProjectionEnvelope> events, CancellationToken stop)
     {
         if (events.FirstOrDefault(e => e.Event is UnreadableEvent) is { Event: UnreadableEvent unreadable })
             throw new HandlerFailedException(new InvalidOperationException(
                 $"Event '{unreadable.TypeName}' cannot be read: {unreadable.Error}"), events.Count);
         try { await handler(); }
-        catch (Exception e) when (e is not OperationCanceledException) { throw new HandlerFailedException(e, events.Count); }
+        // Only the projection's own stop token means stop: a handler's own cancellation (an HttpClient timeout, say)
+        // is a handler failure like any other, for the recovery strategy to decide.
+        catch (Exception e) when (e is not OperationCanceledException || !stop.IsCancellationRequested) { throw new HandlerFailedException(e, events.Count); }
     }
 
     /// <summary>One step: the next safe events after the stored offset, the handler, the new offset.</summary>
@@ -306,7 +337,7 @@ public sealed class Projection : IAsyncDisposable
             _blockedByHole = next == offset && read > 0;
             if (next == offset) return false;
             if (deadLetter) await DeadLetterAsync(connection, transaction, events, ct);
-            else if (events.Count > 0) await Handle(() => _exactlyOnce!(events, transaction, ct), events);
+            else if (events.Count > 0) await Handle(() => _exactlyOnce!(events, transaction, ct), events, ct);
             await StoreOffsetAsync(connection, transaction, next, ct);
             await transaction.CommitAsync(ct);
             Interlocked.Exchange(ref _offset, next);
@@ -329,8 +360,8 @@ public sealed class Projection : IAsyncDisposable
             }
         }
         if (deadLetter) await DeadLetterAsync(connection, null, batch, ct);
-        else if (_mode == Mode.Grouped) { if (batch.Count > 0) await Handle(() => _grouped!(batch, ct), batch); }
-        else foreach (var e in batch) await Handle(() => _atLeastOnce!(e, ct), [e]);
+        else if (_mode == Mode.Grouped) { if (batch.Count > 0) await Handle(() => _grouped!(batch, ct), batch, ct); }
+        else foreach (var e in batch) await Handle(() => _atLeastOnce!(e, ct), [e], ct);
         await StoreOffsetAsync(connection, null, end, ct);
         Interlocked.Exchange(ref _offset, end);
         return true;
@@ -436,6 +467,7 @@ public sealed class Projection : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
+        _registry.Remove(this);
         _stop.Cancel();
         try { await _loop; } catch (OperationCanceledException) { }
         _stop.Dispose();

@@ -17,11 +17,13 @@ public sealed class BackpressureSpec
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var handled = new ConcurrentQueue<int>();
         var first = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var beyondTheBuffer = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously); // a 12th message: must not happen
         await using var sub = await bus.SubscribeAsync<Ping>("slow.topic", async (m, _) =>
         {
             first.TrySetResult();
             await gate.Task;
             handled.Enqueue(m.Payload.N);
+            if (handled.Count > 11) beyondTheBuffer.TrySetResult();
         }, new SubscriptionOptions { BufferSize = 10, Overflow = policy });
 
         await bus.PublishAsync("slow.topic", new Ping(0));
@@ -31,7 +33,9 @@ public sealed class BackpressureSpec
 
         gate.SetResult();
         await TestWait.UntilAsync(() => { Assert.Equal(11, handled.Count); return Task.CompletedTask; });
-        await Task.Delay(200);
+        // Absence check: the held message and the 10 buffered ones are all there is. A bounded wait on the 12th
+        // delivery, which must not happen.
+        await Assert.ThrowsAsync<TimeoutException>(() => beyondTheBuffer.Task.WaitAsync(TimeSpan.FromSeconds(1)));
         var expected = policy == OverflowPolicy.DropOldest ? Enumerable.Range(991, 10) : Enumerable.Range(1, 10);
         Assert.Equal(new[] { 0 }.Concat(expected), handled);
     }

@@ -18,11 +18,18 @@ public sealed class DurableSpec
         var store = StoreFor(kind);
         var topic = $"cases.opened.{Guid.NewGuid():N}";
         var seen = new Seen<Ping>();
+        // Completes if the first subscription's handler runs for anything published after it was disposed (a bug).
+        var lateDelivery = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var record = seen.Handler("a");
         var cluster = await BusCluster.StartAsync(store, 1);
         try
         {
             var bus = cluster.Bus(0);
-            var sub = await bus.SubscribeAsync(topic, seen.Handler("a"), new SubscriptionOptions { Durable = true, Group = "audit" });
+            var sub = await bus.SubscribeAsync<Ping>(topic, (m, ct) =>
+            {
+                if (m.Payload.N > 20) lateDelivery.TrySetResult();
+                return record(m, ct);
+            }, new SubscriptionOptions { Durable = true, Group = "audit" });
             for (var i = 1; i <= 20; i++)
             {
                 var receipt = await bus.PublishAsync(topic, new Ping(i), new PublishOptions { Persistent = true });
@@ -33,7 +40,9 @@ public sealed class DurableSpec
 
             // Published while the subscription is down.
             for (var i = 21; i <= 60; i++) await bus.PublishAsync(topic, new Ping(i), new PublishOptions { Persistent = true });
-            await Task.Delay(500);
+            // Absence check: nothing may reach the disposed subscription. A bounded wait (several poll intervals of
+            // 300 ms) on the delivery that must not happen; a longer window only makes the check stricter.
+            await Assert.ThrowsAsync<TimeoutException>(() => lateDelivery.Task.WaitAsync(TimeSpan.FromSeconds(1.5)));
             Assert.Equal(20, seen.Items.Count);
 
             sub = await bus.SubscribeAsync(topic, seen.Handler("b"), new SubscriptionOptions { Durable = true, Group = "audit" });
@@ -109,14 +118,17 @@ public sealed class QueueSpec
             });
         }
 
-        // Warm-up: members on other nodes register through their sharding region once it knows the coordinator.
+        // Warm-up: members on other nodes register through their sharding region once it knows the coordinator, and
+        // until then the registered ones take every message. Enqueue one warm-up message at a time, wait until it was
+        // handled (queue messages are journaled, so none is lost), and stop once every node has handled one.
         var warm = 0;
         await TestWait.UntilAsync(async () =>
         {
-            await cluster.Bus(0).EnqueueAsync(queue, new Ping(-1 - warm++));
-            await Task.Delay(50);
+            var n = -1 - warm++;
+            await cluster.Bus(0).EnqueueAsync(queue, new Ping(n));
+            await TestWait.UntilAsync(() => { Assert.Contains(handled, h => h.N == n); return Task.CompletedTask; });
             Assert.Equal(3, handled.Select(h => h.Node).Distinct().Count());
-        }, TimeSpan.FromSeconds(30));
+        }, TimeSpan.FromSeconds(60));
         await TestWait.UntilAsync(() => { Assert.Equal(warm, handled.Count); return Task.CompletedTask; });
         handled.Clear();
 
@@ -164,12 +176,10 @@ public sealed class PoisonSpec
             return Task.CompletedTask;
         }, new SubscriptionOptions { MaxRetries = 3, RetryBackoff = TimeSpan.FromMilliseconds(100), DeadLetterQueue = dlq });
 
-        await TestWait.UntilAsync(async () =>
-        {
-            await bus.PublishAsync("alerts.raised", new Ping(1));
-            await Task.Delay(50);
-            Assert.NotEmpty(delivered);
-        });
+        // SubscribeAsync completes once the subscription is registered with this node's mediator, so on one node a
+        // single publish reaches it: wait for that delivery (no warm-up loop needed).
+        await bus.PublishAsync("alerts.raised", new Ping(1));
+        await TestWait.UntilAsync(() => { Assert.Equal([1], delivered); return Task.CompletedTask; });
         await bus.PublishAsync("alerts.raised", new Ping(13));
         var queue = bus.DeadLetters(dlq);
         await TestWait.UntilAsync(async () => Assert.Equal(1, await queue.CountAsync()));

@@ -14,11 +14,17 @@ public sealed class ReadmeExampleSpec
         await using var cluster = await BusCluster.StartAsync(TestStore.NewSqlite(), 1);
         var system = cluster.Nodes[0]!.System;
         var handled = new ConcurrentQueue<object>();
+        var alert13Attempts = 0;
         Task Handle(object payload, CancellationToken ct)
         {
+            // Alert 13 fails its first delivery and its 3 retries, so it is dead-lettered; only a replay can succeed.
+            if (payload is Ping { N: 13 } && Interlocked.Increment(ref alert13Attempts) <= 4)
+                return Task.FromException(new InvalidOperationException("cannot handle alert 13"));
             handled.Enqueue(payload);
             return Task.CompletedTask;
         }
+        static Task WaitUntilAsync(Func<Task<bool>> condition) =>
+            TestWait.UntilAsync(async () => Assert.True(await condition()), TimeSpan.FromSeconds(30));
 
         var bus = EventBus.Get(system);
 
@@ -46,7 +52,9 @@ public sealed class ReadmeExampleSpec
             Guarantee = DeliveryGuarantee.AtLeastOnce, MaxRetries = 3, RetryBackoff = TimeSpan.FromMilliseconds(100),
             DeadLetterQueue = "alerts-dlq", DeduplicationWindow = TimeSpan.FromMinutes(10),
         });
+        await bus.PublishAsync("alerts.raised", new Ping(13));                // Handle fails on it: 1 attempt + 3 retries
         DeadLetterQueue dlq = bus.DeadLetters("alerts-dlq");
+        await WaitUntilAsync(async () => await dlq.CountAsync() > 0);         // then it is in the dead-letter queue
         foreach (DeadLetter letter in await dlq.ListAsync())   // reason, attempts, original topic, payload JSON
             await dlq.ReplayAsync(letter.Id);                   // back to its topic or queue
         await dlq.PurgeAsync();
@@ -65,6 +73,12 @@ public sealed class ReadmeExampleSpec
         Source<BusMessage<Threat>, Task<IBusSubscription>> threats = BusStreams.Subscribe<Threat>(bus, "intel.threats");
         Sink<Threat, Task<Done>> analyzed = BusStreams.Publish<Threat>(bus, "analyzed.threats");
 
+        // The dead-letter loop saw alert 13 and replayed it: the 5th handling (after 4 failed attempts) comes only from
+        // that replay, and it succeeds.
+        await TestWait.UntilAsync(() => { Assert.Contains(handled, p => p is Ping { N: 13 }); return Task.CompletedTask; });
+        Assert.Equal(5, Volatile.Read(ref alert13Attempts));
+        Assert.Equal(0, await dlq.CountAsync());
+        Assert.Equal(1, bus.Metrics.MessagesDeadLettered);
         Assert.Equal(42, pong.N);
         Assert.Equal(1, receipt.Sequence);
         await TestWait.UntilAsync(() =>

@@ -53,7 +53,7 @@ public sealed class AggregatesSpec
         // Everything past the bound is answered now, while the first ones wait for recovery.
         var failed = new List<CommandFailed>();
         for (var i = 0; i < sent - maxPending; i++) failed.Add(await probe.ExpectMsgAsync<CommandFailed>(TimeSpan.FromSeconds(20)));
-        Assert.All(failed, f => Assert.Contains("max-pending-commands", f.Reason));
+        Assert.All(failed, f => { Assert.Contains("max-pending-commands", f.Reason); Assert.True(f.Overloaded); });
 
         await tx.CommitAsync();
         var accepted = new List<CommandAccepted>();

@@ -65,7 +65,7 @@ public sealed class NodeHost : IAsyncDisposable
 
     public static async Task<NodeHost> StartAsync(TestStore store, MessageTypeRegistry? registry = null,
         Action<AggregateOptions>? aggregate = null, string? extraHocon = null, string systemName = "edtest",
-        Action<AkkaConfigurationBuilder>? configure = null)
+        Action<AkkaConfigurationBuilder>? configure = null, string? environmentFile = null)
     {
         var host = Host.CreateDefaultBuilder()
             .ConfigureLogging(l => l.ClearProviders())
@@ -73,7 +73,7 @@ public sealed class NodeHost : IAsyncDisposable
             {
                 b.WithEventDriven(o =>
                 {
-                    o.EnvironmentFile = "hocon/test.conf";
+                    o.EnvironmentFile = environmentFile ?? "hocon/test.conf";
                     o.Registry = registry ?? LedgerTypes.Current();
                     o.Persistence.Provider = store.Provider;
                     o.Persistence.ConnectionString = store.ConnectionString;
@@ -93,5 +93,24 @@ public sealed class NodeHost : IAsyncDisposable
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await _host.StopAsync(cts.Token);
         _host.Dispose();
+    }
+}
+
+/// <summary>A fresh database on the test PostgreSQL server, for tests that change tables.</summary>
+public static class PrivateDatabase
+{
+    public static async Task<TestStore> CreateAsync()
+    {
+        var server = new Npgsql.NpgsqlConnectionStringBuilder(
+            StoreSettings.NormalizeConnectionString(StoreProvider.PostgreSql, TestStore.PostgreSql().ConnectionString));
+        var database = $"t_{Guid.NewGuid():N}";
+        await using (var connection = new Npgsql.NpgsqlConnection(server.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new Npgsql.NpgsqlCommand($"CREATE DATABASE {database}", connection);
+            await command.ExecuteNonQueryAsync();
+        }
+        return new TestStore(StoreProvider.PostgreSql,
+            new Npgsql.NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = database }.ConnectionString);
     }
 }

@@ -249,22 +249,3 @@ public sealed class PostgreSqlPluginJournalRetentionSpec : RetentionSpec
     protected override async Task<TestStore> NewPrivateStoreAsync() =>
         await PrivateDatabase.CreateAsync() with { Journal = "akka-persistence-sql" };
 }
-
-/// <summary>A fresh database on the test PostgreSQL server, for tests that change tables.</summary>
-public static class PrivateDatabase
-{
-    public static async Task<TestStore> CreateAsync()
-    {
-        var server = new NpgsqlConnectionStringBuilder(
-            StoreSettings.NormalizeConnectionString(StoreProvider.PostgreSql, TestStore.PostgreSql().ConnectionString));
-        var database = $"t_{Guid.NewGuid():N}";
-        await using (var connection = new NpgsqlConnection(server.ConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var command = new NpgsqlCommand($"CREATE DATABASE {database}", connection);
-            await command.ExecuteNonQueryAsync();
-        }
-        return new TestStore(StoreProvider.PostgreSql,
-            new NpgsqlConnectionStringBuilder(server.ConnectionString) { Database = database }.ConnectionString);
-    }
-}

@@ -73,8 +73,13 @@ public sealed class ProjectionHandOverSpec
 
             releaseFirstCall.TrySetResult();
             await leave;
-            await staying.Ledger.SendAsync($"{marker}-{Guid.NewGuid():N}", new Open("h"));
-            await secondInstanceCalled.Task.WaitAsync(TimeSpan.FromSeconds(45));
+            // The staying node takes over the projection (and, if the leaving node had them, the shard coordinator
+            // and the shards): keep writing until its instance has handled one of our events.
+            await TestWait.UntilAsync(async () =>
+            {
+                await staying.Ledger.SendAsync($"{marker}-{Guid.NewGuid():N}", new Open("h"));
+                Assert.True(secondInstanceCalled.Task.IsCompleted);
+            }, TimeSpan.FromSeconds(90));
             Assert.Equal(1, Volatile.Read(ref maxRunning));
         }
         finally

@@ -52,6 +52,23 @@ public abstract class ProjectionOperationsSpec
         Assert.Equal(Enumerable.Range(1, 21).Select(v => (long)v), mine);
     }
 
+    [Fact]
+    public async Task A_handler_OperationCanceledException_of_its_own_goes_to_the_recovery_strategy()
+    {
+        await using var node = await NodeHost.StartAsync(NewStore());
+        var id = $"oce-{Guid.NewGuid():N}";
+        await node.Ledger.SendAsync(id, new Open("c"));
+        // What HttpClient throws on its own timeout: an OperationCanceledException that is not the projection's stop.
+        await using var p = Projection.AtLeastOnce(node.System, new ProjectionId($"oce-{Guid.NewGuid():N}"),
+            (e, _) => e.PersistenceId.EndsWith(id)
+                ? throw new TaskCanceledException("The request was canceled due to the configured HttpClient.Timeout of 100 seconds elapsing.")
+                : Task.CompletedTask,
+            Fast(RecoveryStrategy.RetryThenFail(1)));
+
+        await TestWait.UntilAsync(async () => Assert.Equal(ProjectionState.Failed, (await p.GetStatusAsync()).State), TimeSpan.FromSeconds(30));
+        Assert.Contains("HttpClient.Timeout", (await p.GetStatusAsync()).LastError);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(2)]

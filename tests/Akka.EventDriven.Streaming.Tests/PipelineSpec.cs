@@ -126,14 +126,20 @@ public sealed class PipelineSpec : Akka.TestKit.Xunit2.TestKit
         long pulled = 0;
         var gate = new TaskCompletionSource();
         var handled = 0;
-        var source = Source.From(Enumerable.Range(1, 1_000_000)).Select(x => { Interlocked.Increment(ref pulled); return x; }).Async();
+        var ranAhead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously); // must not happen
+        var source = Source.From(Enumerable.Range(1, 1_000_000)).Select(x =>
+        {
+            if (Interlocked.Increment(ref pulled) > 64) ranAhead.TrySetResult();
+            return x;
+        }).Async();
         processor.DefinePipeline(Pipeline.Create("slow").From(source).Select(x => x + 1)
             .ForEachAsync(1, async _ => { Interlocked.Increment(ref handled); await gate.Task; }));
         await processor.StartAsync("slow");
 
         await AwaitConditionAsync(() => Task.FromResult(Volatile.Read(ref handled) == 1), Wait);
-        // The sink holds its first element; give the source every chance to run ahead, then check it did not.
-        await Task.Delay(300);
+        // The sink holds its first element. Absence check: give the source every chance to run ahead past the input
+        // buffers, as a bounded wait on that run-ahead, which must not happen; then check how far it went.
+        await Assert.ThrowsAsync<TimeoutException>(() => ranAhead.Task.WaitAsync(TimeSpan.FromSeconds(1)));
         var taken = Interlocked.Read(ref pulled);
         Assert.InRange(taken, 1, 64);                       // input buffers only (16 per async boundary by default)
         gate.SetResult();

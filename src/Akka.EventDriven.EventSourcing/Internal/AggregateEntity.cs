@@ -103,7 +103,7 @@ internal sealed class AggregateEntity : UntypedActor
                 else if (_pending.Count >= _maxPending)
                     Sender.Tell(new CommandFailed(_aggregateId,
                         $"The aggregate is recovering from storage and already holds {_pending.Count} commands " +
-                        "(max-pending-commands); this one was not accepted. Retry later."));
+                        "(max-pending-commands); this one was not accepted. Retry later.") { Overloaded = true });
                 else
                 {
                     _pending.Add((message, Sender));

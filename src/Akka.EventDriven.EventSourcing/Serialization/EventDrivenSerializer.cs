@@ -89,6 +89,7 @@ public sealed class EventDrivenSerializer : SerializerWithStringManifest
                 case CommandFailed f:
                     w.WriteString("id", f.AggregateId);
                     w.WriteString("reason", f.Reason);
+                    if (f.Overloaded) w.WriteBoolean("overloaded", true);
                     break;
                 case CommandAccepted a:
                     w.WriteString("id", a.AggregateId);
@@ -141,7 +142,10 @@ public sealed class EventDrivenSerializer : SerializerWithStringManifest
                     Registry.ReadTyped(root.GetProperty("state")),
                     root.GetProperty("recovery").Deserialize<RecoveryStats>(Json)!);
             case FailedManifest:
-                return new CommandFailed(Str(root, "id"), Str(root, "reason"));
+                return new CommandFailed(Str(root, "id"), Str(root, "reason"))
+                {
+                    Overloaded = root.TryGetProperty("overloaded", out var overloaded) && overloaded.GetBoolean(),
+                };
             case AcceptedManifest:
                 return new CommandAccepted(Str(root, "id"), root.GetProperty("version").GetInt64(),
                     root.GetProperty("events").EnumerateArray().Select(Registry.ReadTyped).ToArray());

@@ -13,9 +13,14 @@ namespace Akka.EventDriven.EventSourcing.Storage;
 /// they use the tables of Akka.Persistence.Sql's mappings, so its read journal and snapshot store work unchanged,
 /// but writes are group-committed. Every write request that arrives while a batch is being stored joins the next
 /// batch; the caller that finds a free writer slot (at most <c>parallelism</c>) stores everything queued itself, in
-/// one transaction; a write is acknowledged only after that transaction commits. If a batch fails, its requests are
-/// retried one by one so that a single bad write (say, a sequence-number clash from a second writer) fails only
-/// its own actor. A request whose caller gave up (circuit-breaker timeout) before a writer took it is never written.
+/// one transaction; a write is acknowledged only after that transaction commits. If a batch fails for a reason that
+/// is not transient, its requests are retried one by one so that a single bad write (a sequence-number clash from a
+/// second writer, a value the database rejects) fails only its own actor. A request still queued when the
+/// circuit-breaker call-timeout passes is never written and fails; once a writer has claimed it, its caller waits for
+/// the real outcome (a failure reported while the write may still commit would let a new incarnation recover a stale
+/// highest sequence number). Write replies are sent as each write completes, in order per persistent actor only
+/// (Akka.Persistence's default resequences them across all actors, so one stuck transaction would hold back the
+/// acknowledgements of every aggregate on the node).
 /// </summary>
 public abstract class BatchingJournal : AsyncWriteJournal
 {
@@ -26,6 +31,7 @@ public abstract class BatchingJournal : AsyncWriteJournal
     private readonly object _schemaLock = new();
     private Task? _schema;
     private int _activeWriters;
+    private readonly TimeSpan _queuedTimeout;
 
     /// <summary>Reads <c>batch-size</c> (default 2000) and takes the number of concurrent writers.</summary>
     protected BatchingJournal(Config config, int parallelism)
@@ -33,6 +39,8 @@ public abstract class BatchingJournal : AsyncWriteJournal
         Serialization = Context.System.Serialization;
         _batchSize = Math.Max(1, config.GetInt("batch-size", 2000));
         _parallelism = Math.Max(1, parallelism);
+        _queuedTimeout = config.GetTimeSpan("circuit-breaker.call-timeout", TimeSpan.FromSeconds(10));
+        if (_queuedTimeout <= TimeSpan.Zero) _queuedTimeout = TimeSpan.FromSeconds(10);
     }
 
     /// <summary>The actor system's serialization.</summary>
@@ -56,6 +64,11 @@ public abstract class BatchingJournal : AsyncWriteJournal
     /// <summary>True when <paramref name="error"/> is a constraint violation (a sequence-number clash): only then is a
     /// failed batch retried write by write, so that just the offending write fails.</summary>
     protected abstract bool IsConflict(Exception error);
+
+    /// <summary>True when a failed batch is retried write by write: <paramref name="error"/> is not transient (a
+    /// constraint violation, a value the database rejects), so it may belong to one write only. Transient failures
+    /// (connection lost, too many clients) fail the whole batch: each write would fail the same way.</summary>
+    protected virtual bool IsPerWriteFailure(Exception error) => IsConflict(error);
 
     /// <summary>True for a driver whose "async" calls complete synchronously (SQLite): writes are then moved off the
     /// journal actor's thread, so that requests can queue up behind a commit and be group-committed.</summary>
@@ -121,6 +134,78 @@ public abstract class BatchingJournal : AsyncWriteJournal
     }
 
     /// <inheritdoc />
+    protected override bool AroundReceive(Receive receive, object message)
+    {
+        if (message is not WriteMessages write) return base.AroundReceive(receive, message);
+        HandleWriteMessages(write);
+        return true;
+    }
+
+    // The journal protocol as AsyncWriteJournal speaks it (WriteMessagesSuccessful/Failed, then one reply per message,
+    // to the sender of each message), but replies go out as soon as this request's outcome is known: a persistent
+    // actor has one WriteMessages in flight at a time, so its replies stay in order without a global resequencer.
+    private void HandleWriteMessages(WriteMessages message)
+    {
+        var self = Self;
+        var atomicWrites = message.Messages.Count(m => m is AtomicWrite);
+        Task<IImmutableList<Exception?>> written;
+        try
+        {
+            var prepared = PreparePersistentBatch(message.Messages);
+            var timeout = new CancellationTokenSource(_queuedTimeout);
+            written = WriteMessagesAsync(prepared, timeout.Token);
+            written.ContinueWith(static (_, t) => ((CancellationTokenSource)t!).Dispose(), timeout, TaskScheduler.Default);
+        }
+        catch (Exception e)
+        {
+            // Like AsyncWriteJournal: an event adapter that throws rejects the messages.
+            Reply(message, self, Enumerable.Repeat<Exception?>(e, atomicWrites).ToImmutableList(), atomicWrites);
+            return;
+        }
+        written.ContinueWith(t =>
+        {
+            if (t.IsCompletedSuccessfully) Reply(message, self, t.Result, atomicWrites);
+            else Fail(message, self, t.Exception is { } e ? TryUnwrapException(e) : new OperationCanceledException(
+                $"The write was not started within the journal's circuit-breaker call-timeout ({_queuedTimeout})."), atomicWrites);
+        }, TaskScheduler.Default);
+    }
+
+    private static void Reply(WriteMessages message, IActorRef journal, IImmutableList<Exception?>? results, int atomicWrites)
+    {
+        if (results is not null && results.Count != atomicWrites)
+        {
+            Fail(message, journal, new InvalidOperationException($"Expected {atomicWrites} write results, got {results.Count}."), atomicWrites);
+            return;
+        }
+        message.PersistentActor.Tell(WriteMessagesSuccessful.Instance, journal);
+        var i = 0;
+        foreach (var envelope in message.Messages)
+        {
+            if (envelope is AtomicWrite write)
+            {
+                var rejection = results?[i++];
+                foreach (var p in (IEnumerable<IPersistentRepresentation>)write.Payload)
+                    message.PersistentActor.Tell(rejection is null
+                        ? new WriteMessageSuccess(p, message.ActorInstanceId)
+                        : new WriteMessageRejected(p, rejection, message.ActorInstanceId), p.Sender);
+            }
+            else message.PersistentActor.Tell(new LoopMessageSuccess(envelope.Payload, message.ActorInstanceId), envelope.Sender);
+        }
+    }
+
+    private static void Fail(WriteMessages message, IActorRef journal, Exception cause, int atomicWrites)
+    {
+        message.PersistentActor.Tell(new WriteMessagesFailed(cause, atomicWrites), journal);
+        foreach (var envelope in message.Messages)
+        {
+            if (envelope is AtomicWrite write)
+                foreach (var p in (IEnumerable<IPersistentRepresentation>)write.Payload)
+                    message.PersistentActor.Tell(new WriteMessageFailure(p, cause, message.ActorInstanceId), p.Sender);
+            else message.PersistentActor.Tell(new LoopMessageSuccess(envelope.Payload, message.ActorInstanceId), envelope.Sender);
+        }
+    }
+
+    /// <inheritdoc />
     protected override async Task<IImmutableList<Exception?>> WriteMessagesAsync(IEnumerable<AtomicWrite> messages,
         CancellationToken cancellationToken)
     {
@@ -137,14 +222,15 @@ public abstract class BatchingJournal : AsyncWriteJournal
         var persistenceId = request.Rows[0].PersistenceId; // an actor's WriteMessages holds its own stream only
         _writing[persistenceId] = done;
         _queue.Enqueue(request);
-        // A request given up on (circuit-breaker timeout) before a writer took it is never written.
+        // A request given up on (call-timeout) before a writer took it is never written; once claimed it is not
+        // cancellable: its outcome is whatever the database decides, and the caller waits for it.
         await using var registration = cancellationToken.Register(static r => ((WriteRequest)r!).TryCancel(), request);
         // Group commit without a hand-off: if fewer than `parallelism` writers are busy, this call becomes one and
         // stores everything queued so far (its own request included); otherwise a busy writer takes it next.
         if (TryBecomeWriter()) _ = DrainAsync();
         try
         {
-            await done.WaitAsync(cancellationToken);
+            await done;
             return request.Results;
         }
         finally
@@ -216,9 +302,9 @@ public abstract class BatchingJournal : AsyncWriteJournal
             await InsertAsync(batch);
             foreach (var r in batch) r.Done.TrySetResult();
         }
-        catch (Exception e) when (batch.Count > 1 && IsConflict(e))
+        catch (Exception e) when (batch.Count > 1 && IsPerWriteFailure(e))
         {
-            // A clash rolled back the whole batch: retry write by write so only the offending one fails. A caller
+            // One bad write rolled back the whole batch: retry write by write so only the offending one fails. A caller
             // that gives up meanwhile is not written (its request goes back to a cancellable state until retried).
             Log.Warning("A batch of {0} writes failed ({1}); retrying them one by one", batch.Count, e.Message);
             foreach (var r in batch) r.AwaitRetry();

@@ -39,6 +39,11 @@ public sealed class PostgreSqlJournal : BatchingJournal
     // (persistence_id, sequence_nr), and tags by (tag, ordering_id) for EventsByTag. Existing tables are left as they are.
     // The snapshot table is created here too, under the same lock, so that nodes starting together on an empty
     // database do not race each other's snapshot-store initialisation.
+    // A statement trigger gives every inserting transaction (this journal's, Akka.Persistence.Sql's, anyone's) its
+    // transaction id before the statement takes an ordering from the identity sequence: statement triggers run before
+    // the first row is formed, so a transaction holding an ordering always has an id assigned no later than it. The
+    // projections' reader relies on that to tell a hole that may still fill from one that is final (JournalReader);
+    // created only if missing, so a restart takes no lock on a busy table.
     internal const string CreateSchemaSql = """
         SELECT pg_advisory_xact_lock(7415533);
         CREATE TABLE IF NOT EXISTS event_journal (
@@ -58,6 +63,15 @@ public sealed class PostgreSqlJournal : BatchingJournal
           persistence_id text NOT NULL,
           CONSTRAINT "PK_tags" PRIMARY KEY (ordering_id, tag));
         CREATE INDEX IF NOT EXISTS tags_tag_ordering_idx ON tags (tag, ordering_id);
+        DO $do$
+        BEGIN
+          IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'event_journal_xid_first' AND tgrelid = 'event_journal'::regclass) THEN
+            CREATE OR REPLACE FUNCTION event_journal_xid_first() RETURNS trigger LANGUAGE plpgsql
+              AS $f$ BEGIN PERFORM pg_current_xact_id(); RETURN NULL; END $f$;
+            CREATE TRIGGER event_journal_xid_first BEFORE INSERT ON event_journal
+              FOR EACH STATEMENT EXECUTE FUNCTION event_journal_xid_first();
+          END IF;
+        END $do$;
         CREATE TABLE IF NOT EXISTS snapshot_store (
           persistence_id text NOT NULL,
           sequence_nr bigint NOT NULL,
@@ -71,19 +85,38 @@ public sealed class PostgreSqlJournal : BatchingJournal
     private readonly NpgsqlDataSource _dataSource;
 
     /// <summary>Created by Akka.Persistence from the plugin config (<c>connection-string</c>, <c>batch-size</c>,
-    /// <c>parallelism</c>).</summary>
+    /// <c>parallelism</c>, <c>max-pool-size</c>: this journal's share of the node's connections).</summary>
     public PostgreSqlJournal(Config config) : base(config, config.GetInt("parallelism", 2))
     {
         var builder = new NpgsqlConnectionStringBuilder(
             StoreSettings.NormalizeConnectionString(StoreProvider.PostgreSql, config.GetString("connection-string")));
         if (builder.MaxAutoPrepare == 0) builder.MaxAutoPrepare = 20;
+        if (config.GetInt("max-pool-size", 0) is > 0 and var pool) builder.MaxPoolSize = pool;
+        if (builder.MinPoolSize > builder.MaxPoolSize) builder.MinPoolSize = builder.MaxPoolSize;
         _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
+    }
+
+    // "53300: too many clients" comes at connection start, before anything is sent: waiting and retrying is safe, and
+    // better than failing the command of an aggregate that merely loaded while the server was full.
+    private async Task<NpgsqlConnection> OpenAsync()
+    {
+        var delay = TimeSpan.FromMilliseconds(50);
+        for (var attempt = 1; ; attempt++)
+        {
+            try { return await _dataSource.OpenConnectionAsync(Stopping.Token); }
+            catch (PostgresException e) when (e.SqlState == PostgresErrorCodes.TooManyConnections && attempt < 25)
+            {
+                if (attempt == 1) Log.Warning("PostgreSQL refused a journal connection ({0}); retrying with backoff", e.MessageText);
+                await Task.Delay(delay, Stopping.Token);
+                delay = TimeSpan.FromMilliseconds(Math.Min(2000, delay.TotalMilliseconds * 2));
+            }
+        }
     }
 
     /// <inheritdoc />
     protected override async Task CreateSchemaAsync()
     {
-        await using var connection = await _dataSource.OpenConnectionAsync();
+        await using var connection = await OpenAsync();
         await using var tx = await connection.BeginTransactionAsync();
         await using (var command = new NpgsqlCommand(CreateSchemaSql, connection, tx)) await command.ExecuteNonQueryAsync();
         await tx.CommitAsync();
@@ -94,6 +127,9 @@ public sealed class PostgreSqlJournal : BatchingJournal
 
     /// <inheritdoc />
     protected override bool IsConflict(Exception error) => error is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation };
+
+    /// <inheritdoc />
+    protected override bool IsPerWriteFailure(Exception error) => error is PostgresException { IsTransient: false };
 
     /// <inheritdoc />
     protected override async Task InsertAsync(IReadOnlyList<WriteRequest> batch)
@@ -125,7 +161,8 @@ public sealed class PostgreSqlJournal : BatchingJournal
                 i++;
             }
 
-        await using var command = _dataSource.CreateCommand(InsertSql);
+        await using var connection = await OpenAsync();
+        await using var command = new NpgsqlCommand(InsertSql, connection);
         command.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
         command.Parameters.Add(new NpgsqlParameter { Value = seqs, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter { Value = payloads, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bytea });
@@ -143,11 +180,12 @@ public sealed class PostgreSqlJournal : BatchingJournal
     {
         if (max <= 0) return;
         await EnsureSchema();
-        await using var command = _dataSource.CreateCommand("""
+        await using var connection = await OpenAsync();
+        await using var command = new NpgsqlCommand("""
             SELECT sequence_nr, created_at, payload, manifest, serializer_id FROM event_journal
             WHERE persistence_id = $1 AND sequence_nr >= $2 AND sequence_nr <= $3 AND is_deleted = false
             ORDER BY sequence_nr LIMIT $4
-            """);
+            """, connection);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = persistenceId });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = fromSequenceNr });
         command.Parameters.Add(new NpgsqlParameter<long> { TypedValue = toSequenceNr });
@@ -167,7 +205,8 @@ public sealed class PostgreSqlJournal : BatchingJournal
     {
         await WaitForWritesAsync(persistenceId);
         await EnsureSchema();
-        await using var command = _dataSource.CreateCommand("SELECT max(sequence_nr) FROM event_journal WHERE persistence_id = $1");
+        await using var connection = await OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT max(sequence_nr) FROM event_journal WHERE persistence_id = $1", connection);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = persistenceId });
         return await command.ExecuteScalarAsync(cancellationToken) is long highest ? highest : 0L;
     }
@@ -178,7 +217,7 @@ public sealed class PostgreSqlJournal : BatchingJournal
     {
         // Like Akka.Persistence.Sql: the highest row is kept (marked deleted) so the sequence number never goes back.
         await EnsureSchema();
-        await using var connection = await _dataSource.OpenConnectionAsync();
+        await using var connection = await OpenAsync();
         await using var tx = await connection.BeginTransactionAsync();
         await using (var batch = new NpgsqlBatch(connection, tx))
         {

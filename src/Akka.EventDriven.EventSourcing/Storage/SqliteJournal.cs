@@ -66,14 +66,32 @@ public sealed class SqliteJournal : BatchingJournal
     /// <inheritdoc />
     protected override void DisposeStore()
     {
-        // A writer may still be committing on a pool thread: take the connection from it before disposing.
-        if (!_writerLock.Wait(TimeSpan.FromSeconds(10))) return;
+        // A writer may still be committing on a pool thread: the connection is disposed once it lets go (waiting
+        // writers were cancelled by Stopping). Never block the actor's thread for it: PostStop runs on the dispatcher.
+        if (_writerLock.Wait(0))
+        {
+            DisposeWriter();
+            return;
+        }
+        _ = Task.Run(async () =>
+        {
+            if (await _writerLock.WaitAsync(TimeSpan.FromSeconds(30))) DisposeWriter();
+        });
+    }
+
+    private void DisposeWriter()
+    {
         _writer?.Dispose();
         _writer = null;
     }
 
     /// <inheritdoc />
     protected override bool IsConflict(Exception error) => error is SqliteException { SqliteErrorCode: 19 }; // SQLITE_CONSTRAINT
+
+    /// <inheritdoc />
+    protected override bool IsPerWriteFailure(Exception error) =>
+        // Not busy/locked (5, 6), I/O (10), full (13) or cannot-open (14): those fail every write alike.
+        error is SqliteException { SqliteErrorCode: not (5 or 6 or 10 or 13 or 14) };
 
     /// <inheritdoc />
     protected override bool CompletesSynchronously => true;

@@ -24,6 +24,8 @@ public enum StoreProvider
 /// (one statement per batch; Akka.Persistence.Sql's tagtable-asqueryable-insert-mode). Default off.</param>
 /// <param name="BatchedJournal">Write with Akka.EventDriven's group-committing journal (<see cref="PostgreSqlJournal"/>,
 /// <see cref="SqliteJournal"/>; same tables) instead of Akka.Persistence.Sql's journal. Default true.</param>
+/// <param name="MaxConnections">PostgreSQL: the most connections the node opens to the store, all components together
+/// (the batched journal's pool plus one pool shared by everything else). Default 40.</param>
 public sealed record StoreSettings(
     StoreProvider Provider,
     string ConnectionString,
@@ -31,8 +33,16 @@ public sealed record StoreSettings(
     int Parallelism = 2,
     TimeSpan? QueryRefreshInterval = null,
     string TagInsertMode = "off",
-    bool BatchedJournal = true)
+    bool BatchedJournal = true,
+    int MaxConnections = 40)
 {
+    /// <summary>PostgreSQL: the size of the batched journal's own pool, out of <see cref="MaxConnections"/>.</summary>
+    public int JournalConnections => Math.Min(MaxConnections - 1, Math.Max(Parallelism + 1, MaxConnections / 2));
+
+    /// <summary>PostgreSQL: the size of the pool everything but the batched journal shares (the same connection string
+    /// everywhere, so Npgsql keeps one pool for the snapshot store, read journal, projections, bus and sagas).</summary>
+    public int SharedConnections => MaxConnections - JournalConnections;
+
     /// <summary>Config path of the store settings.</summary>
     public const string ConfigPath = "akka.event-driven.persistence";
 
@@ -47,7 +57,7 @@ public sealed record StoreSettings(
             cs = Environment.GetEnvironmentVariable("DATABASE_URL") ?? "";
         return new StoreSettings(provider, cs, c.GetInt("batch-size"), c.GetInt("parallelism"),
             c.GetTimeSpan("query-refresh-interval"), c.GetString("tag-insert-mode"),
-            ParseJournal(c.GetString("journal"))).Validate();
+            ParseJournal(c.GetString("journal")), c.GetInt("max-connections", 40)).Validate();
     }
 
     private static bool ParseJournal(string? text) => text?.Trim().ToLowerInvariant() switch
@@ -76,7 +86,19 @@ public sealed record StoreSettings(
         if (TagInsertMode is not ("off" or "parameterized" or "inline"))
             throw new ConfigurationException($"persistence tag-insert-mode must be off, parameterized or inline, was '{TagInsertMode}'.");
         if (Parallelism < 1) throw new ConfigurationException($"persistence parallelism must be at least 1, was {Parallelism}.");
-        return this with { ConnectionString = NormalizeConnectionString(Provider, ConnectionString) };
+        if (Provider == StoreProvider.PostgreSql && MaxConnections < Parallelism + 2)
+            throw new ConfigurationException(
+                $"persistence max-connections must be at least parallelism + 2 ({Parallelism + 2}), was {MaxConnections}.");
+        var cs = NormalizeConnectionString(Provider, ConnectionString);
+        if (Provider == StoreProvider.PostgreSql)
+        {
+            // One connection string for every component but the batched journal, so they share one bounded pool.
+            var b = new NpgsqlConnectionStringBuilder(cs) { MaxPoolSize = SharedConnections };
+            if (b.MaxAutoPrepare == 0) b.MaxAutoPrepare = 20;
+            if (b.MinPoolSize > b.MaxPoolSize) b.MinPoolSize = b.MaxPoolSize;
+            cs = b.ConnectionString;
+        }
+        return this with { ConnectionString = cs };
     }
 
     /// <summary>Turns a <c>postgresql://user:password@host:port/db?k=v</c> URL into an Npgsql connection string;
@@ -115,6 +137,8 @@ public sealed record StoreSettings(
     public System.Data.Common.DbConnection CreateConnection()
     {
         if (Provider == StoreProvider.Sqlite) return new Microsoft.Data.Sqlite.SqliteConnection(ConnectionString);
+        // Validate() has put the shared pool's bound and auto-prepare into the string; Npgsql pools by the canonical
+        // string, so every component's connections come from the same pool.
         var b = new NpgsqlConnectionStringBuilder(ConnectionString);
         if (b.MaxAutoPrepare == 0) b.MaxAutoPrepare = 20;
         return new NpgsqlConnection(b.ConnectionString);
@@ -147,6 +171,7 @@ public sealed record StoreSettings(
                   connection-string = {{cs}}
                   batch-size = {{BatchSize}}
                   parallelism = {{Parallelism}}
+                  max-pool-size = {{JournalConnections}}
                 }
                 event-driven-sqlite {
                   class = "Akka.EventDriven.EventSourcing.Storage.SqliteJournal, Akka.EventDriven.EventSourcing"

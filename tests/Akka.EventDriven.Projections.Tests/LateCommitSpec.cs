@@ -1,0 +1,87 @@
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Akka.EventDriven.EventSourcing;
+using Akka.EventDriven.EventSourcing.Tests;
+using Npgsql;
+
+namespace Akka.EventDriven.Projections.Tests;
+
+/// <summary>
+/// PostgreSQL: a write whose commit takes far longer than the gap timeout (a lock wait, an fsync stall, a synchronous
+/// standby) must still be projected, exactly once; a hole whose write really rolled back is skipped, and shown.
+/// </summary>
+public sealed class LateCommitSpec
+{
+    [Fact]
+    public async Task An_event_whose_commit_is_held_open_past_the_gap_timeout_is_projected_exactly_once()
+    {
+        var store = TestStore.PostgreSql();
+        await using var node = await NodeHost.StartAsync(store);
+        var run = Guid.NewGuid().ToString("N")[..12];
+        await node.Ledger.SendAsync($"{run}-warmup", new Open("w"));
+
+        var projectionId = new ProjectionId($"late-{run}");
+        var skippedMetric = 0L;
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (instrument.Name == "akka.event_driven.projection.skipped_holes") l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
+        {
+            foreach (var tag in tags)
+                if (tag is { Key: "projection", Value: string p } && p == projectionId.ToString()) Interlocked.Add(ref skippedMetric, value);
+        });
+        listener.Start();
+
+        var seen = new ConcurrentDictionary<(string, long), int>();
+        var gap = TimeSpan.FromMilliseconds(500);
+        var settings = new ProjectionSettings(PollInterval: TimeSpan.FromMilliseconds(20), GapTimeout: gap, Tag: "Ledger", StartFromEnd: true);
+        await using var projection = Projection.AtLeastOnce(node.System, projectionId, (e, _) =>
+        {
+            if (e.PersistenceId.Contains(run)) seen.AddOrUpdate((e.PersistenceId, e.SequenceNr), 1, (_, n) => n + 1);
+            return Task.CompletedTask;
+        }, settings);
+        await projection.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
+
+        // The held row takes one ordering (a write that will roll back); the aggregate's own write, blocked behind
+        // it, takes the next one and commits only when the test lets it; other aggregates commit after both.
+        var heldId = $"{run}-held";
+        await using var blocker = await HeldJournalRow.BeginAsync(store, PersistenceIds.For("Ledger", heldId), 1);
+        var held = node.Ledger.SendAsync(heldId, new Open("late"));
+        await blocker.WaitUntilWaitedOnAsync();
+        var ids = Enumerable.Range(0, 10).Select(i => $"{run}-o{i}").ToArray();
+        var others = Task.WhenAll(ids.Select(id => node.Ledger.SendAsync(id, new Open("o"))));
+        await TestWait.UntilAsync(async () => Assert.Equal(ids.Length, await CommittedAsync(store, $"Ledger-{run}-o%")), TimeSpan.FromSeconds(30));
+
+        // Many gap timeouts pass with the holes' writers still in flight: nothing behind them may be handed out,
+        // or the late event would be passed over for good.
+        var until = DateTime.UtcNow + gap * 8;
+        while (DateTime.UtcNow < until && seen.IsEmpty) await Task.Delay(50);
+        Assert.True(seen.IsEmpty, $"the projection passed holes whose writers were still in flight: it handled {string.Join(", ", seen.Keys)}");
+
+        await blocker.RollbackAsync();
+        Assert.Equal(1, Assert.IsType<CommandAccepted>(await held).Version);
+        await others;
+        await projection.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Equal(ids.Length + 1, seen.Count);
+        Assert.Equal(1, seen[(PersistenceIds.For("Ledger", heldId), 1L)]);
+        Assert.All(seen.Values, n => Assert.Equal(1, n));
+        // The held row itself rolled back: that hole is final, and was given up on visibly.
+        var status = await projection.GetStatusAsync();
+        Assert.True(status.SkippedHoles >= 1, "the rolled-back hole was not reported");
+        Assert.True(status.LastSkippedHole >= blocker.Ordering, $"last skipped hole {status.LastSkippedHole}, held row {blocker.Ordering}");
+        Assert.True(Interlocked.Read(ref skippedMetric) >= 1, "the rolled-back hole was not counted in the skipped_holes metric");
+    }
+
+    private static async Task<long> CommittedAsync(TestStore store, string pattern)
+    {
+        await using var connection = new NpgsqlConnection(
+            Akka.EventDriven.EventSourcing.Storage.StoreSettings.NormalizeConnectionString(store.Provider, store.ConnectionString));
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM event_journal WHERE persistence_id LIKE $1", connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pattern });
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+}

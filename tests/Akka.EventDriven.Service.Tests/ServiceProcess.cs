@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+
+namespace Akka.EventDriven.Service.Tests;
+
+/// <summary>Polls with a deadline instead of sleeping for a fixed time.</summary>
+public static class TestWait
+{
+    /// <summary>Polls <paramref name="assertion"/> until it holds or <paramref name="within"/> passes.</summary>
+    public static async Task UntilAsync(Func<Task> assertion, TimeSpan within)
+    {
+        var deadline = DateTime.UtcNow + within;
+        while (true)
+        {
+            try { await assertion(); return; }
+            catch (Exception) when (DateTime.UtcNow < deadline) { await Task.Delay(200); }
+        }
+    }
+
+    /// <summary>A free TCP port on 127.0.0.1.</summary>
+    public static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>The built service (src/Akka.EventDriven.Service) run with <c>dotnet</c> as a child process, configured only
+/// by environment variables; its output is collected for assertions and failure messages.</summary>
+public sealed class ServiceProcess : IAsyncDisposable
+{
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private ServiceProcess(Process process, int httpPort)
+    {
+        _process = process;
+        HttpPort = httpPort;
+        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    /// <summary>The service's HTTP port.</summary>
+    public int HttpPort { get; }
+
+    /// <summary>A client of the service's HTTP port.</summary>
+    public HttpClient Http { get; }
+
+    /// <summary>Everything the process wrote to stdout and stderr so far.</summary>
+    public string Output { get { lock (_output) return _output.ToString(); } }
+
+    /// <summary>The process, to wait for its exit.</summary>
+    public Process Process => _process;
+
+    /// <summary>The service dll beside this test project's build output (same configuration).</summary>
+    public static string ServiceDll
+    {
+        get
+        {
+            var sep = Path.DirectorySeparatorChar;
+            var dir = AppContext.BaseDirectory.Replace($"tests{sep}Akka.EventDriven.Service.Tests", $"src{sep}Akka.EventDriven.Service");
+            return Path.Combine(dir, "Akka.EventDriven.Service.dll");
+        }
+    }
+
+    /// <summary>The test module's dll.</summary>
+    public static string TestModuleDll =>
+        Path.Combine(AppContext.BaseDirectory.Replace("Akka.EventDriven.Service.Tests", "Akka.EventDriven.Service.TestModule"),
+            "Akka.EventDriven.Service.TestModule.dll");
+
+    /// <summary>Starts the service with exactly <paramref name="variables"/> as its configuration: every variable the
+    /// service reads (and the ASP.NET Core environment variables) is removed from the inherited environment first.</summary>
+    public static ServiceProcess Start(IReadOnlyDictionary<string, string> variables, string workingDirectory)
+    {
+        Assert.True(File.Exists(ServiceDll), $"Service not built at {ServiceDll}");
+        var start = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory,
+        };
+        start.ArgumentList.Add(ServiceDll);
+        foreach (var name in ServiceSettings.Variables) start.Environment.Remove(name);
+        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("ASPNETCORE_") || k == "DOTNET_ENVIRONMENT").ToList())
+            start.Environment.Remove(name);
+        foreach (var (name, value) in variables) start.Environment[name] = value;
+        var process = new Process { StartInfo = start };
+        var port = variables.TryGetValue("PORT", out var p) ? int.Parse(p) : 3000;
+        var service = new ServiceProcess(process, port);
+        if (variables.TryGetValue("EVENTDRIVEN_API_KEYS", out var keys))
+            service.Http.DefaultRequestHeaders.Add("X-Api-Key", keys.Split(',')[0].Split(':')[0]);
+        process.OutputDataReceived += (_, e) => service.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => service.Append(e.Data);
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return service;
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null) return;
+        lock (_output) _output.AppendLine(line);
+    }
+
+    /// <summary>Sends SIGTERM, as a container runtime or Kubernetes does to stop a pod.</summary>
+    public void Terminate()
+    {
+        if (kill(_process.Id, 15) != 0) throw new InvalidOperationException($"kill -TERM {_process.Id} failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
+    /// <summary>Waits up to <paramref name="within"/> for the process to exit and returns its exit code, or null if it did not.</summary>
+    public async Task<int?> WaitForExitAsync(TimeSpan within)
+    {
+        using var timeout = new CancellationTokenSource(within);
+        try { await _process.WaitForExitAsync(timeout.Token); }
+        catch (OperationCanceledException) { return null; }
+        return _process.ExitCode;
+    }
+
+    /// <summary>GET <paramref name="path"/> as JSON, failing the assertion on a non-success status.</summary>
+    public async Task<JsonElement> GetJsonAsync(string path)
+    {
+        using var response = await Http.GetAsync(path);
+        var body = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"GET {path} on :{HttpPort}: {(int)response.StatusCode} {body}");
+        return JsonDocument.Parse(body).RootElement.Clone();
+    }
+
+    /// <summary>POST <paramref name="body"/> as JSON to <paramref name="path"/>; returns the status and the parsed body.</summary>
+    public async Task<(int Status, JsonElement Body)> PostJsonAsync(string path, object body)
+    {
+        using var response = await Http.PostAsJsonAsync(path, body);
+        var text = await response.Content.ReadAsStringAsync();
+        return ((int)response.StatusCode, text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    /// <summary>Kills the process (and its children) if it still runs.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        try
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await _process.WaitForExitAsync(timeout.Token);
+        }
+        catch (Exception e) when (e is InvalidOperationException or OperationCanceledException or System.ComponentModel.Win32Exception) { }
+        _process.Dispose();
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int signal);
+}

@@ -258,7 +258,7 @@ public abstract class AggregateContractSpec
 
     private sealed record UnregisteredCommand;
 
-    private static async Task<SelectedSnapshot?> LoadSnapshotAsync(NodeHost node, string id, long maxSequenceNr)
+    internal static async Task<SelectedSnapshot?> LoadSnapshotAsync(NodeHost node, string id, long maxSequenceNr)
     {
         var store = Persistence.Persistence.Instance.Apply(node.System).SnapshotStoreFor(null);
         var result = await store.Ask<LoadSnapshotResult>(new LoadSnapshot(PersistenceIds.For("Ledger", id),

@@ -99,13 +99,8 @@ public abstract class RetentionSpec
             w => w.Message?.ToString() is { } text && text.Contains(pid) && text.Contains(what) && text.Contains("failed"),
             TimeSpan.FromSeconds(30));
 
-    private static async Task<SelectedSnapshot?> LoadSnapshotAsync(NodeHost node, string id, long maxSequenceNr)
-    {
-        var store = Persistence.Persistence.Instance.Apply(node.System).SnapshotStoreFor(null);
-        var result = await store.Ask<LoadSnapshotResult>(new LoadSnapshot(PersistenceIds.For("Ledger", id),
-            new SnapshotSelectionCriteria(maxSequenceNr), maxSequenceNr), TimeSpan.FromSeconds(10));
-        return result.Snapshot;
-    }
+    private static Task<SelectedSnapshot?> LoadSnapshotAsync(NodeHost node, string id, long maxSequenceNr) =>
+        AggregateContractSpec.LoadSnapshotAsync(node, id, maxSequenceNr);
 
     private static Task WaitForNewestSnapshotAsync(NodeHost node, string id, long sequenceNr) =>
         TestWait.UntilAsync(async () =>

@@ -24,15 +24,7 @@ internal sealed class Endpoints(ActorSystem system, EventDrivenHttpOptions optio
 
     private JsonSerializerOptions Json => reader.Registry.JsonOptions;
 
-    private static async Task<IResult> Guard(Func<Task<IResult>> handler)
-    {
-        try { return await handler(); }
-        catch (BadRequestException e) { return Problems.From(e); }
-        catch (UnregisteredMessageTypeException e) { return Problems.Result(400, "Invalid request", e.Message, "type"); }
-        catch (ArgumentException e) { return Problems.Result(400, "Invalid request", e.Message, e.ParamName); }
-        catch (MessageTooLargeException e) { return Problems.Result(413, "Message too large", e.Message, "payload"); }
-        catch (TimeoutException e) { return Problems.Result(504, "Timed out", e.Message); }
-    }
+    private static Task<IResult> Guard(Func<Task<IResult>> handler) => Problems.Guard(handler);
 
     // ---- commands and aggregates ---------------------------------------------------------------------------------
 

@@ -25,6 +25,19 @@ internal static class Problems
         return Results.Problem(detail: detail, statusCode: status, title: title, type: TypeFor(status), extensions: extensions);
     }
 
+    /// <summary>Runs an endpoint's handler and turns what it refuses into problem documents: a 4xx for bad input,
+    /// 413 for an oversize message, 504 for a timeout. Anything else is a server fault and propagates.</summary>
+    public static async Task<IResult> Guard(Func<Task<IResult>> handler)
+    {
+        try { return await handler(); }
+        catch (BadRequestException e) { return From(e); }
+        catch (Akka.EventDriven.Serialization.UnregisteredMessageTypeException e) { return Result(400, "Invalid request", e.Message, "type"); }
+        catch (ArgumentException e) { return Result(400, "Invalid request", e.Message, e.ParamName); }
+        catch (Akka.EventDriven.EventBus.MessageTooLargeException e) { return Result(413, "Message too large", e.Message, "payload"); }
+        catch (Akka.Actor.AskTimeoutException e) { return Result(504, "Timed out", e.Message); }
+        catch (TimeoutException e) { return Result(504, "Timed out", e.Message); }
+    }
+
     public static IResult From(BadRequestException e) => Result(e.Status, e.Title, e.Message, e.FieldName);
 
     public static async Task Write(HttpContext context, int status, string title, string detail, string? field = null)

@@ -7,11 +7,7 @@ namespace Akka.EventDriven.Http.Internal;
 /// <summary>Projections over HTTP: status and lag of those running on this node; pause, resume and rebuild.</summary>
 internal sealed class ProjectionEndpoints(ActorSystem system)
 {
-    private static async Task<IResult> Guard(Func<Task<IResult>> handler)
-    {
-        try { return await handler(); }
-        catch (BadRequestException e) { return Problems.From(e); }
-    }
+    private static Task<IResult> Guard(Func<Task<IResult>> handler) => Problems.Guard(handler);
 
     private Projection Find(string name, string key)
     {

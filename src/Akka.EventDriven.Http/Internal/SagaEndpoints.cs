@@ -18,16 +18,7 @@ internal sealed class SagaEndpoints(ActorSystem system, RequestReader reader, st
 
     private JsonSerializerOptions Json => reader.Registry.JsonOptions;
 
-    private static async Task<IResult> Guard(Func<Task<IResult>> handler)
-    {
-        try { return await handler(); }
-        catch (BadRequestException e) { return Problems.From(e); }
-        catch (UnregisteredMessageTypeException e) { return Problems.Result(400, "Invalid request", e.Message, "type"); }
-        catch (ArgumentException e) { return Problems.Result(400, "Invalid request", e.Message, e.ParamName); }
-        catch (MessageTooLargeException e) { return Problems.Result(413, "Message too large", e.Message, "payload"); }
-        catch (AskTimeoutException e) { return Problems.Result(504, "Timed out", e.Message); }
-        catch (TimeoutException e) { return Problems.Result(504, "Timed out", e.Message); }
-    }
+    private static Task<IResult> Guard(Func<Task<IResult>> handler) => Problems.Guard(handler);
 
     // The orchestrator exists only where sagas were set up (WithSagas or SagaOrchestrator.Get): creating it here would
     // start a saga region and resume sweep on a node that never asked for them.

@@ -116,10 +116,25 @@ public sealed class PostgreSqlJournal : BatchingJournal
     /// <inheritdoc />
     protected override async Task CreateSchemaAsync()
     {
-        await using var connection = await OpenAsync();
-        await using var tx = await connection.BeginTransactionAsync();
-        await using (var command = new NpgsqlCommand(CreateSchemaSql, connection, tx)) await command.ExecuteNonQueryAsync();
-        await tx.CommitAsync();
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await using var connection = await OpenAsync();
+                await using var tx = await connection.BeginTransactionAsync();
+                await using (var command = new NpgsqlCommand(CreateSchemaSql, connection, tx)) await command.ExecuteNonQueryAsync();
+                await tx.CommitAsync();
+                return;
+            }
+            catch (PostgresException e) when (attempt < 5 && e.SqlState is PostgresErrorCodes.UniqueViolation
+                                                  or PostgresErrorCodes.DuplicateTable or PostgresErrorCodes.DuplicateObject)
+            {
+                // Someone outside the advisory lock created one of these tables at the same moment (Akka.Persistence.Sql's
+                // snapshot store auto-initializes snapshot_store; CREATE TABLE IF NOT EXISTS is not safe against a
+                // concurrent create and fails on pg_type's unique index). The table exists now: the next attempt sees it.
+                Log.Debug("Journal schema creation raced with another creator ({0}); trying again", e.SqlState);
+            }
+        }
     }
 
     /// <inheritdoc />

@@ -14,7 +14,8 @@ public static class ProjectionHosting
     /// Runs the projection that <paramref name="start"/> creates as a cluster singleton: on exactly one node (of
     /// <paramref name="role"/>, if given) at a time, moving to another node when that one leaves. During a hand-over
     /// the old instance is cancelled and stops first (an exactly-once step rolls back, a handler call in progress is
-    /// awaited, up to 20 s), and only then does the new one start, so the handler never runs on two nodes at once.
+    /// awaited, up to half of the cluster-exiting phase's timeout: 5 s by default), and only then does the new one
+    /// start, so the handler never runs on two nodes at once.
     /// <code>
     /// builder.WithProjection(new ProjectionId("balances"), system =&gt; Projection.ExactlyOnce(system, id, handler));
     /// </code>
@@ -67,7 +68,7 @@ public static class ProjectionHosting
     /// <summary>Owns one running projection for as long as this node holds the singleton (or the daemon instance).
     /// Asked to stop for a hand-over, it stops only after the projection has stopped (its step finished or rolled
     /// back), so the instance that takes over never runs beside it; an at-least-once handler is never called on two
-    /// nodes at once. A projection that does not stop within <see cref="StopTimeout"/> is abandoned with a warning.</summary>
+    /// nodes at once. A projection that does not stop within half the cluster-exiting phase is abandoned with a warning.</summary>
     internal sealed class ProjectionRunner(Func<ActorSystem, Projection> start) : UntypedActor
     {
         /// <summary>The termination message the singleton manager and the sharded daemon send.</summary>
@@ -79,11 +80,21 @@ public static class ProjectionHosting
 
         private sealed record Disposed(Exception? Error);
 
-        /// <summary>Longest wait for the projection's step to finish before the hand-over goes on regardless.</summary>
-        internal static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(20);
-
         private Projection? _projection;
         private bool _stopping;
+
+        /// <summary>Longest wait for the projection's step to finish before the hand-over goes on regardless: half of
+        /// coordinated shutdown's cluster-exiting phase (5 s by default), in which the singleton manager waits for
+        /// the hand-over. Waiting longer would time that phase out and turn a graceful leave into a crash, which the
+        /// split-brain resolver may then answer by downing the node that stays.</summary>
+        private TimeSpan StopTimeout { get; } = ExitingTimeout(Context.System) / 2;
+
+        private static TimeSpan ExitingTimeout(ActorSystem system)
+        {
+            var config = system.Settings.Config;
+            const string path = "akka.coordinated-shutdown.phases.cluster-exiting.timeout";
+            return config.HasPath(path) ? config.GetTimeSpan(path) : TimeSpan.FromSeconds(10);
+        }
 
         protected override void PreStart() => _projection = start(Context.System);
 

@@ -47,7 +47,10 @@ public sealed class ProjectionHandOverSpec
         };
 
         var port = TestWait.FreePort();
-        var seeds = $"akka.cluster.seed-nodes = [\"akka.tcp://edhandover@127.0.0.1:{port}\"]";
+        // The old instance may take up to half of cluster-exiting to stop; give the hand-over room for the 8 s the
+        // handler is held below, so the leave stays graceful on a loaded machine.
+        var seeds = $"akka.cluster.seed-nodes = [\"akka.tcp://edhandover@127.0.0.1:{port}\"]\n" +
+                    "akka.coordinated-shutdown.phases.cluster-exiting.timeout = 40s";
         var node1 = await NodeHost.StartAsync(store, extraHocon: $"akka.remote.dot-netty.tcp.port = {port}\n{seeds}",
             systemName: "edhandover", configure: b => b.WithProjection(id, start));
         var node2 = await NodeHost.StartAsync(store, extraHocon: $"akka.remote.dot-netty.tcp.port = 0\n{seeds}",

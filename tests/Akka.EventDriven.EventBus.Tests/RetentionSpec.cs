@@ -50,27 +50,27 @@ public sealed class RetentionSpec
             var slowSub = await ConsumeAsync(bus, topic, "slow", slow);
             for (var i = 1; i <= 10; i++) await bus.PublishAsync(topic, new Ping(i), persistent);
             await TestWait.UntilAsync(async () => Assert.Equal(10, await bus.Store.LoadOffsetAsync(BusNames.Consumer(BusNames.TopicLog(topic, 0), "slow"))),
-                TimeSpan.FromSeconds(30));
+                TimeSpan.FromSeconds(60));
             await slowSub.DisposeAsync();
 
             for (var i = 11; i <= 40; i++) await bus.PublishAsync(topic, new Ping(i), persistent);
-            await TestWait.UntilAsync(() => { Assert.Equal(40, fast.Count); return Task.CompletedTask; }, TimeSpan.FromSeconds(30));
+            await TestWait.UntilAsync(() => { Assert.Equal(40, fast.Count); return Task.CompletedTask; }, TimeSpan.FromSeconds(60));
             Assert.Equal(Enumerable.Range(1, 40), fast);
-            await TestWait.UntilAsync(async () => Assert.Equal(11, (await RowsAsync(bus, topic)).Min), TimeSpan.FromSeconds(30));
+            await TestWait.UntilAsync(async () => Assert.Equal(11, (await RowsAsync(bus, topic)).Min), TimeSpan.FromSeconds(60));
 
             // The slow group comes back and gets everything it had not acknowledged; then retention moves on.
             await using (await ConsumeAsync(bus, topic, "slow", slow))
             {
-                await TestWait.UntilAsync(() => { Assert.Equal(40, slow.Count); return Task.CompletedTask; }, TimeSpan.FromSeconds(30));
+                await TestWait.UntilAsync(() => { Assert.Equal(40, slow.Count); return Task.CompletedTask; }, TimeSpan.FromSeconds(60));
                 Assert.Equal(Enumerable.Range(1, 40), slow);
-                await TestWait.UntilAsync(async () => Assert.Equal((36L, 5L), await RowsAsync(bus, topic)), TimeSpan.FromSeconds(30));
+                await TestWait.UntilAsync(async () => Assert.Equal((36L, 5L), await RowsAsync(bus, topic)), TimeSpan.FromSeconds(60));
             }
         }
 
         // A new group starts at the oldest message kept; a publish still gets the next sequence number.
         var late = new ConcurrentQueue<int>();
         await using (await ConsumeAsync(bus, topic, "late", late))
-            await TestWait.UntilAsync(() => { Assert.Equal(Enumerable.Range(36, 5), late); return Task.CompletedTask; }, TimeSpan.FromSeconds(30));
+            await TestWait.UntilAsync(() => { Assert.Equal(Enumerable.Range(36, 5), late); return Task.CompletedTask; }, TimeSpan.FromSeconds(60));
         Assert.Equal(41, (await bus.PublishAsync(topic, new Ping(41), persistent)).Sequence);
     }
 
@@ -84,11 +84,11 @@ public sealed class RetentionSpec
         var seen = new ConcurrentQueue<int>();
         await using var sub = await ConsumeAsync(bus, topic, "only", seen);
         for (var i = 1; i <= 10; i++) await bus.PublishAsync(topic, new Ping(i), new PublishOptions { Persistent = true });
-        await TestWait.UntilAsync(() => { Assert.Equal(10, seen.Count); return Task.CompletedTask; }, TimeSpan.FromSeconds(30));
+        await TestWait.UntilAsync(() => { Assert.Equal(10, seen.Count); return Task.CompletedTask; }, TimeSpan.FromSeconds(60));
         // Once older than a second, all but the newest row go (it keeps the log's highest sequence number).
-        await TestWait.UntilAsync(async () => Assert.Equal((10L, 1L), await RowsAsync(bus, topic)), TimeSpan.FromSeconds(30));
+        await TestWait.UntilAsync(async () => Assert.Equal((10L, 1L), await RowsAsync(bus, topic)), TimeSpan.FromSeconds(60));
         Assert.Equal(11, (await bus.PublishAsync(topic, new Ping(11), new PublishOptions { Persistent = true })).Sequence);
-        await TestWait.UntilAsync(() => { Assert.Contains(11, seen); return Task.CompletedTask; }, TimeSpan.FromSeconds(30));
+        await TestWait.UntilAsync(() => { Assert.Contains(11, seen); return Task.CompletedTask; }, TimeSpan.FromSeconds(60));
         Assert.Equal(Enumerable.Range(1, 11), seen);
     }
 

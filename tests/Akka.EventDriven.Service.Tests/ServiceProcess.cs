@@ -6,43 +6,6 @@ using System.Text.Json;
 
 namespace Akka.EventDriven.Service.Tests;
 
-/// <summary>Polls with a deadline instead of sleeping for a fixed time.</summary>
-public static class TestWait
-{
-    /// <summary>Polls <paramref name="assertion"/> until it holds or <paramref name="within"/> passes.</summary>
-    public static async Task UntilAsync(Func<Task> assertion, TimeSpan within)
-    {
-        var deadline = DateTime.UtcNow + within;
-        while (true)
-        {
-            try { await assertion(); return; }
-            catch (Exception) when (DateTime.UtcNow < deadline) { await Task.Delay(200); }
-        }
-    }
-
-    /// <summary>A free TCP port on 127.0.0.1.</summary>
-    public static int FreePort()
-    {
-        // Below the kernel's ephemeral range (32768-60999 here): a port handed out by binding port 0 comes from that
-        // range, and between releasing it and the node binding it, any outgoing connection (a database client, a
-        // test) may take it as its local port. Ports below it are only ever taken by listeners.
-        for (var attempt = 0; attempt < 500; attempt++)
-        {
-            var port = System.Random.Shared.Next(20_000, 32_000);
-            try
-            {
-                using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
-                probe.Start();
-                return port;
-            }
-            catch (System.Net.Sockets.SocketException) { }
-        }
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
-}
-
 /// <summary>The built service (src/Akka.EventDriven.Service) run with <c>dotnet</c> as a child process, configured only
 /// by environment variables; its output is collected for assertions and failure messages.</summary>
 public sealed class ServiceProcess : IAsyncDisposable

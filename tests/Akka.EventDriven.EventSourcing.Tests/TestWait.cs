@@ -1,0 +1,38 @@
+namespace Akka.EventDriven.EventSourcing.Tests;
+
+/// <summary>Waiting helpers shared by the specs (no fixed sleeps: poll an assertion until a deadline).</summary>
+public static class TestWait
+{
+    /// <summary>Polls <paramref name="assertion"/> until it holds or <paramref name="within"/> (15 s) passes.</summary>
+    public static async Task UntilAsync(Func<Task> assertion, TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(15));
+        while (true)
+        {
+            try { await assertion(); return; }
+            catch (Exception) when (DateTime.UtcNow < deadline) { await Task.Delay(100); }
+        }
+    }
+
+    /// <summary>A free TCP port on 127.0.0.1.</summary>
+    public static int FreePort()
+    {
+        // Below the kernel's ephemeral range (32768-60999 here): a port handed out by binding port 0 comes from that
+        // range, and between releasing it and the node binding it, any outgoing connection (a database client, a
+        // test) may take it as its local port. Ports below it are only ever taken by listeners.
+        for (var attempt = 0; attempt < 500; attempt++)
+        {
+            var port = System.Random.Shared.Next(20_000, 32_000);
+            try
+            {
+                using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port);
+                probe.Start();
+                return port;
+            }
+            catch (System.Net.Sockets.SocketException) { }
+        }
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}

@@ -11,17 +11,23 @@ namespace Akka.EventDriven.Projections;
 /// known to be final (a rolled-back write, a deleted event).
 /// On PostgreSQL "final" comes from the database's own knowledge of in-flight transactions, never from a clock: every
 /// insert into <c>event_journal</c> gets its transaction id before it takes an ordering (a statement trigger, see
-/// <see cref="PostgreSqlJournal"/>), so a transaction that holds a hole seen in a snapshot has an id below that
-/// snapshot's <c>xmax</c>; once a later snapshot's <c>xmin</c> is at or above it, every such transaction has ended,
-/// and a hole still there is final however long a commit took. On SQLite (one writer, commits in ordering order) a
+/// <see cref="PostgreSqlJournal"/>), so a transaction that holds a hole has an id assigned before the hole was first
+/// seen. Right after that first sight the reader takes a transaction id of its own (<c>pg_current_xact_id()</c>, once
+/// per new hole), which is above every id assigned before; once a later snapshot's <c>xmin</c> is above that id, every
+/// transaction that could hold the hole has ended, and a hole still there is final however long a commit took.
+/// (A snapshot's <c>xmax</c> is not such a bound: it is one past the highest <em>completed</em> id, and a writer that
+/// took its id after the last one to complete, and still runs, is at or above it.) On SQLite (one writer, commits in ordering order) a
 /// hole is final once it is older than the gap timeout or the row after it was written longer ago than that.
 /// </summary>
 internal sealed class JournalReader(StoreSettings store, ProjectionSettings settings, Akka.Serialization.Serialization serialization)
 {
     private readonly Dictionary<long, DateTime> _holesSeen = new();
-    // PostgreSQL: per hole, the xmax of the snapshot it was first seen in, and the ordering of the row behind it then
-    // (the bound covers only transactions that took orderings below that row).
-    private readonly Dictionary<long, (long Xmax, long Below)> _holeBounds = new();
+    // PostgreSQL: per hole, a transaction id taken right after it was first seen (every writer that could hold it has
+    // a lower one), and the ordering of the row behind it then (the bound covers only transactions that took orderings
+    // below that row).
+    private readonly Dictionary<long, (long After, long Below)> _holeBounds = new();
+    // Holes seen for the first time in the current read, waiting for their bound (taken once the rows are read).
+    private readonly List<(long Hole, long Below)> _unbounded = new();
     private long _highestSkipped;
     private readonly string _createdColumn = store.Provider == StoreProvider.PostgreSql ? "created_at" : "timestamp";
 
@@ -31,11 +37,11 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
         ? "(extract(epoch FROM statement_timestamp()) * 10000000)::bigint + 621355968000000000"
         : "@now";
 
-    // The statement's own snapshot: its xmin (every transaction below has ended) and xmax (every transaction that
-    // has an id has one below it), taken once per statement rather than per row.
+    // The statement's own snapshot's xmin (every transaction below it has ended), taken once per statement rather than
+    // per row.
     private readonly string _snapshot = store.Provider == StoreProvider.PostgreSql
-        ? "CROSS JOIN (SELECT pg_snapshot_xmin(s)::text::bigint AS xmin, pg_snapshot_xmax(s)::text::bigint AS xmax FROM pg_current_snapshot() s) snap"
-        : "CROSS JOIN (SELECT 0 AS xmin, 0 AS xmax) snap";
+        ? "CROSS JOIN (SELECT pg_snapshot_xmin(s)::text::bigint AS xmin FROM pg_current_snapshot() s) snap"
+        : "CROSS JOIN (SELECT 0 AS xmin) snap";
 
     /// <summary>Called with the first and last ordering of a hole given up on (once per hole).</summary>
     public Action<long, long>? HoleSkipped { get; set; }
@@ -74,7 +80,7 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
         command.Transaction = transaction;
         command.CommandText = $"""
             SELECT j.ordering, j.persistence_id, j.sequence_nr, j.payload, j.manifest, j.serializer_id,
-                   j.{_createdColumn}, j.is_deleted, {tagFilter}, {_nowTicks}, {tags}, snap.xmin, snap.xmax
+                   j.{_createdColumn}, j.is_deleted, {tagFilter}, {_nowTicks}, {tags}, snap.xmin
             FROM event_journal j {_snapshot} WHERE j.ordering > @offset ORDER BY j.ordering LIMIT @limit
             """;
         command.AddParameter("offset", offset);
@@ -94,7 +100,7 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
             if (ordering != next + 1)
             {
                 var final = store.Provider == StoreProvider.PostgreSql
-                    ? HoleIsFinal(next + 1, ordering, reader.GetInt64(11), reader.GetInt64(12))
+                    ? HoleIsFinal(next + 1, ordering, reader.GetInt64(11))
                     : HoleIsFinal(next + 1, new DateTime(reader.GetInt64(6), DateTimeKind.Utc), now);
                 if (!final) break;
                 Skipped(next + 1, ordering - 1);
@@ -122,7 +128,22 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
                 Tags = reader.IsDBNull(10) ? [] : reader.GetString(10).Split('\u001f'),
             });
         }
+        await reader.DisposeAsync();
+        if (_unbounded.Count > 0) await BoundNewHolesAsync(connection, transaction, ct);
         return (events, next, rows);
+    }
+
+    // Takes one transaction id for the holes first seen in this read: it is assigned after the read's snapshot, so it is
+    // above the id of every transaction that held an ordering then. In a projection's own transaction the id is that
+    // transaction's (it writes its offset anyway); outside one it is a statement of its own that commits at once.
+    private async Task BoundNewHolesAsync(DbConnection connection, DbTransaction? transaction, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT pg_current_xact_id()::text::bigint";
+        var after = Convert.ToInt64(await command.ExecuteScalarAsync(ct));
+        foreach (var (hole, below) in _unbounded) _holeBounds[hole] = (after, below);
+        _unbounded.Clear();
     }
 
     /// <summary>Creates the journal tables if no node has yet (the same DDL as the journals use), so that a
@@ -171,12 +192,13 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
         return (max, behind, oldest);
     }
 
-    private bool HoleIsFinal(long hole, long rowAfter, long xmin, long xmax)
+    private bool HoleIsFinal(long hole, long rowAfter, long xmin)
     {
-        if (_holeBounds.TryGetValue(hole, out var bound) && rowAfter <= bound.Below) return xmin >= bound.Xmax;
-        // First sight (or a row behind the hole was deleted and the hole grew): whoever holds it has an id below this
-        // snapshot's xmax; wait until all of those have ended.
-        _holeBounds[hole] = (xmax, rowAfter);
+        // Every transaction below the snapshot's xmin has ended; the bound's own id is one of them once xmin passes it.
+        if (_holeBounds.TryGetValue(hole, out var bound) && rowAfter <= bound.Below) return xmin > bound.After;
+        // First sight (or a row behind the hole was deleted and the hole grew): bound it once the rows are read.
+        _holeBounds.Remove(hole);
+        _unbounded.Add((hole, rowAfter));
         return false;
     }
 

@@ -50,13 +50,8 @@ public sealed class BatchingJournalSpec
 
         // Several call-timeouts pass while the write is still in flight: its caller must not hear "failed" (it may
         // yet commit, which it will once the blocker rolls back).
-        var until = DateTime.UtcNow + TimeSpan.FromSeconds(5);
-        while (DateTime.UtcNow < until && !first.IsCompleted) await Task.Delay(50);
-        if (first.IsCompleted)
-        {
-            var answer = first.IsFaulted ? first.Exception!.GetBaseException().Message : (await first).ToString();
-            Assert.Fail($"answered while its write was in flight: {answer}");
-        }
+        await TestWait.NeverWithinAsync(() => first.IsCompleted, TimeSpan.FromSeconds(5), () =>
+            $"answered while its write was in flight: {(first.IsFaulted ? first.Exception!.GetBaseException().Message : first.Result.ToString())}");
 
         await blocker.RollbackAsync();
         Assert.Equal(2, Assert.IsType<CommandAccepted>(await first).Version);

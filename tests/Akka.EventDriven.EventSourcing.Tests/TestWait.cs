@@ -14,6 +14,21 @@ public static class TestWait
         }
     }
 
+    /// <summary>An absence check: fails as soon as <paramref name="happened"/> turns true, and passes when it stayed false
+    /// for the whole of <paramref name="during"/>. Use it where the property is that something must NOT happen for a
+    /// while (a hand-over must wait, a late event must not be passed over); the wait is the property, not a guess at
+    /// how long something takes.</summary>
+    public static async Task NeverWithinAsync(Func<bool> happened, TimeSpan during, Func<string> because)
+    {
+        var deadline = DateTime.UtcNow + during;
+        while (DateTime.UtcNow < deadline)
+        {
+            if (happened()) throw new Xunit.Sdk.XunitException(because());
+            await Task.Delay(20);
+        }
+        if (happened()) throw new Xunit.Sdk.XunitException(because());
+    }
+
     /// <summary>A free TCP port on 127.0.0.1.</summary>
     public static int FreePort()
     {

@@ -10,6 +10,7 @@ namespace Akka.EventDriven.Projections.Tests;
 /// PostgreSQL: a write whose commit takes far longer than the gap timeout (a lock wait, an fsync stall, a synchronous
 /// standby) must still be projected, exactly once; a hole whose write really rolled back is skipped, and shown.
 /// </summary>
+[Collection(SerialDatabaseCollection.Name)]
 public sealed class LateCommitSpec
 {
     [Fact]
@@ -56,9 +57,8 @@ public sealed class LateCommitSpec
 
         // Many gap timeouts pass with the holes' writers still in flight: nothing behind them may be handed out,
         // or the late event would be passed over for good.
-        var until = DateTime.UtcNow + gap * 8;
-        while (DateTime.UtcNow < until && seen.IsEmpty) await Task.Delay(50);
-        Assert.True(seen.IsEmpty, $"the projection passed holes whose writers were still in flight: it handled {string.Join(", ", seen.Keys)}");
+        await TestWait.NeverWithinAsync(() => !seen.IsEmpty, gap * 8,
+            () => $"the projection passed holes whose writers were still in flight: it handled {string.Join(", ", seen.Keys)}");
 
         await blocker.RollbackAsync();
         Assert.Equal(1, Assert.IsType<CommandAccepted>(await held).Version);
@@ -75,6 +75,76 @@ public sealed class LateCommitSpec
         Assert.True(Interlocked.Read(ref skippedMetric) >= 1, "the rolled-back hole was not counted in the skipped_holes metric");
     }
 
+    /// <summary>
+    /// The writer holding a hole took its transaction id AFTER the newest one to complete (so at or above the snapshot's
+    /// xmax), and is the oldest transaction still running (so it is the snapshot's xmin). A bound taken from xmax calls
+    /// that hole final while its writer runs and passes over its event for good; the bound must come from an id taken
+    /// after the hole was seen. Runs alone (its collection is not parallel) so that no other commit in the server lifts
+    /// xmax above the writer's id and hides the case.
+    /// </summary>
+    [Fact]
+    public async Task A_hole_held_by_the_newest_transaction_id_is_not_final_while_that_transaction_runs()
+    {
+        var store = await PrivateDatabase.CreateAsync();
+        await using var node = await NodeHost.StartAsync(store);
+        var run = Guid.NewGuid().ToString("N")[..12];
+        await node.Ledger.SendAsync($"{run}-warmup", new Open("w")); // the journal tables exist, and a real payload to copy
+        var cs = Akka.EventDriven.EventSourcing.Storage.StoreSettings.NormalizeConnectionString(store.Provider, store.ConnectionString);
+
+        var seen = new ConcurrentDictionary<string, int>();
+        var settings = new ProjectionSettings(PollInterval: TimeSpan.FromMilliseconds(10), StartFromEnd: true);
+        await using var projection = Projection.AtLeastOnce(node.System, new ProjectionId($"newest-{run}"), (e, _) =>
+        {
+            if (e.PersistenceId.Contains(run)) seen.AddOrUpdate(e.PersistenceId, 1, (_, n) => n + 1);
+            return Task.CompletedTask;
+        }, settings);
+        await projection.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
+
+        const string insert = """
+            INSERT INTO event_journal (created_at, is_deleted, persistence_id, sequence_nr, payload, manifest, serializer_id)
+            SELECT created_at, false, $1, 1, payload, manifest, serializer_id FROM event_journal WHERE persistence_id = $2
+            RETURNING ordering
+            """;
+        var warmup = PersistenceIds.For("Ledger", $"{run}-warmup");
+        var lateId = PersistenceIds.For("Ledger", $"{run}-late");
+        var earlyId = PersistenceIds.For("Ledger", $"{run}-early");
+        await using var early = new NpgsqlConnection(cs);
+        await using var late = new NpgsqlConnection(cs);
+        await early.OpenAsync();
+        await late.OpenAsync();
+
+        // 'early' takes its transaction id first; 'late' takes a newer one and a lower ordering, and stays open;
+        // 'early' then takes the ordering behind it and commits. Nothing completes after 'late' took its id.
+        await using var earlyTx = await early.BeginTransactionAsync();
+        await using (var xid = new NpgsqlCommand("SELECT pg_current_xact_id()", early, earlyTx)) await xid.ExecuteScalarAsync();
+        await using var lateTx = await late.BeginTransactionAsync();
+        long lateOrdering, earlyOrdering;
+        await using (var c = new NpgsqlCommand(insert, late, lateTx))
+        {
+            c.Parameters.Add(new NpgsqlParameter<string> { TypedValue = lateId });
+            c.Parameters.Add(new NpgsqlParameter<string> { TypedValue = warmup });
+            lateOrdering = Convert.ToInt64(await c.ExecuteScalarAsync());
+        }
+        await using (var c = new NpgsqlCommand(insert, early, earlyTx))
+        {
+            c.Parameters.Add(new NpgsqlParameter<string> { TypedValue = earlyId });
+            c.Parameters.Add(new NpgsqlParameter<string> { TypedValue = warmup });
+            earlyOrdering = Convert.ToInt64(await c.ExecuteScalarAsync());
+        }
+        Assert.True(earlyOrdering > lateOrdering);
+        await earlyTx.CommitAsync();
+
+        // The row behind the hole is committed; the hole's writer still runs: nothing may be handed out past it.
+        await TestWait.NeverWithinAsync(() => !seen.IsEmpty, TimeSpan.FromSeconds(3),
+            () => $"the projection passed a hole whose writer was still running: it handled {string.Join(", ", seen.Keys)}");
+
+        await lateTx.CommitAsync();
+        await projection.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(1, seen.GetValueOrDefault(lateId));
+        Assert.Equal(1, seen.GetValueOrDefault(earlyId));
+        Assert.Equal(0, (await projection.GetStatusAsync()).SkippedHoles);
+    }
+
     private static async Task<long> CommittedAsync(TestStore store, string pattern)
     {
         await using var connection = new NpgsqlConnection(
@@ -84,4 +154,11 @@ public sealed class LateCommitSpec
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pattern });
         return (long)(await command.ExecuteScalarAsync())!;
     }
+}
+
+/// <summary>Specs that need the database server to themselves (no other spec's commits in between) run alone.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class SerialDatabaseCollection
+{
+    public const string Name = "serial database";
 }

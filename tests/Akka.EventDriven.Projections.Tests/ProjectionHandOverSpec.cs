@@ -71,8 +71,8 @@ public sealed class ProjectionHandOverSpec
 
             // While the old call is stuck, the singleton must not start on the staying node: give the hand-over time
             // to (wrongly) happen, watching for the second instance's first call.
-            var early = await Task.WhenAny(secondInstanceCalled.Task, Task.Delay(TimeSpan.FromSeconds(8)));
-            Assert.False(early == secondInstanceCalled.Task, "the new instance ran while the old one was still in its handler");
+            await TestWait.NeverWithinAsync(() => secondInstanceCalled.Task.IsCompleted, TimeSpan.FromSeconds(8),
+                () => "the new instance ran while the old one was still in its handler");
 
             releaseFirstCall.TrySetResult();
             await leave;

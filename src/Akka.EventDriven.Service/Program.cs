@@ -7,6 +7,12 @@ using Microsoft.Extensions.Logging;
 
 // The event-bus-service: one node configured only by environment variables (README, "The service").
 // Exit codes: 0 after a clean stop (SIGTERM, Ctrl+C), 2 for bad configuration, 1 when the node fails to start or run.
+//
+// `--probe <url>`: the container health check (the runtime image has no curl): GET the URL, exit 0 on a 2xx answer
+// within 5 s, 1 otherwise, printing the status. docker-compose.yml's nodes use it on /health/ready.
+if (args is ["--probe", var probeUrl, ..])
+    return await HealthProbe.RunAsync(probeUrl, Console.Out);
+
 ServiceSettings settings;
 IReadOnlyList<IEventDrivenModule> modules;
 try

@@ -195,7 +195,7 @@ internal sealed class NameCounters
             (at, published, delivered) = (_at[oldest], _published[oldest], _delivered[oldest]);
         }
         var seconds = (Environment.TickCount64 - at) / 1000.0;
-        if (seconds < 0.5) return (0, 0); // too short a time to say anything
+        seconds = Math.Max(1, seconds); // a name seen a moment ago: its counts are its first second's
         return ((ReadPublished - published) / seconds, (ReadDelivered - delivered) / seconds);
     }
 }

@@ -106,8 +106,8 @@ public sealed class PipelineRegistry : IExtension
                 var oldest = _count < Samples ? 0 : _next;
                 (at, i, o) = (_at[oldest], _in[oldest], _out[oldest]);
             }
-            var seconds = (Environment.TickCount64 - at) / 1000.0;
-            return seconds < 0.5 ? (0, 0) : ((elementsIn - i) / seconds, (elementsOut - o) / seconds);
+            var seconds = Math.Max(1, (Environment.TickCount64 - at) / 1000.0); // just defined: counts of its first second
+            return ((elementsIn - i) / seconds, (elementsOut - o) / seconds);
         }
     }
 }

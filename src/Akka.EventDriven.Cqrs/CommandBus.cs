@@ -73,10 +73,23 @@ public sealed class CommandBus
         });
     }
 
-    /// <summary>Executes <paramref name="command"/> with its registered handler.</summary>
+    /// <summary>True when a handler is registered for commands of <paramref name="commandType"/>.</summary>
+    public bool Handles(Type commandType) => _handlers.ContainsKey(commandType);
+
+    /// <summary>Executes <paramref name="command"/> with its registered handler. Each outcome is counted in meter
+    /// <c>Akka.EventDriven.Cqrs</c> (<c>eventdriven.cqrs.commands</c> by <c>outcome</c>, and the
+    /// <c>eventdriven.cqrs.command.duration</c> histogram).</summary>
     public async Task<CommandOutcome> ExecuteAsync(object command, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(command);
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var outcome = await ExecuteCoreAsync(command, cancellationToken);
+        CqrsMetrics.CommandDone(command.GetType().Name, outcome, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        return outcome;
+    }
+
+    private async Task<CommandOutcome> ExecuteCoreAsync(object command, CancellationToken cancellationToken)
+    {
         if (!_handlers.TryGetValue(command.GetType(), out var handler))
             return CommandOutcome.Fail(CommandErrorKind.NoHandler, $"No handler is registered for command '{command.GetType().Name}'.");
         try

@@ -14,6 +14,11 @@ namespace Akka.EventDriven.Cqrs;
 public sealed record QueryCacheOptions<TQuery>(TimeSpan Ttl, Func<TQuery, IEnumerable<string>>? InvalidatedBy = null,
     Func<TQuery, IEnumerable<string>>? InvalidatedByTags = null);
 
+/// <summary>What <see cref="QueryBus.QueryAsync"/> answered.</summary>
+/// <param name="Result">The handler's result.</param>
+/// <param name="Cached">True when it was served from the cache rather than computed for this call.</param>
+public sealed record QueryResult(object? Result, bool Cached);
+
 /// <summary>
 /// The guide's <c>QueryBus</c>: one handler per query type, optional caching with a TTL, and — beyond the guide —
 /// invalidation by events: a cached result names the aggregates it depends on, and is dropped as soon as an event of
@@ -24,7 +29,7 @@ public sealed record QueryCacheOptions<TQuery>(TimeSpan Ttl, Func<TQuery, IEnume
 /// </summary>
 public sealed class QueryBus : IAsyncDisposable
 {
-    private readonly ConcurrentDictionary<Type, Func<object, CancellationToken, Task<object?>>> _handlers = new();
+    private readonly ConcurrentDictionary<Type, Func<object, CancellationToken, Task<QueryResult>>> _handlers = new();
     private readonly ConcurrentDictionary<object, Entry> _cache = new();
     private readonly int _capacity;
     private readonly Projection? _invalidator;
@@ -98,14 +103,14 @@ public sealed class QueryBus : IAsyncDisposable
         where TQuery : notnull
     {
         ArgumentNullException.ThrowIfNull(handler);
-        Func<object, CancellationToken, Task<object?>> run = async (q, ct) =>
+        Func<object, CancellationToken, Task<QueryResult>> run = async (q, ct) =>
         {
             var query = (TQuery)q;
-            if (cache is null) return await handler(query, ct);
+            if (cache is null) return new QueryResult(await handler(query, ct), false);
             if (_cache.TryGetValue(q, out var hit) && hit.Expires > DateTime.UtcNow)
             {
                 hit.LastUsed = Interlocked.Increment(ref _clock);
-                return hit.Value;
+                return new QueryResult(hit.Value, true);
             }
             var dependsOn = cache.InvalidatedBy?.Invoke(query).ToArray() ?? [];
             var tags = cache.InvalidatedByTags?.Invoke(query).ToArray() ?? [];
@@ -115,7 +120,7 @@ public sealed class QueryBus : IAsyncDisposable
             try
             {
                 var value = await handler(query, ct);
-                if (pending.Invalidated || !followed) return value;
+                if (pending.Invalidated || !followed) return new QueryResult(value, false);
                 var entry = new Entry(value, DateTime.UtcNow + cache.Ttl, dependsOn, tags) { LastUsed = Interlocked.Increment(ref _clock) };
                 _cache[q] = entry;
                 // An invalidation that marked this computation after the check above scans the cache after marking it,
@@ -123,7 +128,7 @@ public sealed class QueryBus : IAsyncDisposable
                 Interlocked.MemoryBarrier();
                 if (pending.Invalidated) _cache.TryRemove(KeyValuePair.Create(q, entry));
                 else if (_cache.Count > _capacity) Evict();
-                return value;
+                return new QueryResult(value, false);
             }
             finally
             {
@@ -136,13 +141,32 @@ public sealed class QueryBus : IAsyncDisposable
     }
 
     /// <summary>Runs <paramref name="query"/> (or serves it from the cache).</summary>
-    public async Task<TResult> ExecuteAsync<TResult>(object query, CancellationToken cancellationToken = default)
+    public async Task<TResult> ExecuteAsync<TResult>(object query, CancellationToken cancellationToken = default) =>
+        (TResult)(await QueryAsync(query, cancellationToken)).Result!;
+
+    /// <summary>Runs <paramref name="query"/> (or serves it from the cache) and says which it was. Throws
+    /// <see cref="InvalidOperationException"/> when no handler is registered for its type (see <see cref="Handles"/>).</summary>
+    public async Task<QueryResult> QueryAsync(object query, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(query);
         if (!_handlers.TryGetValue(query.GetType(), out var handler))
             throw new InvalidOperationException($"No handler is registered for query '{query.GetType().Name}'.");
-        return (TResult)(await handler(query, cancellationToken))!;
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var outcome = "failed";
+        try
+        {
+            var result = await handler(query, cancellationToken);
+            outcome = result.Cached ? "cached" : "computed";
+            return result;
+        }
+        finally
+        {
+            CqrsMetrics.QueryDone(query.GetType().Name, outcome, System.Diagnostics.Stopwatch.GetElapsedTime(started));
+        }
     }
+
+    /// <summary>True when a handler is registered for queries of <paramref name="queryType"/>.</summary>
+    public bool Handles(Type queryType) => _handlers.ContainsKey(queryType);
 
     /// <summary>Drops every cached result that depends on the aggregate with <paramref name="persistenceId"/>.</summary>
     public void Invalidate(string persistenceId) => Invalidate(persistenceId, []);

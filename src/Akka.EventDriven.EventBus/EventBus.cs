@@ -82,6 +82,15 @@ public sealed class EventBus : IExtension
     /// <summary>The settings (<c>akka.event-driven.bus</c>).</summary>
     public BusSettings Settings { get; }
 
+    /// <summary>The meter name of the bus metrics (System.Diagnostics.Metrics).</summary>
+    public const string MeterName = BusMetrics.MeterName;
+
+    /// <summary>The window over which <see cref="GetTopicsAsync"/> and <see cref="GetQueuesAsync"/> compute rates (10 s).</summary>
+    public static TimeSpan RateWindow => BusMetrics.RateWindow;
+
+    /// <summary>Most topic (and, separately, queue) names whose counts a node keeps (1,000).</summary>
+    public static int MaxTrackedNames => BusMetrics.MaxNames;
+
     internal MessageTypeRegistry Registry { get; }
     internal BusStore Store { get; }
     internal ILoggingAdapter Log { get; }
@@ -171,7 +180,7 @@ public sealed class EventBus : IExtension
         if (!_routing.Topics.IsEmpty)
             foreach (var target in RoutesOf(envelope.Topic))
                 _mediator.Tell(new Publish(target, envelope, sendOneMessageToEachGroup: target.StartsWith(BusNames.GroupPrefix, StringComparison.Ordinal)));
-        MetricsCounters.Published();
+        MetricsCounters.Published(envelope.Topic, queue: false);
     }
 
     /// <summary>Subscribes <paramref name="handler"/> to <paramref name="topic"/> (an exact name, or a pattern such as
@@ -312,7 +321,7 @@ public sealed class EventBus : IExtension
         if (result is not CommandAccepted accepted)
             throw new InvalidOperationException($"The log of '{envelope.Topic}' refused the message: {(result as CommandRejected)?.Reason}");
         Notify(logId, accepted.Version);
-        MetricsCounters.Published();
+        MetricsCounters.Published(envelope.Topic, queue: BusNames.IsQueueLog(logId));
         return accepted.Version;
     }
 
@@ -473,6 +482,62 @@ public sealed class EventBus : IExtension
             MetricsCounters.Depth[consumerId] = Math.Max(0, head - offset);
         }
         return MetricsCounters.Snapshot();
+    }
+
+    /// <summary>The topics this node knows (published or delivered here, subscribed here, consumed durably here, or
+    /// with a subscriber anywhere in the cluster as of the last routing refresh), each with this node's counts and rates
+    /// and, for durable subscriptions consumed here, the lag per group (read from the database, as
+    /// <see cref="GetMetricsAsync"/>). Ordered by name; per-name counts are kept for at most
+    /// <see cref="MaxTrackedNames"/> topics.</summary>
+    public async Task<IReadOnlyList<BusDestinationStats>> GetTopicsAsync()
+    {
+        var snapshot = await GetMetricsAsync();
+        var lag = new Dictionary<string, Dictionary<string, long>>(StringComparer.Ordinal);
+        foreach (var (consumerId, behind) in snapshot.QueueDepth)
+        {
+            var (logId, group) = BusNames.ParseConsumer(consumerId);
+            if (BusNames.IsQueueLog(logId)) continue;
+            var topic = logId[2..logId.LastIndexOf('#')];
+            if (!lag.TryGetValue(topic, out var groups)) lag[topic] = groups = new Dictionary<string, long>(StringComparer.Ordinal);
+            groups[group] = groups.GetValueOrDefault(group) + behind;
+        }
+        var names = new SortedSet<string>(MetricsCounters.Topics.Keys, StringComparer.Ordinal);
+        names.UnionWith(lag.Keys);
+        foreach (var known in _routing.All.Concat(_localTopics.Keys))
+        {
+            var name = known.StartsWith(BusNames.GroupPrefix, StringComparison.Ordinal) ? known[BusNames.GroupPrefix.Length..] : known;
+            if (!name.StartsWith('$') && !TopicNames.IsPattern(name) && names.Count < BusMetrics.MaxNames) names.Add(name);
+        }
+        return names.Select(name =>
+        {
+            MetricsCounters.Topics.TryGetValue(name, out var c);
+            var (publishedRate, deliveredRate) = c?.Rates() ?? (0, 0);
+            var subscriptions = _localTopics.GetValueOrDefault(name) + _localTopics.GetValueOrDefault(BusNames.GroupPrefix + name);
+            return new BusDestinationStats(name, c?.ReadPublished ?? 0, c?.ReadDelivered ?? 0, publishedRate, deliveredRate, subscriptions,
+                null, lag.TryGetValue(name, out var groups) ? groups : new Dictionary<string, long>());
+        }).ToList();
+    }
+
+    /// <summary>The queues this node knows (enqueued or consumed here), each with this node's counts and rates and, for
+    /// queues consumed here, the depth (read from the database). Ordered by name; at most <see cref="MaxTrackedNames"/>.</summary>
+    public async Task<IReadOnlyList<BusDestinationStats>> GetQueuesAsync()
+    {
+        var snapshot = await GetMetricsAsync();
+        var depth = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var (consumerId, behind) in snapshot.QueueDepth)
+        {
+            var (logId, _) = BusNames.ParseConsumer(consumerId);
+            if (BusNames.IsQueueLog(logId)) depth[logId[2..]] = depth.GetValueOrDefault(logId[2..]) + behind;
+        }
+        var names = new SortedSet<string>(MetricsCounters.Queues.Keys, StringComparer.Ordinal);
+        names.UnionWith(depth.Keys);
+        return names.Select(name =>
+        {
+            MetricsCounters.Queues.TryGetValue(name, out var c);
+            var (publishedRate, deliveredRate) = c?.Rates() ?? (0, 0);
+            return new BusDestinationStats(name, c?.ReadPublished ?? 0, c?.ReadDelivered ?? 0, publishedRate, deliveredRate, 0,
+                depth.TryGetValue(name, out var d) ? d : null, new Dictionary<string, long>());
+        }).ToList();
     }
 
     // ------------------------------------------------------------------------------------------------------------

@@ -1,6 +1,9 @@
 using System.Text.Json;
 using System.Threading.RateLimiting;
 using Akka.Actor;
+using Akka.EventDriven.Cqrs;
+using Akka.EventDriven.Sagas;
+using Akka.EventDriven.Streaming;
 using Akka.EventDriven.EventSourcing.Serialization;
 using Akka.EventDriven.Http.Internal;
 using Microsoft.AspNetCore.Authentication;
@@ -52,7 +55,8 @@ public static class EventDrivenHttpExtensions
             .AddCheck<JournalHealthCheck>("journal", tags: ["ready"])
             .AddCheck<ClusterHealthCheck>("cluster", tags: ["ready"]);
         services.AddOpenTelemetry().WithMetrics(m => m
-            .AddMeter("Akka.EventDriven.*")
+            .AddMeter([.. Meters])
+            .AddMeter("Akka.EventDriven.*") // modules' own meters that are not listed
             .AddPrometheusExporter());
         return services;
     }
@@ -72,7 +76,7 @@ public static class EventDrivenHttpExtensions
         {
             var system = services.GetRequiredService<ActorSystem>();
             var maxBody = options.MaxBodyBytes ?? EventBus.EventBus.Get(system).Settings.MaxMessageBytes + 4096L;
-            return new Endpoints(system, options, new RequestReader(options, MessageTypes.For(system), maxBody));
+            return new Endpoints(system, options, new RequestReader(options, MessageTypes.For(system), maxBody), QueryBusOf(services, system, options));
         });
         Endpoints E() => lazy.Value;
         var limiter = PerKeyLimiter(options.RequestsPerSecond);
@@ -99,8 +103,10 @@ public static class EventDrivenHttpExtensions
             E().GetAggregateAt(name, id, version, c));
         api.MapPost("/topics/{topic}", (string topic, HttpContext c) => E().Publish(topic, c, queue: false));
         api.MapPost("/queues/{queue}", (string queue, HttpContext c) => E().Publish(queue, c, queue: true));
-        api.MapGet("/topics", () => E().BusMetrics());
-        api.MapGet("/queues", () => E().BusMetrics());
+        api.MapPost("/queries", (Func<HttpContext, Task<IResult>>)(c => E().Query(c)));
+        api.MapGet("/topics", () => E().Topics());
+        api.MapGet("/queues", () => E().Queues());
+        api.MapGet("/pipelines", () => E().Pipelines());
         api.MapGet("/dead-letters/{queue}", (string queue, string? limit, string? after) => E().ListDeadLetters(queue, limit, after));
         api.MapPost("/dead-letters/{queue}/{id}/replay", (string queue, string id) => E().ReplayDeadLetter(queue, id))
             .RequireAuthorization(AdminPolicy);
@@ -121,6 +127,32 @@ public static class EventDrivenHttpExtensions
         app.MapPrometheusScrapingEndpoint("/metrics").RequireAuthorization(ReadPolicy);
         app.MapOpenApi().RequireAuthorization(ReadPolicy);
         return app;
+    }
+
+    /// <summary>The meters of the platform's modules that <see cref="AddEventDrivenHttp"/> exports on <c>/metrics</c>.</summary>
+    public static IReadOnlyList<string> Meters { get; } =
+    [
+        Endpoints.MeterName, EventBus.EventBus.MeterName, CqrsMetrics.MeterName, Projections.Projection.MeterName,
+        SagaMetrics.MeterName, StreamProcessor.MeterName,
+    ];
+
+    /// <summary>The query bus behind <c>POST /queries</c>: the container's, or one made here for the registrations of
+    /// the options (none without either), disposed in the service-stop phase of coordinated shutdown.</summary>
+    private static QueryBus? QueryBusOf(IServiceProvider services, ActorSystem system, EventDrivenHttpOptions options)
+    {
+        var bus = services.GetService<QueryBus>();
+        if (bus is null)
+        {
+            if (options.QueryRegistrations.Count == 0) return null;
+            var created = bus = new QueryBus(system);
+            CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceStop, "dispose-http-query-bus", async () =>
+            {
+                await created.DisposeAsync();
+                return Done.Instance;
+            });
+        }
+        foreach (var register in options.QueryRegistrations) register(bus, services);
+        return bus;
     }
 
     private static PartitionedRateLimiter<string> PerKeyLimiter(int perSecond) =>

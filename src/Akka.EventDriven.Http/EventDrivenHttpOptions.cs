@@ -1,3 +1,4 @@
+using Akka.EventDriven.Cqrs;
 using Akka.EventDriven.EventSourcing;
 
 namespace Akka.EventDriven.Http;
@@ -45,6 +46,8 @@ public sealed class EventDrivenHttpOptions
 {
     internal Dictionary<Type, IAggregateRoute> CommandRoutes { get; } = [];
 
+    internal List<Action<QueryBus, IServiceProvider>> QueryRegistrations { get; } = [];
+
     /// <summary>The accepted API keys. Default: none.</summary>
     public List<ApiKey> ApiKeys { get; } = [];
 
@@ -74,6 +77,18 @@ public sealed class EventDrivenHttpOptions
         foreach (var type in commandTypes)
             if (!CommandRoutes.TryAdd(type, new AggregateRoute(aggregate.Name)))
                 throw new ArgumentException($"Command type {type.Name} is routed twice.", nameof(commandTypes));
+        return this;
+    }
+
+    /// <summary>Adds query handlers for <c>POST /api/queries</c>: <paramref name="register"/> is called once, when the
+    /// actor system runs, with the service's <see cref="QueryBus"/> (the one registered in the service container, or one the
+    /// HTTP layer creates, which follows the journal to invalidate cached results and is disposed at shutdown) and the
+    /// service provider. Each query type must be registered with a stable name, like commands.
+    /// <code>o.RegisterQueries((bus, sp) =&gt; bus.Register&lt;GetBalance, BalanceView&gt;(handler, cache));</code></summary>
+    public EventDrivenHttpOptions RegisterQueries(Action<QueryBus, IServiceProvider> register)
+    {
+        ArgumentNullException.ThrowIfNull(register);
+        QueryRegistrations.Add(register);
         return this;
     }
 

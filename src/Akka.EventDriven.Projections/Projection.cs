@@ -84,7 +84,11 @@ public sealed class Projection : IAsyncDisposable
 {
     private enum Mode { ExactlyOnce, AtLeastOnce, Grouped }
 
-    private static readonly System.Diagnostics.Metrics.Meter Meter = new("Akka.EventDriven.Projections");
+    /// <summary>The meter name of the projection metrics (<c>akka.event_driven.projection.skipped_holes</c>,
+    /// <c>.lag.events</c>, <c>.lag.seconds</c>).</summary>
+    public const string MeterName = "Akka.EventDriven.Projections";
+
+    internal static readonly System.Diagnostics.Metrics.Meter Meter = new(MeterName);
     private static readonly System.Diagnostics.Metrics.Counter<long> SkippedHolesCounter = Meter.CreateCounter<long>(
         "akka.event_driven.projection.skipped_holes", unit: "{hole}",
         description: "Holes in the journal ordering a projection gave up on (rolled-back writes, deleted events).");

@@ -109,11 +109,13 @@ public sealed class StreamProcessor : IAsyncDisposable
     private readonly ConcurrentDictionary<string, Entry> _pipelines = new();
     private readonly ActorMaterializer _materializer;
     private readonly TimeSpan _stopTimeout;
+    private readonly PipelineRegistry _registry;
 
-    /// <summary>A processor whose pipelines run on <paramref name="system"/>.</summary>
+    /// <summary>A processor whose pipelines run on <paramref name="system"/> (and are listed in its <see cref="PipelineRegistry"/>).</summary>
     public StreamProcessor(ActorSystem system, TimeSpan? stopTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(system);
+        _registry = PipelineRegistry.Get(system);
         _materializer = ActorMaterializer.Create(system, ActorMaterializerSettings.Create(system), "pipelines");
         _stopTimeout = stopTimeout ?? StreamingConfig.StopTimeout(system);
     }
@@ -128,6 +130,7 @@ public sealed class StreamProcessor : IAsyncDisposable
         if (!_pipelines.TryAdd(pipeline.Name, new Entry(pipeline)))
             throw new InvalidOperationException($"A pipeline named '{pipeline.Name}' is already defined.");
         Live.TryAdd(pipeline.Counters, 0);
+        _registry.Add(this, pipeline.Name);
     }
 
     /// <summary>Starts the named pipeline (the guide's <c>start</c>); completes once it is materialized. Starting a
@@ -193,6 +196,7 @@ public sealed class StreamProcessor : IAsyncDisposable
     {
         await Task.WhenAll(_pipelines.Keys.Select(StopAsync)).ConfigureAwait(false);
         foreach (var e in _pipelines.Values) Live.TryRemove(e.Pipeline.Counters, out _);
+        _registry.Remove(this);
         _materializer.Shutdown();
     }
 

@@ -38,6 +38,7 @@ public static class Suites
             ["pubsub"] = ("event bus: fast-path deliveries/s on 3 processes vs raw DistributedPubSub (goal 0.9); durable publish vs raw append (goal 0.5) + latency", PubSubSuite.RunAsync),
             ["saga"] = ("completed 3-step sagas/s vs the append baseline / 4 journal writes per saga (goal 0.5)", SagaSuite.RunAsync),
             ["pipeline"] = ("DSL Where -> Select -> keyed tumbling count vs the same topology in raw Akka.Streams (goal 0.95)", PipelineSuite.RunAsync),
+            ["http"] = ("POST /api/commands (64 keep-alive clients) vs CommandBus.ExecuteAsync, POST /api/topics/{t} vs EventBus.PublishAsync (goal 0.7 each)", HttpSuite.RunAsync),
             ["kafka"] = ("produce and consume+commit through the Kafka stages vs raw Confluent.Kafka loops, mock cluster (goal 0.9)", KafkaSuite.RunAsync),
         };
 

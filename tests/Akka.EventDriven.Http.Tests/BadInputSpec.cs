@@ -93,6 +93,22 @@ public sealed class BadInputSpec
         yield return Post("topic partition key NUL", "/api/topics/alerts", """{"type":"ledger.opened","partitionKey":"\u0000","payload":{"owner":"x"}}""");
         yield return Post("queue SQL name", "/api/queues/q';drop", """{"type":"ledger.opened","payload":{"owner":"x"}}""");
         yield return Post("queue payload $type", "/api/queues/work", """{"type":"ledger.opened","payload":{"owner":"x","$type":"y"}}""");
+        // queries
+        yield return Post("query not JSON", "/api/queries", "{type:ledger.balance}");
+        yield return Post("query no type", "/api/queries", """{"payload":{"ledgerId":"a"}}""");
+        yield return Post("query unknown type", "/api/queries", """{"type":"ledger.nothing","payload":{}}""");
+        yield return Post("query CLR type name", "/api/queries", """{"type":"Akka.EventDriven.Http.Tests.GetBalance","payload":{"ledgerId":"a"}}""");
+        yield return Post("query without handler", "/api/queries", """{"type":"ledger.open","payload":{"owner":"x"}}""", 404);
+        yield return Post("query no payload", "/api/queries", """{"type":"ledger.balance"}""");
+        yield return Post("query payload array", "/api/queries", """{"type":"ledger.balance","payload":[]}""");
+        yield return Post("query payload missing member", "/api/queries", """{"type":"ledger.balance","payload":{}}""");
+        yield return Post("query payload wrong member type", "/api/queries", """{"type":"ledger.balance","payload":{"ledgerId":5}}""");
+        yield return Post("query payload unknown member", "/api/queries", """{"type":"ledger.balance","payload":{"ledgerId":"a","all":true}}""");
+        yield return Post("query payload $type", "/api/queries", """{"type":"ledger.balance","payload":{"$type":"System.IO.File","ledgerId":"a"}}""");
+        yield return Post("query wrong content type", "/api/queries", """{"type":"ledger.balance","payload":{"ledgerId":"a"}}""", 415, "text/plain");
+        // projections
+        yield return Get("projection name with quote", "/api/projections/a'b/all");
+        yield return Get("projection key with space", "/api/projections/a/b%20c");
         // reads
         yield return Get("unknown aggregate type", "/api/aggregates/Nope/x", 404);
         yield return Get("aggregate id with quote", "/api/aggregates/Ledger/x'y");

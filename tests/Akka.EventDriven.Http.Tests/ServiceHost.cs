@@ -51,7 +51,7 @@ public sealed class ServiceHost : IAsyncDisposable
             .WithEventDriven(o =>
             {
                 o.EnvironmentFile = "hocon/test.conf";
-                o.Registry = LedgerTypes.Current();
+                o.Registry = LedgerTypes.Current().Register<GetBalance>("ledger.balance");
                 o.Persistence.Provider = store.Provider;
                 o.Persistence.ConnectionString = store.ConnectionString;
                 o.AddAggregate(Ledger.Definition);
@@ -61,6 +61,7 @@ public sealed class ServiceHost : IAsyncDisposable
         {
             o.AddApiKeys($"{ReadKey}:read,{AdminKey}:admin");
             o.RouteCommands(Ledger.Definition, typeof(Open), typeof(Deposit), typeof(Withdraw));
+            o.RegisterQueries(GetBalance.Register);
             http?.Invoke(o);
         });
         var app = builder.Build();
@@ -77,6 +78,20 @@ public sealed class ServiceHost : IAsyncDisposable
         await _app.DisposeAsync();
     }
 }
+
+/// <summary>The test query: a ledger's balance, cached until an event of that ledger is projected.</summary>
+public sealed record GetBalance(string LedgerId)
+{
+    public static void Register(Akka.EventDriven.Cqrs.QueryBus bus, IServiceProvider services) =>
+        bus.Register<GetBalance, BalanceView>(async (q, ct) =>
+        {
+            var system = services.GetRequiredService<ActorSystem>();
+            var state = await Akka.EventDriven.EventSourcing.Aggregates.Get(system).Started[Ledger.Definition.Name].GetStateObjectAsync(q.LedgerId, ct);
+            return new BalanceView(q.LedgerId, ((LedgerState)state.State).Balance, state.Version);
+        }, new Akka.EventDriven.Cqrs.QueryCacheOptions<GetBalance>(TimeSpan.FromMinutes(5), q => [$"{Ledger.Definition.Name}-{q.LedgerId}"]));
+}
+
+public sealed record BalanceView(string LedgerId, decimal Balance, long Version);
 
 /// <summary>Reading JSON answers.</summary>
 public static class Json

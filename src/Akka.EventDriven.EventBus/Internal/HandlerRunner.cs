@@ -103,7 +103,7 @@ internal sealed class HandlerRunner<T>
             {
                 await InvokeAsync(message, stop);
                 _dedup?.Add(envelope.Id);
-                _metrics.Delivered();
+                _metrics.Delivered(envelope.Topic, queue: _source == DeadLetterSource.Queue);
                 return true;
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)

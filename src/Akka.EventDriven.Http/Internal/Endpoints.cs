@@ -4,16 +4,18 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;
+using Akka.EventDriven.Cqrs;
 using Akka.EventDriven.EventBus;
 using Akka.EventDriven.EventSourcing;
 using Akka.EventDriven.Serialization;
+using Akka.EventDriven.Streaming;
 using Microsoft.AspNetCore.Http;
 
 namespace Akka.EventDriven.Http.Internal;
 
 /// <summary>The handlers behind <c>MapEventDriven</c>. Each validates everything before it calls the platform and
 /// answers a problem document for anything it refuses.</summary>
-internal sealed class Endpoints(ActorSystem system, EventDrivenHttpOptions options, RequestReader reader)
+internal sealed class Endpoints(ActorSystem system, EventDrivenHttpOptions options, RequestReader reader, QueryBus? queries)
 {
     public const string MeterName = "Akka.EventDriven.Http";
     private static readonly Meter Meter = new(MeterName);
@@ -135,6 +137,19 @@ internal sealed class Endpoints(ActorSystem system, EventDrivenHttpOptions optio
         }, Json);
     });
 
+    // ---- queries --------------------------------------------------------------------------------------------------
+
+    public Task<IResult> Query(HttpContext context) => Guard(async () =>
+    {
+        var body = await reader.ReadObjectAsync(context);
+        var (name, type) = reader.TypeName(body);
+        if (queries is null || !queries.Handles(type))
+            return Problems.Result(404, "No handler", $"No handler answers query '{name.Name}' on this service.", "type");
+        var query = reader.Payload(body, name, type);
+        var answer = await queries.QueryAsync(query, context.RequestAborted);
+        return Results.Json(new { result = answer.Result, cached = answer.Cached }, Json);
+    });
+
     // ---- bus ------------------------------------------------------------------------------------------------------
 
     public Task<IResult> Publish(string topic, HttpContext context, bool queue) => Guard(async () =>
@@ -158,16 +173,59 @@ internal sealed class Endpoints(ActorSystem system, EventDrivenHttpOptions optio
             Json, statusCode: 202);
     });
 
-    public Task<IResult> BusMetrics() => Guard(async () =>
+    public Task<IResult> Topics() => Guard(async () =>
     {
-        var m = await EventBus.EventBus.Get(system).GetMetricsAsync();
+        var bus = EventBus.EventBus.Get(system);
+        var topics = await bus.GetTopicsAsync();
         return Results.Json(new
         {
-            published = m.MessagesPublished, delivered = m.MessagesDelivered, subscriptions = m.ActiveSubscriptions,
-            deadLettered = m.MessagesDeadLettered, retries = m.Retries, dropped = m.MessagesDropped,
-            duplicatesSkipped = m.DuplicatesSkipped, lag = m.SubscriptionLag, depth = m.QueueDepth,
+            rateWindowSeconds = EventBus.EventBus.RateWindow.TotalSeconds,
+            topics = topics.Select(t => new
+            {
+                name = t.Name, published = t.Published, delivered = t.Delivered,
+                publishedPerSecond = Math.Round(t.PublishedPerSecond, 2), deliveredPerSecond = Math.Round(t.DeliveredPerSecond, 2),
+                subscriptions = t.Subscriptions, lag = t.LagByGroup,
+            }),
+            totals = Totals(bus.Metrics),
         }, Json);
     });
+
+    public Task<IResult> Queues() => Guard(async () =>
+    {
+        var bus = EventBus.EventBus.Get(system);
+        var queues = await bus.GetQueuesAsync();
+        return Results.Json(new
+        {
+            rateWindowSeconds = EventBus.EventBus.RateWindow.TotalSeconds,
+            queues = queues.Select(q => new
+            {
+                name = q.Name, enqueued = q.Published, delivered = q.Delivered,
+                enqueuedPerSecond = Math.Round(q.PublishedPerSecond, 2), deliveredPerSecond = Math.Round(q.DeliveredPerSecond, 2),
+                depth = q.Depth,
+            }),
+            totals = Totals(bus.Metrics),
+        }, Json);
+    });
+
+    private static object Totals(BusMetricsSnapshot m) => new
+    {
+        published = m.MessagesPublished, delivered = m.MessagesDelivered, subscriptions = m.ActiveSubscriptions,
+        deadLettered = m.MessagesDeadLettered, retries = m.Retries, dropped = m.MessagesDropped,
+        duplicatesSkipped = m.DuplicatesSkipped, redeliveries = m.Redeliveries,
+    };
+
+    // ---- pipelines ------------------------------------------------------------------------------------------------
+
+    public IResult Pipelines() => Results.Json(new
+    {
+        rateWindowSeconds = PipelineRegistry.RateWindow.TotalSeconds,
+        pipelines = PipelineRegistry.Get(system).Snapshot().Select(p => new
+        {
+            name = p.Name, status = p.Status.ToString(), elementsIn = p.ElementsIn, elementsOut = p.ElementsOut,
+            inPerSecond = Math.Round(p.InPerSecond, 2), outPerSecond = Math.Round(p.OutPerSecond, 2),
+            errors = p.Errors, restarts = p.Restarts, lastError = p.LastError,
+        }),
+    }, Json);
 
     public Task<IResult> ListDeadLetters(string queue, string? limit, string? after) => Guard(async () =>
     {
@@ -223,10 +281,48 @@ internal sealed class Endpoints(ActorSystem system, EventDrivenHttpOptions optio
 
     // ---- cluster --------------------------------------------------------------------------------------------------
 
+    /// <summary>How long shard statistics are reused: asking every region of the cluster on each request would let a
+    /// polling dashboard (or a client in a loop) keep every node's coordinator busy.</summary>
+    internal static readonly TimeSpan ShardStatsTtl = TimeSpan.FromSeconds(1);
+
+    private Task<Dictionary<string, Dictionary<string, object>>>? _shardStats;
+    private long _shardStatsAt;
+    private readonly object _shardStatsLock = new();
+
     public Task<IResult> ClusterState() => Guard(async () =>
     {
         var cluster = Cluster.Cluster.Get(system);
         var state = cluster.State;
+        var shards = await ShardStatsAsync();
+        return Results.Json(new
+        {
+            self = cluster.SelfAddress.ToString(),
+            leader = state.Leader?.ToString(),
+            members = state.Members.Select(m => new
+            {
+                address = m.Address.ToString(), status = m.Status.ToString(), roles = m.Roles,
+                reachable = !state.Unreachable.Contains(m),
+                shards = shards.GetValueOrDefault(m.Address.ToString()),
+            }),
+        });
+    });
+
+    /// <summary>The shards per node of every aggregate, asked at most once per <see cref="ShardStatsTtl"/>; concurrent
+    /// requests share one ask.</summary>
+    private Task<Dictionary<string, Dictionary<string, object>>> ShardStatsAsync()
+    {
+        lock (_shardStatsLock)
+        {
+            var now = Environment.TickCount64;
+            if (_shardStats is { } cached && (!cached.IsCompleted || now - _shardStatsAt < ShardStatsTtl.TotalMilliseconds))
+                return cached;
+            _shardStatsAt = now;
+            return _shardStats = AskShardStatsAsync();
+        }
+    }
+
+    private async Task<Dictionary<string, Dictionary<string, object>>> AskShardStatsAsync()
+    {
         var shards = new Dictionary<string, Dictionary<string, object>>();
         foreach (var aggregate in Aggregates.Get(system).Started.Keys)
         {
@@ -245,16 +341,6 @@ internal sealed class Endpoints(ActorSystem system, EventDrivenHttpOptions optio
                 // A region that does not answer in time is left out rather than failing the whole view.
             }
         }
-        return Results.Json(new
-        {
-            self = cluster.SelfAddress.ToString(),
-            leader = state.Leader?.ToString(),
-            members = state.Members.Select(m => new
-            {
-                address = m.Address.ToString(), status = m.Status.ToString(), roles = m.Roles,
-                reachable = !state.Unreachable.Contains(m),
-                shards = shards.GetValueOrDefault(m.Address.ToString()),
-            }),
-        });
-    });
+        return shards;
+    }
 }

@@ -11,9 +11,8 @@ internal sealed class ProjectionEndpoints(ActorSystem system)
 
     private Projection Find(string name, string key)
     {
-        if (string.IsNullOrWhiteSpace(name) || name.Length > 200 || name.Any(char.IsControl)
-            || string.IsNullOrWhiteSpace(key) || key.Length > 200 || key.Any(char.IsControl))
-            throw BadRequestException.Field("name", "A projection is named by a name and a key of 1-200 printable characters.");
+        Ids.Check(name, "name", 200);
+        Ids.Check(key, "key", 200);
         return ProjectionRegistry.Get(system).Find(new ProjectionId(name, key))
                ?? throw new BadRequestException(404, "Unknown projection",
                    $"No projection '{name}/{key}' runs on this node (a cluster singleton runs on one node only).", "name");

@@ -167,12 +167,7 @@ internal sealed class RequestReader(EventDrivenHttpOptions options, MessageTypeR
     }
 
     /// <summary>Aggregate ids over HTTP: 1-255 of letters, digits and <c>- _ . : @</c>.</summary>
-    public static string AggregateId(string? id, string field = "aggregateId")
-    {
-        if (string.IsNullOrEmpty(id) || id.Length > 255 || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':' or '@'))
-            throw BadRequestException.Field(field, $"'{field}' must be 1-255 letters, digits or '-', '_', '.', ':', '@'.");
-        return id;
-    }
+    public static string AggregateId(string? id, string field = "aggregateId") => Ids.Check(id, field, 255);
 
     public static int Limit(string? text, int fallback, int max, string field = "limit")
     {

@@ -24,13 +24,7 @@ internal sealed class SagaEndpoints(ActorSystem system, RequestReader reader, st
     // start a saga region and resume sweep on a node that never asked for them.
     private SagaOrchestrator? Orchestrator => system.HasExtension<SagaOrchestrator>() ? SagaOrchestrator.Get(system) : null;
 
-    private static string SagaId(string? id, string field)
-    {
-        if (string.IsNullOrEmpty(id) || id.Length > MaxSagaIdLength
-            || !id.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or ':' or '@'))
-            throw BadRequestException.Field(field, $"'{field}' must be 1-{MaxSagaIdLength} letters, digits or '-', '_', '.', ':', '@'.");
-        return id;
-    }
+    private static string SagaId(string? id, string field) => Ids.Check(id, field, MaxSagaIdLength);
 
     public Task<IResult> StartSaga(string name, HttpContext context) => Guard(async () =>
     {

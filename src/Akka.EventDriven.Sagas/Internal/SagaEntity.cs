@@ -441,6 +441,7 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
         {
             var e = (ISagaEvent)((DomainEvent)tagged.Payload).Payload;
             Apply(e);
+            SagaMetrics.Recorded(_sagaName, e);
             Publish(e);
             if (--remaining > 0) return;
             after?.Invoke();

@@ -1,0 +1,233 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using Akka.Actor;
+using Akka.EventDriven.Cqrs;
+using Akka.EventDriven.EventSourcing;
+using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Hosting;
+using Akka.EventDriven.Http;
+using Akka.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Akka.EventDriven.Benchmarks;
+
+/// <summary>
+/// <c>http</c>: the cost of the HTTP API over the same work done in process, on one node and one PostgreSQL.
+/// Commands: 64 concurrent HTTP/1.1 keep-alive clients (one connection each, one command in flight each, each on its
+/// own aggregate) sending <c>POST /api/commands</c>, against 64 in-process loops sending the same commands through
+/// <see cref="CommandBus.ExecuteAsync"/> (goal: ratio ≥ 0.7; p50/p99 latency of both). Publishes: the same 64
+/// clients on <c>POST /api/topics/{t}</c> against <see cref="EventBus.EventBus.PublishAsync"/> (fast path, goal ≥ 0.7).
+/// Rounds alternate A B A B (which side goes first swaps each round); each figure is the median of its rounds, with
+/// min–max. The clients run in the benchmark's own process, so their CPU counts against the HTTP side.
+/// </summary>
+public static class HttpSuite
+{
+    private const int Clients = 64;
+    private const string Key = "bench-key-0123456789abcdef";
+
+    /// <summary>A deposit routed in process to one account (the HTTP side names the account in the body instead).</summary>
+    public sealed record AccountDeposit(string AccountId, long Amount);
+
+    private sealed record Round(double PerSecond, List<double> LatenciesMs);
+
+    public static async Task<SuiteResult> RunAsync(RunContext ctx)
+    {
+        var (warmUp, measure, rounds) = ctx.Quick
+            ? (TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3), 4)
+            : (TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(8), 6);
+        await using var app = await StartAsync(ctx.ConnectionString);
+        var system = app.Services.GetRequiredService<ActorSystem>();
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        var repository = Aggregates.Get(system).Repository(BenchAccount.Definition);
+        var commands = new CommandBus().Register<AccountDeposit>(async (c, ct) =>
+            await repository.SendAsync(c.AccountId, new Deposit(c.Amount), null, ct) switch
+            {
+                CommandAccepted a => CommandOutcome.Ok(a),
+                CommandRejected r => CommandOutcome.Fail(CommandErrorKind.Rejected, r.Reason),
+                var other => CommandOutcome.Fail(CommandErrorKind.Failed, other.GetType().Name),
+            });
+        var bus = EventBus.EventBus.Get(system);
+        var clients = Enumerable.Range(0, Clients).Select(_ =>
+        {
+            var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) })
+            {
+                BaseAddress = new Uri(address),
+                DefaultRequestVersion = HttpVersion.Version11,
+                DefaultVersionPolicy = HttpVersionPolicy.RequestVersionExact,
+            };
+            client.DefaultRequestHeaders.Add("X-Api-Key", Key);
+            return client;
+        }).ToArray();
+        var ids = Enumerable.Range(0, Clients).Select(i => $"{ctx.RunId}-h{i:D2}").ToArray();
+        var topic = $"bench.http.{ctx.RunId}";
+
+        // Activation: every account exists and every connection is open before the clock starts.
+        await Parallel.ForEachAsync(Enumerable.Range(0, Clients), async (i, _) =>
+        {
+            if (!(await commands.ExecuteAsync(new AccountDeposit(ids[i], 1))).Success) throw new InvalidOperationException("activation failed");
+            using var r = await clients[i].PostAsync("/api/commands", CommandBody(ids[i]));
+            if (r.StatusCode != HttpStatusCode.OK) throw new InvalidOperationException($"HTTP activation: {(int)r.StatusCode} {await r.Content.ReadAsStringAsync()}");
+        });
+
+        var httpCommands = new List<Round>();
+        var busCommands = new List<Round>();
+        var httpPublishes = new List<Round>();
+        var busPublishes = new List<Round>();
+        for (var round = 0; round < rounds; round++)
+        {
+            Func<Task> a = async () => httpCommands.Add(await MeasureAsync(warmUp, measure, async i =>
+            {
+                using var r = await clients[i].PostAsync("/api/commands", CommandBody(ids[i]));
+                if (r.StatusCode != HttpStatusCode.OK) throw new InvalidOperationException($"HTTP command: {(int)r.StatusCode}");
+            }));
+            Func<Task> b = async () => busCommands.Add(await MeasureAsync(warmUp, measure, async i =>
+            {
+                if (!(await commands.ExecuteAsync(new AccountDeposit(ids[i], 1))).Success) throw new InvalidOperationException("command failed");
+            }));
+            Func<Task> c = async () => httpPublishes.Add(await MeasureAsync(warmUp, measure, async i =>
+            {
+                using var r = await clients[i].PostAsync($"/api/topics/{topic}", PublishBody);
+                if (r.StatusCode != HttpStatusCode.Accepted) throw new InvalidOperationException($"HTTP publish: {(int)r.StatusCode}");
+            }));
+            var published = new Deposited(1, "deposit-reference-0123456789");
+            Func<Task> d = async () => busPublishes.Add(await MeasureAsync(warmUp, measure, async _ => await bus.PublishAsync(topic, published)));
+            var order = round % 2 == 0 ? new[] { a, b, c, d } : [b, a, d, c];
+            foreach (var run in order) await run();
+            Log($"round {round + 1}/{rounds}: commands http {httpCommands[^1].PerSecond:0}/s, in process {busCommands[^1].PerSecond:0}/s; " +
+                $"publishes http {httpPublishes[^1].PerSecond:0}/s, in process {busPublishes[^1].PerSecond:0}/s");
+        }
+        foreach (var client in clients) client.Dispose();
+
+        var commandRatio = Median(httpCommands) / Median(busCommands);
+        var publishRatio = Median(httpPublishes) / Median(busPublishes);
+        Log($"commands: http {Median(httpCommands):0}/s (p50 {P(httpCommands, 50):0.00} ms, p99 {P(httpCommands, 99):0.00} ms) / in process " +
+            $"{Median(busCommands):0}/s (p50 {P(busCommands, 50):0.00} ms, p99 {P(busCommands, 99):0.00} ms) = {commandRatio:0.000}");
+        Log($"publishes: http {Median(httpPublishes):0}/s / in process {Median(busPublishes):0}/s = {publishRatio:0.000}");
+        return new SuiteResult(Median(httpCommands), Median(busCommands), 0.7, httpCommands.Sum(r => (long)r.LatenciesMs.Count),
+            measure.TotalSeconds * rounds, new Dictionary<string, object?>
+            {
+                ["run_id"] = ctx.RunId,
+                ["clients"] = Clients,
+                ["rounds"] = rounds,
+                ["warm_up_s"] = warmUp.TotalSeconds,
+                ["measure_s"] = measure.TotalSeconds,
+                ["order"] = "alternating: even rounds HTTP first, odd rounds in-process first",
+                ["commands"] = new Dictionary<string, object?>
+                {
+                    ["ratio"] = Math.Round(commandRatio, 3),
+                    ["goal"] = 0.7,
+                    ["http"] = Describe(httpCommands, "POST /api/commands, 64 HTTP/1.1 keep-alive clients, 1 in flight each, 64 aggregates"),
+                    ["in_process"] = Describe(busCommands, "CommandBus.ExecuteAsync, 64 loops, 1 in flight each, 64 aggregates"),
+                },
+                ["publishes"] = new Dictionary<string, object?>
+                {
+                    ["ratio"] = Math.Round(publishRatio, 3),
+                    ["goal"] = 0.7,
+                    ["http"] = Describe(httpPublishes, "POST /api/topics/{t} (fast path), 64 HTTP/1.1 keep-alive clients, 1 in flight each"),
+                    ["in_process"] = Describe(busPublishes, "EventBus.PublishAsync (fast path), 64 loops, 1 in flight each"),
+                    ["subscribers"] = 0,
+                },
+            });
+    }
+
+    private static StringContent CommandBody(string id) =>
+        new($$$"""{"type":"bench.deposit","aggregateId":"{{{id}}}","payload":{"amount":1}}""", Encoding.UTF8, "application/json");
+
+    private static StringContent PublishBody =>
+        new("""{"type":"bench.deposited","payload":{"amount":1,"reference":"deposit-reference-0123456789"}}""", Encoding.UTF8, "application/json");
+
+    /// <summary>64 loops of <paramref name="operation"/> (given the loop's index): the rate over <paramref name="measure"/>
+    /// after <paramref name="warmUp"/>, and the latency of each operation completed in the measured window.</summary>
+    private static async Task<Round> MeasureAsync(TimeSpan warmUp, TimeSpan measure, Func<int, Task> operation)
+    {
+        var window = new MeasureWindow();
+        var measuring = 0;
+        var latencies = new List<double>[Clients];
+        var loops = Enumerable.Range(0, Clients).Select(i => Task.Run(async () =>
+        {
+            var mine = latencies[i] = new List<double>(1 << 14);
+            while (!window.Stopped)
+            {
+                var started = Stopwatch.GetTimestamp();
+                await operation(i);
+                if (Volatile.Read(ref measuring) == 1) mine.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                window.Add(1);
+            }
+        })).ToArray();
+        _ = Task.Delay(warmUp).ContinueWith(_ => Volatile.Write(ref measuring, 1));
+        var m = await window.RunAsync(warmUp, measure, loops);
+        return new Round(m.PerSecond, latencies.SelectMany(l => l).ToList());
+    }
+
+    private static double Median(List<Round> rounds)
+    {
+        var sorted = rounds.Select(r => r.PerSecond).Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    private static double P(List<Round> rounds, double percentile)
+    {
+        var all = rounds.SelectMany(r => r.LatenciesMs).Order().ToList();
+        return all.Count == 0 ? 0 : all[Math.Min(all.Count - 1, (int)Math.Ceiling(percentile / 100 * all.Count) - 1)];
+    }
+
+    private static Dictionary<string, object?> Describe(List<Round> rounds, string kind) => new()
+    {
+        ["kind"] = kind,
+        ["median_per_s"] = Math.Round(Median(rounds), 1),
+        ["min_per_s"] = Math.Round(rounds.Min(r => r.PerSecond), 1),
+        ["max_per_s"] = Math.Round(rounds.Max(r => r.PerSecond), 1),
+        ["rounds_per_s"] = rounds.Select(r => Math.Round(r.PerSecond, 1)).ToArray(),
+        ["latency_p50_ms"] = Math.Round(P(rounds, 50), 3),
+        ["latency_p99_ms"] = Math.Round(P(rounds, 99), 3),
+    };
+
+    /// <summary>A node with the HTTP API on 127.0.0.1:0, the bench aggregate and the bus, on PostgreSQL with the
+    /// journal settings of the other suites (batch-size 2000, parallelism 2).</summary>
+    private static async Task<WebApplication> StartAsync(string connectionString)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders().AddConsole().SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddAkka("bench", b => b
+            .WithEventDriven(o =>
+            {
+                BenchAccount.Register(o.Registry);
+                o.Persistence.Provider = StoreProvider.PostgreSql;
+                o.Persistence.ConnectionString = connectionString;
+                o.Persistence.BatchSize = 2000;
+                o.Persistence.Parallelism = 2;
+                o.AddAggregate(BenchAccount.Definition, a => a.AskTimeout = TimeSpan.FromSeconds(30));
+            })
+            .AddHocon("""
+                akka {
+                  loglevel = WARNING
+                  remote.dot-netty.tcp {
+                    hostname = "127.0.0.1"
+                    port = 0
+                  }
+                  cluster.min-nr-of-members = 1
+                  coordinated-shutdown.exit-clr = off
+                }
+                """, HoconAddMode.Prepend)
+            .WithEventBus());
+        builder.Services.AddEventDrivenHttp(o =>
+        {
+            o.AddApiKeys($"{Key}:admin");
+            o.RequestsPerSecond = 10_000_000; // the limiter stays in the path, its limit out of the way
+            o.RouteCommands(BenchAccount.Definition, typeof(Deposit));
+        });
+        var app = builder.Build();
+        app.MapEventDriven();
+        await app.StartAsync();
+        return app;
+    }
+
+    private static void Log(string message) => Console.WriteLine($"[{DateTime.UtcNow:HH:mm:ss}] http: {message}");
+}

@@ -23,13 +23,15 @@ public sealed class TraceCollector : IDisposable
         {
             ShouldListenTo = s => s.Name == TestSourceName || s.Name.StartsWith("Akka.EventDriven.", StringComparison.Ordinal),
             Sample = (ref ActivityCreationOptions<ActivityContext> o) =>
-                o.Source.Name == TestSourceName || _traces.ContainsKey(o.Parent.TraceId)
+                o.Source.Name == TestSourceName || _traces.ContainsKey(o.Parent.TraceId) || LinksOurs(o.Links)
                     ? ActivitySamplingResult.AllDataAndRecorded
                     : ActivitySamplingResult.None,
-            ActivityStopped = a => { if (_traces.ContainsKey(a.TraceId)) _stopped.Enqueue(a); },
+            ActivityStopped = a => { if (_traces.ContainsKey(a.TraceId) || LinksOurs(a.Links)) _stopped.Enqueue(a); },
         };
         ActivitySource.AddActivityListener(_listener);
     }
+
+    private bool LinksOurs(IEnumerable<ActivityLink>? links) => links is not null && links.Any(l => _traces.ContainsKey(l.Context.TraceId));
 
     /// <summary>A new root activity (a trace of this test), made current; stands for an HTTP request or a caller's span.</summary>
     public Activity StartRoot(string name = "test request")

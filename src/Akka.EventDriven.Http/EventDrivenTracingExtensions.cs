@@ -17,7 +17,7 @@ public static class EventDrivenTracingExtensions
     public static bool OtlpConfigured => !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable(OtlpEndpointVariable));
 
     /// <summary>Adds every Akka.EventDriven module's activity source (<c>Akka.EventDriven.EventSourcing</c>,
-    /// <c>.Cqrs</c>, <c>.EventBus</c>, <c>.Projections</c>, <c>.Sagas</c>, <c>.Streaming</c>, <c>.Kafka</c>, <c>.Http</c>).</summary>
+    /// <c>.Cqrs</c>, <c>.EventBus</c>, <c>.Projections</c>, <c>.Sagas</c>, <c>.Kafka</c>).</summary>
     public static TracerProviderBuilder AddEventDrivenSources(this TracerProviderBuilder builder)
     {
         ArgumentNullException.ThrowIfNull(builder);

@@ -21,16 +21,12 @@ public static class EventDrivenTracing
     public const string Projections = "Akka.EventDriven.Projections";
     /// <summary>The activity source of Akka.EventDriven.Sagas (saga steps and compensations).</summary>
     public const string Sagas = "Akka.EventDriven.Sagas";
-    /// <summary>The activity source of Akka.EventDriven.Streaming.</summary>
-    public const string Streaming = "Akka.EventDriven.Streaming";
-    /// <summary>The activity source of Akka.EventDriven.Kafka (produce and consume).</summary>
+    /// <summary>The activity source of Akka.EventDriven.Kafka (records consumed with a <c>traceparent</c> header).</summary>
     public const string Kafka = "Akka.EventDriven.Kafka";
-    /// <summary>The activity source of Akka.EventDriven.Http.</summary>
-    public const string Http = "Akka.EventDriven.Http";
 
-    /// <summary>Every module's source name, for <c>TracerProviderBuilder.AddSource(...)</c>.</summary>
-    public static IReadOnlyList<string> SourceNames { get; } =
-        [EventSourcing, Cqrs, EventBus, Projections, Sagas, Streaming, Kafka, Http];
+    /// <summary>Every module's source name, for <c>TracerProviderBuilder.AddSource(...)</c>. (HTTP requests are traced by
+    /// ASP.NET Core's own activities; stream stages run on no caller's activity and have no source of their own.)</summary>
+    public static IReadOnlyList<string> SourceNames { get; } = [EventSourcing, Cqrs, EventBus, Projections, Sagas, Kafka];
 
     /// <summary>Longest <c>tracestate</c> kept (the W3C limit is 32 list members of at most 256 characters each; 512
     /// characters is what the specification asks propagators to keep at least).</summary>

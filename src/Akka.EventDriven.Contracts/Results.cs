@@ -56,7 +56,18 @@ public sealed record EventMetadata(
     DateTimeOffset Timestamp,
     string? CorrelationId = null,
     string? CausationId = null,
-    IReadOnlyDictionary<string, string>? Headers = null);
+    IReadOnlyDictionary<string, string>? Headers = null)
+{
+    /// <summary>The W3C <c>traceparent</c> of the activity that was current when the command was sent (the HTTP request,
+    /// the caller's own activity), so that projections, bus deliveries and saga steps continue its trace; null when
+    /// tracing was off. Not written when null, so events stored without tracing look as they always did.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? TraceParent { get; init; }
+
+    /// <summary>The W3C <c>tracestate</c> that went with <see cref="TraceParent"/>, if any. Not written when null.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? TraceState { get; init; }
+}
 
 /// <summary>One entry of an aggregate's audit trail.</summary>
 /// <param name="AggregateId">The aggregate id.</param>

@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Akka.EventDriven.Diagnostics;
 using System.Collections.Concurrent;
 using Akka.EventDriven.EventSourcing;
 
@@ -92,6 +94,21 @@ public sealed class CommandBus
     {
         if (!_handlers.TryGetValue(command.GetType(), out var handler))
             return CommandOutcome.Fail(CommandErrorKind.NoHandler, $"No handler is registered for command '{command.GetType().Name}'.");
+        using var activity = CqrsTracing.Source.HasListeners()
+            ? EventDrivenTracing.StartFrom(CqrsTracing.Source, $"command {command.GetType().Name}", ActivityKind.Internal, null)
+            : null;
+        var outcome = await RunAsync(handler, command, cancellationToken);
+        if (activity is not null && !outcome.Success)
+        {
+            activity.SetTag("event_driven.error_kind", outcome.ErrorKind.ToString());
+            activity.SetStatus(ActivityStatusCode.Error, outcome.Error);
+        }
+        return outcome;
+    }
+
+    private static async Task<CommandOutcome> RunAsync(Func<object, CancellationToken, Task<CommandOutcome>> handler, object command,
+        CancellationToken cancellationToken)
+    {
         try
         {
             return await handler(command, cancellationToken);

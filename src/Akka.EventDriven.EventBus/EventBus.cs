@@ -6,6 +6,7 @@ using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.Configuration;
 using Akka.Event;
+using Akka.EventDriven.Diagnostics;
 using Akka.EventDriven.EventBus.Internal;
 using Akka.EventDriven.EventSourcing;
 using Akka.EventDriven.EventSourcing.Serialization;
@@ -154,16 +155,26 @@ public sealed class EventBus : IExtension
         CancellationToken cancellationToken = default)
     {
         TopicNames.Validate(topic);
-        var envelope = BusEnvelope.Create(Registry, topic, message, options, Settings.MaxMessageBytes);
-        if (options?.Persistent == true)
+        using var activity = BusTracing.StartPublish("publish", topic);
+        try
         {
-            var partitions = Settings.PartitionsOf(topic);
-            var partition = BusNames.Partition(options.PartitionKey ?? envelope.Id, partitions);
-            var seq = await AppendAsync(BusNames.TopicLog(topic, partition), envelope, cancellationToken);
-            return new PublishReceipt(envelope.Id, partition, seq);
+            var envelope = BusEnvelope.Create(Registry, topic, message, options, Settings.MaxMessageBytes);
+            activity?.SetTag("messaging.message.id", envelope.Id);
+            if (options?.Persistent == true)
+            {
+                var partitions = Settings.PartitionsOf(topic);
+                var partition = BusNames.Partition(options.PartitionKey ?? envelope.Id, partitions);
+                var seq = await AppendAsync(BusNames.TopicLog(topic, partition), envelope, cancellationToken);
+                return new PublishReceipt(envelope.Id, partition, seq);
+            }
+            PublishFast(envelope);
+            return new PublishReceipt(envelope.Id);
         }
-        PublishFast(envelope);
-        return new PublishReceipt(envelope.Id);
+        catch (Exception e)
+        {
+            EventDrivenTracing.Fail(activity, e);
+            throw;
+        }
     }
 
     /// <summary>Fast-path publish without a task: for hot loops that do not need a receipt.</summary>
@@ -171,6 +182,7 @@ public sealed class EventBus : IExtension
     {
         if (options?.Persistent == true) throw new ArgumentException("Use PublishAsync for durable (persistent) messages.", nameof(options));
         TopicNames.Validate(topic);
+        using var activity = BusTracing.StartPublish("publish", topic);
         PublishFast(BusEnvelope.Create(Registry, topic, message, options, Settings.MaxMessageBytes));
     }
 
@@ -259,9 +271,19 @@ public sealed class EventBus : IExtension
         CancellationToken cancellationToken = default)
     {
         TopicNames.Validate(queue, kind: "queue");
-        var envelope = BusEnvelope.Create(Registry, queue, message, options, Settings.MaxMessageBytes);
-        var seq = await AppendAsync(BusNames.QueueLog(queue), envelope, cancellationToken);
-        return new PublishReceipt(envelope.Id, null, seq);
+        using var activity = BusTracing.StartPublish("enqueue", queue);
+        try
+        {
+            var envelope = BusEnvelope.Create(Registry, queue, message, options, Settings.MaxMessageBytes);
+            activity?.SetTag("messaging.message.id", envelope.Id);
+            var seq = await AppendAsync(BusNames.QueueLog(queue), envelope, cancellationToken);
+            return new PublishReceipt(envelope.Id, null, seq);
+        }
+        catch (Exception e)
+        {
+            EventDrivenTracing.Fail(activity, e);
+            throw;
+        }
     }
 
     /// <summary>Consumes <paramref name="queue"/>: each message goes to one consumer (of all those on every node) at a
@@ -385,6 +407,7 @@ public sealed class EventBus : IExtension
         TopicNames.Validate(subject, kind: "subject");
         var wait = timeout ?? Settings.RequestTimeout;
         if (wait <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(timeout), "The timeout must be positive.");
+        using var activity = BusTracing.StartPublish("request", subject);
         var envelope = BusEnvelope.Create(Registry, subject, request, null, Settings.MaxMessageBytes);
         object answer;
         try
@@ -420,6 +443,7 @@ public sealed class EventBus : IExtension
         var metrics = MetricsCounters;
         async Task<BusReply> Handle(BusEnvelope e)
         {
+            using var activity = BusTracing.StartDelivery(e, $"{subject}/{group}", System.Diagnostics.ActivityKind.Server);
             try
             {
                 var request = registry.Deserialize(e.Data, e.Type);
@@ -432,6 +456,7 @@ public sealed class EventBus : IExtension
             }
             catch (Exception ex)
             {
+                EventDrivenTracing.Fail(activity, ex);
                 return new BusReply(false, null, null, ex.GetType().FullName, ex.Message);
             }
         }

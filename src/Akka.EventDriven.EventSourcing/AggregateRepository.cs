@@ -1,3 +1,5 @@
+using System.Diagnostics;
+using Akka.EventDriven.Diagnostics;
 using Akka.Actor;
 using Akka.EventDriven.EventSourcing.Serialization;
 using Akka.EventDriven.Serialization;
@@ -76,16 +78,41 @@ public sealed class AggregateRepository<TState> : IAggregateRepository where TSt
             throw new ArgumentOutOfRangeException(nameof(options), options.ExpectedVersion, "ExpectedVersion must be 0 or more.");
         if (options is not null) ValidateOptions(options);
 
-        var message = new AggregateCommand(aggregateId, command, options?.ExpectedVersion,
-            options?.CorrelationId, options?.CausationId, options?.Headers);
-        var reply = await Ask(aggregateId, message, options?.Timeout, command.GetType().Name, cancellationToken);
-        return reply switch
+        // The activity (when something listens) or else the caller's own is the trace the events continue.
+        using var activity = EventSourcingTracing.Source.HasListeners()
+            ? EventDrivenTracing.StartFrom(EventSourcingTracing.Source, $"{AggregateName} {command.GetType().Name}", ActivityKind.Client, null)
+            : null;
+        if (activity is not null)
         {
-            CommandResult r => r,
-            CommandFailed { Overloaded: true } f => throw new AggregateOverloadedException(AggregateName, aggregateId, f.Reason),
-            CommandFailed f => throw new AggregateFailedException(AggregateName, aggregateId, f.Reason),
-            _ => throw new InvalidOperationException($"Unexpected reply {reply.GetType()}"),
-        };
+            activity.SetTag("event_driven.aggregate", AggregateName);
+            activity.SetTag("event_driven.aggregate_id", aggregateId);
+            activity.SetTag("event_driven.command", _registry.NameOf(command.GetType()).Manifest);
+        }
+        var traceParent = EventDrivenTracing.CaptureCurrent(out var traceState);
+        var message = new AggregateCommand(aggregateId, command, options?.ExpectedVersion,
+            options?.CorrelationId, options?.CausationId, options?.Headers) { TraceParent = traceParent, TraceState = traceState };
+        try
+        {
+            var reply = await Ask(aggregateId, message, options?.Timeout, command.GetType().Name, cancellationToken);
+            var result = reply switch
+            {
+                CommandResult r => r,
+                CommandFailed { Overloaded: true } f => throw new AggregateOverloadedException(AggregateName, aggregateId, f.Reason),
+                CommandFailed f => throw new AggregateFailedException(AggregateName, aggregateId, f.Reason),
+                _ => throw new InvalidOperationException($"Unexpected reply {reply.GetType()}"),
+            };
+            if (activity is not null)
+            {
+                activity.SetTag("event_driven.version", result.Version);
+                if (result is CommandRejected rejected) activity.SetStatus(ActivityStatusCode.Error, rejected.Reason);
+            }
+            return result;
+        }
+        catch (Exception e)
+        {
+            EventDrivenTracing.Fail(activity, e);
+            throw;
+        }
     }
 
     /// <summary>The current durably stored state and version of aggregate <paramref name="aggregateId"/>.</summary>

@@ -23,7 +23,14 @@ public sealed record AggregateCommand(
     long? ExpectedVersion = null,
     string? CorrelationId = null,
     string? CausationId = null,
-    IReadOnlyDictionary<string, string>? Headers = null) : IEventDrivenMessage;
+    IReadOnlyDictionary<string, string>? Headers = null) : IEventDrivenMessage
+{
+    /// <summary>The sender's W3C trace context (<c>traceparent</c>), recorded with the raised events; null when tracing is off.</summary>
+    public string? TraceParent { get; init; }
+
+    /// <summary>The sender's W3C <c>tracestate</c>, if any.</summary>
+    public string? TraceState { get; init; }
+}
 
 /// <summary>Asks an aggregate entity for its current state; answered with <see cref="AggregateStateReply"/>.</summary>
 /// <param name="AggregateId">The entity id.</param>

@@ -25,7 +25,9 @@ public static class EventDrivenHttpExtensions
     private const string AdminPolicy = "eventdriven-admin";
 
     /// <summary>Registers API-key authentication, the health checks (<c>journal</c>, <c>cluster</c>) and the
-    /// OpenTelemetry metrics every module exports (meters <c>Akka.EventDriven.*</c>) with a Prometheus exporter.</summary>
+    /// OpenTelemetry metrics every module exports (meters <c>Akka.EventDriven.*</c>) with a Prometheus exporter; and,
+    /// when <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> is set, tracing exported by OTLP
+    /// (<see cref="EventDrivenTracingExtensions.AddEventDrivenTracing"/>).</summary>
     public static IServiceCollection AddEventDrivenHttp(this IServiceCollection services, Action<EventDrivenHttpOptions>? configure = null)
     {
         var options = new EventDrivenHttpOptions();
@@ -58,6 +60,8 @@ public static class EventDrivenHttpExtensions
             .AddMeter([.. Meters])
             .AddMeter("Akka.EventDriven.*") // modules' own meters that are not listed
             .AddPrometheusExporter());
+        // Traces cost something only where they go somewhere: with no collector configured nothing listens.
+        if (EventDrivenTracingExtensions.OtlpConfigured) services.AddEventDrivenTracing();
         return services;
     }
 

@@ -238,6 +238,9 @@ public sealed class Projection : IAsyncDisposable
 
     private async Task RunAsync()
     {
+        // The loop belongs to no caller's trace (Task.Run carried the creator's activity): each handled event continues
+        // the trace stored with it instead.
+        System.Diagnostics.Activity.Current = null;
         var ct = _stop.Token;
         var transient = 0;
         try
@@ -312,15 +315,20 @@ public sealed class Projection : IAsyncDisposable
         public int Events { get; } = events;
     }
 
-    private static async Task Handle(Func<Task> handler, IReadOnlyList<ProjectionEnvelope> events, CancellationToken stop)
+    private async Task Handle(Func<Task> handler, IReadOnlyList<ProjectionEnvelope> events, CancellationToken stop)
     {
         if (events.FirstOrDefault(e => e.Event is UnreadableEvent) is { Event: UnreadableEvent unreadable })
             throw new HandlerFailedException(new InvalidOperationException(
                 $"Event '{unreadable.TypeName}' cannot be read: {unreadable.Error}"), events.Count);
+        using var activity = ProjectionsTracing.Source.HasListeners() ? ProjectionsTracing.Start(_id, events) : null;
         try { await handler(); }
         // Only the projection's own stop token means stop: a handler's own cancellation (an HttpClient timeout, say)
         // is a handler failure like any other, for the recovery strategy to decide.
-        catch (Exception e) when (e is not OperationCanceledException || !stop.IsCancellationRequested) { throw new HandlerFailedException(e, events.Count); }
+        catch (Exception e) when (e is not OperationCanceledException || !stop.IsCancellationRequested)
+        {
+            Akka.EventDriven.Diagnostics.EventDrivenTracing.Fail(activity, e);
+            throw new HandlerFailedException(e, events.Count);
+        }
     }
 
     /// <summary>One step: the next safe events after the stored offset, the handler, the new offset.</summary>

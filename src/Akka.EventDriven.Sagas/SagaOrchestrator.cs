@@ -158,9 +158,20 @@ public sealed class SagaOrchestrator : IExtension
 
         // Indexed first: a saga whose start is journaled is always found again by the resume sweep.
         await runtime.Index.AddAsync(id, sagaName).WaitAsync(cancellationToken);
-        var reply = await region.Ask<SagaStartReply>(new StartSaga(id, sagaName, data, deadline, options?.CorrelationId),
+        using var activity = SagaTracing.Source.HasListeners()
+            ? Akka.EventDriven.Diagnostics.EventDrivenTracing.StartFrom(SagaTracing.Source, $"saga start {sagaName}",
+                System.Diagnostics.ActivityKind.Producer, null)
+            : null;
+        activity?.SetTag("event_driven.saga", sagaName);
+        activity?.SetTag("event_driven.saga_id", id);
+        var traceParent = Akka.EventDriven.Diagnostics.EventDrivenTracing.CaptureCurrent(out var traceState);
+        var reply = await region.Ask<SagaStartReply>(new StartSaga(id, sagaName, data, deadline, options?.CorrelationId, traceParent, traceState),
             Settings.AskTimeout, cancellationToken);
-        if (reply.Error is not null) throw new InvalidOperationException(reply.Error);
+        if (reply.Error is not null)
+        {
+            activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, reply.Error);
+            throw new InvalidOperationException(reply.Error);
+        }
         return id;
     }
 

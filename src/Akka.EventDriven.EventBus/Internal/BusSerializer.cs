@@ -160,16 +160,22 @@ public sealed class BusSerializer : SerializerWithStringManifest
 }
 
 /// <summary>The envelope's wire form: length-prefixed UTF-8 strings and the payload bytes, written in one pass into an
-/// exactly sized array.</summary>
+/// exactly sized array. Optional fields added later follow the headers as tagged sections (a tag byte, then the
+/// section), written only when present: frames and journaled messages of the first format, which end after the
+/// headers, decode unchanged (no section, no trace), and a reader stops at a tag it does not know.</summary>
 internal static class EnvelopeCodec
 {
     private static readonly System.Text.UTF8Encoding Utf8 = new(false, true);
+
+    /// <summary>Section: the W3C trace context (traceparent, then tracestate or -1).</summary>
+    internal const byte TraceSection = 1;
 
     public static byte[] Encode(BusEnvelope e)
     {
         var size = Str(e.Id) + Str(e.Topic) + Str(e.Type) + 4 + e.Data.Length + 8 + 4 + (e.CorrelationId is null ? 0 : Utf8.GetByteCount(e.CorrelationId)) + 4;
         if (e.Headers is not null)
             foreach (var (k, v) in e.Headers) size += Str(k) + Str(v);
+        if (e.TraceParent is not null) size += 1 + Str(e.TraceParent) + (e.TraceState is null ? 4 : Str(e.TraceState));
         var buffer = new byte[size];
         var span = buffer.AsSpan();
         var at = 0;
@@ -196,6 +202,17 @@ internal static class EnvelopeCodec
                 Put(span, ref at, k);
                 Put(span, ref at, v);
             }
+        if (e.TraceParent is not null)
+        {
+            span[at++] = TraceSection;
+            Put(span, ref at, e.TraceParent);
+            if (e.TraceState is null)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(span[at..], -1);
+                at += 4;
+            }
+            else Put(span, ref at, e.TraceState);
+        }
         return buffer;
     }
 
@@ -229,7 +246,15 @@ internal static class EnvelopeCodec
                 headers[key] = Get(span, ref at) ?? throw new SerializationException($"Header '{key}' without a value.");
             }
         }
-        return new BusEnvelope(id, topic, type, data, ticks, correlation, headers);
+        string? traceParent = null, traceState = null;
+        while (at < span.Length)
+        {
+            var section = span[at++];
+            if (section != TraceSection) break; // written by a newer version: what this one knows is all read
+            traceParent = Get(span, ref at);
+            traceState = Get(span, ref at);
+        }
+        return new BusEnvelope(id, topic, type, data, ticks, correlation, headers, traceParent, traceState);
     }
 
     /// <summary>Room for the ids, names and headers around a payload of max-message-bytes (as the frame-size check assumes).</summary>

@@ -67,6 +67,20 @@ internal sealed class HandlerRunner<T>
     public async Task<bool> RunAsync(BusEnvelope envelope, long? sequence, int? partition, int delivery, CancellationToken stop,
         DeferredAck? deferral = null)
     {
+        if (!BusTracing.Source.HasListeners()) return await RunCoreAsync(envelope, sequence, partition, delivery, stop, deferral);
+        using var activity = BusTracing.StartDelivery(envelope, Subscriber);
+        if (activity is not null)
+        {
+            if (sequence is { } seq) activity.SetTag("event_driven.sequence", seq);
+            if (partition is { } p) activity.SetTag("messaging.destination.partition.id", p);
+            if (delivery > 1) activity.SetTag("event_driven.delivery", delivery);
+        }
+        return await RunCoreAsync(envelope, sequence, partition, delivery, stop, deferral, activity);
+    }
+
+    private async Task<bool> RunCoreAsync(BusEnvelope envelope, long? sequence, int? partition, int delivery, CancellationToken stop,
+        DeferredAck? deferral, System.Diagnostics.Activity? activity = null)
+    {
         if (envelope.Headers is { } marks && marks.TryGetValue(UnreadableEntries.Header, out var unreadable))
             return await DeadLetterAsync(envelope, unreadable, 0, stop);
         if (_dedup is not null && _dedup.Contains(envelope.Id))
@@ -115,8 +129,18 @@ internal sealed class HandlerRunner<T>
                 failure = e;
             }
 
+            activity?.AddEvent(new System.Diagnostics.ActivityEvent("attempt failed", tags: new System.Diagnostics.ActivityTagsCollection
+            {
+                ["event_driven.attempt"] = attempt,
+                ["exception.type"] = failure.GetType().FullName,
+                ["exception.message"] = failure.Message,
+            }));
             if (_guarantee == DeliveryGuarantee.AtMostOnce || attempt > _maxRetries)
+            {
+                activity?.SetStatus(System.Diagnostics.ActivityStatusCode.Error, failure.Message);
+                activity?.SetTag("event_driven.dead_lettered", true);
                 return await DeadLetterAsync(envelope, $"{failure.GetType().FullName}: {failure.Message}", attempt, stop);
+            }
             _metrics.Retried();
             var delay = BackoffFor(attempt);
             _log.Debug("Bus subscriber {0}: message {1} failed (attempt {2}), retrying in {3} ms: {4}",

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Akka.Actor;
+using Akka.EventDriven.Diagnostics;
 using Akka.EventDriven.Serialization;
 
 namespace Akka.EventDriven.EventBus.Internal;
@@ -17,7 +18,9 @@ internal sealed record BusEnvelope(
     [property: JsonConverter(typeof(RawJsonConverter))] byte[] Data,
     long PublishedAtTicks,
     string? CorrelationId = null,
-    Dictionary<string, string>? Headers = null) : IBusWireMessage
+    Dictionary<string, string>? Headers = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? TraceParent = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? TraceState = null) : IBusWireMessage
 {
     public DateTimeOffset PublishedAt => new(PublishedAtTicks, TimeSpan.Zero);
 
@@ -39,8 +42,11 @@ internal sealed record BusEnvelope(
             throw new ArgumentException($"Header '{reserved}' is reserved: names starting with '{UnreadableEntries.ReservedPrefix}' belong to the bus.", nameof(options));
         var data = registry.Serialize(message, out var type); // throws UnregisteredMessageTypeException at publish time
         if (data.Length > maxBytes) throw new MessageTooLargeException(topic, data.Length, maxBytes);
+        // The publisher's trace (its publish activity, or the caller's own) goes with the message to every delivery.
+        var traceParent = EventDrivenTracing.CaptureCurrent(out var traceState);
         return new BusEnvelope(options?.MessageId ?? MessageIds.Next(), topic, type, data, DateTime.UtcNow.Ticks,
-            options?.CorrelationId, options?.Headers is { Count: > 0 } h ? new Dictionary<string, string>(h) : null);
+            options?.CorrelationId, options?.Headers is { Count: > 0 } h ? new Dictionary<string, string>(h) : null,
+            traceParent, traceState);
     }
 
     /// <summary>PostgreSQL text cannot hold a NUL character: one in an id or header would make the message's dead-letter

@@ -242,6 +242,10 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
             if (decision.IsRejected) return new CommandRejected(_id, version, decision.RejectionReason!);
             var metadata = decision.Events.Count > 0
                 ? new EventMetadata(now, command.CorrelationId, command.CausationId, command.Headers)
+                {
+                    TraceParent = command.TraceParent,
+                    TraceState = command.TraceState,
+                }
                 : null;
             foreach (var e in decision.Events)
             {

@@ -74,6 +74,8 @@ public sealed class EventDrivenSerializer : SerializerWithStringManifest
                         w.WritePropertyName("headers");
                         JsonSerializer.Serialize(w, c.Headers, Json);
                     }
+                    if (c.TraceParent is not null) w.WriteString("traceparent", c.TraceParent);
+                    if (c.TraceState is not null) w.WriteString("tracestate", c.TraceState);
                     break;
                 case GetAggregateState g:
                     w.WriteString("id", g.AggregateId);
@@ -134,7 +136,11 @@ public sealed class EventDrivenSerializer : SerializerWithStringManifest
                     root.TryGetProperty("expectedVersion", out var ev) ? ev.GetInt64() : null,
                     OptStr(root, "correlationId"),
                     OptStr(root, "causationId"),
-                    root.TryGetProperty("headers", out var h) ? h.Deserialize<Dictionary<string, string>>(Json) : null);
+                    root.TryGetProperty("headers", out var h) ? h.Deserialize<Dictionary<string, string>>(Json) : null)
+                {
+                    TraceParent = OptStr(root, "traceparent"),
+                    TraceState = OptStr(root, "tracestate"),
+                };
             case GetStateManifest:
                 return new GetAggregateState(Str(root, "id"));
             case StateManifest:

@@ -80,6 +80,8 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
     private readonly List<IActorRef> _waiters = [];
     private Task _publishing = Task.CompletedTask;
     private ImmutableHashSet<string>? _tags;
+    private string? _traceParent;         // the trace of the saga's start: every step and compensation continues it
+    private string? _traceState;
 
     public SagaEntity(string sagaId, SagaRuntime runtime)
     {
@@ -105,7 +107,9 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
     {
         switch (message)
         {
-            case DomainEvent { Payload: ISagaEvent e }:
+            case DomainEvent { Payload: ISagaEvent e } stored:
+                _traceParent ??= stored.Metadata.TraceParent;
+                _traceState ??= stored.Metadata.TraceState;
                 Apply(e);
                 break;
             case RecoveryCompleted:
@@ -194,6 +198,7 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
             return;
         }
         var sender = Sender;
+        (_traceParent, _traceState) = (start.TraceParent, start.TraceState);
         var deadline = start.DeadlineAt ?? (definition.Deadline is { } d ? DateTimeOffset.UtcNow + d : null);
         Record([new SagaStarted(start.SagaName, start.Data, deadline, start.CorrelationId, DateTimeOffset.UtcNow)],
             () => sender.Tell(new SagaStartReply(_sagaId, true, null)));
@@ -312,11 +317,24 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
         _cts = new CancellationTokenSource();
         var ct = _cts.Token;
         var self = Self;
+        // The attempt's activity is current while Start hands the user's code to the thread pool, so that what the
+        // step does (commands, publishes) joins the saga's trace; the actor's own thread is left without it.
+        var previous = System.Diagnostics.Activity.Current;
+        var activity = SagaTracing.Source.HasListeners() ? SagaTracing.StartStep(_sagaId, _sagaName!, _runningStep, compensation,
+            attempt.Attempt, _traceParent, _traceState) : null;
         // Start runs the user's code on the thread pool (never on this actor's thread) and enforces the timeout.
-        var run = definition.Start(index, compensation, attempt, data, json, ct);
+        SagaAttemptRun run;
+        try
+        {
+            run = definition.Start(index, compensation, attempt, data, json, ct);
+        }
+        finally
+        {
+            if (activity is not null) System.Diagnostics.Activity.Current = previous;
+        }
         _attemptWork = run.Work;
         _runningCompensation = compensation;
-        AwaitAttemptAsync(run.Outcome, token).PipeTo(self);
+        AwaitAttemptAsync(run.Outcome, token, activity).PipeTo(self);
     }
 
     private bool _runningCompensation;
@@ -328,7 +346,7 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
         _attemptWork = null;
     }
 
-    private static async Task<AttemptDone> AwaitAttemptAsync(Task<JsonElement> outcome, int token)
+    private static async Task<AttemptDone> AwaitAttemptAsync(Task<JsonElement> outcome, int token, System.Diagnostics.Activity? activity)
     {
         try
         {
@@ -337,8 +355,13 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
         }
         catch (Exception e)
         {
+            Akka.EventDriven.Diagnostics.EventDrivenTracing.Fail(activity, e);
             var error = e is SagaStepTimeoutException ? e.Message : $"{e.GetType().Name}: {e.Message}";
             return new AttemptDone(token, null, error, e is SagaStepTimeoutException);
+        }
+        finally
+        {
+            activity?.Dispose();
         }
     }
 
@@ -435,7 +458,7 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
     private void Record(IReadOnlyList<ISagaEvent> events, Action? after = null)
     {
         var tags = _tags ??= ImmutableHashSet.Create("saga", $"saga:{_sagaName ?? ((SagaStarted)events[0]).SagaName}");
-        var metadata = new EventMetadata(DateTimeOffset.UtcNow, _sagaId);
+        var metadata = new EventMetadata(DateTimeOffset.UtcNow, _sagaId) { TraceParent = _traceParent, TraceState = _traceState };
         var remaining = events.Count;
         PersistAll(events.Select(e => new Tagged(new DomainEvent(e, metadata), tags)), tagged =>
         {

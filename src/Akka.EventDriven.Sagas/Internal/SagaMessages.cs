@@ -16,7 +16,9 @@ internal interface ISagaCommand : ISagaMessage
     string SagaId { get; }
 }
 
-internal sealed record StartSaga(string SagaId, string SagaName, JsonElement Data, DateTimeOffset? DeadlineAt, string? CorrelationId) : ISagaCommand;
+internal sealed record StartSaga(string SagaId, string SagaName, JsonElement Data, DateTimeOffset? DeadlineAt, string? CorrelationId,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? TraceParent = null,
+    [property: System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] string? TraceState = null) : ISagaCommand;
 
 internal sealed record SagaStartReply(string SagaId, bool Created, string? Error) : ISagaMessage;
 

@@ -22,10 +22,13 @@ public sealed class OsintService
     public ConcurrentDictionary<string, string> Cache { get; } = new();
     public ConcurrentDictionary<string, int> Cleanups { get; } = new();
     public ConcurrentDictionary<string, TimeSpan> SlowFor { get; } = new();
+    /// <summary>Entities (by id) whose fetch takes 5 s, past the step's timeout.</summary>
+    public Func<string, bool>? SlowWhen { get; set; }
 
     public async Task<string> FetchAsync(string entityId, string idempotencyKey, CancellationToken ct)
     {
         if (SlowFor.TryGetValue(entityId, out var delay)) await Task.Delay(delay, ct);
+        else if (SlowWhen?.Invoke(entityId) == true) await Task.Delay(TimeSpan.FromSeconds(5), ct);
         return Cache.GetOrAdd(entityId, id => $"osint({id}, request {idempotencyKey})"); // idempotent per entity
     }
 
@@ -41,9 +44,12 @@ public sealed class OsintService
 public sealed class RiskService
 {
     public ConcurrentDictionary<string, int> FailNext { get; } = new();
+    /// <summary>Entities (by id) whose first two analyses fail (a transient outage a retry absorbs).</summary>
+    public Func<string, bool>? FlakyWhen { get; set; }
 
     public Task<int> AnalyzeAsync(string entityId, string osint)
     {
+        if (FlakyWhen?.Invoke(entityId) == true) FailNext.TryAdd(entityId, 2);
         if (FailNext.TryGetValue(entityId, out var n) && n > 0 && FailNext.TryUpdate(entityId, n - 1, n))
             throw new InvalidOperationException("risk engine unavailable");
         return Task.FromResult(osint.Length % 100);
@@ -55,10 +61,12 @@ public sealed class EntityService
 {
     public ConcurrentDictionary<string, string> Records { get; } = new();
     public ConcurrentDictionary<string, bool> Broken { get; } = new();
+    /// <summary>Entities (by id) the store rejects for good.</summary>
+    public Func<string, bool>? BrokenWhen { get; set; }
 
     public Task UpdateAsync(string entityId, string osint, int riskScore)
     {
-        if (Broken.ContainsKey(entityId)) throw new InvalidOperationException($"entity store rejected {entityId}");
+        if (Broken.ContainsKey(entityId) || BrokenWhen?.Invoke(entityId) == true) throw new InvalidOperationException($"entity store rejected {entityId}");
         Records[entityId] = $"risk={riskScore}; {osint}";
         return Task.CompletedTask;
     }

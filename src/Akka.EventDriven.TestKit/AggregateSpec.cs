@@ -145,8 +145,8 @@ public sealed class AggregateSpec<TState> where TState : notnull
         var reread = MessageText.ToNode(Registry, back);
         if (MessageText.FirstDifference(written, reread) is { } diff)
             throw new EventDrivenAssertionException(
-                $"{_aggregate.Name}: {what} does not round-trip through the serializer: written as {manifest} {written?.ToJsonString()}, " +
-                $"read back as {reread?.ToJsonString()} ({diff}).");
+                $"{_aggregate.Name}: {what} does not round-trip through the serializer: written as {manifest} {MessageText.Compact(written)}, " +
+                $"read back as {MessageText.Compact(reread)} ({diff}).");
         return back;
     }
 

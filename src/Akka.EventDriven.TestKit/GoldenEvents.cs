@@ -72,7 +72,7 @@ public static class GoldenEvents
         {
             if (current.ContainsKey(name) || !MessageTypeName.TryParse(name, out var typeName)) continue;
             if (include is not null && !registry.Registrations.Values.Any(v => v.Name == typeName.Name)) continue;
-            var sample = SampleOf(shape)?.ToJsonString() ?? "null";
+            var sample = MessageText.Compact(SampleOf(shape));
             try
             {
                 registry.Deserialize(Encoding.UTF8.GetBytes(sample), name);

@@ -9,6 +9,12 @@ namespace Akka.EventDriven.TestKit;
 /// unless the type has no stable name (then that is said).</summary>
 internal static class MessageText
 {
+    // Readable in a failure message: '+' in a timestamp or a non-ASCII letter stays as it is.
+    private static readonly JsonSerializerOptions Readable = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    /// <summary>Compact JSON text of <paramref name="node"/> for a message.</summary>
+    public static string Compact(JsonNode? node) => node?.ToJsonString(Readable) ?? "null";
+
     public static string NameOf(MessageTypeRegistry registry, object value) =>
         registry.IsRegistered(value.GetType()) ? registry.NameOf(value.GetType()).Manifest : $"(unregistered {value.GetType().Name})";
 
@@ -19,7 +25,7 @@ internal static class MessageText
         catch (Exception e) { return JsonValue.Create($"<cannot be written as JSON: {e.Message}>"); }
     }
 
-    public static string Json(MessageTypeRegistry registry, object? value) => ToNode(registry, value)?.ToJsonString() ?? "null";
+    public static string Json(MessageTypeRegistry registry, object? value) => Compact(ToNode(registry, value));
 
     /// <summary><c>investigation.started.v1 {"title":"APT29",...}</c></summary>
     public static string Describe(MessageTypeRegistry registry, object value) => $"{NameOf(registry, value)} {Json(registry, value)}";
@@ -89,5 +95,5 @@ internal static class MessageText
         }
     }
 
-    private static string Show(JsonNode? node) => node?.ToJsonString() ?? "null";
+    private static string Show(JsonNode? node) => Compact(node);
 }

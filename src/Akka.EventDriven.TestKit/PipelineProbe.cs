@@ -55,7 +55,7 @@ public sealed class PipelineProbe<TIn, TOut> : IAsyncDisposable
     private readonly ActorMaterializer _materializer;
     private bool _completed;
 
-    internal PipelineProbe(string name, TestPublisher.ManualProbe<TIn> source, TestSubscriber.ManualProbe<TOut> sink, VirtualClock clock,
+    internal PipelineProbe(string name, TestPublisher.Probe<TIn> source, TestSubscriber.ManualProbe<TOut> sink, VirtualClock clock,
         ActorMaterializer materializer)
     {
         Name = name;
@@ -69,7 +69,7 @@ public sealed class PipelineProbe<TIn, TOut> : IAsyncDisposable
     public string Name { get; }
 
     /// <summary>The Akka.Streams.TestKit publisher feeding the pipeline.</summary>
-    public TestPublisher.ManualProbe<TIn> Source { get; }
+    public TestPublisher.Probe<TIn> Source { get; }
 
     /// <summary>The Akka.Streams.TestKit subscriber reading its output (all demand is requested up front).</summary>
     public TestSubscriber.ManualProbe<TOut> Sink { get; }
@@ -83,17 +83,10 @@ public sealed class PipelineProbe<TIn, TOut> : IAsyncDisposable
     /// <summary>Default wait for an output: 10 s.</summary>
     public TimeSpan DefaultTimeout { get; set; } = Wait.Default;
 
-    private StreamTestKit.PublisherProbeSubscription<TIn>? _subscription;
-
     /// <summary>Sends <paramref name="elements"/> into the pipeline, in order (waiting for its demand).</summary>
     public PipelineProbe<TIn, TOut> Send(params TIn[] elements)
     {
-        _subscription ??= Source.ExpectSubscription();
-        foreach (var e in elements)
-        {
-            if (_subscription.ExpectRequest() <= 0) continue;
-            _subscription.SendNext(e);
-        }
+        foreach (var e in elements) Source.SendNext(e);
         return this;
     }
 
@@ -156,8 +149,7 @@ public sealed class PipelineProbe<TIn, TOut> : IAsyncDisposable
     /// flushed on completion); fails when the pipeline fails instead.</summary>
     public async Task<IReadOnlyList<TOut>> CompleteAsync(TimeSpan? timeout = null)
     {
-        _subscription ??= Source.ExpectSubscription();
-        _subscription.SendComplete();
+        Source.SendComplete();
         var rest = new List<TOut>();
         while (true)
         {
@@ -181,7 +173,11 @@ public sealed class PipelineProbe<TIn, TOut> : IAsyncDisposable
     /// <summary>Cancels the pipeline (if still running) and shuts its materializer down.</summary>
     public ValueTask DisposeAsync()
     {
-        if (!_completed) _subscription?.SendComplete();
+        if (!_completed)
+        {
+            try { Source.SendComplete(); }
+            catch (Exception) { /* the stream already ended (failed or cancelled): nothing to complete */ }
+        }
         _materializer.Shutdown();
         return ValueTask.CompletedTask;
     }

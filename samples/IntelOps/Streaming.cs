@@ -31,6 +31,20 @@ public sealed record AnalyzedThreat(string InvestigationId, string Summary, int 
 /// </summary>
 public static class ThreatStreaming
 {
+    /// <summary>The guide's threat analysis: findings of severity 7 or more, categorized (critical from 9). The operators
+    /// of the <c>threat-analysis</c> pipeline, apart from its source and sink, so <c>samples/IntelOps.Tests</c> can run
+    /// them on test probes.</summary>
+    public static PipelineBuilder<AnalyzedThreat> AnalyzeThreats(PipelineBuilder<FindingObserved> findings) => findings
+        .Where(f => f.Severity >= 7)
+        .Select(f => new AnalyzedThreat(f.InvestigationId, f.Summary, f.Severity, f.Severity >= 9 ? "critical" : "high", f.At));
+
+    /// <summary>Severe findings counted per minute of event time (5 s out of order allowed): the operators of the
+    /// <c>threats-per-minute</c> pipeline.</summary>
+    public static PipelineBuilder<WindowResult<NotUsed, long>> ThreatsPerMinute(PipelineBuilder<FindingObserved> findings) => findings
+        .Where(f => f.Severity >= 7)
+        .TumblingWindow(TimeSpan.FromMinutes(1), Aggregators.Count<FindingObserved>(),
+            new WindowOptions<FindingObserved> { EventTime = f => f.At, MaxOutOfOrderness = TimeSpan.FromSeconds(5) });
+
     /// <summary>Runs the pipelines over this run's investigations (ids containing <paramref name="runId"/>) until they
     /// have seen <paramref name="expectedThreats"/> threats, stops them (the open minute is flushed) and returns what
     /// does not match.</summary>
@@ -63,16 +77,9 @@ public static class ThreatStreaming
                 return new FindingObserved(e.PersistenceId, finding.Summary, finding.Severity, e.Metadata.Timestamp);
             })
             .To(BusStreams.Publish<FindingObserved>(bus, findingsTopic, new PublishOptions { Persistent = true })));
-        processor.DefinePipeline(Pipeline.Create("threat-analysis")
-            .From(Findings("threat-analysis"))
-            .Where(f => f.Severity >= 7)
-            .Select(f => new AnalyzedThreat(f.InvestigationId, f.Summary, f.Severity, f.Severity >= 9 ? "critical" : "high", f.At))
+        processor.DefinePipeline(AnalyzeThreats(Pipeline.Create("threat-analysis").From(Findings("threat-analysis")))
             .To(BusStreams.Publish<AnalyzedThreat>(bus, analyzedTopic)));
-        processor.DefinePipeline(Pipeline.Create("threats-per-minute")
-            .From(Findings("threats-per-minute"))
-            .Where(f => f.Severity >= 7)
-            .TumblingWindow(TimeSpan.FromMinutes(1), Aggregators.Count<FindingObserved>(),
-                new WindowOptions<FindingObserved> { EventTime = f => f.At, MaxOutOfOrderness = TimeSpan.FromSeconds(5) })
+        processor.DefinePipeline(ThreatsPerMinute(Pipeline.Create("threats-per-minute").From(Findings("threats-per-minute")))
             .ForEach(perMinute.Enqueue));
         await processor.StartAsync("findings-to-bus");
         await processor.StartAsync("threat-analysis");

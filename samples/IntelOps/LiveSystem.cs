@@ -170,16 +170,9 @@ public sealed class LiveSystem : IAsyncDisposable
                 return new FindingObserved(e.PersistenceId, finding.Summary, finding.Severity, e.Metadata.Timestamp);
             })
             .To(BusStreams.Publish<FindingObserved>(bus, FindingsTopic, new PublishOptions { Persistent = true })));
-        Pipelines.DefinePipeline(Pipeline.Create("threat-analysis")
-            .From(Findings("threat-analysis"))
-            .Where(f => f.Severity >= 7)
-            .Select(f => new AnalyzedThreat(f.InvestigationId, f.Summary, f.Severity, f.Severity >= 9 ? "critical" : "high", f.At))
+        Pipelines.DefinePipeline(ThreatStreaming.AnalyzeThreats(Pipeline.Create("threat-analysis").From(Findings("threat-analysis")))
             .To(BusStreams.Publish<AnalyzedThreat>(bus, ThreatsTopic)));
-        Pipelines.DefinePipeline(Pipeline.Create("threats-per-minute")
-            .From(Findings("threats-per-minute"))
-            .Where(f => f.Severity >= 7)
-            .TumblingWindow(TimeSpan.FromMinutes(1), Aggregators.Count<FindingObserved>(),
-                new WindowOptions<FindingObserved> { EventTime = f => f.At, MaxOutOfOrderness = TimeSpan.FromSeconds(5) })
+        Pipelines.DefinePipeline(ThreatStreaming.ThreatsPerMinute(Pipeline.Create("threats-per-minute").From(Findings("threats-per-minute")))
             .ForEach(ThreatsPerMinute.Enqueue));
         // With KAFKA_BROKERS set (docker compose up kafka), the analyzed threats also go to the Kafka topic.
         if (Environment.GetEnvironmentVariable("KAFKA_BROKERS") is { Length: > 0 })

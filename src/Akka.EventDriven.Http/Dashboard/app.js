@@ -3,6 +3,7 @@
 // a header and never in a URL) and the REST endpoints. A field the node does not serve yet shows "n/a".
 
 const API = document.querySelector('meta[name="eventdriven-api"]').content.replace(/\/$/, '');
+const OPENAPI = document.querySelector('meta[name="eventdriven-openapi"]').content;
 const KEY_STORE = 'eventdriven.apiKey';
 const HISTORY = 300; // sparkline points: five minutes of one-second snapshots
 
@@ -53,7 +54,7 @@ function sparkline(points, unit, title, id) {
   const step = values.length > 1 ? w / (values.length - 1) : w;
   const line = values.map((v, i) => `${(i * step).toFixed(1)},${(hgt - 2 - (v / max) * (hgt - 4)).toFixed(1)}`).join(' ');
   const current = values[values.length - 1];
-  return `<div class="chart" id="${h(id)}"><div class="t"><span>${h(title)}</span><span class="cur">${num(current)} ${h(unit)}</span></div>
+  return `<div class="chart" id="${h(id)}" data-max="${Math.max(...values)}"><div class="t"><span>${h(title)}</span><span class="cur">${num(current)} ${h(unit)}</span></div>
     <svg class="spark" viewBox="0 0 ${w} ${hgt}" preserveAspectRatio="none" role="img" aria-label="${h(title)} in ${h(unit)}, max ${num(max)}">
     <polyline points="${line}"/></svg><div class="t"><span>last ${Math.round(values.length)} s</span><span>max ${num(max)} ${h(unit)}</span></div></div>`;
 }
@@ -110,6 +111,7 @@ async function connect() {
   $('#locked').hidden = true;
   $('#main').hidden = false;
   document.body.classList.toggle('admin', isAdmin());
+  await discover();
   start();
 }
 
@@ -122,6 +124,20 @@ $('#key-form').addEventListener('submit', (e) => {
   connect();
 });
 $('#change-key').addEventListener('click', () => lock(''));
+
+// Which endpoints this node serves (from its OpenAPI document), so the page never calls one it lacks: a node of an
+// older or newer version shows "n/a" for what it does not have.
+async function discover() {
+  state.paths = null;
+  try {
+    const headers = { Accept: 'application/json' };
+    if (state.key) headers['X-Api-Key'] = state.key;
+    const r = await fetch(OPENAPI, { headers });
+    if (r.ok) state.paths = new Set(Object.keys((await r.json()).paths || {}));
+  } catch (e) { report(e); }
+}
+
+const serves = (path) => state.paths?.has(API + path) ?? false;
 
 // ---- live feed ----------------------------------------------------------------------------------------------------
 
@@ -387,6 +403,7 @@ $('#sagas').addEventListener('click', async (e) => {
 });
 
 async function pollPipelines() {
+  if (!serves('/pipelines')) { set('#pipelines .body', `<p class="na">n/a — this node's API does not report pipelines yet.</p>`); return; }
   const r = await api('/pipelines');
   const list = r.ok && r.body && Array.isArray(r.body.pipelines) ? r.body.pipelines : null;
   if (!list) { set('#pipelines .body', `<p class="na">n/a — this node's API does not report pipelines yet.</p>`); return; }

@@ -93,6 +93,7 @@ public sealed class LiveSystem : IAsyncDisposable
             });
             b.WithEventBus();
             b.WithSagas(s => s.Add(saga));
+            b.WithConsoleIndex(); // the console's correlation trace and saga table
         });
         builder.Services.AddEventDrivenHttp(o =>
         {
@@ -101,7 +102,7 @@ public sealed class LiveSystem : IAsyncDisposable
         });
         var app = builder.Build();
         app.MapEventDriven("/api");
-        _ = dashboard; // the console is mapped here once it exists (MapEventDrivenDashboard)
+        if (dashboard) app.MapEventDrivenDashboard("/");
         await app.StartAsync();
         var address = new Uri(app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First());
 

@@ -125,6 +125,7 @@ public static class EventDrivenHttpExtensions
         // Anything else under the prefix is a 404 problem, not an empty page.
         api.Map("/{**rest}", (string rest) => Problems.Result(404, "Not found", $"No endpoint '{prefix}/{rest}'."));
         ApiDescriptions.Map(api, prefix, options); // sagas, request-reply, and the OpenAPI description of the group
+        ConsoleEndpoints.Map(api); // the operations console's feed: /live, /trace/{correlationId}, /console/sagas, /whoami
 
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = WriteHealth });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = WriteHealth });

@@ -54,6 +54,7 @@ public static class ServiceHost
             });
             b.AddHocon(settings.ToHocon(), HoconAddMode.Prepend);
             b.WithEventBus();
+            b.WithConsoleIndex(); // the operations console's correlation trace and saga table
         });
         builder.Services.AddEventDrivenHttp(o =>
         {
@@ -66,6 +67,7 @@ public static class ServiceHost
 
         var app = builder.Build();
         app.MapEventDriven("/api");
+        app.MapEventDrivenDashboard("/"); // the operations console at http://host:PORT/
         return app;
     }
 }

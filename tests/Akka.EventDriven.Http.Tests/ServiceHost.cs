@@ -42,13 +42,14 @@ public sealed class ServiceHost : IAsyncDisposable
     }
 
     public static async Task<ServiceHost> StartAsync(TestStore store, string environment = "Production",
-        Action<EventDrivenHttpOptions>? http = null)
+        Action<EventDrivenHttpOptions>? http = null, Action<AkkaConfigurationBuilder>? akka = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = environment });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
-        builder.Services.AddAkka("httptest", b => b
-            .WithEventDriven(o =>
+        builder.Services.AddAkka("httptest", b =>
+        {
+            b.WithEventDriven(o =>
             {
                 o.EnvironmentFile = "hocon/test.conf";
                 o.Registry = LedgerTypes.Current().Register<GetBalance>("ledger.balance");
@@ -56,7 +57,9 @@ public sealed class ServiceHost : IAsyncDisposable
                 o.Persistence.ConnectionString = store.ConnectionString;
                 o.AddAggregate(Ledger.Definition);
             })
-            .WithEventBus());
+            .WithEventBus();
+            akka?.Invoke(b); // e.g. WithConsoleIndex
+        });
         builder.Services.AddEventDrivenHttp(o =>
         {
             o.AddApiKeys($"{ReadKey}:read,{AdminKey}:admin");

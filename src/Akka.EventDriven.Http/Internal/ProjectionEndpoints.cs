@@ -18,7 +18,7 @@ internal sealed class ProjectionEndpoints(ActorSystem system)
                    $"No projection '{name}/{key}' runs on this node (a cluster singleton runs on one node only).", "name");
     }
 
-    private static object View(ProjectionStatus s, bool canRebuild) => new
+    internal static object View(ProjectionStatus s, bool canRebuild) => new
     {
         name = s.Id.Name, key = s.Id.Key, state = s.State.ToString(), offset = s.Offset, journalOffset = s.JournalOffset,
         eventsBehind = s.EventsBehind, secondsBehind = s.SecondsBehind, deadLetters = s.DeadLetters,

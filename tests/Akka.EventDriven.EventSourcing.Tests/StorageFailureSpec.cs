@@ -51,6 +51,44 @@ public sealed class StorageFailureSpec
         await ExecAsync(server.ConnectionString, $"DROP DATABASE IF EXISTS {database} WITH (FORCE)");
     }
 
+    /// <summary>A recovery read that times out once (a blip: here a lock held past the command timeout) is tried again
+    /// while the command waits, instead of failing a command for which nothing was stored.</summary>
+    [Fact]
+    public async Task A_recovery_that_times_out_once_is_retried_and_the_waiting_command_succeeds()
+    {
+        var db = await PrivateDatabase.CreateAsync();
+        var own = new NpgsqlConnectionStringBuilder(StoreSettings.NormalizeConnectionString(StoreProvider.PostgreSql, db.ConnectionString))
+        { CommandTimeout = 1 }.ConnectionString;
+        await using var node = await NodeHost.StartAsync(new TestStore(StoreProvider.PostgreSql, own));
+        await node.Ledger.SendAsync($"warm-{Guid.NewGuid():N}", new Open("w")); // the journal tables exist
+
+        await using var locker = new NpgsqlConnection(own);
+        await locker.OpenAsync();
+        var lockTx = await locker.BeginTransactionAsync();
+        await using (var lockCommand = new NpgsqlCommand("LOCK TABLE event_journal IN ACCESS EXCLUSIVE MODE", locker, lockTx))
+            await lockCommand.ExecuteNonQueryAsync();
+
+        var id = $"blip-{Guid.NewGuid():N}";
+        var send = node.Ledger.SendAsync(id, new Open("ava"));
+        // The recovery's read waits for the lock, then its 1 s command timeout ends it: the first attempt failed.
+        await TestWait.UntilAsync(async () => Assert.True(await LockWaitersAsync(own) > 0, "no recovery read waits for the lock yet"), TimeSpan.FromSeconds(30));
+        await TestWait.UntilAsync(async () => Assert.True(await LockWaitersAsync(own) == 0, "the blocked read has not timed out yet"), TimeSpan.FromSeconds(30));
+        Assert.False(send.IsCompleted && send.IsFaulted, $"the command failed on the first recovery failure: {(send.IsFaulted ? send.Exception!.GetBaseException().Message : "")}");
+        await lockTx.RollbackAsync();
+
+        Assert.Equal(1, Assert.IsType<CommandAccepted>(await send).Version);
+        Assert.Equal("ava", (await node.Ledger.GetStateAsync(id)).State.Owner);
+    }
+
+    private static async Task<long> LockWaitersAsync(string connectionString)
+    {
+        await using var connection = new NpgsqlConnection(connectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand(
+            "SELECT count(*) FROM pg_locks WHERE NOT granted AND relation = 'event_journal'::regclass", connection);
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
     private static async Task ExecAsync(string connectionString, string sql)
     {
         await using var connection = new NpgsqlConnection(connectionString);

@@ -8,14 +8,30 @@ namespace Akka.EventDriven.EventSourcing.Internal;
 /// It holds commands while the child recovers so that a recovery failure (an unknown event type, say) is answered
 /// to every caller with the reason instead of a timeout, and it starts a fresh child after a storage failure.
 /// </summary>
-internal sealed class AggregateEntity : UntypedActor
+internal sealed class AggregateEntity : UntypedActor, IWithTimers
 {
+    public ITimerScheduler Timers { get; set; } = null!;
+
     internal sealed record ChildReady;
 
     /// <summary>Recovery failed. <paramref name="Permanent"/> (an unknown event type, an unreadable payload): every
     /// command is answered with the reason until the entity passivates. Otherwise (database unreachable, timeout) the
-    /// waiting commands fail and the next command tries a fresh recovery.</summary>
+    /// recovery is tried again after a short backoff while commands wait (nothing was stored for them, so waiting is
+    /// safe); after <see cref="RecoveryBackoff"/> is spent they fail with the reason, and the next command tries a
+    /// fresh recovery.</summary>
     internal sealed record ChildRecoveryFailed(string Reason, bool Permanent);
+
+    /// <summary>Time to start the next recovery attempt after a transient failure.</summary>
+    internal sealed class RetryRecovery
+    {
+        public static readonly RetryRecovery Instance = new();
+        private RetryRecovery() { }
+    }
+
+    /// <summary>Waits before each new recovery attempt after a transient failure: one blip (a connection that timed
+    /// out under load, a restarting database) does not fail the commands; a database that stays away fails them within
+    /// about 4 s plus the attempts themselves, well inside a command's timeout.</summary>
+    internal static readonly TimeSpan[] RecoveryBackoff = [TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(3)];
 
     /// <summary>A message forwarded to the child, numbered so that the parent knows which ones were answered.</summary>
     internal sealed record Numbered(long N, object Message);
@@ -44,6 +60,8 @@ internal sealed class AggregateEntity : UntypedActor
     private bool _ready;
     private string? _failure;
     private bool _stopping;
+    private int _recoveryFailures;
+    private bool _retryScheduled;
 
     public AggregateEntity(string aggregateId, Func<Props> childProps, int maxPending)
     {
@@ -71,6 +89,7 @@ internal sealed class AggregateEntity : UntypedActor
         {
             case ChildReady when Equals(Sender, _child):
                 _ready = true;
+                _recoveryFailures = 0;
                 foreach (var (m, s) in _pending) ForwardToChild(m, s);
                 _pending.Clear();
                 if (_stopping) _child!.Tell(Stop.Instance);
@@ -82,8 +101,24 @@ internal sealed class AggregateEntity : UntypedActor
                 break;
             case ChildRecoveryFailed f when Equals(Sender, _child):
                 if (f.Permanent) _failure = f.Reason;
+                else if (_pending.Count > 0 && !_stopping && _recoveryFailures < RecoveryBackoff.Length)
+                {
+                    var wait = RecoveryBackoff[_recoveryFailures++];
+                    _log.Warning("{0}; {1} command(s) wait, recovery attempt {2} in {3} ms", f.Reason, _pending.Count,
+                        _recoveryFailures + 1, (int)wait.TotalMilliseconds);
+                    _retryScheduled = true;
+                    Timers.StartSingleTimer("retry-recovery", RetryRecovery.Instance, wait);
+                    break;
+                }
+                _recoveryFailures = 0;
                 foreach (var (_, s) in _pending) s.Tell(new CommandFailed(_aggregateId, f.Reason));
                 _pending.Clear();
+                break;
+            case RetryRecovery:
+                _retryScheduled = false;
+                // The failed child may not have stopped yet: then its Terminated starts the next one.
+                if (_child is null && !_stopping && _failure is null && _pending.Count > 0) StartChild();
+                else if (_child is null && _pending.Count == 0) _recoveryFailures = 0;
                 break;
             case Answered a when Equals(Sender, _child):
                 while (_unanswered.Count > 0 && _unanswered.Peek().N <= a.N) _unanswered.Dequeue();
@@ -95,7 +130,7 @@ internal sealed class AggregateEntity : UntypedActor
                     lost.Sender.Tell(new CommandFailed(_aggregateId,
                         "The aggregate entity restarted (after a storage failure) before handling the command; nothing was stored for it."));
                 if (_stopping) Context.Stop(Self);
-                else if (_failure is null && _pending.Count > 0) StartChild();
+                else if (_failure is null && _pending.Count > 0 && !_retryScheduled) StartChild();
                 break;
             case AggregateCommand or GetAggregateState:
                 if (_failure is not null) Sender.Tell(new CommandFailed(_aggregateId, _failure));

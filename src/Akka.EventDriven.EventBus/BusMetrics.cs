@@ -64,7 +64,10 @@ internal sealed class BusMetrics : IDisposable
     /// <summary>The window over which per-name rates are computed.</summary>
     public static readonly TimeSpan RateWindow = TimeSpan.FromSeconds(10);
 
-    private readonly Meter _meter;
+    // One meter per process for every bus in it: instruments of one name from several meters of one name (several actor
+    // systems in a process, as in tests or an app hosting two) collide in exporters, which then keep one at random.
+    private static readonly SharedInstruments Shared = new(MeterName);
+    private readonly List<IDisposable> _observed = [];
     private readonly Timer _sampler;
     public readonly ConcurrentDictionary<string, NameCounters> Topics = new(StringComparer.Ordinal);
     public readonly ConcurrentDictionary<string, NameCounters> Queues = new(StringComparer.Ordinal);
@@ -75,23 +78,22 @@ internal sealed class BusMetrics : IDisposable
 
     public BusMetrics(string systemName)
     {
-        _meter = new Meter(MeterName);
         var tags = new KeyValuePair<string, object?>("actor_system", systemName);
-        _meter.CreateObservableCounter("eventbus.messages.published", () => new Measurement<long>(Volatile.Read(ref _published), tags));
-        _meter.CreateObservableCounter("eventbus.messages.delivered", () => new Measurement<long>(Volatile.Read(ref _delivered), tags));
-        _meter.CreateObservableCounter("eventbus.messages.dead_lettered", () => new Measurement<long>(Volatile.Read(ref _deadLettered), tags));
-        _meter.CreateObservableCounter("eventbus.retries", () => new Measurement<long>(Volatile.Read(ref _retries), tags));
-        _meter.CreateObservableCounter("eventbus.messages.dropped", () => new Measurement<long>(Volatile.Read(ref _dropped), tags));
-        _meter.CreateObservableCounter("eventbus.messages.redelivered", () => new Measurement<long>(Volatile.Read(ref _redelivered), tags));
-        _meter.CreateObservableCounter("eventbus.dead_letters.failed", () => new Measurement<long>(Volatile.Read(ref _deadLetterFailures), tags));
-        _meter.CreateObservableUpDownCounter("eventbus.subscriptions.active", () => new Measurement<int>(Volatile.Read(ref _subscriptions), tags));
-        _meter.CreateObservableGauge("eventbus.queue.depth", () => Depth.Select(d =>
-            new Measurement<long>(d.Value, tags, new KeyValuePair<string, object?>("consumer", d.Key))));
-        _meter.CreateObservableCounter("eventbus.destination.published", () => PerName(tags, c => c.ReadPublished),
+        Observe("eventbus.messages.published", InstrumentKind.Counter, () => [new Measurement<long>(Volatile.Read(ref _published), tags)]);
+        Observe("eventbus.messages.delivered", InstrumentKind.Counter, () => [new Measurement<long>(Volatile.Read(ref _delivered), tags)]);
+        Observe("eventbus.messages.dead_lettered", InstrumentKind.Counter, () => [new Measurement<long>(Volatile.Read(ref _deadLettered), tags)]);
+        Observe("eventbus.retries", InstrumentKind.Counter, () => [new Measurement<long>(Volatile.Read(ref _retries), tags)]);
+        Observe("eventbus.messages.dropped", InstrumentKind.Counter, () => [new Measurement<long>(Volatile.Read(ref _dropped), tags)]);
+        Observe("eventbus.messages.redelivered", InstrumentKind.Counter, () => [new Measurement<long>(Volatile.Read(ref _redelivered), tags)]);
+        Observe("eventbus.dead_letters.failed", InstrumentKind.Counter, () => [new Measurement<long>(Volatile.Read(ref _deadLetterFailures), tags)]);
+        Observe("eventbus.subscriptions.active", InstrumentKind.UpDownCounter, () => [new Measurement<long>(Volatile.Read(ref _subscriptions), tags)]);
+        Observe("eventbus.queue.depth", InstrumentKind.Gauge, () => Depth.Select(d =>
+            new Measurement<long>(d.Value, tags, new KeyValuePair<string, object?>("consumer", d.Key))).ToList());
+        Observe("eventbus.destination.published", InstrumentKind.Counter, () => PerName(tags, c => c.ReadPublished),
             "{message}", "Messages published from this node, by topic or queue (at most MaxNames of each)");
-        _meter.CreateObservableCounter("eventbus.destination.delivered", () => PerName(tags, c => c.ReadDelivered),
+        Observe("eventbus.destination.delivered", InstrumentKind.Counter, () => PerName(tags, c => c.ReadDelivered),
             "{message}", "Messages handled on this node, by topic or queue (at most MaxNames of each)");
-        _meter.CreateObservableCounter("eventbus.names.untracked", () => new Measurement<long>(Volatile.Read(ref _untracked), tags),
+        Observe("eventbus.names.untracked", InstrumentKind.Counter, () => [new Measurement<long>(Volatile.Read(ref _untracked), tags)],
             "{message}", "Messages on names past the per-node cap of tracked names");
         _sampler = new Timer(_ => Sample(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
     }
@@ -153,10 +155,13 @@ internal sealed class BusMetrics : IDisposable
         DeadLetterFailures = Volatile.Read(ref _deadLetterFailures),
     };
 
+    private void Observe(string name, InstrumentKind kind, Func<IEnumerable<Measurement<long>>> measure, string? unit = null, string? description = null) =>
+        _observed.Add(Shared.Observe(name, kind, measure, unit, description));
+
     public void Dispose()
     {
         _sampler.Dispose();
-        _meter.Dispose();
+        foreach (var o in _observed) o.Dispose();
     }
 }
 

@@ -21,10 +21,11 @@ public static class TestWait
     public static async Task NeverWithinAsync(Func<bool> happened, TimeSpan during, Func<string> because)
     {
         var deadline = DateTime.UtcNow + during;
+        using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(20));
         while (DateTime.UtcNow < deadline)
         {
             if (happened()) throw new Xunit.Sdk.XunitException(because());
-            await Task.Delay(20);
+            await poll.WaitForNextTickAsync();
         }
         if (happened()) throw new Xunit.Sdk.XunitException(because());
     }

@@ -112,12 +112,13 @@ public sealed class HostedProjectionSpec
         using var watching = new CancellationTokenSource();
         var watcher = Task.Run(async () =>
         {
+            using var poll = new PeriodicTimer(TimeSpan.FromMilliseconds(5));
             while (!watching.IsCancellationRequested)
             {
                 foreach (var pid in ids4)
                     if (ProjectionRegistry.Get(node1.System).Find(pid) is not null && ProjectionRegistry.Get(node2.System).Find(pid) is not null)
                         overlaps.Enqueue(pid.ToString());
-                await Task.Delay(5);
+                await poll.WaitForNextTickAsync();
             }
         });
 

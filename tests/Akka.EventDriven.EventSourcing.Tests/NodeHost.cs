@@ -58,6 +58,7 @@ public sealed class NodeHost : IAsyncDisposable
                     o.AddAggregate(Tests.Ledger.Definition, aggregate);
                 });
                 if (extraHocon is not null) b.AddHocon(extraHocon, HoconAddMode.Prepend);
+                if (FileLogger.Path is not null) b.AddHocon(FileLogger.Hocon, HoconAddMode.Prepend);
                 configure?.Invoke(b);
             }))
             .Build();
@@ -70,6 +71,30 @@ public sealed class NodeHost : IAsyncDisposable
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await _host.StopAsync(cts.Token);
         _host.Dispose();
+    }
+}
+
+/// <summary>When <c>ED_TEST_AKKA_LOG</c> names a file, every test node appends its Akka log (INFO and up, with the
+/// node's address and the time) to it: what a loaded run's failure is read from afterwards.</summary>
+public sealed class FileLogger : Akka.Actor.ReceiveActor
+{
+    private static readonly object Gate = new();
+
+    public static readonly string? Path = Environment.GetEnvironmentVariable("ED_TEST_AKKA_LOG") is { Length: > 0 } p ? p : null;
+
+    public static string Hocon =>
+        $"akka.loglevel = INFO\nakka.loggers = [\"Akka.Event.DefaultLogger\", \"{typeof(FileLogger).AssemblyQualifiedName}\"]";
+
+    public FileLogger()
+    {
+        var system = Context.System.Name;
+        Receive<Akka.Event.InitializeLogger>(_ => Sender.Tell(new Akka.Event.LoggerInitialized()));
+        Receive<Akka.Event.LogEvent>(e =>
+        {
+            var line = $"{e.Timestamp:HH:mm:ss.fff} {e.LogLevel().ToString()[..4]} [{system}] {e.LogSource}: {e.Message}" +
+                       (e.Cause is null ? "" : $" | {e.Cause.GetType().Name}: {e.Cause.Message}") + Environment.NewLine;
+            lock (Gate) File.AppendAllText(Path!, line);
+        });
     }
 }
 

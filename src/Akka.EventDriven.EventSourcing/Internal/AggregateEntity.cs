@@ -62,6 +62,10 @@ internal sealed class AggregateEntity : UntypedActor, IWithTimers
     private bool _stopping;
     private int _recoveryFailures;
     private bool _retryScheduled;
+    private long _childStarted;
+
+    /// <summary>A recovery slower than this is logged (with how many commands waited for it).</summary>
+    private static readonly TimeSpan SlowRecovery = TimeSpan.FromSeconds(2);
 
     public AggregateEntity(string aggregateId, Func<Props> childProps, int maxPending)
     {
@@ -80,6 +84,7 @@ internal sealed class AggregateEntity : UntypedActor, IWithTimers
     private void StartChild()
     {
         _ready = false;
+        _childStarted = System.Diagnostics.Stopwatch.GetTimestamp();
         _child = Context.Watch(Context.ActorOf(_childProps(), "state"));
     }
 
@@ -90,6 +95,9 @@ internal sealed class AggregateEntity : UntypedActor, IWithTimers
             case ChildReady when Equals(Sender, _child):
                 _ready = true;
                 _recoveryFailures = 0;
+                if (System.Diagnostics.Stopwatch.GetElapsedTime(_childStarted) is var took && took > SlowRecovery)
+                    _log.Warning("Recovery of {0} took {1} ms; {2} command(s) waited for it", _aggregateId,
+                        (int)took.TotalMilliseconds, _pending.Count);
                 foreach (var (m, s) in _pending) ForwardToChild(m, s);
                 _pending.Clear();
                 if (_stopping) _child!.Tell(Stop.Instance);

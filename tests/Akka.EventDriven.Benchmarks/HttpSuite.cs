@@ -12,6 +12,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -67,21 +68,73 @@ public static class HttpSuite
         var ids = Enumerable.Range(0, Clients).Select(i => $"{ctx.RunId}-h{i:D2}").ToArray();
         var topic = $"bench.http.{ctx.RunId}";
 
+        // The measured clients: a load generator's raw HTTP/1.1 connections (RawHttpClient), each request's bytes built
+        // once. HttpClient is measured beside them on commands, for a figure with .NET's client library in the process.
+        var uri = new Uri(address);
+        var raw = await Task.WhenAll(Enumerable.Range(0, Clients).Select(_ => RawHttpClient.ConnectAsync(uri)));
+        var commandRequests = ids.Select(id => RawHttpClient.Post(uri, "/api/commands", CommandJson(id), ("X-Api-Key", Key))).ToArray();
+        var noopRequests = ids.Select(id => RawHttpClient.Post(uri, "/bench/noop", CommandJson(id))).ToArray();
+        var publishRequest = RawHttpClient.Post(uri, $"/api/topics/{topic}", PublishJson, ("X-Api-Key", Key));
+        var durableTopic = $"bench.http.durable.{ctx.RunId}";
+        var durableRequest = RawHttpClient.Post(uri, $"/api/topics/{durableTopic}", PublishJson.Replace("{\"type\"", "{\"persistent\":true,\"type\""), ("X-Api-Key", Key));
+        async Task RawCommand(int i)
+        {
+            if (await raw[i].SendAsync(commandRequests[i]) is var status and not 200) throw new InvalidOperationException($"HTTP command: {status}");
+        }
+        async Task RawNoop(int i)
+        {
+            if (await raw[i].SendAsync(noopRequests[i]) is var status and not 200) throw new InvalidOperationException($"noop: {status}");
+        }
+
         // Activation: every account exists and every connection is open before the clock starts.
         await Parallel.ForEachAsync(Enumerable.Range(0, Clients), async (i, _) =>
         {
             if (!(await commands.ExecuteAsync(new AccountDeposit(ids[i], 1))).Success) throw new InvalidOperationException("activation failed");
             using var r = await clients[i].PostAsync("/api/commands", CommandBody(ids[i]));
             if (r.StatusCode != HttpStatusCode.OK) throw new InvalidOperationException($"HTTP activation: {(int)r.StatusCode} {await r.Content.ReadAsStringAsync()}");
+            await RawCommand(i);
+            await RawNoop(i);
         });
+
+        // Diagnosis: BENCH_HTTP_ONLY=<measurement> runs that one measurement for BENCH_HTTP_SECONDS (default 30) and
+        // stops: a steady load to attach dotnet-trace or dotnet-counters to.
+        if (Environment.GetEnvironmentVariable("BENCH_HTTP_ONLY") is { Length: > 0 } only)
+        {
+            var seconds = int.TryParse(Environment.GetEnvironmentVariable("BENCH_HTTP_SECONDS"), out var s) ? s : 30;
+            Func<int, Task> op = only switch
+            {
+                "commands-http" => RawCommand,
+                "commands-httpclient" => async i =>
+                {
+                    using var r = await clients[i].PostAsync("/api/commands", CommandBody(ids[i]));
+                    if (r.StatusCode != HttpStatusCode.OK) throw new InvalidOperationException($"HTTP command: {(int)r.StatusCode}");
+                },
+                "commands-bus" => async i =>
+                {
+                    if (!(await commands.ExecuteAsync(new AccountDeposit(ids[i], 1))).Success) throw new InvalidOperationException("command failed");
+                },
+                "noop-http" => RawNoop,
+                _ => throw new ArgumentException($"BENCH_HTTP_ONLY={only}: commands-http, commands-httpclient, commands-bus or noop-http"),
+            };
+            Log($"pid {Environment.ProcessId}: {only} for {seconds} s");
+            var single = await MeasureAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(seconds), op);
+            Log($"{only}: {single.PerSecond:0}/s");
+            return new SuiteResult(single.PerSecond, single.PerSecond, 0.7, single.LatenciesMs.Count, seconds, new Dictionary<string, object?> { ["only"] = only });
+        }
 
         var httpCommands = new List<Round>();
         var busCommands = new List<Round>();
         var httpPublishes = new List<Round>();
+        var noops = new List<Round>();
+        var httpClientCommands = new List<Round>();
+        var httpDurable = new List<Round>();
+        var busDurable = new List<Round>();
         var busPublishes = new List<Round>();
+        var published = new Deposited(1, "deposit-reference-0123456789");
         for (var round = 0; round < rounds; round++)
         {
-            Func<Task> a = async () => httpCommands.Add(await MeasureAsync(warmUp, measure, async i =>
+            Func<Task> a = async () => httpCommands.Add(await MeasureAsync(warmUp, measure, RawCommand));
+            Func<Task> f = async () => httpClientCommands.Add(await MeasureAsync(warmUp, measure, async i =>
             {
                 using var r = await clients[i].PostAsync("/api/commands", CommandBody(ids[i]));
                 if (r.StatusCode != HttpStatusCode.OK) throw new InvalidOperationException($"HTTP command: {(int)r.StatusCode}");
@@ -92,23 +145,37 @@ public static class HttpSuite
             }));
             Func<Task> c = async () => httpPublishes.Add(await MeasureAsync(warmUp, measure, async i =>
             {
-                using var r = await clients[i].PostAsync($"/api/topics/{topic}", PublishBody);
-                if (r.StatusCode != HttpStatusCode.Accepted) throw new InvalidOperationException($"HTTP publish: {(int)r.StatusCode}");
+                if (await raw[i].SendAsync(publishRequest) is var status and not 202) throw new InvalidOperationException($"HTTP publish: {status}");
             }));
-            var published = new Deposited(1, "deposit-reference-0123456789");
             Func<Task> d = async () => busPublishes.Add(await MeasureAsync(warmUp, measure, async _ => await bus.PublishAsync(topic, published)));
-            var order = round % 2 == 0 ? new[] { a, b, c, d } : [b, a, d, c];
+            // The transport's own ceiling on this machine: the same clients posting the same body to an endpoint that
+            // parses it and answers a small JSON, with no platform behind it.
+            Func<Task> e = async () => noops.Add(await MeasureAsync(warmUp, measure, RawNoop));
+            // Durable publishes: each one appended to the topic's log in the journal before its receipt.
+            Func<Task> g = async () => httpDurable.Add(await MeasureAsync(warmUp, measure, async i =>
+            {
+                if (await raw[i].SendAsync(durableRequest) is var status and not 202) throw new InvalidOperationException($"HTTP durable publish: {status}");
+            }));
+            var durable = new EventBus.PublishOptions { Persistent = true };
+            Func<Task> h = async () => busDurable.Add(await MeasureAsync(warmUp, measure, async _ => await bus.PublishAsync(durableTopic, published, durable)));
+            var order = round % 2 == 0 ? new[] { a, b, c, d, g, h, e, f } : [f, e, h, g, b, a, d, c];
             foreach (var run in order) await run();
             Log($"round {round + 1}/{rounds}: commands http {httpCommands[^1].PerSecond:0}/s, in process {busCommands[^1].PerSecond:0}/s; " +
-                $"publishes http {httpPublishes[^1].PerSecond:0}/s, in process {busPublishes[^1].PerSecond:0}/s");
+                $"publishes http {httpPublishes[^1].PerSecond:0}/s, in process {busPublishes[^1].PerSecond:0}/s; transport ceiling {noops[^1].PerSecond:0}/s; " +
+                $"durable publishes http {httpDurable[^1].PerSecond:0}/s, in process {busDurable[^1].PerSecond:0}/s; " +
+                $"commands through HttpClient {httpClientCommands[^1].PerSecond:0}/s");
         }
         foreach (var client in clients) client.Dispose();
+        foreach (var client in raw) client.Dispose();
 
         var commandRatio = Median(httpCommands) / Median(busCommands);
         var publishRatio = Median(httpPublishes) / Median(busPublishes);
+        var durableRatio = Median(httpDurable) / Median(busDurable);
         Log($"commands: http {Median(httpCommands):0}/s (p50 {P(httpCommands, 50):0.00} ms, p99 {P(httpCommands, 99):0.00} ms) / in process " +
             $"{Median(busCommands):0}/s (p50 {P(busCommands, 50):0.00} ms, p99 {P(busCommands, 99):0.00} ms) = {commandRatio:0.000}");
         Log($"publishes: http {Median(httpPublishes):0}/s / in process {Median(busPublishes):0}/s = {publishRatio:0.000}");
+        Log($"durable publishes: http {Median(httpDurable):0}/s (p50 {P(httpDurable, 50):0.00} ms) / in process {Median(busDurable):0}/s (p50 {P(busDurable, 50):0.00} ms) = {durableRatio:0.000}");
+        Log($"transport ceiling (POST parsed, small JSON answered, no platform): {Median(noops):0}/s (p50 {P(noops, 50):0.00} ms, p99 {P(noops, 99):0.00} ms)");
         return new SuiteResult(Median(httpCommands), Median(busCommands), 0.7, httpCommands.Sum(r => (long)r.LatenciesMs.Count),
             measure.TotalSeconds * rounds, new Dictionary<string, object?>
             {
@@ -122,25 +189,34 @@ public static class HttpSuite
                 {
                     ["ratio"] = Math.Round(commandRatio, 3),
                     ["goal"] = 0.7,
-                    ["http"] = Describe(httpCommands, "POST /api/commands, 64 HTTP/1.1 keep-alive clients, 1 in flight each, 64 aggregates"),
+                    ["http"] = Describe(httpCommands, "POST /api/commands, 64 raw HTTP/1.1 keep-alive connections (load-generator client), 1 in flight each, 64 aggregates"),
+                    ["http_httpclient"] = Describe(httpClientCommands, "the same through System.Net.Http.HttpClient (one per connection), whose CPU shares the 2 cores"),
                     ["in_process"] = Describe(busCommands, "CommandBus.ExecuteAsync, 64 loops, 1 in flight each, 64 aggregates"),
                 },
+                ["durable_publishes"] = new Dictionary<string, object?>
+                {
+                    ["ratio"] = Math.Round(durableRatio, 3),
+                    ["goal"] = 0.7,
+                    ["http"] = Describe(httpDurable, "POST /api/topics/{t} with persistent: true, 64 raw HTTP/1.1 keep-alive connections, 1 in flight each"),
+                    ["in_process"] = Describe(busDurable, "EventBus.PublishAsync with Persistent = true, 64 loops, 1 in flight each"),
+                },
+                ["transport_ceiling"] = Describe(noops, "POST /bench/noop: the body parsed as JSON, a small JSON answered, same clients, no platform"),
                 ["publishes"] = new Dictionary<string, object?>
                 {
                     ["ratio"] = Math.Round(publishRatio, 3),
                     ["goal"] = 0.7,
-                    ["http"] = Describe(httpPublishes, "POST /api/topics/{t} (fast path), 64 HTTP/1.1 keep-alive clients, 1 in flight each"),
+                    ["http"] = Describe(httpPublishes, "POST /api/topics/{t} (fast path), 64 raw HTTP/1.1 keep-alive connections, 1 in flight each"),
                     ["in_process"] = Describe(busPublishes, "EventBus.PublishAsync (fast path), 64 loops, 1 in flight each"),
                     ["subscribers"] = 0,
                 },
             });
     }
 
-    private static StringContent CommandBody(string id) =>
-        new($$$"""{"type":"bench.deposit","aggregateId":"{{{id}}}","payload":{"amount":1}}""", Encoding.UTF8, "application/json");
+    private static string CommandJson(string id) => $$$"""{"type":"bench.deposit","aggregateId":"{{{id}}}","payload":{"amount":1}}""";
 
-    private static StringContent PublishBody =>
-        new("""{"type":"bench.deposited","payload":{"amount":1,"reference":"deposit-reference-0123456789"}}""", Encoding.UTF8, "application/json");
+    private static StringContent CommandBody(string id) => new(CommandJson(id), Encoding.UTF8, "application/json");
+
+    private const string PublishJson = """{"type":"bench.deposited","payload":{"amount":1,"reference":"deposit-reference-0123456789"}}""";
 
     /// <summary>64 loops of <paramref name="operation"/> (given the loop's index): the rate over <paramref name="measure"/>
     /// after <paramref name="warmUp"/>, and the latency of each operation completed in the measured window.</summary>
@@ -225,6 +301,11 @@ public static class HttpSuite
         });
         var app = builder.Build();
         app.MapEventDriven();
+        app.MapPost("/bench/noop", async (HttpContext context) =>
+        {
+            using var document = await System.Text.Json.JsonDocument.ParseAsync(context.Request.Body);
+            return Results.Json(new { success = true, type = document.RootElement.GetProperty("type").GetString() });
+        });
         await app.StartAsync();
         return app;
     }

@@ -28,6 +28,22 @@ internal sealed class Endpoints(ActorSystem system, EventDrivenHttpOptions optio
 
     private static Task<IResult> Guard(Func<Task<IResult>> handler) => Problems.Guard(handler);
 
+    /// <summary>A JSON answer serialized up front and sent with its Content-Length: one write, no chunked framing
+    /// (what <c>Results.Json</c> streams) on the hot paths.</summary>
+    private IResult JsonAnswer(object value, int statusCode = StatusCodes.Status200OK) =>
+        new JsonBytes(JsonSerializer.SerializeToUtf8Bytes(value, value.GetType(), Json), statusCode);
+
+    private sealed class JsonBytes(byte[] body, int statusCode) : IResult
+    {
+        public Task ExecuteAsync(HttpContext context)
+        {
+            context.Response.StatusCode = statusCode;
+            context.Response.ContentType = "application/json; charset=utf-8";
+            context.Response.ContentLength = body.Length;
+            return context.Response.Body.WriteAsync(body, context.RequestAborted).AsTask();
+        }
+    }
+
     // ---- commands and aggregates ---------------------------------------------------------------------------------
 
     public Task<IResult> SendCommand(HttpContext context) => Guard(async () =>
@@ -56,7 +72,7 @@ internal sealed class Endpoints(ActorSystem system, EventDrivenHttpOptions optio
             var sent = await repository.SendAsync(aggregateId, command, commandOptions, context.RequestAborted);
             (outcome, result) = sent switch
             {
-                CommandAccepted a => ("accepted", Results.Json(new
+                CommandAccepted a => ("accepted", JsonAnswer(new
                 {
                     success = true,
                     data = new
@@ -64,11 +80,11 @@ internal sealed class Endpoints(ActorSystem system, EventDrivenHttpOptions optio
                         aggregateId, version = a.Version,
                         events = a.Events.Select(e => new { type = reader.Registry.NameOf(e.GetType()).Manifest, data = e }),
                     },
-                }, Json)),
-                CommandRejected { IsConcurrencyConflict: true } r => ("conflict", Results.Json(
-                    new { success = false, error = r.Reason, kind = "conflict", version = r.Version }, Json, statusCode: 409)),
-                CommandRejected r => ("rejected", Results.Json(
-                    new { success = false, error = r.Reason, kind = "rejected", version = r.Version }, Json, statusCode: 409)),
+                })),
+                CommandRejected { IsConcurrencyConflict: true } r => ("conflict", JsonAnswer(
+                    new { success = false, error = r.Reason, kind = "conflict", version = r.Version }, 409)),
+                CommandRejected r => ("rejected", JsonAnswer(
+                    new { success = false, error = r.Reason, kind = "rejected", version = r.Version }, 409)),
                 _ => ("failed", Problems.Result(500, "Unexpected result", $"Unexpected result {sent.GetType().Name}.")),
             };
         }
@@ -147,7 +163,7 @@ internal sealed class Endpoints(ActorSystem system, EventDrivenHttpOptions optio
             return Problems.Result(404, "No handler", $"No handler answers query '{name.Name}' on this service.", "type");
         var query = reader.Payload(body, name, type);
         var answer = await queries.QueryAsync(query, context.RequestAborted);
-        return Results.Json(new { result = answer.Result, cached = answer.Cached }, Json);
+        return JsonAnswer(new { result = answer.Result, cached = answer.Cached });
     });
 
     // ---- bus ------------------------------------------------------------------------------------------------------
@@ -169,8 +185,7 @@ internal sealed class Endpoints(ActorSystem system, EventDrivenHttpOptions optio
         var receipt = queue
             ? await bus.EnqueueAsync(topic, message, publish, context.RequestAborted)
             : await bus.PublishAsync(topic, message, publish, context.RequestAborted);
-        return Results.Json(new { messageId = receipt.MessageId, partition = receipt.Partition, sequence = receipt.Sequence },
-            Json, statusCode: 202);
+        return JsonAnswer(new { messageId = receipt.MessageId, partition = receipt.Partition, sequence = receipt.Sequence }, 202);
     });
 
     public Task<IResult> Topics() => Guard(async () =>

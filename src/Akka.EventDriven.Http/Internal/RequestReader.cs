@@ -10,6 +10,14 @@ namespace Akka.EventDriven.Http.Internal;
 internal sealed class RequestReader(EventDrivenHttpOptions options, MessageTypeRegistry registry, long maxBodyBytes)
 {
     private readonly Dictionary<string, MessageTypeName> _byName = BuildNames(registry);
+    private readonly Dictionary<MessageTypeName, Type> _types = BuildTypes(registry);
+
+    private static Dictionary<MessageTypeName, Type> BuildTypes(MessageTypeRegistry registry)
+    {
+        var types = new Dictionary<MessageTypeName, Type>();
+        foreach (var (type, name) in registry.Registrations) types.TryAdd(name, type);
+        return types;
+    }
 
     // Input is held to a stricter standard than stored events: a missing non-nullable member, a missing constructor
     // parameter or an unknown member is an error (the client's typo), not a default value.
@@ -43,11 +51,12 @@ internal sealed class RequestReader(EventDrivenHttpOptions options, MessageTypeR
             limit.MaxRequestBodySize = maxBodyBytes;
         try
         {
-            using var document = await JsonDocument.ParseAsync(context.Request.Body,
+            var document = await JsonDocument.ParseAsync(context.Request.Body,
                 new JsonDocumentOptions { MaxDepth = options.MaxJsonDepth }, context.RequestAborted);
+            context.Response.RegisterForDispose(document); // its pooled buffers go back when the request ends
             if (document.RootElement.ValueKind != JsonValueKind.Object)
                 throw BadRequestException.Field("$", "The body must be a JSON object.");
-            return document.RootElement.Clone();
+            return document.RootElement;
         }
         catch (JsonException e)
         {
@@ -104,8 +113,7 @@ internal sealed class RequestReader(EventDrivenHttpOptions options, MessageTypeR
         var text = RequiredString(body, field, MessageTypeRegistry.MaxNameLength + 8);
         if (!_byName.TryGetValue(text, out var name))
             throw BadRequestException.Field(field, $"'{text}' is not a registered type name (names are stable names such as 'investigation.start', never CLR type names).");
-        var type = registry.Registrations.First(r => r.Value == name).Key;
-        return (name, type);
+        return (name, _types[name]);
     }
 
     /// <summary>The payload as an instance of the type <paramref name="name"/>; a <c>$type</c>, <c>$id</c> or

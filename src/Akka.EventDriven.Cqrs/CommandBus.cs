@@ -33,6 +33,24 @@ public sealed record CommandOutcome(bool Success, object? Data = null, CommandEr
     public static CommandOutcome Ok(object? data = null) => new(true, data);
     /// <summary>A failure of <paramref name="kind"/>.</summary>
     public static CommandOutcome Fail(CommandErrorKind kind, string error) => new(false, null, kind, error);
+
+    /// <summary>What the aggregate answered when it accepted the command (new version, raised events); null when the
+    /// command failed or its handler was not an aggregate's (<see cref="CommandBus.RegisterAggregate{TCommand,TState}"/>).</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public CommandAccepted? Accepted => Data as CommandAccepted;
+
+    /// <summary>True, with <paramref name="data"/> set, when the command succeeded and its handler returned a
+    /// <typeparamref name="T"/> (for aggregate commands, a <see cref="CommandAccepted"/>).</summary>
+    public bool TryGetData<T>([System.Diagnostics.CodeAnalysis.MaybeNullWhen(false)] out T data)
+    {
+        if (Success && Data is T typed)
+        {
+            data = typed;
+            return true;
+        }
+        data = default;
+        return false;
+    }
 }
 
 /// <summary>

@@ -98,11 +98,19 @@ public sealed class QueryBus : IAsyncDisposable
     /// <summary>Number of cached results.</summary>
     public int CachedCount => _cache.Count;
 
-    /// <summary>Registers the handler of <typeparamref name="TQuery"/>, cached per query value when <paramref name="cache"/> is given.</summary>
+    /// <summary>Registers the handler of <typeparamref name="TQuery"/>, cached per query value when <paramref name="cache"/> is given.
+    /// When the query declares its answer (<see cref="IQuery{TResult}"/>), the handler must return that type (or one
+    /// derived from it): otherwise this throws <see cref="ArgumentException"/>, so a mismatch shows at start-up rather
+    /// than as a failed cast at the first call.</summary>
     public QueryBus Register<TQuery, TResult>(Func<TQuery, CancellationToken, Task<TResult>> handler, QueryCacheOptions<TQuery>? cache = null)
         where TQuery : notnull
     {
         ArgumentNullException.ThrowIfNull(handler);
+        var declared = DeclaredResults(typeof(TQuery));
+        if (declared.Length > 0 && !declared.Any(d => d.IsAssignableFrom(typeof(TResult))))
+            throw new ArgumentException(
+                $"Query '{typeof(TQuery).Name}' answers {string.Join(" or ", declared.Select(d => d.Name))} (IQuery<...>), " +
+                $"but the handler returns {typeof(TResult).Name}.", nameof(handler));
         Func<object, CancellationToken, Task<QueryResult>> run = async (q, ct) =>
         {
             var query = (TQuery)q;
@@ -140,9 +148,35 @@ public sealed class QueryBus : IAsyncDisposable
         return this;
     }
 
-    /// <summary>Runs <paramref name="query"/> (or serves it from the cache).</summary>
-    public async Task<TResult> ExecuteAsync<TResult>(object query, CancellationToken cancellationToken = default) =>
-        (TResult)(await QueryAsync(query, cancellationToken)).Result!;
+    /// <summary>Runs <paramref name="query"/> (or serves it from the cache) and returns its answer, typed by what the
+    /// query declares: <c>decimal balance = await queries.ExecuteAsync(new Balance("acc-1"))</c> for a
+    /// <c>Balance : IQuery&lt;decimal&gt;</c>. Throws <see cref="InvalidOperationException"/> when no handler is
+    /// registered for its type.</summary>
+    public Task<TResult> ExecuteAsync<TResult>(IQuery<TResult> query, CancellationToken cancellationToken = default) =>
+        ExecuteAsync<TResult>((object)query, cancellationToken);
+
+    /// <summary>Runs <paramref name="query"/>, of a type that does not declare its answer (see
+    /// <see cref="IQuery{TResult}"/>), or serves it from the cache, and returns its answer as
+    /// <typeparamref name="TResult"/>. Throws <see cref="InvalidOperationException"/> when no handler is registered for
+    /// its type, and <see cref="InvalidCastException"/> naming both types when the answer is not a
+    /// <typeparamref name="TResult"/>.</summary>
+    public async Task<TResult> ExecuteAsync<TResult>(object query, CancellationToken cancellationToken = default)
+    {
+        var result = (await QueryAsync(query, cancellationToken)).Result;
+        return result switch
+        {
+            TResult typed => typed,
+            null when default(TResult) is null => default!,
+            _ => throw new InvalidCastException(
+                $"Query '{query.GetType().Name}' answered {result?.GetType().Name ?? "null"}, not {typeof(TResult).Name}."),
+        };
+    }
+
+    private static Type[] DeclaredResults(Type queryType) =>
+        queryType.GetInterfaces()
+            .Where(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IQuery<>))
+            .Select(i => i.GenericTypeArguments[0])
+            .ToArray();
 
     /// <summary>Runs <paramref name="query"/> (or serves it from the cache) and says which it was. Throws
     /// <see cref="InvalidOperationException"/> when no handler is registered for its type (see <see cref="Handles"/>).</summary>

@@ -5,7 +5,8 @@ namespace Akka.EventDriven.EventSourcing;
 
 /// <summary>Runtime settings of one aggregate type, read from <c>akka.event-driven.event-sourcing</c> with the
 /// overrides of <c>akka.event-driven.event-sourcing.aggregates.&lt;Name&gt;</c>. Immutable; use the <c>with</c> copies.</summary>
-/// <param name="SnapshotEvery">Snapshot every N events; 0 disables snapshots. Default 100.</param>
+/// <param name="SnapshotEvery">Snapshot every N events: the first write that crosses each multiple of N takes one, at its
+/// last event (a write that crosses several multiples takes one). 0 disables snapshots. Default 100.</param>
 /// <param name="KeepSnapshots">Most recent snapshots kept. Default 2.</param>
 /// <param name="DeleteEventsOnSnapshot">Delete events covered by the oldest kept snapshot. Default off.</param>
 /// <param name="PassivateIdleAfter">Idle time after which the entity stops; zero = never. Default 120 s.</param>

@@ -25,8 +25,12 @@ public abstract class CommandBusSpec
         var ok = await bus.ExecuteAsync(new Open("ann"));
         Assert.True(ok.Success);
         Assert.Equal(1, Assert.IsType<CommandAccepted>(ok.Data).Version);
+        Assert.Equal((id, 1L), (ok.Accepted?.AggregateId, ok.Accepted?.Version));
+        Assert.Equal(new Opened("ann"), Assert.Single(ok.Accepted!.Events));
         Assert.Equal(CommandErrorKind.Validation, (await bus.ExecuteAsync(new Open(" "))).ErrorKind);
-        Assert.Equal(CommandErrorKind.Rejected, (await bus.ExecuteAsync(new Withdraw(5m))).ErrorKind);
+        var rejected = await bus.ExecuteAsync(new Withdraw(5m));
+        Assert.Equal(CommandErrorKind.Rejected, rejected.ErrorKind);
+        Assert.Null(rejected.Accepted);
         var conflict = await bus.ExecuteAsync(new Deposit(99m));
         Assert.Equal(CommandErrorKind.ConcurrencyConflict, conflict.ErrorKind);
         Assert.Contains("Expected version 0", conflict.Error);

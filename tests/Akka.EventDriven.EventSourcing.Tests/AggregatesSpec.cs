@@ -28,6 +28,29 @@ public sealed class AggregatesSpec
     }
 
     [Fact]
+    public async Task The_state_needs_no_stable_name_it_gets_one_after_its_aggregate_and_snapshots_go_under_it()
+    {
+        var registry = LedgerTypes.Current();
+        Assert.False(registry.IsRegistered(typeof(LedgerState))); // the test domain names commands and events only
+        var store = TestStore.NewSqlite();
+        var id = NewId();
+        await using (var node = await NodeHost.StartAsync(store, registry, aggregate: a => a.SnapshotEvery = 2))
+        {
+            Assert.Equal("Ledger.state.v1", Serialization.MessageTypes.For(node.System).NameOf(typeof(LedgerState)).Manifest);
+            await node.Ledger.SendAsync(id, new Open("una"));
+            await node.Ledger.SendAsync(id, new Deposit(4m));
+            await TestWait.UntilAsync(async () =>
+                Assert.Equal(2, (await AggregateContractSpec.LoadSnapshotAsync(node, id, long.MaxValue))?.Metadata.SequenceNr));
+        }
+
+        // A new node (a fresh registry that again names no state) reads the snapshot back under that name.
+        await using var restarted = await NodeHost.StartAsync(store, LedgerTypes.Current(), aggregate: a => a.SnapshotEvery = 2);
+        var state = await restarted.Ledger.GetStateAsync(id);
+        Assert.Equal(new LedgerState("una", 4m, 2), state.State);
+        Assert.Equal(new RecoveryStats(2, 0), state.Recovery);
+    }
+
+    [Fact]
     public async Task Commands_beyond_max_pending_commands_fail_at_once_while_the_aggregate_recovers()
     {
         var store = await PrivateDatabase.CreateAsync();

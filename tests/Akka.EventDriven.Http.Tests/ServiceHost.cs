@@ -82,8 +82,9 @@ public sealed class ServiceHost : IAsyncDisposable
     }
 }
 
-/// <summary>The test query: a ledger's balance, cached until an event of that ledger is projected.</summary>
-public sealed record GetBalance(string LedgerId)
+/// <summary>The test query: a ledger's balance, cached until an event of that ledger is projected. It declares its answer
+/// (<see cref="IQuery{TResult}"/>) like a user's typed query; the endpoint still finds it by its registered name.</summary>
+public sealed record GetBalance(string LedgerId) : IQuery<BalanceView>
 {
     public static void Register(Akka.EventDriven.Cqrs.QueryBus bus, IServiceProvider services) =>
         bus.Register<GetBalance, BalanceView>(async (q, ct) =>

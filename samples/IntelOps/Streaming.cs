@@ -38,5 +38,5 @@ public static class ThreatStreaming
     public static PipelineBuilder<WindowResult<NotUsed, long>> ThreatsPerMinute(PipelineBuilder<FindingObserved> findings) => findings
         .Where(f => f.Severity >= 7)
         .TumblingWindow(TimeSpan.FromMinutes(1), Aggregators.Count<FindingObserved>(),
-            new WindowOptions<FindingObserved> { EventTime = f => f.At, MaxOutOfOrderness = TimeSpan.FromSeconds(5) });
+            new WindowOptions<FindingObserved> { EventTime = f => f.At, MaxOutOfOrderness = TimeSpan.FromSeconds(5), ValueUnit = "threats" });
 }

@@ -53,6 +53,10 @@ public enum ProjectionState
     Failed,
     /// <summary>Disposed.</summary>
     Stopped,
+    /// <summary>Replaying the journal from the first event after a rebuild, not yet past the event that was the
+    /// journal's newest when the rebuild started; <see cref="ProjectionStatus.RebuildTarget"/> and
+    /// <see cref="ProjectionStatus.Offset"/> give the progress. It becomes <see cref="Running"/> once past it.</summary>
+    Rebuilding,
 }
 
 /// <summary>A projection's status and lag.</summary>
@@ -68,8 +72,16 @@ public enum ProjectionState
 /// rolled back, a deleted event; on SQLite also one older than the gap timeout). Each is logged and counted in the
 /// <c>akka.event_driven.projection.skipped_holes</c> metric.</param>
 /// <param name="LastSkippedHole">The first ordering of the last hole given up on, if any.</param>
+/// <param name="RebuildTarget">While a rebuild replays the journal: the ordering it must reach (the journal's newest
+/// when the rebuild started), so <c>Offset / RebuildTarget</c> is the progress; null otherwise. Set even while such a
+/// rebuild is paused.</param>
 public sealed record ProjectionStatus(ProjectionId Id, ProjectionState State, long Offset, long JournalOffset,
-    long EventsBehind, double SecondsBehind, long DeadLetters, string? LastError, long SkippedHoles = 0, long? LastSkippedHole = null);
+    long EventsBehind, double SecondsBehind, long DeadLetters, string? LastError, long SkippedHoles = 0, long? LastSkippedHole = null,
+    long? RebuildTarget = null)
+{
+    /// <summary>How far a rebuild has got, 0 to 100 (whole per cent, rounded down); null when not rebuilding.</summary>
+    public int? RebuildPercent => RebuildTarget is { } target && target > 0 ? (int)Math.Min(100, 100 * Math.Max(0, Offset) / target) : null;
+}
 
 /// <summary>
 /// A projection of the event journal into a read model, in one of three delivery modes (factories named by
@@ -106,6 +118,7 @@ public sealed class Projection : IAsyncDisposable
     private readonly Task _loop;
     private readonly Task _schema;
     private long _offset = -1;
+    private long _rebuildTarget;    // the ordering a rebuild in progress must reach; 0 = not rebuilding
     private long _deadLetters;
     private volatile bool _paused;
     private volatile ProjectionState _state = ProjectionState.Running;
@@ -178,19 +191,23 @@ public sealed class Projection : IAsyncDisposable
     public void Resume() => _paused = false;
 
     /// <summary>Clears the read model through <paramref name="clearReadModel"/> and resets the offset to 0 in one
-    /// transaction, then continues from the beginning of the journal.</summary>
+    /// transaction, then continues from the beginning of the journal. Until it is past the event that was the
+    /// journal's newest when the rebuild started, <see cref="GetStatusAsync"/> reports
+    /// <see cref="ProjectionState.Rebuilding"/> with that event's ordering as <see cref="ProjectionStatus.RebuildTarget"/>.</summary>
     public async Task RebuildAsync(RebuildHook clearReadModel, CancellationToken cancellationToken = default)
     {
         await _schema.WaitAsync(cancellationToken);
         await _gate.WaitAsync(cancellationToken);
         try
         {
+            var target = await _reader.MaxOrderingAsync(cancellationToken);
             await using var connection = await _reader.OpenAsync(cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             await clearReadModel(transaction, cancellationToken);
             await StoreOffsetAsync(connection, transaction, 0, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
             Interlocked.Exchange(ref _offset, 0);
+            Interlocked.Exchange(ref _rebuildTarget, target);
             (_failures, _isolate, _failedAlone, _lastError) = (0, 0, false, null);
         }
         finally
@@ -215,9 +232,15 @@ public sealed class Projection : IAsyncDisposable
         var offset = Math.Max(0, Offset);
         var (max, behind, oldest) = await _reader.LagAsync(offset, cancellationToken);
         var seconds = oldest is { } o ? Math.Max(0, (DateTime.UtcNow - o).TotalSeconds) : 0;
-        var state = _state == ProjectionState.Running && _paused ? ProjectionState.Paused : _state;
+        // The offset only grows between rebuilds, so once it reaches the target the rebuild is over for good.
+        var target = Interlocked.Read(ref _rebuildTarget);
+        long? rebuildTarget = target > offset ? target : null;
+        var state = _state != ProjectionState.Running ? _state
+            : _paused ? ProjectionState.Paused
+            : rebuildTarget is not null ? ProjectionState.Rebuilding
+            : ProjectionState.Running;
         return new ProjectionStatus(_id, state, offset, max, behind, seconds, Interlocked.Read(ref _deadLetters), _lastError,
-            _reader.SkippedHoles, _reader.LastSkippedHole);
+            _reader.SkippedHoles, _reader.LastSkippedHole, _state == ProjectionState.Running ? rebuildTarget : null);
     }
 
     /// <summary>Completes once the projection has committed every event written before the call.</summary>

@@ -148,10 +148,21 @@ public sealed class PipelineBuilder<T>
         Aggregator<T, TAcc, TResult> aggregator, WindowOptions<T>? options = null, Action<WindowResult<TKey, TResult>>? onClosed = null) =>
         Window(WindowSpec.Session(gap), key, aggregator, options, onClosed);
 
-    /// <summary>Any window spec, keyed by <paramref name="key"/>.</summary>
+    /// <summary>Any window spec, keyed by <paramref name="key"/>. The pipeline's latest closed windows (of its last
+    /// window operator) are listed by <see cref="PipelineRegistry"/>, so operators see them (<c>GET /api/pipelines</c>,
+    /// the console's bar chart).</summary>
     public PipelineBuilder<WindowResult<TKey, TResult>> Window<TKey, TAcc, TResult>(WindowSpec spec, Func<T, TKey> key,
-        Aggregator<T, TAcc, TResult> aggregator, WindowOptions<T>? options = null, Action<WindowResult<TKey, TResult>>? onClosed = null) =>
-        Next(Headed.Via(WindowOperators.Window(spec, key, aggregator, options, onClosed)));
+        Aggregator<T, TAcc, TResult> aggregator, WindowOptions<T>? options = null, Action<WindowResult<TKey, TResult>>? onClosed = null)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        var log = Counters.Windows;
+        var number = log.Describe(spec, options?.ValueUnit);
+        return Next(Headed.Via(WindowOperators.Window(spec, key, aggregator, options, r =>
+        {
+            log.Add(number, ClosedWindow.From(r));
+            onClosed?.Invoke(r);
+        })));
+    }
 
     /// <summary>The pipeline so far as a plain source (to test it with probes or compose it further).</summary>
     public Source<T, NotUsed> AsSource() => Headed;

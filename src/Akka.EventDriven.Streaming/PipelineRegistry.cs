@@ -15,11 +15,21 @@ namespace Akka.EventDriven.Streaming;
 /// <param name="OutPerSecond">Elements out per second over the same window.</param>
 /// <param name="LastError">The most recent failure, if any.</param>
 public sealed record PipelineInfo(string Name, PipelineStatus Status, long ElementsIn, long ElementsOut, long Errors, long Restarts,
-    double InPerSecond, double OutPerSecond, string? LastError);
+    double InPerSecond, double OutPerSecond, string? LastError)
+{
+    /// <summary>The pipeline's window (of its last window operator); null when it has none.</summary>
+    public WindowSpec? Window { get; init; }
+
+    /// <summary>What the window values are measured in (<see cref="WindowOptions{T}.ValueUnit"/>); null when not said.</summary>
+    public string? WindowUnit { get; init; }
+
+    /// <summary>Its latest closed windows, oldest first, at most 60; empty when it has no window operator or none closed yet.</summary>
+    public IReadOnlyList<ClosedWindow> Windows { get; init; } = [];
+}
 
 /// <summary>The pipelines defined on this actor system's <see cref="StreamProcessor"/>s (each processor registers
-/// the pipelines it defines and leaves when disposed), with rates sampled every second, for operators' tools such
-/// as the HTTP API's <c>GET /api/pipelines</c>. Holds at most <see cref="MaxPipelines"/>.</summary>
+/// the pipelines it defines and leaves when disposed), with rates sampled every second and the latest closed windows
+/// of windowed pipelines, for operators' tools such as the HTTP API's <c>GET /api/pipelines</c>. Holds at most <see cref="MaxPipelines"/>.</summary>
 public sealed class PipelineRegistry : IExtension
 {
     /// <summary>Most pipelines tracked; later ones run normally but are not listed.</summary>
@@ -46,7 +56,11 @@ public sealed class PipelineRegistry : IExtension
         {
             var m = p.Key.Processor.GetMetrics(p.Key.Name);
             var (inRate, outRate) = p.Value.Rates(m.ElementsIn, m.ElementsOut);
-            return new PipelineInfo(m.Name, m.Status, m.ElementsIn, m.ElementsOut, m.Errors, m.Restarts, inRate, outRate, m.LastError);
+            var windows = p.Key.Processor.GetWindows(p.Key.Name);
+            return new PipelineInfo(m.Name, m.Status, m.ElementsIn, m.ElementsOut, m.Errors, m.Restarts, inRate, outRate, m.LastError)
+            {
+                Window = windows.Spec, WindowUnit = windows.Unit, Windows = windows.Latest(),
+            };
         })
         .OrderBy(p => p.Name, StringComparer.Ordinal)
         .ToList();

@@ -51,6 +51,7 @@ internal sealed class PipelineCounters(string name)
     public long Out;
     public long Errors;
     public long Restarts;
+    public readonly WindowLog Windows = new();
     private readonly object _gate = new();
     private IPipelineControl? _control;
     private Exception? _stopRequested;
@@ -190,6 +191,9 @@ public sealed class StreamProcessor : IAsyncDisposable
         return new PipelineMetrics(name, e.Status, elementsIn, c.ReadOut, Interlocked.Read(ref c.Errors), Interlocked.Read(ref c.Restarts),
             seconds > 0 ? elementsIn / seconds : 0, e.LastError);
     }
+
+    /// <summary>The named pipeline's window log (its latest closed windows).</summary>
+    internal WindowLog GetWindows(string name) => Get(name).Pipeline.Counters.Windows;
 
     /// <summary>Stops every pipeline and the materializer.</summary>
     public async ValueTask DisposeAsync()

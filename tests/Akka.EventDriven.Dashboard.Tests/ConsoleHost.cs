@@ -1,5 +1,8 @@
+using System.Collections.Concurrent;
+using System.Data.Common;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Akka;
 using Akka.Actor;
 using Akka.EventDriven.EventBus;
 using Akka.EventDriven.EventSourcing.Tests;
@@ -7,7 +10,9 @@ using Akka.EventDriven.Hosting;
 using Akka.EventDriven.Http;
 using Akka.EventDriven.Projections;
 using Akka.EventDriven.Sagas;
+using Akka.EventDriven.Streaming;
 using Akka.Hosting;
+using Akka.Streams.Dsl;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -24,10 +29,68 @@ public sealed class TripData
     public string Trip { get; set; } = "";
 }
 
+/// <summary>The query the console specs ask through <c>POST /api/queries</c>: one ledger's line in <see cref="TotalsReadModel"/>.</summary>
+public sealed record DashTotal(string Account);
+
+/// <summary>One ledger's deposits as <see cref="TotalsReadModel"/> has them.</summary>
+public sealed record DashTotalView(long Deposits, decimal Total);
+
+/// <summary>A sensor reading of the console's windowed pipeline.</summary>
+public sealed record DashReading(long Number, DateTimeOffset At);
+
+/// <summary>
+/// The read model of the rebuildable projection <see cref="ConsoleHost.Totals"/>: deposits and their total per ledger,
+/// in memory (cleared by the rebuild's hook). A spec can hold its handler at one event (<see cref="HoldAt"/>), so a
+/// rebuild stays part way, with its progress on show, until the spec lets it go on: no timing race.
+/// </summary>
+public sealed class TotalsReadModel
+{
+    private readonly ConcurrentDictionary<string, (long LastSequenceNr, long Deposits, decimal Total)> _lines = new();
+    private volatile Hold? _hold;
+
+    public async Task HandleAsync(ProjectionEnvelope envelope, CancellationToken cancellationToken)
+    {
+        if (_hold is { } hold && hold.PersistenceId == envelope.PersistenceId && hold.SequenceNr == envelope.SequenceNr)
+        {
+            hold.Reached.TrySetResult();
+            await hold.Released.Task.WaitAsync(cancellationToken);
+            _hold = null;
+        }
+        if (envelope.Event is not Deposited deposited) return;
+        // At-least-once delivery: an event seen again (after a failed offset store) is not counted twice.
+        _lines.AddOrUpdate(envelope.PersistenceId, _ => (envelope.SequenceNr, 1, deposited.Amount),
+            (_, line) => envelope.SequenceNr <= line.LastSequenceNr ? line : (envelope.SequenceNr, line.Deposits + 1, line.Total + deposited.Amount));
+    }
+
+    public Task ClearAsync(DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        _lines.Clear();
+        return Task.CompletedTask;
+    }
+
+    public DashTotalView Get(string persistenceId) =>
+        _lines.TryGetValue(persistenceId, out var line) ? new DashTotalView(line.Deposits, line.Total) : new DashTotalView(0, 0m);
+
+    /// <summary>Holds the handler before it handles event <paramref name="sequenceNr"/> of <paramref name="persistenceId"/>
+    /// (the next time it comes by) until <see cref="Hold.Release"/>.</summary>
+    public Hold HoldAt(string persistenceId, long sequenceNr) => _hold = new Hold(persistenceId, sequenceNr);
+
+    public sealed class Hold(string persistenceId, long sequenceNr)
+    {
+        public string PersistenceId { get; } = persistenceId;
+        public long SequenceNr { get; } = sequenceNr;
+        /// <summary>Completes when the handler has got to the event and waits.</summary>
+        public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        internal TaskCompletionSource Released { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public void Release() => Released.TrySetResult();
+    }
+}
+
 /// <summary>
 /// One node the way the service runs it, outside Development (API keys required): the Ledger aggregate, the bus, a
-/// projection that can be paused and rebuilt, a saga, the console index, the API and the console at <c>/</c>; and a
-/// headless Chromium (Debian's, never downloaded). Shared by the console specs, which use their own ids.
+/// projection that can be paused, one whose rebuild can be held part way, a windowed pipeline, a saga, the console
+/// index, the API and the console at <c>/</c>; and a headless Chromium (Debian's, never downloaded). Shared by the
+/// console specs, which use their own ids.
 /// </summary>
 public sealed class ConsoleHost : IAsyncLifetime
 {
@@ -37,6 +100,14 @@ public sealed class ConsoleHost : IAsyncLifetime
 
     /// <summary>The projection the specs pause and resume.</summary>
     public static readonly ProjectionId Balances = new("dash-balances");
+
+    /// <summary>The projection the specs rebuild: <see cref="TotalsReadModel"/>, offsets stored every 5 events so a
+    /// held rebuild shows progress part way.</summary>
+    public static readonly ProjectionId Totals = new("dash-totals");
+
+    /// <summary>The windowed pipeline: 20 readings a second (every 20th fails, and is skipped), counted per 1 s
+    /// tumbling window of event time.</summary>
+    public const string ReadingsPipeline = "dash-readings-per-second";
 
     public static readonly SagaDefinition<TripData> Trip = SagaDefinition.Define<TripData>("dash-trip", s =>
     {
@@ -51,17 +122,18 @@ public sealed class ConsoleHost : IAsyncLifetime
     public ActorSystem System => _app!.Services.GetRequiredService<ActorSystem>();
     public IBrowser Browser { get; private set; } = null!;
 
+    /// <summary>The read model of <see cref="Totals"/>.</summary>
+    public TotalsReadModel TotalsModel { get; } = new();
+
+    /// <summary>The repository's root (where Akka.EventDriven.sln is).</summary>
+    public static string RepositoryRoot { get; } = FindRoot();
+
     /// <summary>Where the specs put their screenshots (not committed).</summary>
     public static string Artifacts { get; } = FindArtifacts();
 
     public async Task InitializeAsync()
     {
-        // A clear failure, not a download attempt, when the browser is missing (CI's .ci/run installs it).
-        if (!File.Exists(ChromiumPath))
-            throw new InvalidOperationException(
-                $"Chromium is not installed at {ChromiumPath}: the console specs drive Debian's chromium through Microsoft.Playwright. " +
-                "Install it with 'apt-get install -y --no-install-recommends chromium' (.ci/run does this on CI); never 'playwright install'.");
-
+        EnsureChromium();
         var store = TestStore.NewSqlite();
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
@@ -70,7 +142,7 @@ public sealed class ConsoleHost : IAsyncLifetime
             .WithEventDriven(o =>
             {
                 o.EnvironmentFile = "hocon/test.conf";
-                o.Registry = LedgerTypes.Current();
+                o.Registry = LedgerTypes.Current().Register<DashTotal>("dash.total");
                 o.Persistence.Provider = store.Provider;
                 o.Persistence.ConnectionString = store.ConnectionString;
                 o.AddAggregate(Ledger.Definition);
@@ -79,11 +151,16 @@ public sealed class ConsoleHost : IAsyncLifetime
             .WithConsoleIndex()
             .WithProjection(Balances, system => Projection.ExactlyOnce(system, Balances,
                 (_, _, _) => Task.CompletedTask,
-                new ProjectionSettings(ClearReadModel: (_, _) => Task.CompletedTask))));
+                new ProjectionSettings(ClearReadModel: (_, _) => Task.CompletedTask)))
+            .WithProjection(Totals, system => Projection.AtLeastOnce(system, Totals, TotalsModel.HandleAsync,
+                new ProjectionSettings(BatchSize: 5, PollInterval: TimeSpan.FromMilliseconds(50), ClearReadModel: TotalsModel.ClearAsync)))
+            .WithStreaming(_ => [ReadingsPerSecond()]));
         builder.Services.AddEventDrivenHttp(o =>
         {
             o.AddApiKeys($"{ReadKey}:read,{AdminKey}:admin");
             o.RouteCommands(Ledger.Definition, typeof(Open), typeof(Deposit), typeof(Withdraw));
+            o.RegisterQueries((bus, _) => bus.Register<DashTotal, DashTotalView>((q, _) =>
+                Task.FromResult(TotalsModel.Get($"{Ledger.Definition.Name}-{q.Account}"))));
         });
         _app = builder.Build();
         _app.MapEventDriven();
@@ -93,13 +170,42 @@ public sealed class ConsoleHost : IAsyncLifetime
         await SagaOrchestrator.Get(System).Register(Trip).StartAsync();
 
         _playwright = await Playwright.CreateAsync();
-        Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
+        Browser = await LaunchChromiumAsync(_playwright);
+    }
+
+    /// <summary>A clear failure, not a download attempt, when the browser is missing (CI's .ci/run installs it).</summary>
+    public static void EnsureChromium()
+    {
+        if (!File.Exists(ChromiumPath))
+            throw new InvalidOperationException(
+                $"Chromium is not installed at {ChromiumPath}: the console specs drive Debian's chromium through Microsoft.Playwright. " +
+                "Install it with 'apt-get install -y --no-install-recommends chromium' (.ci/run does this on CI); never 'playwright install'.");
+    }
+
+    /// <summary>Debian's Chromium, headless, through <paramref name="playwright"/>; expectations wait up to 30 s.</summary>
+    public static async Task<IBrowser> LaunchChromiumAsync(IPlaywright playwright)
+    {
+        var browser = await playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
             ExecutablePath = ChromiumPath,
             Headless = true,
             Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
         });
         Assertions.SetDefaultExpectTimeout(30_000);
+        return browser;
+    }
+
+    private static PipelineDefinition ReadingsPerSecond()
+    {
+        long number = 0;
+        return Pipeline.Create(ReadingsPipeline)
+            .From(Source.Tick(TimeSpan.Zero, TimeSpan.FromMilliseconds(50), NotUsed.Instance))
+            .Select(_ => new DashReading(++number, DateTimeOffset.UtcNow))
+            .Select(r => r.Number % 20 == 0 ? throw new InvalidOperationException($"sensor glitch at reading {r.Number}") : r)
+            .TumblingWindow(TimeSpan.FromSeconds(1), Aggregators.Count<DashReading>(),
+                new WindowOptions<DashReading> { EventTime = r => r.At, ValueUnit = "readings" })
+            .ForEach(_ => { })
+            .WithSupervision(PipelineSupervision.Resume);
     }
 
     public async Task DisposeAsync()
@@ -163,11 +269,16 @@ public sealed class ConsoleHost : IAsyncLifetime
             return Task.CompletedTask;
         }, new SubscriptionOptions { MaxRetries = 0, DeadLetterQueue = deadLetterQueue });
 
-    private static string FindArtifacts()
+    private static string FindRoot()
     {
         var dir = new DirectoryInfo(AppContext.BaseDirectory);
         while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Akka.EventDriven.sln"))) dir = dir.Parent;
-        var path = Path.Combine(dir?.FullName ?? Path.GetTempPath(), "artifacts", "dashboard");
+        return dir?.FullName ?? Path.GetTempPath();
+    }
+
+    private static string FindArtifacts()
+    {
+        var path = Path.Combine(FindRoot(), "artifacts", "dashboard");
         Directory.CreateDirectory(path);
         return path;
     }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json;
 using System.Text.RegularExpressions;
 using Akka.EventDriven.EventSourcing.Tests;
 using Microsoft.Playwright;
@@ -49,7 +50,7 @@ public sealed class ConsoleSpec(ConsoleHost host)
         await Expect(page.Locator("#projections [data-projection='dash-balances/all']")).ToContainTextAsync("Running");
         await Expect(page.Locator("#projections [data-projection='eventdriven-console/all']")).ToBeVisibleAsync();
         await Expect(page.Locator("#saga-counts [data-state=Completed]")).Not.ToHaveTextAsync("0");
-        await Expect(page.Locator("#pipelines .body")).Not.ToContainTextAsync("loading");
+        await Expect(page.Locator($"#pipelines tr[data-pipeline='{ConsoleHost.ReadingsPipeline}']")).ToContainTextAsync("Running");
         await Expect(page.Locator("#role")).ToHaveTextAsync("admin key");
 
         await page.ScreenshotAsync(new PageScreenshotOptions { Path = Shot("console"), FullPage = true });
@@ -145,6 +146,125 @@ public sealed class ConsoleSpec(ConsoleHost host)
         await TestWait.UntilAsync(async () =>
             Assert.Equal("Running", (await host.GetAsync("/api/projections/dash-balances/all")).GetProperty("state").GetString()), TimeSpan.FromSeconds(30));
         await Expect(row.Locator(".state")).ToHaveTextAsync("Running");
+        AssertNoErrors(console);
+    }
+
+    private static double Number(string? text) => double.Parse(text!, NumberStyles.AllowThousands | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture);
+
+    private async Task<DashTotalView> TotalAsync(string account)
+    {
+        var result = (await host.PostAsync("/api/queries", new { type = "dash.total", payload = new { account } })).GetProperty("result");
+        return result.Deserialize<DashTotalView>(new JsonSerializerOptions(JsonSerializerDefaults.Web))!;
+    }
+
+    [Fact]
+    public async Task Rebuild_from_the_page_shows_its_progress_then_the_projection_runs_again_with_its_read_model_rebuilt()
+    {
+        var account = NewId("acc");
+        await host.PostAsync("/api/commands", new { type = "ledger.open", aggregateId = account, payload = new { owner = "ada" } });
+        for (var amount = 1; amount <= 20; amount++)
+            await host.PostAsync("/api/commands", new { type = "ledger.deposit", aggregateId = account, payload = new { amount } });
+        await TestWait.UntilAsync(async () => Assert.Equal(new DashTotalView(20, 210m), await TotalAsync(account)), TimeSpan.FromSeconds(60));
+
+        // The rebuild will wait at this ledger's 11th deposit (sequence nr 12): part way, until the spec lets it go on.
+        var hold = host.TotalsModel.HoldAt($"{Ledger.Definition.Name}-{account}", 12);
+        try
+        {
+            await using var console = await host.OpenAsync();
+            var page = console.Page;
+            var row = page.Locator("#projections [data-projection='dash-totals/all']");
+            await Expect(row.Locator(".state")).ToHaveTextAsync("Running");
+            await Expect(row.Locator(".rebuild")).ToHaveCountAsync(0);
+
+            await row.Locator("button[data-action=rebuild]").ClickAsync();
+            await Expect(page.Locator("#confirm-dialog")).ToBeVisibleAsync();
+            await Expect(page.Locator("#confirm-text")).ToContainTextAsync("Rebuild dash-totals/all?");
+            await page.Locator("#confirm-ok").ClickAsync();
+            await hold.Reached.Task.WaitAsync(TimeSpan.FromSeconds(60));
+
+            // Held part way: the API says Rebuilding with the offset replayed of the target, and the page shows the same.
+            var status = await host.GetAsync("/api/projections/dash-totals/all");
+            Assert.Equal("Rebuilding", status.GetProperty("state").GetString());
+            var (offset, target, percent) = (status.GetProperty("offset").GetInt64(), status.GetProperty("rebuildTarget").GetInt64(),
+                status.GetProperty("rebuildPercent").GetInt32());
+            Assert.True(offset > 0 && offset < target, $"offset {offset} of {target}");
+            Assert.InRange(percent, 1, 99);
+            Assert.Equal((int)(100 * offset / target), percent);
+            await Expect(row.Locator(".state")).ToHaveTextAsync("Rebuilding");
+            var progress = row.Locator(".rebuild");
+            await Expect(progress).ToHaveAttributeAsync("data-offset", offset.ToString(CultureInfo.InvariantCulture));
+            await Expect(progress).ToHaveAttributeAsync("data-target", target.ToString(CultureInfo.InvariantCulture));
+            await Expect(progress.Locator(".pct")).ToHaveTextAsync($"{percent} %");
+            await Expect(progress.Locator("progress")).ToHaveAttributeAsync("value", percent.ToString(CultureInfo.InvariantCulture));
+            await Expect(progress).ToContainTextAsync(string.Create(CultureInfo.InvariantCulture, $"offset {offset:N0} of {target:N0}"));
+            // The read model was cleared and holds the replayed part: deposits 1 to 10 (sequence nrs 2 to 11).
+            Assert.Equal(new DashTotalView(10, 55m), await TotalAsync(account));
+            await page.Locator("#projections").ScreenshotAsync(new LocatorScreenshotOptions { Path = Shot("rebuild-progress") });
+
+            hold.Release();
+            await Expect(row.Locator(".state")).ToHaveTextAsync("Running");
+            await Expect(row.Locator(".rebuild")).ToHaveCountAsync(0);
+            var done = await host.GetAsync("/api/projections/dash-totals/all");
+            Assert.Equal("Running", done.GetProperty("state").GetString());
+            Assert.Equal(JsonValueKind.Null, done.GetProperty("rebuildTarget").ValueKind);
+            Assert.True(done.GetProperty("offset").GetInt64() >= target, done.ToString());
+            Assert.Equal(new DashTotalView(20, 210m), await TotalAsync(account));
+            AssertNoErrors(console);
+        }
+        finally
+        {
+            hold.Release();
+        }
+    }
+
+    [Fact]
+    public async Task The_pipelines_panel_shows_a_running_windowed_pipeline_and_its_bar_chart_gains_a_bar_as_each_window_closes()
+    {
+        const string name = ConsoleHost.ReadingsPipeline;
+        await using var console = await host.OpenAsync();
+        var page = console.Page;
+        var row = page.Locator($"#pipelines tr[data-pipeline='{name}']");
+        await Expect(row.Locator(".status")).ToHaveTextAsync("Running");
+        await Expect(page.Locator("#pipelines thead")).ToContainTextAsync("in (elements/s, last 10 s)");
+        await Expect(page.Locator("#pipelines thead")).ToContainTextAsync("out (elements/s, last 10 s)");
+        // Elements in and out per second, and the failed readings (every 20th) as errors, as the API counts them.
+        await TestWait.UntilAsync(async () =>
+        {
+            Assert.True(Number(await row.Locator(".in-rate").TextContentAsync()) > 0, "in rate");
+            Assert.True(Number(await row.Locator(".out-rate").TextContentAsync()) > 0, "out rate");
+            Assert.True(Number(await row.Locator(".errors").TextContentAsync()) > 0, "errors");
+        }, TimeSpan.FromSeconds(60));
+        var shown = (In: Number(await row.Locator(".in").TextContentAsync()), Errors: Number(await row.Locator(".errors").TextContentAsync()));
+        var api = (await host.GetAsync("/api/pipelines")).GetProperty("pipelines").EnumerateArray().Single(p => p.GetProperty("name").GetString() == name);
+        Assert.InRange(shown.In, 1, api.GetProperty("elementsIn").GetInt64());
+        Assert.InRange(shown.Errors, 1, api.GetProperty("errors").GetInt64());
+        await Expect(row).ToContainTextAsync("sensor glitch at reading");
+
+        // The bar chart of closed windows: labelled with its unit, and a bar more for each window that closes.
+        var chart = page.Locator($"#pipelines .chart.windows[data-pipeline='{name}']");
+        await Expect(chart).ToContainTextAsync("readings per 1 s window");
+        async Task<HashSet<string>> BarsAsync() =>
+            (await chart.Locator("rect").EvaluateAllAsync<string[]>("bars => bars.map(b => b.dataset.start)")).ToHashSet();
+        var before = await BarsAsync();
+        HashSet<string> after = [];
+        await TestWait.UntilAsync(async () =>
+        {
+            after = await BarsAsync();
+            var added = after.Except(before).Order(StringComparer.Ordinal).ToList();
+            Assert.True(added.Count >= 3, $"{added.Count} new bar(s) after {before.Count}");
+            Assert.True(before.Count == 0 || string.CompareOrdinal(added[0], before.Max(StringComparer.Ordinal)) > 0, "new bars are later windows");
+        }, TimeSpan.FromSeconds(60));
+        await Expect(chart).ToContainTextAsync("readings");
+        var newest = chart.Locator("rect").Last;
+        Assert.True(double.Parse((await newest.GetAttributeAsync("data-value"))!, CultureInfo.InvariantCulture) > 0);
+        Assert.Matches(@"^\d\d:\d\d:\d\d–\d\d:\d\d:\d\d UTC: \d+ readings \(\d+ elements\)$", (await newest.Locator("title").TextContentAsync())!);
+        // The bars are the API's windows: every shown window start is one the API lists (it keeps the latest 60).
+        var windows = (await host.GetAsync("/api/pipelines")).GetProperty("pipelines").EnumerateArray()
+            .Single(p => p.GetProperty("name").GetString() == name).GetProperty("windows").EnumerateArray()
+            .ToDictionary(w => w.GetProperty("start").GetDateTimeOffset(), w => w.GetProperty("value").GetDouble());
+        var shownStart = DateTimeOffset.Parse((await newest.GetAttributeAsync("data-start"))!, CultureInfo.InvariantCulture);
+        Assert.Equal(windows[shownStart], double.Parse((await newest.GetAttributeAsync("data-value"))!, CultureInfo.InvariantCulture));
+        await page.Locator("#pipelines").ScreenshotAsync(new LocatorScreenshotOptions { Path = Shot("pipelines-windows") });
         AssertNoErrors(console);
     }
 

@@ -174,6 +174,52 @@ public abstract class ProjectionOperationsSpec
         Assert.Equal(6, before.Count);
         Assert.Equal(before, model.OrderBy(kv => kv.Key).ToList());
     }
+
+    [Fact]
+    public async Task Rebuild_reports_rebuilding_with_its_progress_until_past_the_newest_event_of_its_start()
+    {
+        await using var node = await NodeHost.StartAsync(NewStore());
+        var id = $"progress-{Guid.NewGuid():N}";
+        await node.Ledger.SendAsync(id, new Open("r"));
+        for (var i = 1; i <= 5; i++) await node.Ledger.SendAsync(id, new Deposit(i));
+        // Once armed, the handler waits at the ledger's third deposit until released: the rebuild stays part way.
+        var armed = false;
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var p = Projection.AtLeastOnce(node.System, new ProjectionId($"progress-{Guid.NewGuid():N}"), async (e, ct) =>
+        {
+            if (Volatile.Read(ref armed) && e.PersistenceId.EndsWith(id, StringComparison.Ordinal) && e.SequenceNr == 4)
+            {
+                reached.TrySetResult();
+                await release.Task.WaitAsync(ct);
+            }
+        }, Fast());
+        await p.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
+        var before = await p.GetStatusAsync();
+        Assert.Equal(ProjectionState.Running, before.State);
+        Assert.Null(before.RebuildTarget);
+        Assert.Null(before.RebuildPercent);
+
+        Volatile.Write(ref armed, true);
+        await p.RebuildAsync((_, _) => Task.CompletedTask);
+        await reached.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var during = await p.GetStatusAsync();
+        Assert.Equal(ProjectionState.Rebuilding, during.State);
+        Assert.NotNull(during.RebuildTarget);
+        var target = during.RebuildTarget.Value;
+        Assert.True(target >= before.Offset, $"target {target}, offset before {before.Offset}"); // the journal's newest at the rebuild
+        Assert.True(during.Offset < target, $"offset {during.Offset} of {target}");
+        Assert.Equal((int)(100 * during.Offset / target), during.RebuildPercent);
+
+        Volatile.Write(ref armed, false);
+        release.TrySetResult();
+        await p.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
+        var after = await p.GetStatusAsync();
+        Assert.Equal(ProjectionState.Running, after.State);
+        Assert.Null(after.RebuildTarget);
+        Assert.Null(after.RebuildPercent);
+        Assert.True(after.Offset >= target, $"offset {after.Offset}, target {target}");
+    }
 }
 
 public sealed class SqliteProjectionOperationsSpec : ProjectionOperationsSpec

@@ -221,4 +221,44 @@ public sealed class PipelineSpec : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(5L, observed["eventdriven.pipeline.elements.out"]);
         Assert.Equal(0L, observed["eventdriven.pipeline.errors"]);
     }
+
+    [Fact]
+    public async Task The_registry_lists_the_latest_closed_windows_of_a_windowed_pipeline_with_their_unit()
+    {
+        await using var processor = new StreamProcessor(Sys);
+        var t0 = new DateTimeOffset(2025, 1, 1, 12, 0, 0, TimeSpan.Zero);
+        // 70 one-second windows of event time, window i holding i % 3 + 1 readings of value 2.5 each.
+        var readings = Enumerable.Range(0, 70).SelectMany(i => Enumerable.Repeat(new Reading("s", t0.AddSeconds(i), 2.5), i % 3 + 1));
+        processor.DefinePipeline(Pipeline.Create("sums")
+            .From(Source.From(readings.ToList()))
+            .Where(r => r.Value > 0)
+            .TumblingWindow(TimeSpan.FromSeconds(1), r => r.Key, Aggregators.Sum<Reading>(r => r.Value),
+                new WindowOptions<Reading> { EventTime = r => r.At, ValueUnit = "kWh" })
+            .ForEach(_ => { }));
+        processor.DefinePipeline(Pipeline.Create("plain").From(Source.Single(1)).ForEach(_ => { }));
+        var registry = PipelineRegistry.Get(Sys);
+        Assert.Empty(registry.Snapshot().Single(p => p.Name == "sums").Windows); // defined, nothing closed yet
+
+        await processor.StartAsync("sums");
+        await processor.StartAsync("plain");
+        await processor.WhenTerminated("sums").WaitAsync(Wait);
+        await processor.WhenTerminated("plain").WaitAsync(Wait);
+
+        var sums = registry.Snapshot().Single(p => p.Name == "sums");
+        Assert.Equal(WindowSpec.Tumbling(TimeSpan.FromSeconds(1)), sums.Window);
+        Assert.Equal("kWh", sums.WindowUnit);
+        Assert.Equal(60, sums.Windows.Count); // the latest 60 of 70, oldest first
+        Assert.Equal(Enumerable.Range(10, 60).Select(i => t0.AddSeconds(i)), sums.Windows.Select(w => w.Start));
+        Assert.All(sums.Windows, w =>
+        {
+            var i = (int)(w.Start - t0).TotalSeconds;
+            Assert.Equal(w.Start.AddSeconds(1), w.End);
+            Assert.Equal("s", w.Key);
+            Assert.Equal(i % 3 + 1, w.Count);
+            Assert.Equal(2.5 * (i % 3 + 1), w.Value);
+        });
+        var plain = registry.Snapshot().Single(p => p.Name == "plain");
+        Assert.Null(plain.Window);
+        Assert.Empty(plain.Windows);
+    }
 }

@@ -305,7 +305,7 @@ async function pollDeadLetters() {
       { title: 'attempts', key: 'attempts', num: true },
       { title: 'original topic', render: (l) => h(l.originalTopic) },
       { title: 'type', key: 'type' },
-      { title: 'payload', render: (l) => `<pre>${h(JSON.stringify(l.payload, null, 1))}</pre>` },
+      { title: 'payload', render: (l) => `<pre class="payload">${h(JSON.stringify(l.payload))}</pre>` },
       { title: 'dead-lettered', render: (l) => time(l.deadLetteredAt) },
       ...(isAdmin() ? [{ title: '', render: (l) => `<button data-action="replay" data-queue="${h(queue)}" data-id="${h(l.id)}">Replay</button>` }] : []),
     ]) + '</div>');
@@ -337,7 +337,7 @@ function renderProjections(list) {
   for (const p of list) push(`lag:${p.name}/${p.key}`, p.eventsBehind ?? 0);
   set('#projections .body', table(list.map((p) => ({ ...p, __attrs: `data-projection="${h(p.name)}/${h(p.key)}"` })), [
     { title: 'projection', render: (p) => `${h(p.name)}/${h(p.key)}` },
-    { title: 'state', render: (p) => `<span class="state state-${h(p.state)}">${h(p.state)}</span>${p.state === 'Rebuilding' && p.journalOffset > 0 ? ` ${Math.floor((100 * Math.max(0, p.offset)) / p.journalOffset)} %` : ''}` },
+    { title: 'state', render: (p) => `<span class="state state-${h(p.state)}">${h(p.state)}</span>${rebuildProgress(p)}` },
     { title: 'offset', num: true, render: (p) => `${num(p.offset)} / ${num(p.journalOffset)}` },
     { title: 'lag (events)', num: true, render: (p) => num(p.eventsBehind) },
     { title: 'lag (s)', num: true, render: (p) => num(p.secondsBehind) },
@@ -348,6 +348,16 @@ function renderProjections(list) {
       : `<button data-action="pause" data-name="${h(p.name)}" data-key="${h(p.key)}">Pause</button>`}${p.canRebuild
       ? `<button class="danger" data-action="rebuild" data-name="${h(p.name)}" data-key="${h(p.key)}">Rebuild</button>` : ''}</span>` }] : []),
   ]));
+}
+
+// A rebuild's progress: events replayed of those in the journal when it started (the API's offset and rebuildTarget).
+function rebuildProgress(p) {
+  if (typeof p.rebuildTarget !== 'number' || p.rebuildTarget <= 0) return '';
+  const done = Math.max(0, p.offset);
+  const percent = typeof p.rebuildPercent === 'number' ? p.rebuildPercent : Math.min(100, Math.floor((100 * done) / p.rebuildTarget));
+  return `<div class="rebuild" data-offset="${done}" data-target="${p.rebuildTarget}" data-percent="${percent}">
+    <progress max="100" value="${percent}" aria-label="rebuild progress in per cent"></progress> <span class="pct">${percent} %</span>
+    <span class="na">offset ${num(done)} of ${num(p.rebuildTarget)}</span></div>`;
 }
 
 $('#projections').addEventListener('click', async (e) => {
@@ -403,23 +413,58 @@ $('#sagas').addEventListener('click', async (e) => {
 });
 
 async function pollPipelines() {
-  if (!serves('/pipelines')) { set('#pipelines .body', `<p class="na">n/a — this node's API does not report pipelines yet.</p>`); return; }
+  const unserved = `<p class="na">n/a — this node's API does not report pipelines yet.</p>`;
+  if (!serves('/pipelines')) { set('#pipelines .body', unserved); return; }
   const r = await api('/pipelines');
   const list = r.ok && r.body && Array.isArray(r.body.pipelines) ? r.body.pipelines : null;
-  if (!list) { set('#pipelines .body', `<p class="na">n/a — this node's API does not report pipelines yet.</p>`); return; }
-  const charts = list.filter((p) => Array.isArray(p.windows) && p.windows.length > 0).map((p) => {
-    const windows = p.windows.slice(-30);
-    const value = (w) => (typeof w === 'number' ? w : w.value ?? w.count ?? w.total ?? Object.values(w).find((v) => typeof v === 'number') ?? 0);
-    const max = Math.max(1, ...windows.map(value));
-    const bw = 300 / windows.length;
-    const unit = p.windowUnit || p.unit || 'elements per window';
-    return `<div class="chart" data-pipeline="${h(p.name)}"><div class="t"><span>${h(p.name)}: latest closed windows</span><span>max ${num(max)} ${h(unit)}</span></div>
-      <svg class="bars" viewBox="0 0 300 80" preserveAspectRatio="none" role="img" aria-label="${h(p.name)} windows in ${h(unit)}">${windows.map((w, i) => {
-        const v = value(w), bh = (v / max) * 70;
-        return `<rect x="${(i * bw + 1).toFixed(1)}" y="${(72 - bh).toFixed(1)}" width="${Math.max(1, bw - 2).toFixed(1)}" height="${bh.toFixed(1)}"><title>${h(w.start ?? w.end ?? i)}: ${num(v)} ${h(unit)}</title></rect>`;
-      }).join('')}</svg></div>`;
-  });
-  set('#pipelines .body', genericTable(list) + charts.join(''));
+  if (!list) { set('#pipelines .body', unserved); return; }
+  const over = `last ${num(r.body.rateWindowSeconds ?? 10)} s`;
+  const rows = list.map((p) => ({ ...p, __attrs: `data-pipeline="${h(p.name)}"` }));
+  set('#pipelines .body', table(rows, [
+    { title: 'pipeline', render: (p) => h(p.name) },
+    { title: 'status', render: (p) => `<span class="status state-${h(p.status)}">${h(p.status)}</span>` },
+    { title: `in (elements/s, ${over})`, num: true, render: (p) => `<span class="in-rate">${num(p.inPerSecond)}</span>` },
+    { title: `out (elements/s, ${over})`, num: true, render: (p) => `<span class="out-rate">${num(p.outPerSecond)}</span>` },
+    { title: 'elements in', num: true, render: (p) => `<span class="in">${num(p.elementsIn)}</span>` },
+    { title: 'elements out', num: true, render: (p) => `<span class="out">${num(p.elementsOut)}</span>` },
+    { title: 'errors', num: true, render: (p) => `<span class="errors${p.errors > 0 ? ' error' : ''}">${num(p.errors)}</span>` },
+    { title: 'restarts', num: true, render: (p) => num(p.restarts) },
+    { title: 'last error', render: (p) => (p.lastError ? `<span class="error">${h(p.lastError)}</span>` : '') },
+  ]) + list.filter((p) => p.window).map(windowChart).join(''));
+}
+
+const seconds = (s) => (s >= 3600 && s % 3600 === 0 ? `${s / 3600} h` : s >= 60 && s % 60 === 0 ? `${s / 60} min` : `${num(s)} s`);
+const clock = (t) => new Date(t).toISOString().slice(11, 19);
+
+// The latest closed windows of a windowed pipeline as bars, oldest on the left; a new bar appears as each window closes.
+function windowChart(p) {
+  const w = p.window;
+  const shape = w.kind === 'Sliding' ? `${seconds(w.sizeSeconds)} every ${seconds(w.slideSeconds)}`
+    : w.kind === 'Session' ? `sessions (gap ${seconds(w.sizeSeconds)})` : seconds(w.sizeSeconds);
+  const unit = w.unit || 'value';
+  const perWindow = w.kind === 'Session' ? `${unit} per session` : `${unit} per ${shape} window`;
+  const windows = p.windows || [];
+  const value = (x) => (typeof x.value === 'number' ? x.value : x.count);
+  const head = `<div class="t"><span>${h(p.name)}: closed ${h(w.kind.toLowerCase())} windows (${h(perWindow)})</span>`;
+  if (windows.length === 0) {
+    return `<div class="chart windows" data-pipeline="${h(p.name)}" data-bars="0">${head}</div><p class="na">no window closed yet</p></div>`;
+  }
+  const max = Math.max(...windows.map(value), 0);
+  const top = max > 0 ? max : 1;
+  const slots = Math.max(windows.length, 20); // bars keep a sensible width while the first windows close
+  const bw = 300 / slots;
+  const bars = windows.map((x, i) => {
+    const v = value(x), bh = (v / top) * 76;
+    const label = `${clock(x.start)}–${clock(x.end)} UTC${x.key ? ` · ${x.key}` : ''}: ${num(v)} ${unit} (${num(x.count)} elements)`;
+    return `<rect data-start="${h(x.start)}" data-value="${v}" x="${(i * bw + 0.5).toFixed(2)}" y="${(78 - bh).toFixed(2)}" width="${Math.max(0.5, bw - 1).toFixed(2)}" height="${bh.toFixed(2)}"><title>${h(label)}</title></rect>`;
+  }).join('');
+  const last = windows[windows.length - 1];
+  return `<div class="chart windows" data-pipeline="${h(p.name)}" data-bars="${windows.length}" data-latest="${h(last.start)}">${head}
+    <span class="cur">latest ${num(value(last))} ${h(unit)}</span></div>
+    <div class="t"><span class="axis">max ${num(max)} ${h(unit)}</span></div>
+    <svg class="bars" viewBox="0 0 300 80" preserveAspectRatio="none" role="img" aria-label="${h(p.name)}: ${windows.length} closed windows in ${h(perWindow)}, max ${num(max)}">
+    <line class="base" x1="0" y1="79.5" x2="300" y2="79.5"/>${bars}</svg>
+    <div class="t"><span>${h(clock(windows[0].start))} UTC</span><span>window start</span><span>${h(clock(last.start))} UTC</span></div></div>`;
 }
 
 // ---- event store browser ------------------------------------------------------------------------------------------

@@ -239,6 +239,10 @@ internal sealed class Endpoints(ActorSystem system, EventDrivenHttpOptions optio
             name = p.Name, status = p.Status.ToString(), elementsIn = p.ElementsIn, elementsOut = p.ElementsOut,
             inPerSecond = Math.Round(p.InPerSecond, 2), outPerSecond = Math.Round(p.OutPerSecond, 2),
             errors = p.Errors, restarts = p.Restarts, lastError = p.LastError,
+            window = p.Window is { } w
+                ? new { kind = w.Kind.ToString(), sizeSeconds = w.Size.TotalSeconds, slideSeconds = w.Slide.TotalSeconds, unit = p.WindowUnit }
+                : null,
+            windows = p.Windows.Select(c => new { key = c.Key, start = c.Start, end = c.End, value = c.Value, count = c.Count }),
         }),
     }, Json);
 

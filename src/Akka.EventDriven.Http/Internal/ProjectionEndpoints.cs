@@ -23,6 +23,7 @@ internal sealed class ProjectionEndpoints(ActorSystem system)
         name = s.Id.Name, key = s.Id.Key, state = s.State.ToString(), offset = s.Offset, journalOffset = s.JournalOffset,
         eventsBehind = s.EventsBehind, secondsBehind = s.SecondsBehind, deadLetters = s.DeadLetters,
         lastError = s.LastError, skippedHoles = s.SkippedHoles, lastSkippedHole = s.LastSkippedHole, canRebuild,
+        rebuildTarget = s.RebuildTarget, rebuildPercent = s.RebuildPercent,
     };
 
     public Task<IResult> List(HttpContext context) => Guard(async () =>

@@ -35,7 +35,7 @@ public static class HttpSuite
     /// <summary>A deposit routed in process to one account (the HTTP side names the account in the body instead).</summary>
     public sealed record AccountDeposit(string AccountId, long Amount);
 
-    private sealed record Round(double PerSecond, List<double> LatenciesMs);
+    private sealed record Round(double PerSecond, List<double> LatenciesMs, double CpuMicrosPerOp);
 
     public static async Task<SuiteResult> RunAsync(RunContext ctx)
     {
@@ -118,7 +118,7 @@ public static class HttpSuite
             };
             Log($"pid {Environment.ProcessId}: {only} for {seconds} s");
             var single = await MeasureAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(seconds), op);
-            Log($"{only}: {single.PerSecond:0}/s");
+            Log($"{only}: {single.PerSecond:0}/s, {single.CpuMicrosPerOp:0} µs CPU per operation (this process)");
             return new SuiteResult(single.PerSecond, single.PerSecond, 0.7, single.LatenciesMs.Count, seconds, new Dictionary<string, object?> { ["only"] = only });
         }
 
@@ -238,7 +238,7 @@ public static class HttpSuite
         })).ToArray();
         _ = Task.Delay(warmUp).ContinueWith(_ => Volatile.Write(ref measuring, 1));
         var m = await window.RunAsync(warmUp, measure, loops);
-        return new Round(m.PerSecond, latencies.SelectMany(l => l).ToList());
+        return new Round(m.PerSecond, latencies.SelectMany(l => l).ToList(), m.Count == 0 ? 0 : m.ProcessCpuSeconds * 1e6 / m.Count);
     }
 
     private static double Median(List<Round> rounds)
@@ -262,6 +262,7 @@ public static class HttpSuite
         ["rounds_per_s"] = rounds.Select(r => Math.Round(r.PerSecond, 1)).ToArray(),
         ["latency_p50_ms"] = Math.Round(P(rounds, 50), 3),
         ["latency_p99_ms"] = Math.Round(P(rounds, 99), 3),
+        ["cpu_us_per_op_median"] = Math.Round(rounds.Select(r => r.CpuMicrosPerOp).Order().ElementAt(rounds.Count / 2), 1),
     };
 
     /// <summary>A node with the HTTP API on 127.0.0.1:0, the bench aggregate and the bus, on PostgreSQL with the
@@ -298,8 +299,11 @@ public static class HttpSuite
             o.AddApiKeys($"{Key}:admin");
             o.RequestsPerSecond = 10_000_000; // the limiter stays in the path, its limit out of the way
             o.RouteCommands(BenchAccount.Definition, typeof(Deposit));
+            if (Environment.GetEnvironmentVariable("BENCH_HTTP_NOAUTH") == "1") o.RequireApiKey = false; // diagnosis only
         });
         var app = builder.Build();
+        if (Environment.GetEnvironmentVariable("BENCH_HTTP_NOACTIVITY") == "1") // diagnosis only
+            app.Use((context, next) => { Activity.Current = null; return next(context); });
         app.MapEventDriven();
         app.MapPost("/bench/noop", async (HttpContext context) =>
         {

@@ -35,7 +35,7 @@ public static class HttpSuite
     /// <summary>A deposit routed in process to one account (the HTTP side names the account in the body instead).</summary>
     public sealed record AccountDeposit(string AccountId, long Amount);
 
-    private sealed record Round(double PerSecond, List<double> LatenciesMs, double CpuMicrosPerOp);
+    private sealed record Round(double PerSecond, List<double> LatenciesMs, double CpuMicrosPerOp, double BytesAllocatedPerOp);
 
     public static async Task<SuiteResult> RunAsync(RunContext ctx)
     {
@@ -118,7 +118,7 @@ public static class HttpSuite
             };
             Log($"pid {Environment.ProcessId}: {only} for {seconds} s");
             var single = await MeasureAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(seconds), op);
-            Log($"{only}: {single.PerSecond:0}/s, {single.CpuMicrosPerOp:0} µs CPU per operation (this process)");
+            Log($"{only}: {single.PerSecond:0}/s, {single.CpuMicrosPerOp:0} µs CPU and {single.BytesAllocatedPerOp:0} B allocated per operation (this process)");
             return new SuiteResult(single.PerSecond, single.PerSecond, 0.7, single.LatenciesMs.Count, seconds, new Dictionary<string, object?> { ["only"] = only });
         }
 
@@ -236,9 +236,16 @@ public static class HttpSuite
                 window.Add(1);
             }
         })).ToArray();
-        _ = Task.Delay(warmUp).ContinueWith(_ => Volatile.Write(ref measuring, 1));
+        long allocated0 = 0;
+        _ = Task.Delay(warmUp).ContinueWith(_ =>
+        {
+            allocated0 = GC.GetTotalAllocatedBytes();
+            Volatile.Write(ref measuring, 1);
+        });
         var m = await window.RunAsync(warmUp, measure, loops);
-        return new Round(m.PerSecond, latencies.SelectMany(l => l).ToList(), m.Count == 0 ? 0 : m.ProcessCpuSeconds * 1e6 / m.Count);
+        var allocated = GC.GetTotalAllocatedBytes() - Volatile.Read(ref allocated0);
+        return new Round(m.PerSecond, latencies.SelectMany(l => l).ToList(), m.Count == 0 ? 0 : m.ProcessCpuSeconds * 1e6 / m.Count,
+            m.Count == 0 ? 0 : allocated / (double)m.Count);
     }
 
     private static double Median(List<Round> rounds)
@@ -262,6 +269,7 @@ public static class HttpSuite
         ["rounds_per_s"] = rounds.Select(r => Math.Round(r.PerSecond, 1)).ToArray(),
         ["latency_p50_ms"] = Math.Round(P(rounds, 50), 3),
         ["latency_p99_ms"] = Math.Round(P(rounds, 99), 3),
+        ["allocated_bytes_per_op_median"] = Math.Round(rounds.Select(r => r.BytesAllocatedPerOp).Order().ElementAt(rounds.Count / 2)),
         ["cpu_us_per_op_median"] = Math.Round(rounds.Select(r => r.CpuMicrosPerOp).Order().ElementAt(rounds.Count / 2), 1),
     };
 

@@ -85,6 +85,15 @@ public static class HttpSuite
         {
             if (await raw[i].SendAsync(noopRequests[i]) is var status and not 200) throw new InvalidOperationException($"noop: {status}");
         }
+        async Task HttpClientCommand(int i)
+        {
+            using var r = await clients[i].PostAsync("/api/commands", CommandBody(ids[i]));
+            if (r.StatusCode != HttpStatusCode.OK) throw new InvalidOperationException($"HTTP command: {(int)r.StatusCode}");
+        }
+        async Task BusCommand(int i)
+        {
+            if (!(await commands.ExecuteAsync(new AccountDeposit(ids[i], 1))).Success) throw new InvalidOperationException("command failed");
+        }
 
         // Activation: every account exists and every connection is open before the clock starts.
         await Parallel.ForEachAsync(Enumerable.Range(0, Clients), async (i, _) =>
@@ -104,15 +113,8 @@ public static class HttpSuite
             Func<int, Task> op = only switch
             {
                 "commands-http" => RawCommand,
-                "commands-httpclient" => async i =>
-                {
-                    using var r = await clients[i].PostAsync("/api/commands", CommandBody(ids[i]));
-                    if (r.StatusCode != HttpStatusCode.OK) throw new InvalidOperationException($"HTTP command: {(int)r.StatusCode}");
-                },
-                "commands-bus" => async i =>
-                {
-                    if (!(await commands.ExecuteAsync(new AccountDeposit(ids[i], 1))).Success) throw new InvalidOperationException("command failed");
-                },
+                "commands-httpclient" => HttpClientCommand,
+                "commands-bus" => BusCommand,
                 "noop-http" => RawNoop,
                 _ => throw new ArgumentException($"BENCH_HTTP_ONLY={only}: commands-http, commands-httpclient, commands-bus or noop-http"),
             };
@@ -134,15 +136,8 @@ public static class HttpSuite
         for (var round = 0; round < rounds; round++)
         {
             Func<Task> a = async () => httpCommands.Add(await MeasureAsync(warmUp, measure, RawCommand));
-            Func<Task> f = async () => httpClientCommands.Add(await MeasureAsync(warmUp, measure, async i =>
-            {
-                using var r = await clients[i].PostAsync("/api/commands", CommandBody(ids[i]));
-                if (r.StatusCode != HttpStatusCode.OK) throw new InvalidOperationException($"HTTP command: {(int)r.StatusCode}");
-            }));
-            Func<Task> b = async () => busCommands.Add(await MeasureAsync(warmUp, measure, async i =>
-            {
-                if (!(await commands.ExecuteAsync(new AccountDeposit(ids[i], 1))).Success) throw new InvalidOperationException("command failed");
-            }));
+            Func<Task> f = async () => httpClientCommands.Add(await MeasureAsync(warmUp, measure, HttpClientCommand));
+            Func<Task> b = async () => busCommands.Add(await MeasureAsync(warmUp, measure, BusCommand));
             Func<Task> c = async () => httpPublishes.Add(await MeasureAsync(warmUp, measure, async i =>
             {
                 if (await raw[i].SendAsync(publishRequest) is var status and not 202) throw new InvalidOperationException($"HTTP publish: {status}");

@@ -79,6 +79,7 @@ public sealed class NodeHost : IAsyncDisposable
 public sealed class FileLogger : Akka.Actor.ReceiveActor
 {
     private static readonly object Gate = new();
+    private static StreamWriter? _writer; // one append-only writer per process, flushed line by line
 
     public static readonly string? Path = Environment.GetEnvironmentVariable("ED_TEST_AKKA_LOG") is { Length: > 0 } p ? p : null;
 
@@ -93,7 +94,11 @@ public sealed class FileLogger : Akka.Actor.ReceiveActor
         {
             var line = $"{e.Timestamp:HH:mm:ss.fff} {e.LogLevel().ToString()[..4]} [{system}] {e.LogSource}: {e.Message}" +
                        (e.Cause is null ? "" : $" | {e.Cause.GetType().Name}: {e.Cause.Message}") + Environment.NewLine;
-            lock (Gate) File.AppendAllText(Path!, line);
+            lock (Gate)
+            {
+                _writer ??= new StreamWriter(new FileStream(Path!, FileMode.Append, FileAccess.Write, FileShare.ReadWrite)) { AutoFlush = true };
+                _writer.Write(line);
+            }
         });
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Akka.Actor;
 using Akka.Event;
 
@@ -84,7 +85,7 @@ internal sealed class AggregateEntity : UntypedActor, IWithTimers
     private void StartChild()
     {
         _ready = false;
-        _childStarted = System.Diagnostics.Stopwatch.GetTimestamp();
+        _childStarted = Stopwatch.GetTimestamp();
         _child = Context.Watch(Context.ActorOf(_childProps(), "state"));
     }
 
@@ -95,7 +96,8 @@ internal sealed class AggregateEntity : UntypedActor, IWithTimers
             case ChildReady when Equals(Sender, _child):
                 _ready = true;
                 _recoveryFailures = 0;
-                if (System.Diagnostics.Stopwatch.GetElapsedTime(_childStarted) is var took && took > SlowRecovery)
+                var took = Stopwatch.GetElapsedTime(_childStarted);
+                if (took > SlowRecovery)
                     _log.Warning("Recovery of {0} took {1} ms; {2} command(s) waited for it", _aggregateId,
                         (int)took.TotalMilliseconds, _pending.Count);
                 foreach (var (m, s) in _pending) ForwardToChild(m, s);

@@ -174,7 +174,7 @@ summarize_trx() {
         skip_counter=$(attr notExecuted "$counters")
         skipped=$((skipped + (skip_results > skip_counter ? skip_results : skip_counter)))
         # Per assembly: its name (from the test storage path) and wall time, so growth of any suite is visible.
-        assembly=$({ grep -o '[A-Za-z0-9_.]*Tests\.dll' "$trx" || true; } | grep -v '^[a-z]' | head -n 1)
+        assembly=$({ grep -oE '[A-Za-z0-9_.]*(Tests|Faults)\.dll' "$trx" || true; } | grep -v '^[a-z]' | head -n 1)
         times=$({ grep -o '<Times [^>]*>' "$trx" || true; } | head -n 1)
         start=$(sed -n 's/.* start="\([^"]*\)".*/\1/p' <<<"$times")
         finish=$(sed -n 's/.* finish="\([^"]*\)".*/\1/p' <<<"$times")

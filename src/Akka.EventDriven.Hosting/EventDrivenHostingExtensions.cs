@@ -36,10 +36,14 @@ public static class EventDrivenHostingExtensions
         builder.AddStartup(async (system, _) =>
         {
             await PrepareStoreAsync(store);
+            // The store's first trip runs while the node joins; aggregates start only after both.
+            var warmUp = StoreWarmUp.RunAsync(system,
+                system.Settings.Config.GetTimeSpan($"{StoreSettings.ConfigPath}.warm-up-timeout", TimeSpan.FromSeconds(30)));
             var cluster = Cluster.Cluster.Get(system);
             if (system.Settings.Config.GetBoolean("akka.event-driven.cluster.join-self-when-no-seed-nodes")
                 && system.Settings.Config.GetStringList("akka.cluster.seed-nodes").Count == 0)
                 await cluster.JoinAsync(cluster.SelfAddress);
+            await warmUp;
             foreach (var aggregate in options.Aggregates)
                 await aggregate.Start(system, AggregateSettings.Create(system, aggregate.Name));
         });

@@ -1,4 +1,5 @@
 using Akka.EventDriven.Hosting;
+using Akka.Hosting;
 
 namespace Akka.EventDriven.Http;
 
@@ -25,4 +26,9 @@ public interface IEventDrivenModule
 
     /// <summary>Routes the module's command types to its aggregates (<see cref="EventDrivenHttpOptions.RouteCommands{TState}"/>).</summary>
     void ConfigureHttp(EventDrivenHttpOptions options);
+
+    /// <summary>Adds what runs beside the aggregates, on the node's actor system: projections
+    /// (<c>builder.WithProjection(...)</c>), durable bus subscriptions, sagas, pipelines. Called after
+    /// <c>WithEventDriven</c> and <c>WithEventBus</c>. Does nothing unless the module overrides it.</summary>
+    void ConfigureAkka(AkkaConfigurationBuilder builder) { }
 }

@@ -55,6 +55,7 @@ public static class ServiceHost
             b.AddHocon(settings.ToHocon(), HoconAddMode.Prepend);
             b.WithEventBus();
             b.WithConsoleIndex(); // the operations console's correlation trace and saga table
+            foreach (var module in modules) module.ConfigureAkka(b);
         });
         builder.Services.AddEventDrivenHttp(o =>
         {

@@ -22,10 +22,14 @@ public sealed class BatchingJournalSpec
         await node.Ledger.SendAsync($"{run}-warmup", new Open("w")); // the journal tables exist
 
         await using var blocker = await HeldJournalRow.BeginAsync(store, PersistenceIds.For("Ledger", $"{run}-held"), 1);
-        var held = node.Ledger.SendAsync($"{run}-held", new Open("held"));
+        // What is tested is order, not speed: the held command may wait far longer than the others need even on a
+        // loaded machine (ten fresh aggregates there can take most of the default 15 s), so that it can only finish
+        // first if the others really are held back behind it.
+        var patient = new CommandOptions { Timeout = TimeSpan.FromSeconds(90) };
+        var held = node.Ledger.SendAsync($"{run}-held", new Open("held"), patient);
         await blocker.WaitUntilWaitedOnAsync(); // the held aggregate's journal write is in flight, blocked
 
-        var others = Task.WhenAll(Enumerable.Range(0, 10).Select(i => node.Ledger.SendAsync($"{run}-{i}", new Open("o"))));
+        var others = Task.WhenAll(Enumerable.Range(0, 10).Select(i => node.Ledger.SendAsync($"{run}-{i}", new Open("o"), patient)));
         await Task.WhenAny(others, held);
         Assert.False(held.IsCompleted, "the held write cannot have completed: its transaction is still blocked");
         Assert.All(await others, r => Assert.Equal(1, Assert.IsType<CommandAccepted>(r).Version));

@@ -36,4 +36,9 @@ public sealed class LedgerModule : IEventDrivenModule
     public string Name => "ledger";
     public void Configure(EventDrivenOptions options) => options.RegisterTypes(typeof(Ledger).Assembly).AddAggregate(Ledger.Definition);
     public void ConfigureHttp(EventDrivenHttpOptions options) => options.RouteCommands(Ledger.Definition, typeof(Deposit));
+
+    public void ConfigureAkka(Akka.Hosting.AkkaConfigurationBuilder builder)
+    {
+        if (FaultWitnesses.Enabled) FaultWitnesses.Add(builder);
+    }
 }

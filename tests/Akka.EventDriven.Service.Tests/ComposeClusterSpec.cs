@@ -131,23 +131,7 @@ public sealed partial class ComposeClusterSpec : IDisposable
         return (process.ExitCode, await stdout + await stderr);
     }
 
-    private static async Task<string> FreshDatabaseAsync()
-    {
-        var url = Environment.GetEnvironmentVariable("DATABASE_URL") is { Length: > 0 } u
-            ? u
-            : throw new InvalidOperationException("DATABASE_URL is not set: run the tests with ./build.sh test, which starts a private PostgreSQL.");
-        var name = $"compose_{Guid.NewGuid():N}";
-        var server = new NpgsqlConnectionStringBuilder(
-            Akka.EventDriven.EventSourcing.Storage.StoreSettings.NormalizeConnectionString(Akka.EventDriven.EventSourcing.Storage.StoreProvider.PostgreSql, url));
-        await using (var connection = new NpgsqlConnection(server.ConnectionString))
-        {
-            await connection.OpenAsync();
-            await using var create = new NpgsqlCommand($"CREATE DATABASE {name}", connection);
-            await create.ExecuteNonQueryAsync();
-        }
-        var uri = new Uri(url);
-        return new UriBuilder(uri) { Path = "/" + name }.Uri.ToString();
-    }
+    private static Task<string> FreshDatabaseAsync() => ServiceProcess.NewDatabaseUrlAsync();
 
     private static Task ReadyAsync(ServiceProcess node) => TestWait.UntilAsync(async () =>
     {

@@ -14,14 +14,12 @@ public sealed class ServiceClusterSpec : IDisposable
         try { Directory.Delete(_directory, recursive: true); } catch (IOException) { }
     }
 
-    private static string DatabaseUrl() => Environment.GetEnvironmentVariable("DATABASE_URL") is { Length: > 0 } url
-        ? url
-        : throw new InvalidOperationException("DATABASE_URL is not set: run the tests with ./build.sh test, which starts a private PostgreSQL.");
 
     [Fact]
     public async Task Three_nodes_form_one_cluster_share_aggregates_and_survive_a_SIGTERM()
     {
         var run = Guid.NewGuid().ToString("N")[..8];
+        var databaseUrl = await ServiceProcess.NewDatabaseUrlAsync();
         var system = "svc-" + run;
         var akkaPorts = Enumerable.Range(0, 3).Select(_ => TestWait.FreePort()).ToArray();
         var seeds = $"127.0.0.1:{akkaPorts[0]}"; // node 1 lists itself first: it forms the cluster
@@ -29,7 +27,7 @@ public sealed class ServiceClusterSpec : IDisposable
         {
             ["SERVICE_NAME"] = system,
             ["AKKA_ENV"] = "test",
-            ["DATABASE_URL"] = DatabaseUrl(),
+            ["DATABASE_URL"] = databaseUrl,
             ["PORT"] = TestWait.FreePort().ToString(),
             ["HTTP_HOST"] = "127.0.0.1",
             ["AKKA_HOSTNAME"] = "127.0.0.1",

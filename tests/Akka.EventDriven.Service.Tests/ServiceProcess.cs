@@ -32,21 +32,23 @@ public sealed class ServiceProcess : IAsyncDisposable
     /// <summary>The process, to wait for its exit.</summary>
     public Process Process => _process;
 
-    /// <summary>The service dll beside this test project's build output (same configuration).</summary>
-    public static string ServiceDll
-    {
-        get
-        {
-            var sep = Path.DirectorySeparatorChar;
-            var dir = AppContext.BaseDirectory.Replace($"tests{sep}Akka.EventDriven.Service.Tests", $"src{sep}Akka.EventDriven.Service");
-            return Path.Combine(dir, "Akka.EventDriven.Service.dll");
-        }
-    }
+    /// <summary>The service dll in src/Akka.EventDriven.Service's build output, same configuration and framework as
+    /// the test project this runs in (found from the repository root, the folder above <c>tests/</c>).</summary>
+    public static string ServiceDll => BuildOutputOf(Path.Combine("src", "Akka.EventDriven.Service"), "Akka.EventDriven.Service.dll");
 
     /// <summary>The test module's dll.</summary>
     public static string TestModuleDll =>
-        Path.Combine(AppContext.BaseDirectory.Replace("Akka.EventDriven.Service.Tests", "Akka.EventDriven.Service.TestModule"),
-            "Akka.EventDriven.Service.TestModule.dll");
+        BuildOutputOf(Path.Combine("tests", "Akka.EventDriven.Service.TestModule"), "Akka.EventDriven.Service.TestModule.dll");
+
+    private static string BuildOutputOf(string project, string dll)
+    {
+        // AppContext.BaseDirectory is <root>/tests/<test project>/bin/<configuration>/<framework>/.
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+        var framework = output.Name;
+        var configuration = output.Parent!.Name;
+        var root = output.Parent.Parent!.Parent!.Parent!.Parent!.FullName;
+        return Path.Combine(root, project, "bin", configuration, framework, dll);
+    }
 
     /// <summary>Starts the service with exactly <paramref name="variables"/> as its configuration: every variable the
     /// service reads (and the ASP.NET Core environment variables) is removed from the inherited environment first.</summary>
@@ -87,6 +89,12 @@ public sealed class ServiceProcess : IAsyncDisposable
         if (kill(_process.Id, 15) != 0) throw new InvalidOperationException($"kill -TERM {_process.Id} failed: errno {Marshal.GetLastPInvokeError()}");
     }
 
+    /// <summary>Sends SIGKILL: the process dies at once, with no leaving, no hand-off and no flush.</summary>
+    public void KillHard()
+    {
+        if (kill(_process.Id, 9) != 0) throw new InvalidOperationException($"kill -KILL {_process.Id} failed: errno {Marshal.GetLastPInvokeError()}");
+    }
+
     /// <summary>Waits up to <paramref name="within"/> for the process to exit and returns its exit code, or null if it did not.</summary>
     public async Task<int?> WaitForExitAsync(TimeSpan within)
     {
@@ -125,6 +133,25 @@ public sealed class ServiceProcess : IAsyncDisposable
         }
         catch (Exception e) when (e is InvalidOperationException or OperationCanceledException or System.ComponentModel.Win32Exception) { }
         _process.Dispose();
+    }
+
+    /// <summary>A <c>postgresql://</c> URL of a new, empty database on the server of <c>DATABASE_URL</c> (the private
+    /// PostgreSQL of <c>./build.sh test</c>): service nodes write their own domain's events, which the suite's other
+    /// specs, reading tags from the start of the shared database, must never meet.</summary>
+    public static async Task<string> NewDatabaseUrlAsync()
+    {
+        var url = Environment.GetEnvironmentVariable("DATABASE_URL") is { Length: > 0 } u ? u
+            : throw new InvalidOperationException("DATABASE_URL is not set: run the tests with ./build.sh test, which starts a private PostgreSQL.");
+        var uri = new Uri(url);
+        var database = $"svc_{Guid.NewGuid():N}";
+        var server = EventSourcing.Storage.StoreSettings.NormalizeConnectionString(EventSourcing.Storage.StoreProvider.PostgreSql, url);
+        await using (var connection = new Npgsql.NpgsqlConnection(server))
+        {
+            await connection.OpenAsync();
+            await using var create = new Npgsql.NpgsqlCommand($"CREATE DATABASE {database}", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+        return new UriBuilder(uri) { Path = "/" + database }.Uri.ToString();
     }
 
     [DllImport("libc", SetLastError = true)]

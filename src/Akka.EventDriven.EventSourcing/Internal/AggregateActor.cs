@@ -100,7 +100,8 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
     {
         var text = $"Recovery of '{PersistenceId}' failed: {reason.GetBaseException().Message}";
         var permanent = Causes(reason).Any(e => e is UnknownMessageTypeException or System.Text.Json.JsonException);
-        Context.Parent.Tell(new AggregateEntity.ChildRecoveryFailed(text, permanent));
+        var storeDown = Causes(reason).Any(e => e is Akka.Pattern.OpenCircuitException);
+        Context.Parent.Tell(new AggregateEntity.ChildRecoveryFailed(text, permanent, storeDown));
         base.OnRecoveryFailure(reason, message);
     }
 

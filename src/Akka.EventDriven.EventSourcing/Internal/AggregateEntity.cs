@@ -19,8 +19,10 @@ internal sealed class AggregateEntity : UntypedActor, IWithTimers
     /// command is answered with the reason until the entity passivates. Otherwise (database unreachable, timeout) the
     /// recovery is tried again after a short backoff while commands wait (nothing was stored for them, so waiting is
     /// safe); after <see cref="RecoveryBackoff"/> is spent they fail with the reason, and the next command tries a
-    /// fresh recovery.</summary>
-    internal sealed record ChildRecoveryFailed(string Reason, bool Permanent);
+    /// fresh recovery. <paramref name="StoreDown"/>: the store's circuit breaker refused the recovery (many calls in a
+    /// row failed: the database is down), so waiting would only delay the answer: the commands fail at once, and the
+    /// next command tries a fresh recovery.</summary>
+    internal sealed record ChildRecoveryFailed(string Reason, bool Permanent, bool StoreDown = false);
 
     /// <summary>Time to start the next recovery attempt after a transient failure.</summary>
     internal sealed class RetryRecovery
@@ -111,7 +113,7 @@ internal sealed class AggregateEntity : UntypedActor, IWithTimers
                 break;
             case ChildRecoveryFailed f when Equals(Sender, _child):
                 if (f.Permanent) _failure = f.Reason;
-                else if (_pending.Count > 0 && !_stopping && _recoveryFailures < RecoveryBackoff.Length)
+                else if (_pending.Count > 0 && !_stopping && !f.StoreDown && _recoveryFailures < RecoveryBackoff.Length)
                 {
                     var wait = RecoveryBackoff[_recoveryFailures++];
                     _log.Warning("{0}; {1} command(s) wait, recovery attempt {2} in {3} ms", f.Reason, _pending.Count,

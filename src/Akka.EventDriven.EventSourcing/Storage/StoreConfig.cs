@@ -161,6 +161,14 @@ public sealed record StoreSettings(
         var journalPlugin = !BatchedJournal ? "akka.persistence.journal.sql"
             : Provider == StoreProvider.PostgreSql ? "akka.persistence.journal.event-driven-postgresql"
             : "akka.persistence.journal.event-driven-sqlite";
+        // A store that was down is tried again 2 s after the circuit breaker opened (Akka.Persistence waits 30 s by
+        // default), so that a node resumes within seconds of its database coming back.
+        var breaker = "circuit-breaker.reset-timeout = 2s";
+        // PostgreSQL with the batched journal: the journal creates snapshot_store with its own tables (under its lock).
+        // The plugin's own initialisation is then left off: while the database is unreachable it fails, restarts the
+        // snapshot store again and again and holds every snapshot request until the database is back, so aggregates
+        // would time out instead of failing fast.
+        var snapshotAutoInitialize = Provider == StoreProvider.PostgreSql && BatchedJournal ? "off" : "on";
         var hocon = $$"""
             akka.persistence {
               journal {
@@ -172,12 +180,14 @@ public sealed record StoreSettings(
                   batch-size = {{BatchSize}}
                   parallelism = {{Parallelism}}
                   max-pool-size = {{JournalConnections}}
+                  {{breaker}}
                 }
                 event-driven-sqlite {
                   class = "Akka.EventDriven.EventSourcing.Storage.SqliteJournal, Akka.EventDriven.EventSourcing"
                   plugin-dispatcher = "akka.actor.default-dispatcher"
                   connection-string = {{cs}}
                   batch-size = {{BatchSize}}
+                  {{breaker}}
                 }
                 sql {
                   {{plugin}}
@@ -189,14 +199,17 @@ public sealed record StoreSettings(
                   parallelism = {{(Provider == StoreProvider.Sqlite ? 1 : Parallelism)}}
                   tag-write-mode = TagTable
                   tagtable-asqueryable-insert-mode = {{TagInsertMode}}
+                  {{breaker}}
                 }
               }
               snapshot-store {
                 plugin = "akka.persistence.snapshot-store.sql"
                 sql {
+                  class = "Akka.EventDriven.EventSourcing.Storage.GuardedSqlSnapshotStore, Akka.EventDriven.EventSourcing"
                   {{plugin}}
-                  auto-initialize = on
+                  auto-initialize = {{snapshotAutoInitialize}}
                   warn-on-auto-init-fail = off
+                  {{breaker}}
                 }
               }
               query.journal.sql {

@@ -34,6 +34,9 @@ internal static class Problems
         catch (Akka.EventDriven.Serialization.UnregisteredMessageTypeException e) { return Result(400, "Invalid request", e.Message, "type"); }
         catch (ArgumentException e) { return Result(400, "Invalid request", e.Message, e.ParamName); }
         catch (Akka.EventDriven.EventBus.MessageTooLargeException e) { return Result(413, "Message too large", e.Message, "payload"); }
+        // The store or an aggregate behind the endpoint (a durable topic's log, say) could not take the write now: the
+        // database is down or the breaker in front of it is open. Nothing was stored; the client may try again.
+        catch (Akka.EventDriven.EventSourcing.AggregateFailedException e) { return Result(503, "Could not be processed", e.Message); }
         catch (Akka.Actor.AskTimeoutException e) { return Result(504, "Timed out", e.Message); }
         catch (TimeoutException e) { return Result(504, "Timed out", e.Message); }
     }

@@ -2,7 +2,7 @@ namespace Akka.EventDriven.Streaming;
 
 /// <summary>
 /// The clock a window stage reads for processing time and idle detection. Production code uses
-/// <see cref="SystemStreamClock"/>; tests use <see cref="Testing.VirtualClock"/>, which moves only when told to and
+/// <see cref="SystemStreamClock"/>; tests use <c>VirtualClock</c> from Akka.EventDriven.TestKit, which moves only when told to and
 /// ticks the stages that read it, so window tests are deterministic and take no wall-clock time.
 /// </summary>
 public interface IStreamClock

@@ -74,7 +74,7 @@ public sealed record WindowOptions<T>
     public TimeSpan? IdleTimeout { get; init; }
 
     /// <summary>The clock for processing time and idle detection. Default <see cref="SystemStreamClock.Instance"/>;
-    /// tests pass a <see cref="Testing.VirtualClock"/>.</summary>
+    /// tests pass a <c>VirtualClock</c> (Akka.EventDriven.TestKit).</summary>
     public IStreamClock Clock { get; init; } = SystemStreamClock.Instance;
 
     /// <summary>How often the stage checks its clock when it needs to (processing time, idle timeout). Default 100 ms.

@@ -1,5 +1,4 @@
 using Akka.EventDriven.Streaming;
-using Akka.EventDriven.Streaming.Testing;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using Akka.Streams.TestKit;

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.EventDriven.Kafka;
-using Akka.EventDriven.Kafka.Testing;
+using Akka.EventDriven.Kafka.TestKit;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using Confluent.Kafka;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Akka.Configuration;
 using Akka.EventDriven.Kafka;
-using Akka.EventDriven.Kafka.Testing;
+using Akka.EventDriven.Kafka.TestKit;
 using Akka.EventDriven.Streaming;
 using Akka.Streams;
 using Akka.Streams.Dsl;

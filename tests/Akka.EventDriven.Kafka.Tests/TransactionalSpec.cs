@@ -1,5 +1,5 @@
 using Akka.EventDriven.Kafka;
-using Akka.EventDriven.Kafka.Testing;
+using Akka.EventDriven.Kafka.TestKit;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using Confluent.Kafka;

@@ -51,11 +51,21 @@ public abstract class ExactlyOnceProjectionSpec
         foreach (var id in ids) await node.Ledger.SendAsync(id, new Open("x"));
         var writers = Task.WhenAll(ids.Select(async id => { for (var i = 0; i < 30; i++) await node.Ledger.SendAsync(id, new Deposit(1m)); }));
 
-        // Several incarnations, each stopped part-way, each failing a third of its batches after writing them.
+        // Several incarnations, each stopped part-way, each failing a third of its batches after writing them. Each
+        // one is stopped once it has handled a few batches (or, if the writers are done first, once it is caught up),
+        // so every stop lands while events are still flowing rather than after a guessed delay.
         for (var incarnation = 0; incarnation < 4; incarnation++)
         {
-            await using var projection = Projection.ExactlyOnce(node.System, id1, CountingHandler(table, () => random.Next(3) == 0), settings);
-            await Task.Delay(150);
+            var batches = 0;
+            var failing = CountingHandler(table, () => random.Next(3) == 0);
+            await using var projection = Projection.ExactlyOnce(node.System, id1,
+                async (batch, tx, ct) => { Interlocked.Increment(ref batches); await failing(batch, tx, ct); }, settings);
+            await TestWait.UntilAsync(async () =>
+            {
+                if (Volatile.Read(ref batches) >= 3) return;
+                Assert.True(writers.IsCompleted, $"incarnation {incarnation} handled {Volatile.Read(ref batches)} batch(es) so far");
+                await projection.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(1));
+            }, TimeSpan.FromSeconds(30));
         }
         await writers;
         await using (var last = Projection.ExactlyOnce(node.System, id1, CountingHandler(table), settings))
@@ -91,8 +101,17 @@ public abstract class ExactlyOnceProjectionSpec
         for (var incarnation = 0; incarnation < 6; incarnation++)
         {
             var node = await NodeHost.StartAsync(store, systemName: "projector");
-            _ = Projection.ExactlyOnce(node.System, id, slow, settings); // stopped with its actor system, never disposed
-            await Task.Delay(200);
+            // The actor system stops while this incarnation is inside a batch: after its writes, before its commit.
+            var insideBatch = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            ExactlyOnceHandler signalling = async (batch, tx, ct) =>
+            {
+                await counting(batch, tx, ct);
+                insideBatch.TrySetResult();
+                await Task.Delay(20, ct);
+            };
+            _ = Projection.ExactlyOnce(node.System, id, signalling, settings); // stopped with its actor system, never disposed
+            // Once the writers are done there may be nothing left for a batch: the stop then lands between polls.
+            await Task.WhenAny(insideBatch.Task, writes).WaitAsync(TimeSpan.FromSeconds(30));
             await node.DisposeAsync();
         }
         await writes;

@@ -139,7 +139,9 @@ public abstract class ProjectionOperationsSpec
         var paused = await p.GetStatusAsync();
         Assert.Equal(ProjectionState.Paused, paused.State);
         Assert.True(paused.EventsBehind >= 2, $"behind {paused.EventsBehind}");
-        await Task.Delay(300); // several poll intervals: a paused projection must not move
+        // Absence check: for several poll intervals a paused projection must not hand an event to its handler.
+        await TestWait.NeverWithinAsync(() => !seen.IsEmpty, TimeSpan.FromMilliseconds(300),
+            () => $"a paused projection handled events {string.Join(", ", seen.Order())}");
         Assert.Empty(seen);
 
         p.Resume();

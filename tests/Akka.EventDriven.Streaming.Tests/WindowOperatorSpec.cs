@@ -1,5 +1,5 @@
 using Akka.EventDriven.Streaming;
-using Akka.EventDriven.Streaming.Testing;
+using Akka.EventDriven.TestKit;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 using Akka.Streams.TestKit;

@@ -9,12 +9,12 @@ public sealed record Reading(string Sensor, int Value);
 public sealed class PipelineProbeSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(output: output)
 {
     // The pipeline under test: readings above 5, counted per minute of processing time (on the probe's clock).
-    private static PipelineBuilder<WindowResult<NotUsed, long>> HighPerMinute(PipelineBuilder<Reading> p, Streaming.Testing.VirtualClock clock) => p
+    private static PipelineBuilder<WindowResult<NotUsed, long>> HighPerMinute(PipelineBuilder<Reading> p, VirtualClock clock) => p
         .Where(r => r.Value > 5)
         .TumblingWindow(TimeSpan.FromMinutes(1), Aggregators.Count<Reading>(), new WindowOptions<Reading> { Clock = clock });
 
     // Wrong code: >= instead of >.
-    private static PipelineBuilder<WindowResult<NotUsed, long>> Buggy(PipelineBuilder<Reading> p, Streaming.Testing.VirtualClock clock) => p
+    private static PipelineBuilder<WindowResult<NotUsed, long>> Buggy(PipelineBuilder<Reading> p, VirtualClock clock) => p
         .Where(r => r.Value >= 5)
         .TumblingWindow(TimeSpan.FromMinutes(1), Aggregators.Count<Reading>(), new WindowOptions<Reading> { Clock = clock });
 

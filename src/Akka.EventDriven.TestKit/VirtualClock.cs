@@ -1,4 +1,6 @@
-namespace Akka.EventDriven.Streaming.Testing;
+using Akka.EventDriven.Streaming;
+
+namespace Akka.EventDriven.TestKit;
 
 /// <summary>
 /// A manual <see cref="IStreamClock"/> for tests: time moves only through <see cref="Advance"/> /

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Confluent.Kafka;
 
-namespace Akka.EventDriven.Kafka.Testing;
+namespace Akka.EventDriven.Kafka.TestKit;
 
 /// <summary>
 /// librdkafka's in-process mock Kafka cluster, for tests and benchmarks without a broker: it speaks the Kafka protocol

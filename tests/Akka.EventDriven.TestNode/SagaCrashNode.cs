@@ -18,7 +18,8 @@ public sealed class CrashOrder
 /// <summary>
 /// Saga mode of the test node: <c>saga &lt;postgres-url&gt; &lt;run-id&gt; start|resume</c>.
 /// <c>start</c> starts two sagas (one that completes, one whose last step always fails) whose second step hangs in
-/// this process, prints "in-step &lt;id&gt;" and waits to be killed; <c>resume</c> only starts a node (no command is sent
+/// this process, prints "in-step &lt;id&gt;" and waits to be killed; <c>start-many N</c> does the same with N sagas, every
+/// other one failing at its last step; <c>resume</c> only starts a node (no command is sent
 /// to any saga), so the sagas must resume by themselves. Every effect is a row in <c>saga_crash_effects</c>.
 /// </summary>
 public static class SagaCrashNode
@@ -27,9 +28,10 @@ public static class SagaCrashNode
 
     public static async Task<int> RunAsync(string[] args)
     {
-        if (args.Length != 3) { Console.Error.WriteLine("usage: saga <postgres-url> <run-id> start|resume"); return 2; }
+        if (args.Length is not (3 or 4)) { Console.Error.WriteLine("usage: saga <postgres-url> <run-id> start|resume|start-many [count]"); return 2; }
         var (url, runId, mode) = (args[0], args[1], args[2]);
-        _hang = mode == "start";
+        var many = args.Length == 4 ? int.Parse(args[3]) : 0;
+        _hang = mode is "start" or "start-many";
         var cs = StoreSettings.NormalizeConnectionString(StoreProvider.PostgreSql, url);
         await using (var c = new NpgsqlConnection(cs))
         {
@@ -88,6 +90,17 @@ public static class SagaCrashNode
             .Build();
         await host.StartAsync();
         var sagas = SagaOrchestrator.Get(host.Services.GetRequiredService<ActorSystem>());
+        if (mode == "start-many")
+        {
+            // Many sagas at once, every other one failing at its last step; each hangs in "charge" in this process.
+            await Task.WhenAll(Enumerable.Range(0, many).Select(async i =>
+            {
+                var fail = i % 2 == 1;
+                var id = await sagas.ExecuteAsync("crash-order", new CrashOrder { RunId = runId, FailAtLast = fail });
+                output.WriteLine($"started {(fail ? "fail" : "ok")} {id}");
+                output.Flush();
+            }));
+        }
         if (mode == "start")
         {
             foreach (var (kind, fail) in new[] { ("ok", false), ("fail", true) })

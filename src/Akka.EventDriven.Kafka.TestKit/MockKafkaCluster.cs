@@ -59,6 +59,18 @@ public sealed class MockKafkaCluster : IDisposable
         }
     }
 
+    /// <summary>Takes every broker down (<paramref name="down"/>) or brings them back: a down broker closes its client
+    /// connections and refuses new ones, as a broker that died would, but keeps its partitions and committed offsets,
+    /// so clients resume where the cluster left off once it is up again.</summary>
+    public void SetBrokersDown(bool down)
+    {
+        for (var broker = 1; broker <= _brokers; broker++)
+        {
+            var error = down ? Native.Value.BrokerSetDown(_cluster, broker) : Native.Value.BrokerSetUp(_cluster, broker);
+            if (error != 0) throw new InvalidOperationException($"rd_kafka_mock_broker_set_{(down ? "down" : "up")}({broker}) failed: {(ErrorCode)error}.");
+        }
+    }
+
     /// <summary>Destroys the cluster.</summary>
     public void Dispose()
     {
@@ -97,6 +109,7 @@ public sealed class MockKafkaCluster : IDisposable
         public delegate int TopicCreateFn(IntPtr cluster, [MarshalAs(UnmanagedType.LPStr)] string topic, int partitions, int replicationFactor);
 
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate int BrokerSetRttFn(IntPtr cluster, int brokerId, int rttMs);
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)] public delegate int BrokerSetStateFn(IntPtr cluster, int brokerId);
 
         public readonly ConfNewFn ConfNew;
         public readonly KafkaNewFn KafkaNew;
@@ -106,6 +119,8 @@ public sealed class MockKafkaCluster : IDisposable
         public readonly BootstrapsFn Bootstraps;
         public readonly TopicCreateFn TopicCreate;
         public readonly BrokerSetRttFn BrokerSetRtt;
+        public readonly BrokerSetStateFn BrokerSetDown;
+        public readonly BrokerSetStateFn BrokerSetUp;
 
         public NativeApi(IntPtr library)
         {
@@ -118,6 +133,8 @@ public sealed class MockKafkaCluster : IDisposable
             Bootstraps = Fn<BootstrapsFn>("rd_kafka_mock_cluster_bootstraps");
             TopicCreate = Fn<TopicCreateFn>("rd_kafka_mock_topic_create");
             BrokerSetRtt = Fn<BrokerSetRttFn>("rd_kafka_mock_broker_set_rtt");
+            BrokerSetDown = Fn<BrokerSetStateFn>("rd_kafka_mock_broker_set_down");
+            BrokerSetUp = Fn<BrokerSetStateFn>("rd_kafka_mock_broker_set_up");
         }
     }
 }

@@ -32,15 +32,19 @@ public sealed class PrivatePostgres : IAsyncDisposable
 
     private static bool IsRoot => Environment.UserName == "root";
 
-    public static async Task<PrivatePostgres> StartAsync()
+    /// <summary>Starts a server on 127.0.0.1 and, with <paramref name="alsoListenOn"/>, on that address too, trusting
+    /// clients of <paramref name="trustSubnet"/> (a partition test's namespaces).</summary>
+    public static async Task<PrivatePostgres> StartAsync(string? alsoListenOn = null, string? trustSubnet = null)
     {
         var bin = Environment.GetEnvironmentVariable("PG_BIN") is { Length: > 0 } b ? b : "/usr/lib/postgresql/15/bin";
         if (!File.Exists(Path.Combine(bin, "initdb")))
             throw new InvalidOperationException($"PostgreSQL binaries not found in {bin} (set PG_BIN): the fault tests start their own server.");
         var folder = Directory.CreateTempSubdirectory("ed-faults-pg-").FullName;
         if (IsRoot) await RunAsync("chown", ["-R", "postgres", folder]);
-        var server = new PrivatePostgres(bin, folder, TestWait.FreePort());
+        var server = new PrivatePostgres(bin, folder, TestWait.FreePort()) { _listen = alsoListenOn is null ? "127.0.0.1" : $"127.0.0.1,{alsoListenOn}" };
         await server.PgAsync("initdb", "-D", server.Data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8");
+        if (trustSubnet is not null)
+            await File.AppendAllTextAsync(Path.Combine(server.Data, "pg_hba.conf"), $"host all all {trustSubnet} trust\n");
         await server.StartAgainAsync();
         await using (var connection = new NpgsqlConnection(server.ConnectionString.Replace("Database=eventdriven", "Database=postgres")))
         {
@@ -55,7 +59,13 @@ public sealed class PrivatePostgres : IAsyncDisposable
 
     /// <summary>Starts the server (again) and waits until it accepts connections.</summary>
     public Task StartAgainAsync() => PgAsync("pg_ctl", "-D", Data, "-l", Path.Combine(_folder, "server.log"), "-w", "-t", "60",
-        "-o", $"-p {Port} -h 127.0.0.1 -k {_folder} -c max_connections=200", "start");
+        "-o", $"-p {Port} -h {_listen} -k {_folder} -c max_connections=200", "start");
+
+    private string _listen = "127.0.0.1";
+
+    /// <summary>A <c>postgresql://</c> URL of database <c>eventdriven</c> at <paramref name="host"/> (one of the
+    /// addresses the server listens on).</summary>
+    public string UrlAt(string host) => $"postgresql://postgres@{host}:{Port}/eventdriven";
 
     /// <summary>Stops the server at once: open transactions are cut off as in a crash; what was committed stays.</summary>
     public Task StopImmediatelyAsync() => PgAsync("pg_ctl", "-D", Data, "-m", "immediate", "-w", "stop");

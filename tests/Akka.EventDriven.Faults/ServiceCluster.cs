@@ -11,6 +11,9 @@ public sealed class ServiceCluster : IAsyncDisposable
     private readonly List<ServiceProcess> _nodes = [];
     private readonly HashSet<int> _killed = [];
 
+    private readonly List<Dictionary<string, string>> _variables = [];
+    private NetworkLab? _lab;
+
     private ServiceCluster(string system) => System = system;
 
     /// <summary>The actor system's name (SERVICE_NAME).</summary>
@@ -23,15 +26,18 @@ public sealed class ServiceCluster : IAsyncDisposable
 
     /// <summary>Starts <paramref name="count"/> nodes on <paramref name="databaseUrl"/> (node 0 first: it forms the cluster
     /// and creates the tables) and waits until every node is ready and sees all of them Up.</summary>
-    public static async Task<ServiceCluster> StartAsync(int count, string databaseUrl, IReadOnlyDictionary<string, string>? extra = null)
+    /// <remarks>With <paramref name="lab"/>, node i runs in the lab's namespace i at its address.</remarks>
+    public static async Task<ServiceCluster> StartAsync(int count, string databaseUrl, IReadOnlyDictionary<string, string>? extra = null,
+        NetworkLab? lab = null)
     {
         var run = Guid.NewGuid().ToString("N")[..8];
-        var cluster = new ServiceCluster("faults-" + run) { AkkaPorts = Enumerable.Range(0, count).Select(_ => TestWait.FreePort()).ToArray() };
+        var cluster = new ServiceCluster("faults-" + run) { AkkaPorts = Enumerable.Range(0, count).Select(_ => TestWait.FreePort()).ToArray(), _lab = lab };
         try
         {
-            cluster._nodes.Add(ServiceProcess.Start(cluster.Variables(0, databaseUrl, extra), cluster._directory));
+            for (var i = 0; i < count; i++) cluster._variables.Add(cluster.Variables(i, databaseUrl, extra));
+            cluster._nodes.Add(cluster.StartNode(0));
             await ReadyAsync(cluster._nodes[0]);
-            for (var i = 1; i < count; i++) cluster._nodes.Add(ServiceProcess.Start(cluster.Variables(i, databaseUrl, extra), cluster._directory));
+            for (var i = 1; i < count; i++) cluster._nodes.Add(cluster.StartNode(i));
             await Task.WhenAll(cluster._nodes.Skip(1).Select(ReadyAsync));
             await cluster.AllUpAsync(Enumerable.Range(0, count).ToArray());
             return cluster;
@@ -43,18 +49,34 @@ public sealed class ServiceCluster : IAsyncDisposable
         }
     }
 
+    private ServiceProcess StartNode(int i) => ServiceProcess.Start(_variables[i], _directory,
+        _lab?.Namespace(i), _lab?.NodeAddress(i) ?? "127.0.0.1");
+
+    /// <summary>Starts node <paramref name="i"/> again (a new process, same configuration) after it died or was killed,
+    /// and waits until it is ready.</summary>
+    public async Task RestartAsync(int i)
+    {
+        var old = _nodes[i];
+        await old.DisposeAsync();
+        FaultReport.Keep($"{System}-node{i}-before-restart.log", old.Output);
+        _nodes[i] = StartNode(i);
+        lock (_killed) _killed.Remove(i);
+        await ReadyAsync(_nodes[i]);
+    }
+
     private Dictionary<string, string> Variables(int i, string databaseUrl, IReadOnlyDictionary<string, string>? extra)
     {
+        var host = _lab?.NodeAddress(i) ?? "127.0.0.1";
         var variables = new Dictionary<string, string>
         {
             ["SERVICE_NAME"] = System,
             ["AKKA_ENV"] = "test",
             ["DATABASE_URL"] = databaseUrl,
             ["PORT"] = TestWait.FreePort().ToString(),
-            ["HTTP_HOST"] = "127.0.0.1",
-            ["AKKA_HOSTNAME"] = "127.0.0.1",
+            ["HTTP_HOST"] = host,
+            ["AKKA_HOSTNAME"] = host,
             ["AKKA_PORT"] = AkkaPorts[i].ToString(),
-            ["AKKA_SEEDS"] = $"127.0.0.1:{AkkaPorts[0]}",
+            ["AKKA_SEEDS"] = $"{_lab?.NodeAddress(0) ?? "127.0.0.1"}:{AkkaPorts[0]}",
             ["EVENTDRIVEN_API_KEYS"] = $"{AdminKey}:admin",
             ["EVENTDRIVEN_MODULES"] = ServiceProcess.TestModuleDll,
         };

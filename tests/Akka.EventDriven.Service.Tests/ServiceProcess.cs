@@ -13,12 +13,16 @@ public sealed class ServiceProcess : IAsyncDisposable
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
-    private ServiceProcess(Process process, int httpPort)
+    private ServiceProcess(Process process, int httpPort, string httpHost)
     {
         _process = process;
         HttpPort = httpPort;
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{httpPort}"), Timeout = TimeSpan.FromSeconds(30) };
+        HttpHost = httpHost;
+        Http = new HttpClient { BaseAddress = new Uri($"http://{httpHost}:{httpPort}"), Timeout = TimeSpan.FromSeconds(30) };
     }
+
+    /// <summary>The address the service's HTTP port is reached at (127.0.0.1, or its network namespace's address).</summary>
+    public string HttpHost { get; }
 
     /// <summary>The service's HTTP port.</summary>
     public int HttpPort { get; }
@@ -52,13 +56,18 @@ public sealed class ServiceProcess : IAsyncDisposable
 
     /// <summary>Starts the service with exactly <paramref name="variables"/> as its configuration: every variable the
     /// service reads (and the ASP.NET Core environment variables) is removed from the inherited environment first.</summary>
-    public static ServiceProcess Start(IReadOnlyDictionary<string, string> variables, string workingDirectory)
+    /// <remarks>With <paramref name="networkNamespace"/>, the process runs in that namespace (<c>ip netns exec</c>, which
+    /// execs in place: the process id is the service's) and is reached at <paramref name="httpHost"/>.</remarks>
+    public static ServiceProcess Start(IReadOnlyDictionary<string, string> variables, string workingDirectory,
+        string? networkNamespace = null, string httpHost = "127.0.0.1")
     {
         Assert.True(File.Exists(ServiceDll), $"Service not built at {ServiceDll}");
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(networkNamespace is null ? "dotnet" : "ip")
         {
             RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = workingDirectory,
         };
+        if (networkNamespace is not null)
+            foreach (var a in new[] { "netns", "exec", networkNamespace, "dotnet" }) start.ArgumentList.Add(a);
         start.ArgumentList.Add(ServiceDll);
         foreach (var name in ServiceSettings.Variables) start.Environment.Remove(name);
         foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("ASPNETCORE_") || k == "DOTNET_ENVIRONMENT").ToList())
@@ -66,7 +75,7 @@ public sealed class ServiceProcess : IAsyncDisposable
         foreach (var (name, value) in variables) start.Environment[name] = value;
         var process = new Process { StartInfo = start };
         var port = variables.TryGetValue("PORT", out var p) ? int.Parse(p) : 3000;
-        var service = new ServiceProcess(process, port);
+        var service = new ServiceProcess(process, port, httpHost);
         if (variables.TryGetValue("EVENTDRIVEN_API_KEYS", out var keys))
             service.Http.DefaultRequestHeaders.Add("X-Api-Key", keys.Split(',')[0].Split(':')[0]);
         process.OutputDataReceived += (_, e) => service.Append(e.Data);

@@ -45,12 +45,14 @@ public sealed class MartenPeer : IAsyncDisposable
     private readonly DocumentStore _store;
     private readonly string _schema;
     private readonly string _connectionString;
+    private readonly string _poolConnectionString;
 
-    private MartenPeer(DocumentStore store, string schema, string connectionString)
+    private MartenPeer(DocumentStore store, string schema, string connectionString, string poolConnectionString)
     {
         _store = store;
         _schema = schema;
         _connectionString = connectionString;
+        _poolConnectionString = poolConnectionString;
     }
 
     public static async Task<MartenPeer> StartAsync(string connectionString, string schema, bool withProjection)
@@ -75,11 +77,21 @@ public sealed class MartenPeer : IAsyncDisposable
             if (withProjection) opts.Projections.Add<MartenAccountProjection>(ProjectionLifecycle.Async);
         });
         await store.Storage.ApplyAllConfiguredChangesToDatabaseAsync();
-        return new MartenPeer(store, schema, connectionString);
+        return new MartenPeer(store, schema, connectionString, cs);
     }
 
-    /// <summary>Appends one event to <paramref name="stream"/> in a session of its own.</summary>
+    /// <summary>Appends one event to <paramref name="stream"/> in a session of its own. Several writers append to one
+    /// stream at once, so the append takes the stream's lock first (<c>AppendExclusive</c>, Marten's serialized access
+    /// to a stream): a plain Quick append from two sessions at once fails on the (stream, version) key.</summary>
     public async Task AppendOneAsync(Guid stream, Deposited e)
+    {
+        await using var session = _store.LightweightSession();
+        await session.Events.AppendExclusive(stream, e);
+        await session.SaveChangesAsync();
+    }
+
+    /// <summary>Appends one event to a stream no other session appends to at the same time.</summary>
+    public async Task AppendOneUncontendedAsync(Guid stream, Deposited e)
     {
         await using var session = _store.LightweightSession();
         session.Events.Append(stream, e);
@@ -94,11 +106,11 @@ public sealed class MartenPeer : IAsyncDisposable
         await session.SaveChangesAsync();
     }
 
-    /// <summary>Appends one event to each of <paramref name="streams"/> in one session.</summary>
-    public async Task AppendAcrossAsync(IReadOnlyList<Guid> streams, Deposited e)
+    /// <summary>Appends <paramref name="events"/> to each of <paramref name="streams"/> in one session.</summary>
+    public async Task AppendAcrossAsync(IReadOnlyList<Guid> streams, object[] events)
     {
         await using var session = _store.LightweightSession();
-        foreach (var s in streams) session.Events.Append(s, e);
+        foreach (var s in streams) session.Events.Append(s, events);
         await session.SaveChangesAsync();
     }
 
@@ -153,9 +165,12 @@ public sealed class MartenPeer : IAsyncDisposable
         return Convert.ToInt64(await cmd.ExecuteScalarAsync());
     }
 
+    /// <summary>Disposes the store and closes its pooled connections (the server's connection slots are shared by every side).</summary>
     public ValueTask DisposeAsync()
     {
         _store.Dispose();
+        using var pooled = new NpgsqlConnection(_poolConnectionString);
+        NpgsqlConnection.ClearPool(pooled);
         return ValueTask.CompletedTask;
     }
 }

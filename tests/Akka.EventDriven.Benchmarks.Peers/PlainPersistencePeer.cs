@@ -55,6 +55,9 @@ public sealed class PlainPersistencePeer : IAsyncDisposable
     private readonly string _adminConnectionString;
     private long _acked;
 
+    /// <summary>Connections the plugin's Npgsql pool may open.</summary>
+    public const int MaxPoolSize = 20;
+
     private PlainPersistencePeer(ActorSystem system, IActorRef[] actors, string connectionString, string database, string admin)
     {
         _system = system;
@@ -80,7 +83,8 @@ public sealed class PlainPersistencePeer : IAsyncDisposable
             await using var create = new NpgsqlCommand($"DROP DATABASE IF EXISTS {database} WITH (FORCE); CREATE DATABASE {database}", admin);
             await create.ExecuteNonQueryAsync();
         }
-        var cs = new NpgsqlConnectionStringBuilder(connectionString) { Database = database }.ConnectionString;
+        // A bounded pool: the sides share the server's connection slots (the journal writes on at most `parallelism`).
+        var cs = new NpgsqlConnectionStringBuilder(connectionString) { Database = database, MaxPoolSize = MaxPoolSize }.ConnectionString;
         var tuning = tuned ? "batch-size = 2000" : "";
         var config = ConfigurationFactory.ParseString($$"""
             akka {

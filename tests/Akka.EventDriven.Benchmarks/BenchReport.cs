@@ -88,19 +88,20 @@ public static class BenchReport
 
         md.AppendLine("## Summary");
         md.AppendLine();
-        md.AppendLine("| suite | comparison | ratio | min–max | pairs | goal | verdict |");
-        md.AppendLine("|---|---|---|---|---|---|---|");
+        md.AppendLine("| suite | comparison | platform (ours) | baseline (peer) | ratio | min–max | pairs | goal | verdict |");
+        md.AppendLine("|---|---|---|---|---|---|---|---|---|");
         foreach (var run in runs)
         {
             if (run.Failed)
             {
-                md.AppendLine($"| [{run.Name}](#{run.Name}) | — | — | — | — | — | **failed** (exit code {run.ExitCode}) |");
+                md.AppendLine($"| [{run.Name}](#{run.Name}) | — | — | — | — | — | — | — | **failed** (exit code {run.ExitCode}) |");
                 continue;
             }
             foreach (var c in Comparisons(run.Json))
             {
                 var main = S(run.Json!["main_comparison"]) == S(c["name"]);
-                md.AppendLine($"| [{run.Name}](#{run.Name}) | {S(c["name"])}{(main ? " (main)" : "")} | {F(c["ratio"], "0.00")} | " +
+                md.AppendLine($"| [{run.Name}](#{run.Name}) | {S(c["name"])}{(main ? " (main)" : "")} | " +
+                              $"{F(c["platform"]!["median"], "#,0.#")} {S(c["unit"])} | {F(c["baseline"]!["median"], "#,0.#")} {S(c["unit"])} | {F(c["ratio"], "0.00")} | " +
                               $"{F(c["ratio_min"], "0.00")}–{F(c["ratio_max"], "0.00")} | {S(c["pairs"])} | {Goal(c)} | {Verdict(c)} |");
             }
         }
@@ -119,7 +120,10 @@ public static class BenchReport
                     md.AppendLine($"The end of its log (`{run.Log}`):");
                     md.AppendLine();
                     md.AppendLine("```");
-                    foreach (var line in File.ReadLines(run.Log).TakeLast(15)) md.AppendLine(line.Length > 200 ? line[..200] + " …" : line);
+                    // The messages, not the stack frames.
+                    foreach (var line in File.ReadLines(run.Log).Where(l => !l.StartsWith("   at ", StringComparison.Ordinal) &&
+                                                                             !l.StartsWith("--- End of", StringComparison.Ordinal)).TakeLast(15))
+                        md.AppendLine(line.Length > 200 ? line[..200] + " …" : line);
                     md.AppendLine("```");
                 }
                 md.AppendLine();
@@ -129,20 +133,28 @@ public static class BenchReport
             var overrides = json["overrides"]?.AsObject();
             md.AppendLine($"{run.Seconds:0} s wall time{(overrides is { Count: > 0 } ? $"; **diagnosis overrides set:** {string.Join(", ", overrides.Select(o => $"{o.Key}={o.Value}"))}" : "")}.");
             md.AppendLine();
-            md.AppendLine("| comparison | side | what runs | median | min–max | CPU s / 1k, process | CPU s / 1k, PostgreSQL |");
-            md.AppendLine("|---|---|---|---|---|---|---|");
+            md.AppendLine("| comparison | side | median | min–max | CPU s / 1k, process | CPU s / 1k, PostgreSQL |");
+            md.AppendLine("|---|---|---|---|---|---|");
+            var peers = run.Name == "peers";
+            var kinds = new List<string>();
             foreach (var c in Comparisons(json))
             {
                 var unit = S(c["unit"]);
-                foreach (var side in new[] { "baseline", "platform" })
+                foreach (var side in new[] { "platform", "baseline" })
                 {
                     var s = c[side]!;
-                    md.AppendLine($"| {(side == "baseline" ? $"**{S(c["name"])}**: ratio {F(c["ratio"], "0.00")} ({Goal(c)}, {Verdict(c)})" : "")} | " +
-                                  $"{(run.Name == "peers" && side == "baseline" ? "peer" : side == "platform" && run.Name == "peers" ? "ours" : side)} | " +
-                                  $"{Escape(S(s["kind"]))} | {F(s["median"], "#,0.#")} {unit} | {F(s["min"], "#,0.#")}–{F(s["max"], "#,0.#")} | " +
+                    var label = side == "platform" ? (peers ? "ours" : "platform") : (peers ? "peer" : "baseline");
+                    var kind = $"*{S(c["name"])}, {label}*: {S(s["kind"])}";
+                    if (!(peers && side == "platform" && kinds.Any(k => k.EndsWith(S(s["kind"]), StringComparison.Ordinal)))) kinds.Add(kind);
+                    md.AppendLine($"| {(side == "platform" ? $"**{S(c["name"])}**: ratio {F(c["ratio"], "0.00")} ({Goal(c)}, {Verdict(c)})" : "")} | " +
+                                  $"{label} | {F(s["median"], "#,0.#")} {unit} | {F(s["min"], "#,0.#")}–{F(s["max"], "#,0.#")} | " +
                                   $"{F(s["process_cpu_s_per_1k"], "0.000")} | {F(s["database_cpu_s_per_1k"], "0.000")} |");
                 }
             }
+            md.AppendLine();
+            md.AppendLine("What runs:");
+            md.AppendLine();
+            foreach (var k in kinds) md.AppendLine($"- {k}");
             md.AppendLine();
             foreach (var c in Comparisons(json))
             {
@@ -183,5 +195,4 @@ public static class BenchReport
     private static string F(JsonNode? v, string format) =>
         v is JsonValue value && value.TryGetValue<double>(out var d) && double.IsFinite(d) ? d.ToString(format, Inv) : "—";
 
-    private static string Escape(string text) => text.Replace("|", "\\|");
 }

@@ -159,8 +159,11 @@ public static class BenchReport
             foreach (var c in Comparisons(json))
             {
                 var rounds = c["rounds"]!.AsArray();
-                md.AppendLine($"- {S(c["name"])}, ratio per pair: " + string.Join(", ", rounds.Select(r =>
-                    $"{F(r!["ratio"], "0.000")} ({(r["platform_first"]!.GetValue<bool>() ? (run.Name == "peers" ? "ours" : "platform") + " first" : (run.Name == "peers" ? "peer" : "baseline") + " first")})")));
+                md.AppendLine($"- {S(c["name"])}, ratio per pair: " + string.Join(", ", rounds.Select(r => r!["platform_first"] switch
+                {
+                    null => $"{F(r["ratio"], "0.000")} (window {S(r["pair"])})",
+                    var first => $"{F(r["ratio"], "0.000")} ({(first.GetValue<bool>() ? (run.Name == "peers" ? "ours" : "platform") : (run.Name == "peers" ? "peer" : "baseline"))} first)",
+                })));
             }
             md.AppendLine();
         }

@@ -5,8 +5,9 @@ namespace Akka.EventDriven.Benchmarks;
 /// <param name="Platform">The platform's figure.</param>
 /// <param name="BaselineRun">The baseline's measurement, when it has counts and CPU behind it.</param>
 /// <param name="PlatformRun">The platform's measurement.</param>
-/// <param name="PlatformFirst">Whether the platform's round ran first in this pair.</param>
-public sealed record Pair(double Baseline, double Platform, Measurement? BaselineRun, Measurement? PlatformRun, bool PlatformFirst)
+/// <param name="PlatformFirst">Whether the platform's round ran first in this pair; null when the two figures come from
+/// one window (projection-lag's budget and lag).</param>
+public sealed record Pair(double Baseline, double Platform, Measurement? BaselineRun, Measurement? PlatformRun, bool? PlatformFirst)
 {
     /// <summary>Platform ÷ baseline (0 when the baseline is 0).</summary>
     public double Ratio => Baseline > 0 ? Platform / Baseline : 0;
@@ -38,7 +39,7 @@ public sealed class Comparison(string name, string unit, double? goal, string ba
         Add(baseline.PerSecond, platform.PerSecond, baseline, platform, platformFirst);
 
     /// <summary>A pair of figures (with the measurements behind them, if any).</summary>
-    public Pair Add(double baseline, double platform, Measurement? baselineRun, Measurement? platformRun, bool platformFirst)
+    public Pair Add(double baseline, double platform, Measurement? baselineRun, Measurement? platformRun, bool? platformFirst)
     {
         var pair = new Pair(baseline, platform, baselineRun, platformRun, platformFirst);
         _pairs.Add(pair);
@@ -90,7 +91,9 @@ public sealed class Comparison(string name, string unit, double? goal, string ba
         ["goal"] = Goal,
         ["meets_goal"] = MeetsGoal,
         ["pairs"] = _pairs.Count,
-        ["order"] = "pairs of alternating rounds, the order swapped every pair (baseline first in pairs 1, 3, …)",
+        ["order"] = _pairs.Any(p => p.PlatformFirst is null)
+            ? "consecutive windows of one run, each giving both figures"
+            : "pairs of alternating rounds, the order swapped every pair (baseline first in pairs 1, 3, …)",
         ["baseline"] = Side(BaselineKind, _pairs.Select(p => (p.Baseline, p.BaselineRun)).ToList()),
         ["platform"] = Side(PlatformKind, _pairs.Select(p => (p.Platform, p.PlatformRun)).ToList()),
         ["rounds"] = _pairs.Select((p, i) => new Dictionary<string, object?>
@@ -106,8 +109,10 @@ public sealed class Comparison(string name, string unit, double? goal, string ba
     private Dictionary<string, object?> Side(string kind, List<(double Value, Measurement? Run)> rounds)
     {
         var runs = rounds.Select(r => r.Run).OfType<Measurement>().ToList();
+        // Over the rounds that completed operations (a round of none has no CPU per operation).
+        var counted = runs.Where(r => r.Count > 0).ToList();
         double? Cpu(Func<Measurement, double?> per1k) =>
-            runs.Count == 0 || runs.Any(r => per1k(r) is null) ? null : Math.Round(Median(runs.Select(r => per1k(r)!.Value)), 4);
+            counted.Count == 0 || counted.Any(r => per1k(r) is null) ? null : Math.Round(Median(counted.Select(r => per1k(r)!.Value)), 4);
         return new()
         {
             ["kind"] = kind,

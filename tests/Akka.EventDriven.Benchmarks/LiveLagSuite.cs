@@ -97,7 +97,7 @@ public static class LiveLagSuite
             var budget = poll.TotalMilliseconds + (batches.Length == 0 ? 0 : Q(batches, 0.99));
             var p99 = Q(stored, 0.99); // the projection's own delay: from the journal write to the handler
             var rate = during / clock.Elapsed.TotalSeconds;
-            comparison.Log(comparison.Add(p99, budget, null, null, platformFirst: false), round, Suites.Pairs);
+            comparison.Log(comparison.Add(p99, budget, null, null, platformFirst: null), round, Suites.Pairs);
             Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] window {round + 1}: load {rate:0} events/s; lag from the journal write p50 {Q(stored, 0.5):0.0} ms, " +
                               $"p99 {p99:0.0} ms, max {Q(stored, 1):0.0} ms; from when the aggregate raised the event p99 {Q(raised, 0.99):0.0} ms; " +
                               $"budget {budget:0.0} ms");

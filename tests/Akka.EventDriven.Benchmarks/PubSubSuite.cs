@@ -253,6 +253,10 @@ public static class PubSubSuite
         await RawBaseline.PrepareTableAsync(ctx.RawConnectionString);
         await bus.StartAsync();
         const int publishers = 800;
+        // Activation: one publish per publisher's partition key before the rounds, so that the topic's partition logs are
+        // created and recovered before the clock starts (not steady state, as in the append suite).
+        await Parallel.ForEachAsync(Enumerable.Range(0, publishers), new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (p, _) =>
+            await bus.PublishAsync(DurableTopic, durableSample with { Sequence = -1 }, new PublishOptions { Persistent = true, PartitionKey = $"k{p}" }));
         Log($"durable: raw NpgsqlBatch of 100 INSERTs per transaction on 2 connections ({storedPayload.Length} B rows) against " +
             $"{publishers} durable publishers, {DurablePartitions} partitions");
         var durable = await new Comparison("durable", "messages/s", 0.5,

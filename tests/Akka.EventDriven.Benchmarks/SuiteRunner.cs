@@ -48,7 +48,17 @@ public static class SuiteRunner
                           $"{Environment.ProcessorCount} cores, server GC {System.Runtime.GCSettings.IsServerGC}, " +
                           $"database CPU {(CpuMeter.PostmasterPid is { } pid ? $"measured (postmaster {pid})" : "not visible")}");
         var started = DateTime.UtcNow;
-        var result = await suite(new RunContext(connectionString, runId, quick));
+        SuiteResult result;
+        try
+        {
+            result = await suite(new RunContext(connectionString, runId, quick));
+        }
+        catch (Exception e)
+        {
+            // A clear failure (exit code 1, no JSON) rather than a crash: `bench all` reports it and runs the next suite.
+            Console.Error.WriteLine($"error: suite '{suiteName}' failed: {e}");
+            return 1;
+        }
         var wall = DateTime.UtcNow - started;
 
         Console.WriteLine();

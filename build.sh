@@ -232,6 +232,10 @@ check_solution() {
     if ((problems > 0)); then
         die "$SLN is out of step with the projects on disk (see above)"
     fi
+    # The peers a benchmark measures the platform against stay in the benchmark: no product project references them.
+    local peer
+    peer=$(grep -lE 'Include="(Marten|JasperFx|Weasel)' $(find ./src -name '*.csproj' -not -path '*/bin/*' -not -path '*/obj/*') || true)
+    [[ -z "$peer" ]] || die "product projects must not reference Marten (only tests/Akka.EventDriven.Benchmarks.Peers does): $peer"
 }
 
 cmd_build() {

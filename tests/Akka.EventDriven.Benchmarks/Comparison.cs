@@ -112,7 +112,7 @@ public sealed class Comparison(string name, string unit, double? goal, string ba
         // Over the rounds that completed operations (a round of none has no CPU per operation).
         var counted = runs.Where(r => r.Count > 0).ToList();
         double? Cpu(Func<Measurement, double?> per1k) =>
-            counted.Count == 0 || counted.Any(r => per1k(r) is null) ? null : Math.Round(Median(counted.Select(r => per1k(r)!.Value)), 4);
+            counted.Count == 0 || counted.Any(r => per1k(r) is null) ? null : Math.Round(Median(counted.Select(r => per1k(r)!.Value)), 7);
         return new()
         {
             ["kind"] = kind,

@@ -4,15 +4,19 @@
 #   ./build.sh build                     dotnet build (Release)
 #   ./build.sh test [dotnet test args]   run all tests against a private, throw-away PostgreSQL 15
 #   ./build.sh bench <suite> [--quick]   run a benchmark suite against a private PostgreSQL 15
+#   ./build.sh bench peers [--quick]     Marten and plain Akka.Persistence.Sql beside the platform, same PostgreSQL
+#   ./build.sh bench all [--quick]       every suite and the peers, one after another; writes docs/benchmarks.md
 #
 # If DATABASE_URL is already set, that database is used and no private server is started.
-# Environment overrides: PG_BIN (PostgreSQL binaries), SLN (solution), BENCH_PROJECT.
+# Environment overrides: PG_BIN (PostgreSQL binaries), SLN (solution), BENCH_PROJECT, PEERS_PROJECT,
+# BENCH_SUITE_TIMEOUT (seconds one suite of `bench all` may run, default 1200).
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 SLN="${SLN:-Akka.EventDriven.sln}"
 BENCH_PROJECT="${BENCH_PROJECT:-tests/Akka.EventDriven.Benchmarks}"
+PEERS_PROJECT="${PEERS_PROJECT:-tests/Akka.EventDriven.Benchmarks.Peers}"
 PG_BIN="${PG_BIN:-/usr/lib/postgresql/15/bin}"
 RESULTS_DIR="artifacts/test-results"
 BENCH_DIR="artifacts/bench"
@@ -29,6 +33,9 @@ commands:
   test [dotnet test args]    run the tests (starts a private PostgreSQL 15 unless DATABASE_URL is set)
                              and print 'Tests: N passed, N failed, N skipped' as the last line
   bench <suite> [--quick]    run a benchmark suite (same PostgreSQL logic); prints $BENCH_DIR/<suite>.json
+  bench peers [--quick]      Marten and plain Akka.Persistence.Sql against the platform; $BENCH_DIR/peers.json
+  bench all [--quick]        every suite, then the peers, on one private PostgreSQL (a database each);
+                             writes docs/benchmarks.md from $BENCH_DIR/*.json (a failed suite is reported, not fatal)
 
 environment:
   DATABASE_URL   use this PostgreSQL instead of starting a private one
@@ -225,6 +232,10 @@ check_solution() {
     if ((problems > 0)); then
         die "$SLN is out of step with the projects on disk (see above)"
     fi
+    # The peers a benchmark measures the platform against stay in the benchmark: no product project references them.
+    local peer
+    peer=$(grep -lE 'Include="(Marten|JasperFx|Weasel)' $(find ./src -name '*.csproj' -not -path '*/bin/*' -not -path '*/obj/*') || true)
+    [[ -z "$peer" ]] || die "product projects must not reference Marten (only tests/Akka.EventDriven.Benchmarks.Peers does): $peer"
 }
 
 cmd_build() {
@@ -297,17 +308,23 @@ cmd_test() {
 
 cmd_bench() {
     if [[ $# -lt 1 || -z "$1" || "$1" == -* ]]; then
-        echo "build.sh: bench needs a suite name" >&2
+        echo "build.sh: bench needs a suite name (or 'all', or 'peers')" >&2
         usage
         exit 2
     fi
     local suite=$1; shift
+    if [[ "$suite" == all ]]; then
+        cmd_bench_all "$@"
+        return
+    fi
     local json="$BENCH_DIR/$suite.json"
+    local project=$BENCH_PROJECT
+    [[ "$suite" == peers ]] && project=$PEERS_PROJECT
 
     start_postgres
     rm -f "$json"
     local rc=0
-    dotnet run -c Release --project "$BENCH_PROJECT" -- "$suite" "$@" || rc=$?
+    dotnet run -c Release --project "$project" -- "$suite" "$@" || rc=$?
     stop_postgres
 
     if [[ ! -f "$json" ]]; then
@@ -318,6 +335,71 @@ cmd_bench() {
     cat "$json"
     echo
     return "$rc"
+}
+
+# bench all: build both harnesses once, run every suite and then the peers one after another, each in a fresh
+# database of the one private PostgreSQL (dropped afterwards), each under a time limit; a suite that fails or hangs is
+# recorded and the next one runs. Then docs/benchmarks.md is written from the suites' JSON files and the status file.
+cmd_bench_all() {
+    local cmdline="./build.sh bench all${*:+ $*}"
+    local quick=()
+    [[ " $* " == *" --quick "* ]] && quick=(--quick)
+    local timeout_s="${BENCH_SUITE_TIMEOUT:-1200}"
+    local private_pg=0
+    [[ -z "${DATABASE_URL:-}" ]] && private_pg=1
+
+    start_postgres
+    mkdir -p "$BENCH_DIR"
+    log "building $PEERS_PROJECT (and $BENCH_PROJECT, which it references)"
+    dotnet build "$PEERS_PROJECT" -c Release -nologo -v q || die "the benchmark harnesses did not build"
+    local bench_dll peers_dll
+    bench_dll="$BENCH_PROJECT/bin/Release/net10.0/$(basename "$BENCH_PROJECT").dll"
+    peers_dll="$PEERS_PROJECT/bin/Release/net10.0/$(basename "$PEERS_PROJECT").dll"
+    local suites
+    suites=$(dotnet "$bench_dll" list) || die "could not list the suites"
+
+    local status="$BENCH_DIR/run.tsv" base_url=$DATABASE_URL
+    : >"$status"
+    local suite dll db started rc failed=0
+    for suite in $suites peers; do
+        dll=$bench_dll
+        [[ "$suite" == peers ]] && dll=$peers_dll
+        db="bench_${suite//-/_}"
+        if ((private_pg)); then
+            "$PG_BIN/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres "$db" || die "could not create database $db"
+            export DATABASE_URL="${base_url%/*}/$db"
+        fi
+        rm -f "$BENCH_DIR/$suite.json"
+        log "==== $suite (database ${DATABASE_URL##*/}, limit ${timeout_s} s) ===="
+        started=$SECONDS
+        rc=0
+        # timeout runs the suite in a process group of its own and signals the whole group (pubsub's node processes too).
+        timeout --kill-after=30 "$timeout_s" dotnet "$dll" "$suite" "${quick[@]}" 2>&1 | tee "$BENCH_DIR/$suite.log" || rc=$?
+        if [[ $rc -ne 0 || ! -f "$BENCH_DIR/$suite.json" ]]; then
+            log "$suite FAILED (exit code $rc); see $BENCH_DIR/$suite.log"
+            failed=$((failed + 1))
+            [[ $rc -eq 0 ]] && rc=1
+        fi
+        printf '%s\t%s\t%s\t%s\n' "$suite" "$rc" "$((SECONDS - started))" "$BENCH_DIR/$suite.log" >>"$status"
+        if ((private_pg)); then
+            export DATABASE_URL=$base_url
+            "$PG_BIN/dropdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres --if-exists "$db" || log "could not drop database $db"
+        fi
+    done
+
+    local commit
+    commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+    if [[ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
+        commit="$commit (with uncommitted changes)"
+    fi
+    dotnet "$bench_dll" report --status "$status" --out docs/benchmarks.md --command "$cmdline" --commit "$commit" "${quick[@]}" \
+        || die "could not write docs/benchmarks.md"
+    stop_postgres
+    if ((failed > 0)); then
+        log "$failed suite(s) failed; docs/benchmarks.md says which"
+        return 1
+    fi
+    log "every suite ran; docs/benchmarks.md written"
 }
 
 command=${1:-}

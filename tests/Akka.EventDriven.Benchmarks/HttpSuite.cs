@@ -35,7 +35,10 @@ public static class HttpSuite
     /// <summary>A deposit routed in process to one account (the HTTP side names the account in the body instead).</summary>
     public sealed record AccountDeposit(string AccountId, long Amount);
 
-    private sealed record Round(double PerSecond, List<double> LatenciesMs, double CpuMicrosPerOp, double BytesAllocatedPerOp);
+    private sealed record Round(Measurement Run, List<double> LatenciesMs, double CpuMicrosPerOp, double BytesAllocatedPerOp)
+    {
+        public double PerSecond => Run.PerSecond;
+    }
 
     public static async Task<SuiteResult> RunAsync(RunContext ctx)
     {
@@ -121,7 +124,9 @@ public static class HttpSuite
             Log($"pid {Environment.ProcessId}: {only} for {seconds} s");
             var single = await MeasureAsync(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(seconds), op);
             Log($"{only}: {single.PerSecond:0}/s, {single.CpuMicrosPerOp:0} µs CPU and {single.BytesAllocatedPerOp:0} B allocated per operation (this process)");
-            return new SuiteResult(single.PerSecond, single.PerSecond, 0.7, single.LatenciesMs.Count, seconds, new Dictionary<string, object?> { ["only"] = only });
+            var diagnosis = new Comparison(only, "operations/s", null, "the same measurement (diagnosis run: no baseline)", only);
+            diagnosis.Add(single.Run, single.Run, platformFirst: false);
+            return new SuiteResult([diagnosis], new Dictionary<string, object?> { ["only"] = only });
         }
 
         var httpCommands = new List<Round>();
@@ -171,8 +176,23 @@ public static class HttpSuite
         Log($"publishes: http {Median(httpPublishes):0}/s / in process {Median(busPublishes):0}/s = {publishRatio:0.000}");
         Log($"durable publishes: http {Median(httpDurable):0}/s (p50 {P(httpDurable, 50):0.00} ms) / in process {Median(busDurable):0}/s (p50 {P(busDurable, 50):0.00} ms) = {durableRatio:0.000}");
         Log($"transport ceiling (POST parsed, small JSON answered, no platform): {Median(noops):0}/s (p50 {P(noops, 50):0.00} ms, p99 {P(noops, 99):0.00} ms)");
-        return new SuiteResult(Median(httpCommands), Median(busCommands), 0.7, httpCommands.Sum(r => (long)r.LatenciesMs.Count),
-            measure.TotalSeconds * rounds, new Dictionary<string, object?>
+        // Even rounds ran HTTP first, odd rounds in process first.
+        Comparison Compare(string name, string unit, List<Round> inProcess, List<Round> http, string baselineKind, string platformKind)
+        {
+            var c = new Comparison(name, unit, 0.7, baselineKind, platformKind);
+            for (var i = 0; i < http.Count; i++) c.Add(inProcess[i].Run, http[i].Run, platformFirst: i % 2 == 0);
+            return c;
+        }
+        var comparisons = new List<Comparison>
+        {
+            Compare("commands", "commands/s", busCommands, httpCommands, "CommandBus.ExecuteAsync, 64 loops, 1 in flight each, 64 aggregates",
+                "POST /api/commands, 64 raw HTTP/1.1 keep-alive connections (load-generator client), 1 in flight each, 64 aggregates"),
+            Compare("publishes", "publishes/s", busPublishes, httpPublishes, "EventBus.PublishAsync (fast path), 64 loops, 1 in flight each",
+                "POST /api/topics/{t} (fast path), 64 raw HTTP/1.1 keep-alive connections, 1 in flight each"),
+            Compare("durable-publishes", "publishes/s", busDurable, httpDurable, "EventBus.PublishAsync with Persistent = true, 64 loops, 1 in flight each",
+                "POST /api/topics/{t} with persistent: true, 64 raw HTTP/1.1 keep-alive connections, 1 in flight each"),
+        };
+        return new SuiteResult(comparisons, new Dictionary<string, object?>
             {
                 ["run_id"] = ctx.RunId,
                 ["clients"] = Clients,
@@ -239,7 +259,7 @@ public static class HttpSuite
         });
         var m = await window.RunAsync(warmUp, measure, loops);
         var allocated = GC.GetTotalAllocatedBytes() - Volatile.Read(ref allocated0);
-        return new Round(m.PerSecond, latencies.SelectMany(l => l).ToList(), m.Count == 0 ? 0 : m.ProcessCpuSeconds * 1e6 / m.Count,
+        return new Round(m, latencies.SelectMany(l => l).ToList(), m.Count == 0 ? 0 : m.ProcessCpuSeconds * 1e6 / m.Count,
             m.Count == 0 ? 0 : allocated / (double)m.Count);
     }
 

@@ -39,7 +39,7 @@ public static class SagaSuite
 
     public static async Task<SuiteResult> RunAsync(RunContext ctx)
     {
-        var (warmUp, measure) = ctx.Quick ? (TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(6)) : (TimeSpan.FromSeconds(5), TimeSpan.FromSeconds(20));
+        var measure = Suites.Measure(ctx.Quick);
 
         var host = Host.CreateDefaultBuilder()
             .ConfigureLogging(lg => lg.ClearProviders().AddConsole().SetMinimumLevel(LogLevel.Warning))
@@ -78,30 +78,42 @@ public static class SagaSuite
             var serializer = (Akka.Serialization.SerializerWithStringManifest)system.Serialization.FindSerializerFor(sample);
             var (payload, manifest) = (serializer.ToBinary(sample), serializer.Manifest(sample));
             await RawBaseline.PrepareTableAsync(ctx.RawConnectionString);
-            Log($"baseline: NpgsqlBatch of 100 INSERTs per transaction on 2 connections, warm-up {warmUp.TotalSeconds} s, measure {measure.TotalSeconds} s");
-            var baseline = await RawBaseline.BatchedAsync(ctx.RawConnectionString, ctx.RunId, payload, manifest,
-                connections: 2, batchSize: 100, idsPerConnection: 200, warmUp, measure);
-            Log($"baseline: {baseline.Count} rows in {baseline.Elapsed.TotalSeconds:0.00} s = {baseline.PerSecond:0} rows/s " +
-                $"= {baseline.PerSecond / JournalWritesPerSaga:0} sagas/s at {JournalWritesPerSaga} writes per saga");
 
-            // ---- Platform: Loops concurrent ExecuteAsync + WaitForCompletionAsync loops.
-            Log($"platform: {Loops} loops each running one 3-step saga at a time, warm-up {warmUp.TotalSeconds} s, measure {measure.TotalSeconds} s");
-            var window = new MeasureWindow();
-            long next = 0, wrong = 0;
-            var loops = Enumerable.Range(0, Loops).Select(_ => Task.Run(async () =>
+            long next = 0, wrong = 0, completedTotal = 0;
+            async Task<Measurement> SagaRound(int round)
             {
-                while (!window.Stopped)
+                var window = new MeasureWindow();
+                var loops = Enumerable.Range(0, Loops).Select(_ => Task.Run(async () =>
                 {
-                    var n = Interlocked.Increment(ref next);
-                    var id = $"{ctx.RunId}-{n}";
-                    await sagas.ExecuteAsync(Definition.Name, new BenchSagaData { OrderId = $"order-{n}" }, new SagaOptions { SagaId = id });
-                    var status = await sagas.WaitForCompletionAsync(id, TimeSpan.FromSeconds(60));
-                    if (status.State != SagaState.Completed || sagas.DataOf<BenchSagaData>(status).Steps != 3) Interlocked.Increment(ref wrong);
-                    window.Add(1);
-                }
-            })).ToArray();
-            var run = await window.RunAsync(warmUp, measure, loops);
-            Log($"platform: {run.Count} sagas in {run.Elapsed.TotalSeconds:0.00} s = {run.PerSecond:0} sagas/s");
+                    while (!window.Stopped)
+                    {
+                        var n = Interlocked.Increment(ref next);
+                        var id = $"{ctx.RunId}-{n}";
+                        await sagas.ExecuteAsync(Definition.Name, new BenchSagaData { OrderId = $"order-{n}" }, new SagaOptions { SagaId = id });
+                        var status = await sagas.WaitForCompletionAsync(id, TimeSpan.FromSeconds(60));
+                        if (status.State != SagaState.Completed || sagas.DataOf<BenchSagaData>(status).Steps != 3) Interlocked.Increment(ref wrong);
+                        window.Add(1);
+                        Interlocked.Increment(ref completedTotal);
+                    }
+                })).ToArray();
+                return await window.RunAsync(Suites.WarmUp(round, ctx.Quick), measure, loops);
+            }
+
+            // Baseline rounds are the append suite's raw writes; their count is scaled to saga equivalents (rows ÷ 4), so
+            // that both sides' figures and CPU per 1,000 are per saga.
+            Log($"{Suites.Pairs} pairs of rounds: raw NpgsqlBatch of 100 INSERTs per transaction on 2 connections against " +
+                $"{Loops} loops each running one 3-step saga at a time; measure {measure.TotalSeconds} s each");
+            var comparison = await new Comparison("saga", "sagas/s", 0.5,
+                    $"raw Npgsql: NpgsqlBatch of 100 single-row INSERTs per transaction, 2 connections (the append suite's), rows/s ÷ {JournalWritesPerSaga} journal writes per saga",
+                    $"{Loops} loops: ExecuteAsync + WaitForCompletionAsync of a 3-step saga without I/O")
+                .AlternateAsync(Suites.Pairs,
+                    async round =>
+                    {
+                        var rows = await RawBaseline.BatchedAsync(ctx.RawConnectionString, $"{ctx.RunId}-{round}", payload, manifest,
+                            connections: 2, batchSize: 100, idsPerConnection: 200, Suites.WarmUp(round, ctx.Quick), measure);
+                        return rows with { Count = rows.Count / JournalWritesPerSaga };
+                    },
+                    SagaRound);
             if (wrong > 0) throw new InvalidOperationException($"{wrong} sagas did not complete with the expected data.");
 
             // ---- Durability: every completed saga's 5 events are in the journal.
@@ -109,36 +121,27 @@ public static class SagaSuite
             await conn.OpenAsync();
             await using var cmd = new NpgsqlCommand("SELECT count(*) FROM event_journal WHERE persistence_id LIKE $1", conn);
             cmd.Parameters.Add(new NpgsqlParameter<string> { TypedValue = $"saga:{ctx.RunId}-%" });
-            var rows = (long)(await cmd.ExecuteScalarAsync())!;
-            var completedTotal = window.Total;
-            Log($"durability: {rows} journal rows for {completedTotal} completed sagas ({EventsPerSaga} events each)");
-            if (rows < completedTotal * EventsPerSaga)
-                throw new InvalidOperationException($"Durability check failed: {rows} rows < {completedTotal * EventsPerSaga}.");
+            var journalRows = (long)(await cmd.ExecuteScalarAsync())!;
+            Log($"durability: {journalRows} journal rows for {completedTotal} completed sagas ({EventsPerSaga} events each)");
+            if (journalRows < completedTotal * EventsPerSaga)
+                throw new InvalidOperationException($"Durability check failed: {journalRows} rows < {completedTotal * EventsPerSaga}.");
 
-            var baselineSagas = baseline.PerSecond / JournalWritesPerSaga;
-            return new SuiteResult(run.PerSecond, baselineSagas, 0.5, run.Count, run.Elapsed.TotalSeconds, new Dictionary<string, object?>
+            return new SuiteResult([comparison], new Dictionary<string, object?>
             {
                 ["run_id"] = ctx.RunId,
-                ["warm_up_s"] = warmUp.TotalSeconds,
+                ["measure_s"] = measure.TotalSeconds,
                 ["loops"] = Loops,
                 ["saga"] = "3 steps without I/O (2 with compensations), started with ExecuteAsync and awaited with WaitForCompletionAsync",
                 ["journal_writes_per_saga"] = JournalWritesPerSaga,
                 ["journal_events_per_saga"] = EventsPerSaga,
                 ["index_row_writes_per_saga"] = 2,
-                ["platform_measurement"] = run.Describe(),
-                ["platform_journal_events_per_s"] = Math.Round(run.PerSecond * EventsPerSaga, 1),
+                ["platform_journal_events_per_s"] = Math.Round(comparison.PlatformMedian * EventsPerSaga, 1),
+                ["baseline_rows_per_s"] = Math.Round(comparison.BaselineMedian * JournalWritesPerSaga, 1),
                 ["durability_check"] = new Dictionary<string, object?>
                 {
-                    ["journal_rows"] = rows, ["completed_sagas_total"] = completedTotal, ["ok"] = rows >= completedTotal * EventsPerSaga,
+                    ["journal_rows"] = journalRows, ["completed_sagas_total"] = completedTotal, ["ok"] = true,
                 },
-                ["baseline"] = new Dictionary<string, object?>
-                {
-                    ["kind"] = "raw Npgsql: NpgsqlBatch of 100 single-row INSERTs per transaction, 2 connections, Max Auto Prepare=20 (the append suite's)",
-                    ["measurement"] = baseline.Describe(),
-                    ["rows_per_s"] = Math.Round(baseline.PerSecond, 1),
-                    ["sagas_per_s_equivalent"] = Math.Round(baselineSagas, 1),
-                    ["payload_bytes"] = payload.Length,
-                },
+                ["payload_bytes"] = payload.Length,
             });
         }
         finally

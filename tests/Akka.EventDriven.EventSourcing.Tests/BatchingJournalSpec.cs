@@ -1,3 +1,4 @@
+using Akka.EventDriven.EventSourcing.Storage;
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using Akka.Actor;
@@ -16,7 +17,13 @@ public sealed class BatchingJournalSpec
     [Fact]
     public async Task A_write_held_open_for_one_aggregate_does_not_hold_back_the_acknowledgements_of_others()
     {
-        var store = TestStore.PostgreSql();
+        // The held INSERT waits on a row lock; Npgsql's default 30 s command timeout would end that wait (and fail the
+        // held command) if the others took that long on a loaded machine, so this store allows 120 s.
+        var store = TestStore.PostgreSql() with
+        {
+            ConnectionString = StoreSettings.NormalizeConnectionString(StoreProvider.PostgreSql, TestStore.PostgreSql().ConnectionString) +
+                               ";Command Timeout=120",
+        };
         await using var node = await NodeHost.StartAsync(store);
         var run = Guid.NewGuid().ToString("N")[..12];
         await node.Ledger.SendAsync($"{run}-warmup", new Open("w")); // the journal tables exist
@@ -31,7 +38,8 @@ public sealed class BatchingJournalSpec
 
         var others = Task.WhenAll(Enumerable.Range(0, 10).Select(i => node.Ledger.SendAsync($"{run}-{i}", new Open("o"), patient)));
         await Task.WhenAny(others, held);
-        Assert.False(held.IsCompleted, "the held write cannot have completed: its transaction is still blocked");
+        Assert.False(held.IsCompleted, "the held write cannot have completed: its transaction is still blocked; it ended " +
+                                       (held.IsFaulted ? held.Exception!.GetBaseException().Message : held.Status.ToString()));
         Assert.All(await others, r => Assert.Equal(1, Assert.IsType<CommandAccepted>(r).Version));
 
         await blocker.RollbackAsync();

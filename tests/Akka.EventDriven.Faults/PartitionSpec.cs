@@ -35,6 +35,9 @@ public sealed class PartitionSpec(ITestOutputHelper output)
 
         var partitionedAt = ledger.Clock.Elapsed;
         await lab.Isolate(Minority);
+        // From here on the cut is in place: a command the cut-off node acknowledges can only be for an aggregate it
+        // hosts itself (before, it may still have routed one to the majority's host, which is not a second writer).
+        var isolatedAt = ledger.Clock.Elapsed;
 
         // The majority removes the cut-off node; every aggregate is then served by the majority.
         var majority = new[] { 0, 1 };
@@ -79,10 +82,10 @@ public sealed class PartitionSpec(ITestOutputHelper output)
 
         // No two writers: per aggregate, once the majority acknowledged a command sent after the cut, the cut-off
         // node's first incarnation never acknowledged one again.
-        var minorityAcks = acknowledged.Where(o => o.Node == Minority && o.StartedAt + o.Took < healedAt && o.StartedAt >= partitionedAt).ToList();
+        var minorityAcks = acknowledged.Where(o => o.Node == Minority && o.StartedAt + o.Took < healedAt && o.StartedAt >= isolatedAt).ToList();
         foreach (var id in ids)
         {
-            var takenOver = acknowledged.Where(o => o.AggregateId == id && o.Node != Minority && o.StartedAt >= partitionedAt)
+            var takenOver = acknowledged.Where(o => o.AggregateId == id && o.Node != Minority && o.StartedAt >= isolatedAt)
                 .Select(o => o.StartedAt + o.Took).DefaultIfEmpty(TimeSpan.MaxValue).Min();
             var late = minorityAcks.Where(o => o.AggregateId == id && o.StartedAt + o.Took > takenOver).ToList();
             Assert.True(late.Count == 0, $"{id}: the cut-off node acknowledged {late.Count} command(s) after the majority wrote it, first: {late.FirstOrDefault()}");

@@ -71,14 +71,15 @@ public sealed class CommandLedger
         Task.WhenAll(Enumerable.Range(0, workers).Select(w => Task.Run(async () =>
         {
             var random = new Random(w);
+            // A refused client waits for its next 100 ms tick before the next command, as a real one would back off,
+            // so that a fast-failing node is not flooded into its rate limit.
+            using var backOff = new PeriodicTimer(TimeSpan.FromMilliseconds(100));
             for (var turn = w; !stop.IsCancellationRequested; turn++)
             {
                 var node = Enumerable.Range(turn, clients.Count).Select(i => i % clients.Count).FirstOrDefault(alive, -1);
                 if (node < 0) return;
                 var outcome = await DepositAsync(clients[node], node, ids[random.Next(ids.Count)]);
-                // A client that was refused waits a little before its next command, as a real one would, so that a
-                // fast-failing node is not flooded into its rate limit.
-                if (!outcome.Acknowledged) await Task.Delay(100, CancellationToken.None);
+                if (!outcome.Acknowledged) await backOff.WaitForNextTickAsync();
             }
         })));
 

@@ -44,21 +44,7 @@ public sealed class NodeKilledSpec(ITestOutputHelper output)
         // Served again: every aggregate answers a read through a survivor (short client timeouts, so that the figure is
         // not a command timeout's multiple).
         var probes = survivors.Select(i => Client(cluster.Nodes[i].HttpPort, TimeSpan.FromSeconds(1))).ToArray();
-        var servedAt = await Task.WhenAll(ids.Select(async (id, i) =>
-        {
-            var probe = probes[i % probes.Length];
-            while (true)
-            {
-                try
-                {
-                    using var response = await probe.GetAsync($"/api/aggregates/Ledger/{id}");
-                    if (response.IsSuccessStatusCode) return ledger.Clock.Elapsed - killedAt;
-                }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
-                Assert.True(ledger.Clock.Elapsed - killedAt < TimeSpan.FromSeconds(90), $"{id} was not served again within 90 s");
-                await Task.Delay(50);
-            }
-        }));
+        var servedAt = await ServiceCluster.ServedAfterAsync(probes, ids, ledger.Clock, killedAt);
         var servedAgain = servedAt.Max();
 
         // The load goes on a while after, then stops; the survivors see each other only.

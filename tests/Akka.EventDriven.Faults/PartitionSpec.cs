@@ -44,20 +44,7 @@ public sealed class PartitionSpec(ITestOutputHelper output)
         await cluster.AllUpAsync(majority, TimeSpan.FromSeconds(60));
         var removedAfter = ledger.Clock.Elapsed - partitionedAt;
         var probes = majority.Select(i => Client(cluster.Nodes[i], TimeSpan.FromSeconds(1))).ToArray();
-        var servedAt = await Task.WhenAll(ids.Select(async (id, i) =>
-        {
-            while (true)
-            {
-                try
-                {
-                    using var response = await probes[i % 2].GetAsync($"/api/aggregates/Ledger/{id}");
-                    if (response.IsSuccessStatusCode) return ledger.Clock.Elapsed - partitionedAt;
-                }
-                catch (Exception e) when (e is HttpRequestException or TaskCanceledException) { }
-                Assert.True(ledger.Clock.Elapsed - partitionedAt < TimeSpan.FromSeconds(90), $"{id} was not served by the majority within 90 s");
-                await Task.Delay(50);
-            }
-        }));
+        var servedAt = await ServiceCluster.ServedAfterAsync(probes, ids, ledger.Clock, partitionedAt);
         var minorityExited = await firstIncarnation.WaitForExitAsync(TimeSpan.FromSeconds(30));
 
         // Heal; the cut-off node's process (downed, so it shut itself down) is started again and rejoins.

@@ -121,6 +121,23 @@ public sealed class ServiceCluster : IAsyncDisposable
         return best;
     }
 
+    /// <summary>Reads every aggregate of <paramref name="ids"/> through <paramref name="probes"/> (in turn) until each has
+    /// answered once, polling with a deadline; returns, per aggregate, how long after <paramref name="since"/> (on
+    /// <paramref name="clock"/>) it first answered.</summary>
+    public static Task<TimeSpan[]> ServedAfterAsync(IReadOnlyList<HttpClient> probes, IReadOnlyList<string> ids,
+        System.Diagnostics.Stopwatch clock, TimeSpan since) =>
+        Task.WhenAll(ids.Select(async (id, i) =>
+        {
+            var served = TimeSpan.Zero;
+            await TestWait.UntilAsync(async () =>
+            {
+                using var response = await probes[i % probes.Count].GetAsync($"/api/aggregates/Ledger/{id}");
+                Assert.True(response.IsSuccessStatusCode, $"{id} is not served: {(int)response.StatusCode}");
+                served = clock.Elapsed - since;
+            }, TimeSpan.FromSeconds(90));
+            return served;
+        }));
+
     private static Task ReadyAsync(ServiceProcess node) => TestWait.UntilAsync(async () =>
     {
         Assert.False(node.Process.HasExited, $"the service exited with {(node.Process.HasExited ? node.Process.ExitCode : 0)}:\n{node.Output}");

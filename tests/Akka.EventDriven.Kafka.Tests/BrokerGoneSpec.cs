@@ -86,22 +86,14 @@ public sealed class BrokerGoneSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     /// <summary>The group's committed offset per partition (0 where none).</summary>
-    private static async Task<Dictionary<int, long>> CommittedAsync(string servers, string group, string topic)
+    private async Task<Dictionary<int, long>> CommittedAsync(string servers, string group, string topic)
     {
         using var consumer = new ConsumerBuilder<Null, string>(new ConsumerConfig { BootstrapServers = servers, GroupId = group }).Build();
         var partitions = Enumerable.Range(0, 3).Select(p => new TopicPartition(topic, p)).ToList();
-        var deadline = DateTime.UtcNow + Wait;
-        while (true)
-        {
-            try
-            {
-                return consumer.Committed(partitions, TimeSpan.FromSeconds(10))
-                    .ToDictionary(o => o.Partition.Value, o => o.Offset.Value < 0 ? 0 : o.Offset.Value);
-            }
-            catch (KafkaException) when (DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(200); // the coordinator is being found again after the brokers came back
-            }
-        }
+        Dictionary<int, long> committed = [];
+        // The coordinator is found again after the brokers came back: poll until it answers.
+        await AwaitAssertAsync(() => committed = consumer.Committed(partitions, TimeSpan.FromSeconds(10))
+            .ToDictionary(o => o.Partition.Value, o => o.Offset.Value < 0 ? 0 : o.Offset.Value), Wait, TimeSpan.FromMilliseconds(200));
+        return committed;
     }
 }

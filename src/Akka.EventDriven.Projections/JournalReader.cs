@@ -16,7 +16,12 @@ namespace Akka.EventDriven.Projections;
 /// per new hole), which is above every id assigned before; once a later snapshot's <c>xmin</c> is above that id, every
 /// transaction that could hold the hole has ended, and a hole still there is final however long a commit took.
 /// (A snapshot's <c>xmax</c> is not such a bound: it is one past the highest <em>completed</em> id, and a writer that
-/// took its id after the last one to complete, and still runs, is at or above it.) On SQLite (one writer, commits in ordering order) a
+/// took its id after the last one to complete, and still runs, is at or above it.) <c>xmin</c> is the whole server's,
+/// though: one long transaction anywhere (another database, a batch job, a test holding a row) keeps it low. So the
+/// bound also names the writers that could hold the hole: the transactions that, right after the hole was seen, held a
+/// write lock on this database's <c>event_journal</c> (a writer takes that lock before its ordering and keeps it, and
+/// its transaction-id lock, until it has ended). Once none of them holds its id lock any more, a later read sees the
+/// hole filled or it is final, whatever else runs on the server. On SQLite (one writer, commits in ordering order) a
 /// hole is final once it is older than the gap timeout or the row after it was written longer ago than that.
 /// </summary>
 internal sealed class JournalReader(StoreSettings store, ProjectionSettings settings, Akka.Serialization.Serialization serialization)
@@ -25,9 +30,32 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
     // PostgreSQL: per hole, a transaction id taken right after it was first seen (every writer that could hold it has
     // a lower one), and the ordering of the row behind it then (the bound covers only transactions that took orderings
     // below that row).
-    private readonly Dictionary<long, (long After, long Below)> _holeBounds = new();
+    private readonly Dictionary<long, HoleBound> _holeBounds = new();
     // Holes seen for the first time in the current read, waiting for their bound (taken once the rows are read).
     private readonly List<(long Hole, long Below)> _unbounded = new();
+    // The hole this read stopped at whose bound's xmin test failed: its writers are looked up once the rows are read.
+    private HoleBound? _waitingOn;
+
+    /// <summary>PostgreSQL: what is known of the transactions that could hold a hole.</summary>
+    private sealed class HoleBound(long after, long below, string[]? writers)
+    {
+        /// <summary>A transaction id taken after the hole was seen: every writer that could hold it has a lower one.</summary>
+        public long After { get; } = after;
+        /// <summary>The ordering of the row behind the hole then (the bound covers orderings below it only).</summary>
+        public long Below { get; } = below;
+        /// <summary>Transaction ids (32-bit, as pg_locks shows them) of the journal's writers then; null when they could not be told.</summary>
+        public string[]? Writers { get; } = writers;
+        /// <summary>Set once none of <see cref="Writers"/> runs: a read after that sees the hole filled, or it is final.</summary>
+        public bool WritersEnded { get; set; }
+    }
+
+    // The granted write locks on this database's event_journal (an INSERT takes RowExclusiveLock).
+    private const string JournalWriteLocks = """
+        r.locktype = 'relation' AND r.granted
+          AND r.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+          AND r.relation = 'event_journal'::regclass
+          AND r.mode IN ('RowExclusiveLock', 'ShareRowExclusiveLock', 'ExclusiveLock', 'AccessExclusiveLock')
+        """;
     private long _highestSkipped;
     private readonly string _createdColumn = store.Provider == StoreProvider.PostgreSql ? "created_at" : "timestamp";
 
@@ -130,6 +158,11 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
         }
         await reader.DisposeAsync();
         if (_unbounded.Count > 0) await BoundNewHolesAsync(connection, transaction, ct);
+        if (_waitingOn is { } waiting)
+        {
+            _waitingOn = null;
+            await CheckWritersEndedAsync(connection, transaction, waiting, ct);
+        }
         return (events, next, rows);
     }
 
@@ -140,10 +173,38 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "SELECT pg_current_xact_id()::text::bigint";
-        var after = Convert.ToInt64(await command.ExecuteScalarAsync(ct));
-        foreach (var (hole, below) in _unbounded) _holeBounds[hole] = (after, below);
+        // The writers are the sessions holding a write lock on the journal, each named by its transaction-id locks; a
+        // lock held by no session (a prepared transaction) cannot be tied to an id, so then only xmin decides.
+        command.CommandText = $$"""
+            SELECT pg_current_xact_id()::text::bigint,
+                   EXISTS (SELECT 1 FROM pg_locks r WHERE {{JournalWriteLocks}} AND r.pid IS NULL),
+                   (SELECT string_agg(DISTINCT x.transactionid::text, ',')
+                    FROM pg_locks r JOIN pg_locks x ON x.pid = r.pid AND x.locktype = 'transactionid' AND x.mode = 'ExclusiveLock' AND x.granted
+                    WHERE {{JournalWriteLocks}} AND r.pid <> pg_backend_pid())
+            """;
+        await using var reader = await command.ExecuteReaderAsync(ct);
+        await reader.ReadAsync(ct);
+        var after = reader.GetInt64(0);
+        string[]? writers = reader.GetBoolean(1) ? null : reader.IsDBNull(2) ? [] : reader.GetString(2).Split(',');
+        await reader.DisposeAsync();
+        foreach (var (hole, below) in _unbounded)
+            _holeBounds[hole] = new HoleBound(after, below, writers) { WritersEnded = writers is { Length: 0 } };
         _unbounded.Clear();
+    }
+
+    // Looks up whether the writers that could hold the hole still run. A transaction gives up its locks only after it
+    // has ended for every snapshot taken since, so once none holds its id lock a later read sees what it committed.
+    private static async Task CheckWritersEndedAsync(DbConnection connection, DbTransaction? transaction, HoleBound bound, CancellationToken ct)
+    {
+        if (bound.Writers is null || bound.WritersEnded) return;
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'transactionid' AND mode = 'ExclusiveLock' AND granted
+                           AND transactionid::text = ANY(@writers))
+            """;
+        command.AddParameter("writers", bound.Writers);
+        bound.WritersEnded = !(bool)(await command.ExecuteScalarAsync(ct))!;
     }
 
     /// <summary>Creates the journal tables if no node has yet (the same DDL as the journals use), so that a
@@ -195,7 +256,12 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
     private bool HoleIsFinal(long hole, long rowAfter, long xmin)
     {
         // Every transaction below the snapshot's xmin has ended; the bound's own id is one of them once xmin passes it.
-        if (_holeBounds.TryGetValue(hole, out var bound) && rowAfter <= bound.Below) return xmin > bound.After;
+        if (_holeBounds.TryGetValue(hole, out var bound) && rowAfter <= bound.Below)
+        {
+            if (xmin > bound.After || bound.WritersEnded) return true;
+            _waitingOn = bound;
+            return false;
+        }
         // First sight (or a row behind the hole was deleted and the hole grew): bound it once the rows are read.
         _holeBounds.Remove(hole);
         _unbounded.Add((hole, rowAfter));

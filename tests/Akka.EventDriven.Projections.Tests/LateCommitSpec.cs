@@ -145,6 +145,48 @@ public sealed class LateCommitSpec
         Assert.Equal(0, (await projection.GetStatusAsync()).SkippedHoles);
     }
 
+    /// <summary>
+    /// A snapshot's xmin is the whole server's: a transaction that runs long in another database (a batch job, a test
+    /// holding a row, a forgotten session) keeps it below every hole's bound. A rolled-back hole must still be given up
+    /// on, because none of the journal's own writers holds it; before the writers were named, the projection waited
+    /// for that unrelated transaction to end.
+    /// </summary>
+    [Fact]
+    public async Task A_rolled_back_hole_is_given_up_on_while_an_unrelated_transaction_runs_elsewhere_on_the_server()
+    {
+        var store = await PrivateDatabase.CreateAsync();
+        var elsewhere = await PrivateDatabase.CreateAsync();
+        await using var node = await NodeHost.StartAsync(store);
+        var run = Guid.NewGuid().ToString("N")[..12];
+        await node.Ledger.SendAsync($"{run}-warmup", new Open("w"));
+        var cs = Akka.EventDriven.EventSourcing.Storage.StoreSettings.NormalizeConnectionString(store.Provider, store.ConnectionString);
+
+        var seen = new ConcurrentDictionary<string, int>();
+        await using var projection = Projection.AtLeastOnce(node.System, new ProjectionId($"elsewhere-{run}"), (e, _) =>
+        {
+            if (e.PersistenceId.Contains(run)) seen.AddOrUpdate(e.PersistenceId, 1, (_, n) => n + 1);
+            return Task.CompletedTask;
+        }, new ProjectionSettings(PollInterval: TimeSpan.FromMilliseconds(20), StartFromEnd: true));
+        await projection.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
+
+        // Another database on the same server: a transaction with an id of its own, left open for the whole test.
+        await using var other = new NpgsqlConnection(Akka.EventDriven.EventSourcing.Storage.StoreSettings.NormalizeConnectionString(
+            elsewhere.Provider, elsewhere.ConnectionString));
+        await other.OpenAsync();
+        await using var otherTx = await other.BeginTransactionAsync();
+        await using (var xid = new NpgsqlCommand("SELECT pg_current_xact_id()", other, otherTx)) await xid.ExecuteScalarAsync();
+
+        // A write that takes an ordering and rolls back: a hole no one will fill.
+        await using (var rolledBack = await HeldJournalRow.BeginAsync(store, PersistenceIds.For("Ledger", $"{run}-gone"), 1))
+            await rolledBack.RollbackAsync();
+        var afterId = PersistenceIds.For("Ledger", $"{run}-after");
+        await node.Ledger.SendAsync($"{run}-after", new Open("a"));
+
+        await TestWait.UntilAsync(() => { Assert.Equal(1, seen.GetValueOrDefault(afterId)); return Task.CompletedTask; }, TimeSpan.FromSeconds(30));
+        Assert.Equal(1, (await projection.GetStatusAsync()).SkippedHoles);
+        await otherTx.RollbackAsync();
+    }
+
     private static async Task<long> CommittedAsync(TestStore store, string pattern)
     {
         await using var connection = new NpgsqlConnection(

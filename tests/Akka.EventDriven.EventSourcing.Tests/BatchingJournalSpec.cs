@@ -76,7 +76,8 @@ public sealed class BatchingJournalSpec
     [Fact]
     public async Task A_value_postgresql_rejects_fails_only_its_own_write_in_a_batch_of_many_aggregates()
     {
-        var store = TestStore.PostgreSql();
+        // A database of its own: the other test lane's specs share the suite's one (schema locks, journal traffic).
+        var store = await PrivateDatabase.CreateAsync();
         // One writer, so that every request queued behind the blocked one is stored in a single batch.
         await using var node = await NodeHost.StartAsync(store, extraHocon: "akka.persistence.journal.event-driven-postgresql.parallelism = 1");
         var run = Guid.NewGuid().ToString("N")[..12];

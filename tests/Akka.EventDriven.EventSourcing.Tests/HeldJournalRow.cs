@@ -61,7 +61,7 @@ public sealed class HeldJournalRow : IAsyncDisposable
             "SELECT count(*) FROM pg_locks WHERE locktype = 'transactionid' AND transactionid::text = $1 AND NOT granted", connection);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = TransactionId });
         Assert.True((long)(await command.ExecuteScalarAsync())! > 0, "no journal write waits for the held row yet");
-    }, TimeSpan.FromSeconds(30));
+    }, TimeSpan.FromSeconds(60)); // a deadline, not a wait: on a loaded machine the node's first write can take a while
 
     /// <summary>Rolls the held row back: the write waiting behind it goes on.</summary>
     public async Task RollbackAsync()

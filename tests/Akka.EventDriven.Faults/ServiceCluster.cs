@@ -26,15 +26,21 @@ public sealed class ServiceCluster : IAsyncDisposable
 
     /// <summary>Starts <paramref name="count"/> nodes on <paramref name="databaseUrl"/> (node 0 first: it forms the cluster
     /// and creates the tables) and waits until every node is ready and sees all of them Up.</summary>
-    /// <remarks>With <paramref name="lab"/>, node i runs in the lab's namespace i at its address.</remarks>
+    /// <remarks>With <paramref name="lab"/>, node i runs in the lab's namespace i at its address; <paramref name="perNode"/>
+    /// adds variables of node i's own on top of <paramref name="extra"/>.</remarks>
     public static async Task<ServiceCluster> StartAsync(int count, string databaseUrl, IReadOnlyDictionary<string, string>? extra = null,
-        NetworkLab? lab = null)
+        NetworkLab? lab = null, Func<int, IReadOnlyDictionary<string, string>>? perNode = null)
     {
         var run = Guid.NewGuid().ToString("N")[..8];
         var cluster = new ServiceCluster("faults-" + run) { AkkaPorts = Enumerable.Range(0, count).Select(_ => TestWait.FreePort()).ToArray(), _lab = lab };
         try
         {
-            for (var i = 0; i < count; i++) cluster._variables.Add(cluster.Variables(i, databaseUrl, extra));
+            for (var i = 0; i < count; i++)
+            {
+                var variables = cluster.Variables(i, databaseUrl, extra);
+                foreach (var (k, v) in perNode?.Invoke(i) ?? new Dictionary<string, string>()) variables[k] = v;
+                cluster._variables.Add(variables);
+            }
             cluster._nodes.Add(cluster.StartNode(0));
             await ReadyAsync(cluster._nodes[0]);
             for (var i = 1; i < count; i++) cluster._nodes.Add(cluster.StartNode(i));

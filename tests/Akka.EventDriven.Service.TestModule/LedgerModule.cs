@@ -40,5 +40,6 @@ public sealed class LedgerModule : IEventDrivenModule
     public void ConfigureAkka(Akka.Hosting.AkkaConfigurationBuilder builder)
     {
         if (FaultWitnesses.Enabled) FaultWitnesses.Add(builder);
+        if (PoisonWitnesses.Enabled) PoisonWitnesses.Add(builder);
     }
 }

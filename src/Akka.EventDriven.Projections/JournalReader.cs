@@ -17,8 +17,8 @@ namespace Akka.EventDriven.Projections;
 /// transaction that could hold the hole has ended, and a hole still there is final however long a commit took.
 /// (A snapshot's <c>xmax</c> is not such a bound: it is one past the highest <em>completed</em> id, and a writer that
 /// took its id after the last one to complete, and still runs, is at or above it.) <c>xmin</c> is the whole server's,
-/// though: one long transaction anywhere (another database, a batch job, a test holding a row) keeps it low. So the
-/// bound also names the writers that could hold the hole: the transactions that, right after the hole was seen, held a
+/// though: one long transaction anywhere (another database, a batch job, a test holding a row) keeps it low. So when xmin
+/// does not settle a hole, and only then (off the common path), the reader names the writers that could hold the hole: the transactions that hold a
 /// write lock on this database's <c>event_journal</c> (a writer takes that lock before its ordering and keeps it, and
 /// its transaction-id lock, until it has ended). Once none of them holds its id lock any more, a later read sees the
 /// hole filled or it is final, whatever else runs on the server. On SQLite (one writer, commits in ordering order) a
@@ -37,14 +37,16 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
     private HoleBound? _waitingOn;
 
     /// <summary>PostgreSQL: what is known of the transactions that could hold a hole.</summary>
-    private sealed class HoleBound(long after, long below, string[]? writers)
+    private sealed class HoleBound(long after, long below)
     {
         /// <summary>A transaction id taken after the hole was seen: every writer that could hold it has a lower one.</summary>
         public long After { get; } = after;
         /// <summary>The ordering of the row behind the hole then (the bound covers orderings below it only).</summary>
         public long Below { get; } = below;
-        /// <summary>Transaction ids (32-bit, as pg_locks shows them) of the journal's writers then; null when they could not be told.</summary>
-        public string[]? Writers { get; } = writers;
+        /// <summary>Transaction ids (32-bit, as pg_locks shows them) of the journal's writers when first looked up (only
+        /// once the xmin test failed); null until then, or for good when they could not be told (a prepared transaction).</summary>
+        public string[]? Writers { get; set; }
+        public bool WritersUnknown { get; set; }
         /// <summary>Set once none of <see cref="Writers"/> runs: a read after that sees the hole filled, or it is final.</summary>
         public bool WritersEnded { get; set; }
     }
@@ -173,32 +175,38 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        // The writers are the sessions holding a write lock on the journal, each named by its transaction-id locks; a
-        // lock held by no session (a prepared transaction) cannot be tied to an id, so then only xmin decides.
-        command.CommandText = $$"""
-            SELECT pg_current_xact_id()::text::bigint,
-                   EXISTS (SELECT 1 FROM pg_locks r WHERE {{JournalWriteLocks}} AND r.pid IS NULL),
-                   (SELECT string_agg(DISTINCT x.transactionid::text, ',')
-                    FROM pg_locks r JOIN pg_locks x ON x.pid = r.pid AND x.locktype = 'transactionid' AND x.mode = 'ExclusiveLock' AND x.granted
-                    WHERE {{JournalWriteLocks}} AND r.pid <> pg_backend_pid())
-            """;
-        await using var reader = await command.ExecuteReaderAsync(ct);
-        await reader.ReadAsync(ct);
-        var after = reader.GetInt64(0);
-        string[]? writers = reader.GetBoolean(1) ? null : reader.IsDBNull(2) ? [] : reader.GetString(2).Split(',');
-        await reader.DisposeAsync();
-        foreach (var (hole, below) in _unbounded)
-            _holeBounds[hole] = new HoleBound(after, below, writers) { WritersEnded = writers is { Length: 0 } };
+        command.CommandText = "SELECT pg_current_xact_id()::text::bigint";
+        var after = Convert.ToInt64(await command.ExecuteScalarAsync(ct));
+        foreach (var (hole, below) in _unbounded) _holeBounds[hole] = new HoleBound(after, below);
         _unbounded.Clear();
     }
 
-    // Looks up whether the writers that could hold the hole still run. A transaction gives up its locks only after it
-    // has ended for every snapshot taken since, so once none holds its id lock a later read sees what it committed.
+    // Only when xmin did not settle the hole (a long transaction somewhere on the server): the first time, names the
+    // writers that could hold it, the sessions holding a write lock on this journal now (the holder took that lock
+    // before its ordering and keeps it, with its transaction-id lock, until it ends; one that ended already is seen by
+    // any later read); afterwards, looks up whether any of them still holds its id lock. A lock held by no session (a
+    // prepared transaction) cannot be tied to an id: then xmin alone decides. A transaction gives up its locks only
+    // after it has ended for every snapshot taken since, so once none runs a later read sees what it committed.
     private static async Task CheckWritersEndedAsync(DbConnection connection, DbTransaction? transaction, HoleBound bound, CancellationToken ct)
     {
-        if (bound.Writers is null || bound.WritersEnded) return;
+        if (bound.WritersUnknown || bound.WritersEnded) return;
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
+        if (bound.Writers is null)
+        {
+            command.CommandText = $$"""
+                SELECT EXISTS (SELECT 1 FROM pg_locks r WHERE {{JournalWriteLocks}} AND r.pid IS NULL),
+                       (SELECT string_agg(DISTINCT x.transactionid::text, ',')
+                        FROM pg_locks r JOIN pg_locks x ON x.pid = r.pid AND x.locktype = 'transactionid' AND x.mode = 'ExclusiveLock' AND x.granted
+                        WHERE {{JournalWriteLocks}} AND r.pid <> pg_backend_pid())
+                """;
+            await using var reader = await command.ExecuteReaderAsync(ct);
+            await reader.ReadAsync(ct);
+            bound.WritersUnknown = reader.GetBoolean(0);
+            bound.Writers = reader.IsDBNull(1) ? [] : reader.GetString(1).Split(',');
+            bound.WritersEnded = !bound.WritersUnknown && bound.Writers.Length == 0;
+            return;
+        }
         command.CommandText = """
             SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'transactionid' AND mode = 'ExclusiveLock' AND granted
                            AND transactionid::text = ANY(@writers))

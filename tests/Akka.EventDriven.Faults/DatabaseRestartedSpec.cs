@@ -20,12 +20,9 @@ public sealed class DatabaseRestartedSpec(ITestOutputHelper output)
     public async Task Ten_seconds_without_the_database_fail_fast_then_everything_resumes_and_nothing_acknowledged_is_lost()
     {
         await using var database = await PrivatePostgres.StartAsync();
-        await database.ExecuteAsync("""
-            CREATE TABLE fault_projection (persistence_id text NOT NULL, sequence_nr bigint NOT NULL, PRIMARY KEY (persistence_id, sequence_nr));
-            CREATE TABLE fault_notices (message_id text PRIMARY KEY, deliveries int NOT NULL);
-            """);
+        await database.ExecuteAsync(Service.TestModule.FaultWitnesses.Schema);
         await using var cluster = await ServiceCluster.StartAsync(1, database.Url,
-            new Dictionary<string, string> { ["TESTMODULE_WITNESSES"] = "on" });
+            new Dictionary<string, string> { [Service.TestModule.FaultWitnesses.Variable] = "on" });
         var node = cluster.Nodes[0];
         var ids = Enumerable.Range(0, 20).Select(i => $"{cluster.System}-{i}").ToArray();
         var client = NodeKilledSpec.Client(node.HttpPort, TimeSpan.FromSeconds(60));

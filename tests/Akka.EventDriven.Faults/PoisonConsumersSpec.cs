@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Akka.EventDriven.Service.TestModule;
 using Npgsql;
 using Xunit.Abstractions;
 
@@ -17,21 +18,6 @@ public sealed class PoisonConsumersSpec(ITestOutputHelper output)
 {
     private const int MessagesPerDestination = 2000;
 
-    /// <summary>The names the test module's PoisonWitnesses uses (the module is loaded by the nodes, not by this process).</summary>
-    private static class Module
-    {
-        public const string Variable = "TESTMODULE_POISON";
-        public const string HangVariable = "TESTMODULE_HANG";
-        public const string Topic = "poison-notices";
-        public const string Queue = "poison-work";
-        public const string TopicDeadLetters = "poison-topic-dlq";
-        public const string QueueDeadLetters = "poison-queue-dlq";
-        public const string Schema = """
-            CREATE TABLE IF NOT EXISTS fault_handled (consumer text NOT NULL, message_id text NOT NULL, deliveries int NOT NULL,
-                                                      PRIMARY KEY (consumer, message_id));
-            """;
-    }
-
     /// <summary>The bound on a node's peak resident memory (about 250–400 MB measured; a backlog held in memory instead of
     /// in the journal, or handlers piling up behind the hung one, would pass it).</summary>
     private const long PeakRssBoundMb = 1024;
@@ -41,10 +27,10 @@ public sealed class PoisonConsumersSpec(ITestOutputHelper output)
     {
         var url = await ServiceProcess.NewDatabaseUrlAsync();
         var cs = EventSourcing.Storage.StoreSettings.NormalizeConnectionString(EventSourcing.Storage.StoreProvider.PostgreSql, url);
-        await ExecAsync(cs, Module.Schema);
+        await ExecAsync(cs, PoisonWitnesses.Schema);
         await using var cluster = await ServiceCluster.StartAsync(2, url,
-            new Dictionary<string, string> { [Module.Variable] = "on" },
-            perNode: i => i == 1 ? new Dictionary<string, string> { [Module.HangVariable] = "on" } : []);
+            new Dictionary<string, string> { [PoisonWitnesses.Variable] = "on" },
+            perNode: i => i == 1 ? new Dictionary<string, string> { [PoisonWitnesses.HangVariable] = "on" } : []);
         var clients = cluster.Nodes.Select(n => NodeKilledSpec.Client(n.HttpPort, TimeSpan.FromSeconds(60))).ToArray();
 
         // Memory: each node's resident set sampled while the test runs, and the kernel's high-water mark at the end.
@@ -69,7 +55,7 @@ public sealed class PoisonConsumersSpec(ITestOutputHelper output)
             {
                 var queue = n % 2 == 1;
                 var poison = n / 2 % 100 == 7;
-                var path = queue ? $"/api/queues/{Module.Queue}" : $"/api/topics/{Module.Topic}";
+                var path = queue ? $"/api/queues/{PoisonWitnesses.Queue}" : $"/api/topics/{PoisonWitnesses.Topic}";
                 var payload = new { text = $"{(poison ? "poison" : "notice")} {n}" };
                 object body = queue ? new { type = "ledger.notice", payload } : new { type = "ledger.notice", persistent = true, payload };
                 using var response = await clients[worker % clients.Length].PostAsJsonAsync(path, body);
@@ -103,7 +89,7 @@ public sealed class PoisonConsumersSpec(ITestOutputHelper output)
 
         foreach (var destination in new[] { "topic", "queue" })
         {
-            var dlq = destination == "topic" ? Module.TopicDeadLetters : Module.QueueDeadLetters;
+            var dlq = destination == "topic" ? PoisonWitnesses.TopicDeadLetters : PoisonWitnesses.QueueDeadLetters;
             var mine = acknowledged.Where(a => a.Value.Destination == destination).ToDictionary(a => a.Key, a => a.Value.Poison);
             var handledIds = handled.Where(h => h.Consumer == destination).ToList();
             var deadIds = dead.Where(d => d.Queue == dlq).ToList();
@@ -124,7 +110,7 @@ public sealed class PoisonConsumersSpec(ITestOutputHelper output)
             Assert.Equal(mine.Count, handledIds.Count + deadIds.Count); // none lost
         }
 
-        var hungDead = dead.Count(d => d.Queue == Module.QueueDeadLetters && !d.Reason.Contains("poison message"));
+        var hungDead = dead.Count(d => d.Queue == PoisonWitnesses.QueueDeadLetters && !d.Reason.Contains("poison message"));
         var report = $"{acknowledged.Count} messages ({MessagesPerDestination} durable topic, {MessagesPerDestination} queue, 1 % poison); " +
                      $"handled {handled.Count} (each once), dead-lettered {dead.Count} ({hungDead} of them timed out on the hung consumer), lost 0; " +
                      $"peak RSS {string.Join(", ", peakHwm.Select((kb, i) => $"node {i} {kb / 1024} MB"))} " +
@@ -162,8 +148,10 @@ public sealed class PoisonConsumersSpec(ITestOutputHelper output)
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("""
             SELECT queue, message_id, reason FROM bus_dead_letters
-            WHERE queue IN ('poison-topic-dlq', 'poison-queue-dlq')
+            WHERE queue IN ($1, $2)
             """, connection);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = PoisonWitnesses.TopicDeadLetters });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = PoisonWitnesses.QueueDeadLetters });
         try
         {
             await using var reader = await command.ExecuteReaderAsync();

@@ -1,5 +1,4 @@
 using System.Data.Common;
-using Akka.Actor;
 using Akka.EventDriven.EventBus;
 using Akka.EventDriven.Hosting;
 using Akka.EventDriven.Projections;
@@ -33,7 +32,7 @@ public static class FaultWitnesses
         builder.WithProjection(id, system => Projection.ExactlyOnce(system, id, Project,
             new ProjectionSettings(Tag: Ledger.Definition.Name)));
         builder.AddStartup(async (system, _) =>
-            await EventBus.EventBus.Get(system).SubscribeAsync<Notice>(Topic, (m, ct) => RecordAsync(system, m.Id),
+            await EventBus.EventBus.Get(system).SubscribeAsync<Notice>(Topic, (m, _) => RecordAsync(m.Id),
                 new SubscriptionOptions { Durable = true, Group = "fault-witness" }));
     }
 
@@ -50,21 +49,10 @@ public static class FaultWitnesses
         }
     }
 
-    private static async Task RecordAsync(ActorSystem system, string messageId)
-    {
-        var url = Environment.GetEnvironmentVariable("DATABASE_URL")!;
-        await using var connection = new Npgsql.NpgsqlConnection(ToConnectionString(url));
-        await connection.OpenAsync();
-        await using var command = new Npgsql.NpgsqlCommand("""
-            INSERT INTO fault_notices (message_id, deliveries) VALUES ($1, 1)
-            ON CONFLICT (message_id) DO UPDATE SET deliveries = fault_notices.deliveries + 1
-            """, connection);
-        command.Parameters.Add(new Npgsql.NpgsqlParameter<string> { TypedValue = messageId });
-        await command.ExecuteNonQueryAsync();
-    }
-
-    private static string ToConnectionString(string url) =>
-        EventSourcing.Storage.StoreSettings.NormalizeConnectionString(EventSourcing.Storage.StoreProvider.PostgreSql, url);
+    private static Task RecordAsync(string messageId) => WitnessDatabase.ExecuteAsync("""
+        INSERT INTO fault_notices (message_id, deliveries) VALUES ($1, 1)
+        ON CONFLICT (message_id) DO UPDATE SET deliveries = fault_notices.deliveries + 1
+        """, messageId);
 
     private static void Parameter(DbCommand command, string name, object value)
     {

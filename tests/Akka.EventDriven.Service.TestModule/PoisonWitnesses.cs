@@ -60,16 +60,9 @@ public static class PoisonWitnesses
     {
         if (message.Payload.Text.StartsWith("poison", StringComparison.Ordinal))
             throw new InvalidOperationException($"poison message {message.Id}");
-        var url = Environment.GetEnvironmentVariable("DATABASE_URL")!;
-        await using var connection = new Npgsql.NpgsqlConnection(
-            EventSourcing.Storage.StoreSettings.NormalizeConnectionString(EventSourcing.Storage.StoreProvider.PostgreSql, url));
-        await connection.OpenAsync();
-        await using var command = new Npgsql.NpgsqlCommand("""
+        await WitnessDatabase.ExecuteAsync("""
             INSERT INTO fault_handled (consumer, message_id, deliveries) VALUES ($1, $2, 1)
             ON CONFLICT (consumer, message_id) DO UPDATE SET deliveries = fault_handled.deliveries + 1
-            """, connection);
-        command.Parameters.Add(new Npgsql.NpgsqlParameter<string> { TypedValue = consumer });
-        command.Parameters.Add(new Npgsql.NpgsqlParameter<string> { TypedValue = message.Id });
-        await command.ExecuteNonQueryAsync();
+            """, consumer, message.Id);
     }
 }

@@ -19,10 +19,10 @@ public sealed class BatchingJournalSpec
     {
         // The held INSERT waits on a row lock; Npgsql's default 30 s command timeout would end that wait (and fail the
         // held command) if the others took that long on a loaded machine, so this store allows 120 s.
-        var store = TestStore.PostgreSql() with
+        var own = await PrivateDatabase.CreateAsync();
+        var store = own with
         {
-            ConnectionString = StoreSettings.NormalizeConnectionString(StoreProvider.PostgreSql, TestStore.PostgreSql().ConnectionString) +
-                               ";Command Timeout=120",
+            ConnectionString = StoreSettings.NormalizeConnectionString(StoreProvider.PostgreSql, own.ConnectionString) + ";Command Timeout=120",
         };
         await using var node = await NodeHost.StartAsync(store);
         var run = Guid.NewGuid().ToString("N")[..12];
@@ -49,7 +49,7 @@ public sealed class BatchingJournalSpec
     [Fact]
     public async Task A_claimed_write_that_outlives_the_circuit_breaker_timeout_is_not_reported_failed_and_no_event_is_lost_or_duplicated()
     {
-        var store = TestStore.PostgreSql();
+        var store = await PrivateDatabase.CreateAsync();
         await using var node = await NodeHost.StartAsync(store,
             extraHocon: "akka.persistence.journal.event-driven-postgresql.circuit-breaker.call-timeout = 1s");
         var id = $"slow-{Guid.NewGuid():N}";
@@ -76,7 +76,6 @@ public sealed class BatchingJournalSpec
     [Fact]
     public async Task A_value_postgresql_rejects_fails_only_its_own_write_in_a_batch_of_many_aggregates()
     {
-        // A database of its own: the other test lane's specs share the suite's one (schema locks, journal traffic).
         var store = await PrivateDatabase.CreateAsync();
         // One writer, so that every request queued behind the blocked one is stored in a single batch.
         await using var node = await NodeHost.StartAsync(store, extraHocon: "akka.persistence.journal.event-driven-postgresql.parallelism = 1");

@@ -31,10 +31,17 @@ public sealed class HeldJournalRow : IAsyncDisposable
     public string TransactionId { get; }
 
     /// <summary>Inserts the row and keeps its transaction open; the journal tables must exist (a node has written).</summary>
+    /// <remarks>Only on a database of the test's own (<see cref="PrivateDatabase"/>): the held row is a hole that every
+    /// journal follower of its database must wait for (rightly: it is a write in flight), so on the suite's shared
+    /// database it would stall the projections of specs running beside this one.</remarks>
     public static async Task<HeldJournalRow> BeginAsync(TestStore store, string persistenceId, long sequenceNr)
     {
-        var cs = new NpgsqlConnectionStringBuilder(StoreSettings.NormalizeConnectionString(StoreProvider.PostgreSql, store.ConnectionString))
-        { Pooling = false }.ConnectionString;
+        var builder = new NpgsqlConnectionStringBuilder(StoreSettings.NormalizeConnectionString(StoreProvider.PostgreSql, store.ConnectionString))
+        { Pooling = false };
+        var shared = new NpgsqlConnectionStringBuilder(StoreSettings.NormalizeConnectionString(StoreProvider.PostgreSql, TestStore.PostgreSql().ConnectionString));
+        if (builder.Database == shared.Database)
+            throw new InvalidOperationException("A held journal row needs a database of the test's own (PrivateDatabase.CreateAsync()), not the suite's shared one.");
+        var cs = builder.ConnectionString;
         var connection = new NpgsqlConnection(cs);
         await connection.OpenAsync();
         var transaction = await connection.BeginTransactionAsync();

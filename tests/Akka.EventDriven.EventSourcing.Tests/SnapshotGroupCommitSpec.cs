@@ -14,7 +14,7 @@ namespace Akka.EventDriven.EventSourcing.Tests;
 /// </summary>
 public abstract class SnapshotGroupCommitSpec
 {
-    protected abstract TestStore NewStore();
+    protected abstract Task<TestStore> NewStoreAsync();
 
     /// <summary>Makes the database hold back the journal write of <paramref name="persistenceId"/>'s event
     /// <paramref name="sequenceNr"/> until the returned function is called.</summary>
@@ -23,7 +23,7 @@ public abstract class SnapshotGroupCommitSpec
     [Fact]
     public async Task The_first_write_that_crosses_each_multiple_of_snapshot_every_takes_the_snapshot()
     {
-        var store = NewStore();
+        var store = await NewStoreAsync();
         await using var node = await NodeHost.StartAsync(store, aggregate: a =>
         {
             a.SnapshotEvery = 100;
@@ -74,7 +74,7 @@ public abstract class SnapshotGroupCommitSpec
 
 public sealed class SqliteSnapshotGroupCommitSpec : SnapshotGroupCommitSpec
 {
-    protected override TestStore NewStore() => TestStore.NewSqlite();
+    protected override Task<TestStore> NewStoreAsync() => Task.FromResult(TestStore.NewSqlite());
 
     /// <summary>SQLite has one writer: a transaction of the test that holds the write lock makes the journal's next
     /// write wait for it (readers go on).</summary>
@@ -94,7 +94,7 @@ public sealed class SqliteSnapshotGroupCommitSpec : SnapshotGroupCommitSpec
 
 public sealed class PostgreSqlSnapshotGroupCommitSpec : SnapshotGroupCommitSpec
 {
-    protected override TestStore NewStore() => TestStore.PostgreSql();
+    protected override Task<TestStore> NewStoreAsync() => PrivateDatabase.CreateAsync();
 
     /// <summary>A row of the same (persistence id, sequence number) in an open transaction of the test: the journal's
     /// insert waits on the unique index until it is rolled back.</summary>

@@ -16,7 +16,7 @@ public sealed class LateCommitSpec
     [Fact]
     public async Task An_event_whose_commit_is_held_open_past_the_gap_timeout_is_projected_exactly_once()
     {
-        var store = TestStore.PostgreSql();
+        var store = await PrivateDatabase.CreateAsync();
         await using var node = await NodeHost.StartAsync(store);
         var run = Guid.NewGuid().ToString("N")[..12];
         await node.Ledger.SendAsync($"{run}-warmup", new Open("w"));

@@ -55,6 +55,9 @@ public sealed record BusSettings
     public TimeSpan PollInterval { get; init; }
     /// <summary>Member heartbeat interval.</summary>
     public TimeSpan HeartbeatInterval { get; init; }
+    /// <summary>Longest a consumer being handed off (a rebalance, a node leaving, passivation) waits for its in-flight
+    /// deliveries to be acknowledged before it stores its offset and stops.</summary>
+    public TimeSpan HandOffDrainTimeout { get; init; }
     /// <summary>Default request timeout.</summary>
     public TimeSpan RequestTimeout { get; init; }
 
@@ -91,6 +94,7 @@ public sealed record BusSettings
             CommitInterval = c.GetTimeSpan("durable.commit-interval"),
             PollInterval = c.GetTimeSpan("durable.poll-interval"),
             HeartbeatInterval = c.GetTimeSpan("durable.heartbeat-interval"),
+            HandOffDrainTimeout = c.GetTimeSpan("durable.hand-off-drain-timeout", TimeSpan.FromSeconds(5)),
             RequestTimeout = c.GetTimeSpan("request-timeout"),
             _topics = c.GetConfig("durable.topics"),
         };
@@ -123,6 +127,7 @@ public sealed record BusSettings
         if (RetentionMaxMessages is { } max) Positive("durable.retention.max-messages", max);
         Positive("durable.poll-interval", PollInterval.TotalMilliseconds);
         Positive("durable.heartbeat-interval", HeartbeatInterval.TotalMilliseconds);
+        Positive("durable.hand-off-drain-timeout", HandOffDrainTimeout.TotalMilliseconds);
         Positive("request-timeout", RequestTimeout.TotalMilliseconds);
         if (MaxRetries < 0) throw new ConfigurationException("akka.event-driven.bus.retry.max-retries must be 0 or more.");
         if (Jitter is < 0 or > 1) throw new ConfigurationException("akka.event-driven.bus.retry.jitter must be between 0 and 1.");

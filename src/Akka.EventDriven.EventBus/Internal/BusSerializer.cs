@@ -15,6 +15,8 @@ public sealed class BusSerializer : SerializerWithStringManifest
     private const string DeliverManifest = "d";
     private const string AckManifest = "k";
     private const string ReplyManifest = "p";
+    private const string RevokeManifest = "v";
+    private const string RevokedManifest = "w";
 
     /// <summary>Created by Akka from configuration.</summary>
     public BusSerializer(ExtendedActorSystem system) : base(system) =>
@@ -34,6 +36,8 @@ public sealed class BusSerializer : SerializerWithStringManifest
         UnregisterMember => UnregisterManifest,
         Deliver => DeliverManifest,
         AckDeliveries => AckManifest,
+        RevokeDeliveries => RevokeManifest,
+        DeliveriesRevoked => RevokedManifest,
         BusReply => ReplyManifest,
         _ => throw new ArgumentException($"{nameof(BusSerializer)} cannot serialize '{o.GetType()}'."),
     };
@@ -51,11 +55,9 @@ public sealed class BusSerializer : SerializerWithStringManifest
                 case RegisterMember r: w.Write(r.ConsumerId); w.Write(Akka.Serialization.Serialization.SerializedActorPath(r.Member)); w.Write(r.Prefetch); break;
                 case UnregisterMember u: w.Write(u.ConsumerId); w.Write(Akka.Serialization.Serialization.SerializedActorPath(u.Member)); break;
                 case Deliver d: w.Write(d.ConsumerId); w.Write(d.Sequence); w.Write(d.DeliveryCount); WriteEnvelope(w, d.Message); break;
-                case AckDeliveries k:
-                    w.Write(k.ConsumerId);
-                    w.Write(k.Sequences.Length);
-                    foreach (var s in k.Sequences) w.Write(s);
-                    break;
+                case AckDeliveries k: WriteSequences(w, k.ConsumerId, k.Sequences); break;
+                case RevokeDeliveries v: WriteSequences(w, v.ConsumerId, v.Sequences); break;
+                case DeliveriesRevoked x: WriteSequences(w, x.ConsumerId, x.Sequences); break;
                 case BusReply p:
                     w.Write(p.Ok);
                     WriteOpt(w, p.Type);
@@ -85,7 +87,9 @@ public sealed class BusSerializer : SerializerWithStringManifest
                 RegisterManifest => new RegisterMember(r.ReadString(), Resolve(r.ReadString()), r.ReadInt32()),
                 UnregisterManifest => new UnregisterMember(r.ReadString(), Resolve(r.ReadString())),
                 DeliverManifest => new Deliver(r.ReadString(), r.ReadInt64(), r.ReadInt32(), ReadEnvelope(r, MaxMessageBytes)),
-                AckManifest => ReadAck(r),
+                AckManifest => ReadSequences(r, (c, s) => new AckDeliveries(c, s)),
+                RevokeManifest => ReadSequences(r, (c, s) => new RevokeDeliveries(c, s)),
+                RevokedManifest => ReadSequences(r, (c, s) => new DeliveriesRevoked(c, s)),
                 ReplyManifest => ReadReply(r, MaxMessageBytes),
                 _ => throw new SerializationException($"Unknown {nameof(BusSerializer)} manifest '{manifest}'."),
             };
@@ -129,14 +133,21 @@ public sealed class BusSerializer : SerializerWithStringManifest
         return EnvelopeCodec.Decode(r.ReadBytes(length), maxBytes);
     }
 
-    private static AckDeliveries ReadAck(BinaryReader r)
+    private static void WriteSequences(BinaryWriter w, string consumerId, long[] sequences)
+    {
+        w.Write(consumerId);
+        w.Write(sequences.Length);
+        foreach (var s in sequences) w.Write(s);
+    }
+
+    private static T ReadSequences<T>(BinaryReader r, Func<string, long[], T> create)
     {
         var consumer = r.ReadString();
         var count = r.ReadInt32();
-        if (count < 0 || count > Remaining(r) / sizeof(long)) throw new SerializationException($"Ack count {count} exceeds the frame.");
+        if (count < 0 || count > Remaining(r) / sizeof(long)) throw new SerializationException($"Sequence count {count} exceeds the frame.");
         var seqs = new long[count];
         for (var i = 0; i < seqs.Length; i++) seqs[i] = r.ReadInt64();
-        return new AckDeliveries(consumer, seqs);
+        return create(consumer, seqs);
     }
 
     private static BusReply ReadReply(BinaryReader r, int maxBytes)

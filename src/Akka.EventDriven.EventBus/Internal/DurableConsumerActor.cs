@@ -28,6 +28,8 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
     private sealed class LivenessTick { public static readonly LivenessTick Instance = new(); }
     private sealed class RetentionTick { public static readonly RetentionTick Instance = new(); }
     private sealed record RetentionDone(Exception? Error);
+    private sealed class DrainDeadline { public static readonly DrainDeadline Instance = new(); }
+    private sealed class Drained { public static readonly Drained Instance = new(); }
 
     private sealed class Member(IActorRef actor, int prefetch)
     {
@@ -60,6 +62,8 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
     private long _committed, _stored, _readUpTo;
     private long? _holeSince;
     private bool _reading, _more = true, _saving, _retaining;
+    /// <summary>Stopping (a hand-off or passivation): nothing more is sent, in-flight deliveries are awaited.</summary>
+    private bool _draining, _stopping;
     private readonly bool _retention;
     private int _roundRobin, _readFailures;
 
@@ -148,6 +152,7 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
             }
             AdvanceCommitted();
             Pump();
+            if (_draining && _inFlight.Count == 0) Self.Tell(Drained.Instance);
         });
         Receive<LogAppended>(_ =>
         {
@@ -164,6 +169,9 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
         {
             var now = Environment.TickCount64;
             var deadline = now - (long)_settings.VisibilityTimeout.TotalMilliseconds;
+            // A draining consumer hears no heartbeats (they come through the region, which routes to its successor
+            // now) and sends nothing more: its members are judged by their acknowledgements and DeathWatch alone.
+            if (_draining) return;
             foreach (var silent in _members.Where(m => m.LastSeen < deadline).ToList())
                 RemoveMember(silent.Actor, $"no heartbeat for {_settings.VisibilityTimeout.TotalSeconds:0.#} s (visibility timeout)");
             RedeliverLost(deadline);
@@ -188,8 +196,46 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
             if (s.Error is null) _stored = Math.Max(_stored, s.Offset);
             else _log.Warning("Bus consumer {0}: could not store offset {1} ({2}); retrying", _consumerId, s.Offset, s.Error.Message);
         });
-        ReceiveAsync<Stop>(async _ =>
+        // The hand-off stop message (also passivation's). Acknowledgements come straight from the members (not through
+        // the region, which stops routing here once the hand-off begins), so the in-flight deliveries can be awaited:
+        // the successor then starts after all of them instead of delivering them again, maybe to another member.
+        Receive<Stop>(_ =>
         {
+            if (_draining) return;
+            _draining = true;
+            if (_inFlight.Count == 0)
+            {
+                Self.Tell(Drained.Instance);
+                return;
+            }
+            // What members hold but have not started comes back at once (DeliveriesRevoked) and goes to the successor;
+            // only deliveries being handled right now are waited for.
+            foreach (var group in _inFlight.GroupBy(kv => kv.Value.Member))
+                group.Key.Actor.Tell(new RevokeDeliveries(_consumerId, group.Select(kv => kv.Key).ToArray()));
+            _log.Info("Bus consumer {0}: handing off; revoking {1} in-flight deliveries not yet started, waiting up to {2} s for the others",
+                _consumerId, _inFlight.Count, _settings.HandOffDrainTimeout.TotalSeconds);
+            Timers.StartSingleTimer("drain", DrainDeadline.Instance, _settings.HandOffDrainTimeout);
+        });
+        Receive<DeliveriesRevoked>(x =>
+        {
+            foreach (var seq in x.Sequences)
+                if (_inFlight.Remove(seq, out var f))
+                {
+                    f.Member.InFlight--;
+                    _pending[seq] = f.Message;
+                }
+            if (_draining && _inFlight.Count == 0) Self.Tell(Drained.Instance);
+        });
+        Receive<DrainDeadline>(_ =>
+        {
+            _log.Warning("Bus consumer {0}: {1} deliveries still unacknowledged after {2} s of hand-off; its successor delivers them again",
+                _consumerId, _inFlight.Count, _settings.HandOffDrainTimeout.TotalSeconds);
+            Self.Tell(Drained.Instance);
+        });
+        ReceiveAsync<Drained>(async _ =>
+        {
+            if (_stopping) return; // the last ack and the deadline can both report it
+            _stopping = true;
             if (_committed > _stored)
             {
                 try { await _store.SaveOffsetAsync(_consumerId, _committed); }
@@ -249,6 +295,12 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
 
     private void RemoveMember(IActorRef actor, string why)
     {
+        RemoveMemberCore(actor, why);
+        if (_draining && _inFlight.Count == 0) Self.Tell(Drained.Instance);
+    }
+
+    private void RemoveMemberCore(IActorRef actor, string why)
+    {
         var member = _members.Find(m => m.Actor.Equals(actor));
         if (member is null) return;
         _members.Remove(member);
@@ -273,7 +325,7 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
 
     private void Dispatch()
     {
-        if (_members.Count == 0) return;
+        if (_members.Count == 0 || _draining) return;
         while (_pending.Count > 0 && _inFlight.Count < _settings.MaxInFlight)
         {
             Member target;
@@ -308,7 +360,7 @@ internal sealed class DurableConsumerActor : ReceiveActor, IWithTimers, IWithUnb
     {
         // Read-ahead is bounded by the distance from the committed offset, so one stuck message cannot make the
         // consumer hold an unbounded set of acknowledged sequence numbers behind it.
-        if (_reading || !_more || _members.Count == 0 || _pending.Count >= _settings.ReadBatch
+        if (_reading || !_more || _members.Count == 0 || _draining || _pending.Count >= _settings.ReadBatch
             || _readUpTo - _committed >= _settings.ReadBatch + _settings.MaxInFlight) return;
         _reading = true;
         _more = false;

@@ -145,6 +145,7 @@ internal sealed class ConsumerMemberActor : ReceiveActor, IWithTimers
         long full = 0;
         Receive<Deliver>(d =>
         {
+            if (!Sender.IsNobody()) d = d with { From = Sender };
             switch (held.Admit(d.ConsumerId, d.Sequence))
             {
                 case HeldDeliveries.Admission.New:
@@ -154,12 +155,13 @@ internal sealed class ConsumerMemberActor : ReceiveActor, IWithTimers
                         log.Warning("Bus member {0}: delivery buffer full, dropped delivery {1} of {2} ({3} so far)", Self.Path.Name, d.Sequence, d.ConsumerId, full);
                     break;
                 case HeldDeliveries.Admission.Acknowledged:
-                    region.Tell(new AckDeliveries(d.ConsumerId, [d.Sequence])); // its ack was lost (or is on its way): ack again
+                    (d.From ?? region).Tell(new AckDeliveries(d.ConsumerId, [d.Sequence])); // its ack was lost (or is on its way): ack again
                     break;
                 default:
                     break; // already waiting or being handled here: a redelivery of a slow handler's message, not handled twice
             }
         });
+        Receive<RevokeDeliveries>(v => Sender.Tell(new DeliveriesRevoked(v.ConsumerId, held.Revoke(v.ConsumerId, v.Sequences))));
         Receive<Heartbeat>(_ => Register());
     }
 
@@ -200,6 +202,9 @@ internal sealed class HeldDeliveries(int rememberAcknowledged)
 
     private readonly object _lock = new();
     private readonly HashSet<(string, long)> _held = new();
+    private readonly HashSet<(string, long)> _started = new();
+    // Given back to a consumer being handed off while still in the buffer: skipped when the handler loop reaches them.
+    private readonly HashSet<(string, long)> _revoked = new();
     private readonly HashSet<(string, long)> _acknowledged = new();
     private readonly Queue<(string, long)> _order = new();
 
@@ -214,7 +219,42 @@ internal sealed class HeldDeliveries(int rememberAcknowledged)
 
     public void Release(string consumerId, long sequence)
     {
-        lock (_lock) _held.Remove((consumerId, sequence));
+        lock (_lock)
+        {
+            _held.Remove((consumerId, sequence));
+            _started.Remove((consumerId, sequence));
+        }
+    }
+
+    /// <summary>Called by the handler loop before it hands a buffered delivery to the handler: false when the delivery
+    /// was revoked meanwhile (skip it; a copy from the consumer's successor, if one came, follows it in the buffer).</summary>
+    public bool TryStart(string consumerId, long sequence)
+    {
+        lock (_lock)
+        {
+            if (_revoked.Remove((consumerId, sequence))) return false;
+            _started.Add((consumerId, sequence));
+            return true;
+        }
+    }
+
+    /// <summary>Gives back those of <paramref name="sequences"/> that are buffered but not started; a delivery already
+    /// being handled is finished and acknowledged as usual.</summary>
+    public long[] Revoke(string consumerId, long[] sequences)
+    {
+        lock (_lock)
+        {
+            var back = new List<long>();
+            foreach (var seq in sequences)
+            {
+                var key = (consumerId, seq);
+                if (!_held.Contains(key) || _started.Contains(key)) continue;
+                _held.Remove(key); // a copy from the successor is admitted as new
+                _revoked.Add(key);
+                back.Add(seq);
+            }
+            return back.ToArray();
+        }
     }
 
     public void Acknowledged(string consumerId, long[] sequences)
@@ -223,6 +263,7 @@ internal sealed class HeldDeliveries(int rememberAcknowledged)
             foreach (var seq in sequences)
             {
                 _held.Remove((consumerId, seq));
+                _started.Remove((consumerId, seq));
                 if (!_acknowledged.Add((consumerId, seq))) continue;
                 _order.Enqueue((consumerId, seq));
                 if (_order.Count > rememberAcknowledged) _acknowledged.Remove(_order.Dequeue());
@@ -292,14 +333,16 @@ internal static class HandlerLoops
     {
         // The partition of each consumer this member serves, parsed once (not per delivery).
         var partitions = consumerIds.ToDictionary(id => id, id => BusNames.PartitionOf(BusNames.ParseConsumer(id).LogId), StringComparer.Ordinal);
-        var acks = new Dictionary<string, List<long>>();
+        // Acknowledgements go to the consumer entity that sent the delivery (a successor started elsewhere after a
+        // hand-off gets its own), through the region only when the sender is not known.
+        var acks = new Dictionary<(string Consumer, IActorRef To), List<long>>();
         void Flush()
         {
-            foreach (var (consumer, seqs) in acks)
+            foreach (var ((consumer, to), seqs) in acks)
                 if (seqs.Count > 0)
                 {
                     var acked = seqs.ToArray();
-                    region.Tell(new AckDeliveries(consumer, acked));
+                    to.Tell(new AckDeliveries(consumer, acked));
                     held.Acknowledged(consumer, acked);
                     seqs.Clear();
                 }
@@ -311,12 +354,13 @@ internal static class HandlerLoops
                 var pending = 0;
                 while (reader.TryRead(out var d))
                 {
+                    if (!held.TryStart(d.ConsumerId, d.Sequence)) continue; // revoked by a consumer being handed off
                     var partition = partitions.GetValueOrDefault(d.ConsumerId);
-                    var (consumer, seq) = (d.ConsumerId, d.Sequence);
+                    var (consumer, seq, to) = (d.ConsumerId, d.Sequence, d.From ?? region);
                     var deferral = deferrable
                         ? new DeferredAck(() =>
                         {
-                            region.Tell(new AckDeliveries(consumer, [seq]));
+                            to.Tell(new AckDeliveries(consumer, [seq]));
                             held.Acknowledged(consumer, [seq]);
                         })
                         : null;
@@ -329,7 +373,7 @@ internal static class HandlerLoops
                     // Deferred: acknowledged when the stream commits it. One never committed stays held here and is
                     // redelivered when the subscription ends (the member unregisters).
                     if (deferral?.Completion is not null) continue;
-                    if (!acks.TryGetValue(d.ConsumerId, out var list)) acks[d.ConsumerId] = list = new List<long>();
+                    if (!acks.TryGetValue((consumer, to), out var list)) acks[(consumer, to)] = list = new List<long>();
                     list.Add(d.Sequence);
                     if (++pending >= 64)
                     {

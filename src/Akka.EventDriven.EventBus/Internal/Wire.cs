@@ -118,10 +118,23 @@ internal sealed record RegisterMember(string ConsumerId, IActorRef Member, int P
 internal sealed record UnregisterMember(string ConsumerId, IActorRef Member) : IBusWireMessage;
 
 /// <summary>A durable message handed to a subscriber.</summary>
-internal sealed record Deliver(string ConsumerId, long Sequence, int DeliveryCount, BusEnvelope Message) : IBusWireMessage;
+internal sealed record Deliver(string ConsumerId, long Sequence, int DeliveryCount, BusEnvelope Message) : IBusWireMessage
+{
+    /// <summary>The consumer entity that sent it, set by the member on arrival (not on the wire). Acknowledgements go
+    /// straight back to it rather than through the sharding region: a consumer being handed off to another node drains
+    /// its in-flight deliveries first, and the region stops routing to it as soon as the hand-off begins.</summary>
+    public IActorRef? From { get; init; }
+}
 
 /// <summary>A subscriber finished these deliveries (handled, or dead-lettered).</summary>
 internal sealed record AckDeliveries(string ConsumerId, long[] Sequences) : IBusWireMessage;
+
+/// <summary>A consumer being handed off asks a member to give back the deliveries it holds but has not started: those
+/// go to the consumer's successor instead of waiting behind the member's other work (Kafka's cooperative revoke).</summary>
+internal sealed record RevokeDeliveries(string ConsumerId, long[] Sequences) : IBusWireMessage;
+
+/// <summary>The member's answer to <see cref="RevokeDeliveries"/>: these were not started and never will be here.</summary>
+internal sealed record DeliveriesRevoked(string ConsumerId, long[] Sequences) : IBusWireMessage;
 
 /// <summary>The answer to a request.</summary>
 internal sealed record BusReply(bool Ok, string? Type, byte[]? Data, string? ErrorType, string? Error) : IBusWireMessage;

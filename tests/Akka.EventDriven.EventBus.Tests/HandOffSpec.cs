@@ -1,0 +1,94 @@
+using System.Collections.Concurrent;
+using Akka.Actor;
+using Akka.Cluster.Sharding;
+using Akka.EventDriven.EventSourcing.Tests;
+using Xunit.Abstractions;
+
+namespace Akka.EventDriven.EventBus.Tests;
+
+/// <summary>A durable topic's consumers are sharded entities: when a node joins, the coordinator moves some of them to
+/// it. A consumer handed off mid-stream must not hand its successor anything its members already handled: the
+/// successor may choose another member as the active one, and a deduplicating subscription then handles it twice.</summary>
+public sealed class HandOffSpec(ITestOutputHelper output)
+{
+    private const int Partitions = 16;
+
+    [Fact]
+    public async Task A_consumer_moved_by_a_rebalance_under_load_redelivers_nothing_already_handled_to_another_member()
+    {
+        var topic = $"moving.{Guid.NewGuid():N}";
+        var hocon = $"akka.cluster.sharding.rebalance-interval = 500ms\n" +
+                    $"akka.event-driven.bus.durable.topics {{ \"{topic}\" {{ partitions = {Partitions} }} }}";
+        await using var cluster = await BusCluster.StartAsync(TestStore.PostgreSql(), 1, hocon);
+        var handled = new ConcurrentQueue<(int Node, int N)>();
+        var options = new SubscriptionOptions { Durable = true, Group = "moving", DeduplicationWindow = TimeSpan.FromHours(1) };
+        Func<BusMessage<Ping>, CancellationToken, Task> HandlerOn(int node) => async (m, ct) =>
+        {
+            await Task.Delay(2, ct); // slow enough that deliveries are in flight when a consumer moves
+            handled.Enqueue((node, m.Payload.N));
+        };
+        await using var first = await cluster.Bus(0).SubscribeAsync(topic, HandlerOn(0), options);
+
+        // Publish steadily from node 0 while node 1 joins, subscribes, and takes over some of the consumers.
+        using var stop = new CancellationTokenSource();
+        // Jepsen-style: a publish that timed out is indeterminate (it may or may not be journaled); it must not be
+        // handled twice either, but only the acknowledged ones must be handled.
+        var published = 0;
+        var acknowledged = new ConcurrentDictionary<int, bool>();
+        var indeterminate = new ConcurrentDictionary<int, bool>();
+        var publisher = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                var batch = Enumerable.Range(published, 20).Select(async n =>
+                {
+                    try
+                    {
+                        await cluster.Bus(0).PublishAsync(topic, new Ping(n), new PublishOptions { Persistent = true, PartitionKey = $"k{n % 64}" });
+                        acknowledged[n] = true;
+                    }
+                    catch (TimeoutException)
+                    {
+                        indeterminate[n] = true;
+                    }
+                });
+                await Task.WhenAll(batch);
+                Interlocked.Add(ref published, 20);
+            }
+        });
+        await TestWait.UntilAsync(() => { Assert.True(handled.Count > 200, $"{handled.Count} handled"); return Task.CompletedTask; },
+            TimeSpan.FromSeconds(30));
+
+        await cluster.AddNodeAsync(extraHocon: hocon);
+        await cluster.WaitUpAsync();
+        await using var second = await cluster.Bus(1).SubscribeAsync(topic, HandlerOn(1), options);
+        var region = ClusterSharding.Get(cluster.Nodes[1]!.System).ShardRegion("EdBusConsumer");
+        await TestWait.UntilAsync(async () =>
+        {
+            var state = await region.Ask<CurrentShardRegionState>(GetShardRegionState.Instance, TimeSpan.FromSeconds(5));
+            Assert.Contains(state.Shards, s => s.EntityIds.Any(id => id.Contains(topic, StringComparison.Ordinal)));
+        }, TimeSpan.FromSeconds(60));
+        var movedAt = published;
+        await TestWait.UntilAsync(async () =>
+        {
+            if (publisher.IsFaulted) await publisher; // a publish that failed fails the test with its error
+            Assert.True(published > movedAt + 400, $"{published - movedAt} published since the move");
+        }, TimeSpan.FromSeconds(90));
+        await stop.CancelAsync();
+        await publisher;
+
+        await TestWait.UntilAsync(() =>
+        {
+            var seen = handled.Select(h => h.N).ToHashSet();
+            var missing = acknowledged.Keys.Where(n => !seen.Contains(n)).ToList();
+            Assert.True(missing.Count == 0, $"{missing.Count} acknowledged messages not handled yet, first {missing.FirstOrDefault()}");
+            return Task.CompletedTask;
+        }, TimeSpan.FromSeconds(60));
+        Assert.All(handled, h => Assert.True(acknowledged.ContainsKey(h.N) || indeterminate.ContainsKey(h.N), $"{h.N} was never published"));
+        output.WriteLine($"{published} published ({indeterminate.Count} timed out during the hand-off of their log), {handled.Count} handled, " +
+                         $"{handled.Count(h => h.Node == 1)} of them on the node that joined");
+        var twice = handled.GroupBy(h => h.N).Where(g => g.Count() > 1)
+            .Select(g => $"{g.Key} on nodes {string.Join("+", g.Select(h => h.Node))}").ToList();
+        Assert.True(twice.Count == 0, $"{twice.Count} of {published} messages handled twice after the hand-off: {string.Join(", ", twice.Take(10))}");
+    }
+}

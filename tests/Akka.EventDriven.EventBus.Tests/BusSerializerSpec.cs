@@ -36,6 +36,11 @@ public sealed class BusSerializerSpec
         var deliver = RoundTrip(new Deliver("t:x#0|g", 42, 2, envelope));
         Assert.Equal(("t:x#0|g", 42L, 2, "id-1"), (deliver.ConsumerId, deliver.Sequence, deliver.DeliveryCount, deliver.Message.Id));
         Assert.Equal(new long[] { 1, 5, 9 }, RoundTrip(new AckDeliveries("q:w|", [1, 5, 9])).Sequences);
+        var revoke = RoundTrip(new RevokeDeliveries("t:x#0|g", [3, 4]));
+        Assert.Equal("t:x#0|g", revoke.ConsumerId);
+        Assert.Equal(new long[] { 3, 4 }, revoke.Sequences);
+        var revoked = RoundTrip(new DeliveriesRevoked("t:x#0|g", []));
+        Assert.Equal(("t:x#0|g", 0), (revoked.ConsumerId, revoked.Sequences.Length));
         Assert.Equal(member, RoundTrip(new RegisterMember("q:w|", member, 8)).Member);
         Assert.Equal(new LogAppended("q:w", 7), RoundTrip(new LogAppended("q:w", 7)));
         var reply = RoundTrip(new BusReply(false, null, null, "System.Exception", "boom"));

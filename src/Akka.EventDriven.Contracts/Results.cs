@@ -45,6 +45,13 @@ public sealed record CommandOptions
 
     /// <summary>How long to wait for the result; default: <c>akka.event-driven.event-sourcing.ask-timeout</c>.</summary>
     public TimeSpan? Timeout { get; init; }
+
+    /// <summary>The command's idempotency key. The repository resends a command that got no answer (a message dropped
+    /// while its aggregate moves to another node) and the aggregate answers a command id it has already stored with
+    /// the first result instead of deciding it again; the id is stored with the events. Default: a new id per call.
+    /// Give your own (an HTTP <c>Idempotency-Key</c>, a message id) to make your own retries safe as well: within the
+    /// aggregate's last <c>idempotency.remembered-commands</c> stored commands, a repeat gets the first result.</summary>
+    public string? CommandId { get; init; }
 }
 
 /// <summary>Metadata stored with every event.</summary>
@@ -67,6 +74,11 @@ public sealed record EventMetadata(
     /// <summary>The W3C <c>tracestate</c> that went with <see cref="TraceParent"/>, if any. Not written when null.</summary>
     [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
     public string? TraceState { get; init; }
+
+    /// <summary>The id of the command that raised the event (see <see cref="CommandOptions.CommandId"/>): how an
+    /// aggregate recovered from storage still knows which commands it has stored. Not written when null.</summary>
+    [System.Text.Json.Serialization.JsonIgnore(Condition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+    public string? CommandId { get; init; }
 }
 
 /// <summary>One entry of an aggregate's audit trail.</summary>

@@ -322,15 +322,20 @@ public sealed class EventBus : IExtension
         return subscription;
     }
 
-    private async Task<long> AppendAsync(string logId, BusEnvelope envelope, CancellationToken cancellationToken)
+    /// <summary>Appends to a log; the message id is the append's idempotency key, except for a dead letter sent again
+    /// (<paramref name="replay"/>): it keeps its message id but is a new append, not a repeat of the first one.</summary>
+    private async Task<long> AppendAsync(string logId, BusEnvelope envelope, CancellationToken cancellationToken, bool replay = false)
     {
+        var options = new CommandOptions { CommandId = replay ? $"{envelope.Id}~replay~{Guid.NewGuid():N}" : envelope.Id };
         var logs = await LogsAsync();
         CommandResult result;
         for (var attempt = 0; ; attempt++)
         {
             try
             {
-                result = await logs.SendAsync(logId, new AppendToLog(envelope), cancellationToken: cancellationToken);
+                // The message id is the append's idempotency key: a publish resent (by the repository during a hand-off,
+                // or by the caller with the same MessageId) is journaled once within the log's idempotency window.
+                result = await logs.SendAsync(logId, new AppendToLog(envelope), options, cancellationToken);
                 break;
             }
             catch (AggregateOverloadedException) when (attempt < 40)
@@ -373,11 +378,11 @@ public sealed class EventBus : IExtension
             case DeadLetterSource.Durable:
             {
                 var partition = BusNames.Partition(envelope.Id, Settings.PartitionsOf(envelope.Topic));
-                await AppendAsync(BusNames.TopicLog(envelope.Topic, partition), envelope, default);
+                await AppendAsync(BusNames.TopicLog(envelope.Topic, partition), envelope, default, replay: true);
                 break;
             }
             default:
-                await AppendAsync(BusNames.QueueLog(envelope.Topic), envelope, default);
+                await AppendAsync(BusNames.QueueLog(envelope.Topic), envelope, default, replay: true);
                 break;
         }
     }

@@ -90,7 +90,11 @@ public sealed class AggregateRepository<TState> : IAggregateRepository where TSt
         }
         var traceParent = EventDrivenTracing.CaptureCurrent(out var traceState);
         var message = new AggregateCommand(aggregateId, command, options?.ExpectedVersion,
-            options?.CorrelationId, options?.CausationId, options?.Headers) { TraceParent = traceParent, TraceState = traceState };
+            options?.CorrelationId, options?.CausationId, options?.Headers)
+        {
+            TraceParent = traceParent, TraceState = traceState,
+            CommandId = Settings.Idempotent ? options?.CommandId ?? Guid.NewGuid().ToString("N") : options?.CommandId,
+        };
         try
         {
             var reply = await Ask(aggregateId, message, options?.Timeout, command.GetType().Name, cancellationToken);
@@ -203,12 +207,41 @@ public sealed class AggregateRepository<TState> : IAggregateRepository where TSt
         return new AggregateState<object>(s.AggregateId, s.Version, s.State);
     }
 
+    /// <summary>Asks the region, and asks again (the same message) after <see cref="AggregateSettings.ResendAfter"/>,
+    /// twice as long, and so on, while no answer came: sharding drops what arrives while the entity is handed off to
+    /// another node. The first answer wins. Only commands with an id (or queries) are resent: the id makes it safe.</summary>
     private async Task<object> Ask(string aggregateId, object message, TimeSpan? timeout, string what, CancellationToken ct)
     {
         var t = timeout ?? Settings.AskTimeout;
+        var resendable = message is GetAggregateState || (Settings.Idempotent && message is AggregateCommand { CommandId: not null });
         try
         {
-            return await _region.Ask<object>(message, t, ct);
+            if (!resendable || Settings.ResendAfter is not { } every || every >= t) return await _region.Ask<object>(message, t, ct);
+            using var done = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var started = Stopwatch.GetTimestamp();
+            var asks = new List<Task<object>>(2) { _region.Ask<object>(message, t, done.Token) };
+            try
+            {
+                while (true)
+                {
+                    var left = t - Stopwatch.GetElapsedTime(started);
+                    var pause = every < left ? every : left;
+                    var delay = pause > TimeSpan.Zero ? Task.Delay(pause, done.Token) : Task.CompletedTask;
+                    var first = await Task.WhenAny(asks.Append(delay));
+                    if (first != delay) return await (Task<object>)first; // the answer, or the timeout / cancellation
+                    ct.ThrowIfCancellationRequested();
+                    left = t - Stopwatch.GetElapsedTime(started);
+                    if (left <= TimeSpan.Zero) return await asks[0]; // ends with the first ask's timeout
+                    asks.Add(_region.Ask<object>(message, left, done.Token));
+                    EventSourcingMetrics.Resent(AggregateName);
+                    every += every;
+                }
+            }
+            finally
+            {
+                await done.CancelAsync(); // the other asks end here (their temporary actors stop)
+                foreach (var ask in asks) _ = ask.Exception; // observed: a cancelled or timed-out ask is not an error
+            }
         }
         catch (AskTimeoutException)
         {
@@ -239,6 +272,8 @@ public sealed class AggregateRepository<TState> : IAggregateRepository where TSt
         }
         Check(options.CorrelationId, "CorrelationId");
         Check(options.CausationId, "CausationId");
+        Check(options.CommandId, "CommandId");
+        if (options.CommandId is "") throw new ArgumentException("CommandId must not be empty (null gives a new one).", nameof(options));
         if (options.Headers is null) return;
         foreach (var (name, value) in options.Headers)
         {

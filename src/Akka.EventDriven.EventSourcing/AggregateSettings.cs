@@ -14,6 +14,14 @@ namespace Akka.EventDriven.EventSourcing;
 /// <param name="MaxCommandsPerWrite">Most commands group-committed in one atomic write. Default 1000.</param>
 /// <param name="MaxPendingCommands">Most commands one entity holds while it recovers (or restarts after a storage
 /// failure); further commands fail at once with a reason that says so. Default 1000.</param>
+/// <param name="ResendAfter">A command (or state query) with no answer after this long is sent again, then after twice
+/// as long, and so on until its timeout: sharding drops messages that arrive while an entity moves to another node,
+/// and the command id makes the resend safe. Null (<c>off</c>) sends once. Default 2 s.</param>
+/// <param name="IdempotencyWindow">How long an aggregate remembers the id of a command it stored (also one it replays
+/// from storage, by the events' timestamps) to answer a repeat with its first result. Zero turns the check off (and
+/// the resends with it). Must cover the longest command timeout in use. Default 30 s.</param>
+/// <param name="MaxRememberedCommands">Most command ids one aggregate remembers (a hot aggregate's memory bound); the
+/// oldest go first. Default 100,000.</param>
 public sealed record AggregateSettings(
     int SnapshotEvery,
     int KeepSnapshots,
@@ -21,8 +29,14 @@ public sealed record AggregateSettings(
     TimeSpan PassivateIdleAfter,
     TimeSpan AskTimeout,
     int MaxCommandsPerWrite,
-    int MaxPendingCommands = 1000)
+    int MaxPendingCommands = 1000,
+    TimeSpan? ResendAfter = null,
+    TimeSpan IdempotencyWindow = default,
+    int MaxRememberedCommands = 100_000)
 {
+    /// <summary>True when commands carry ids that the aggregate checks (<see cref="IdempotencyWindow"/> is positive).</summary>
+    public bool Idempotent => IdempotencyWindow > TimeSpan.Zero;
+
     /// <summary>Config path of the module's settings.</summary>
     public const string ConfigPath = "akka.event-driven.event-sourcing";
 
@@ -43,8 +57,14 @@ public sealed record AggregateSettings(
             c.GetTimeSpan("passivate-idle-after"),
             c.GetTimeSpan("ask-timeout"),
             c.GetInt("max-commands-per-write"),
-            c.GetInt("max-pending-commands")).Validate(aggregateName);
+            c.GetInt("max-pending-commands"),
+            OffOr(c, "idempotency.resend-after"),
+            c.GetTimeSpan("idempotency.window", TimeSpan.FromSeconds(30)),
+            c.GetInt("idempotency.max-remembered-commands", 100_000)).Validate(aggregateName);
     }
+
+    private static TimeSpan? OffOr(Config c, string path) =>
+        !c.HasPath(path) || string.Equals(c.GetString(path), "off", StringComparison.OrdinalIgnoreCase) ? null : c.GetTimeSpan(path);
 
     /// <summary>Throws a <see cref="ConfigurationException"/> naming the aggregate when a value is out of range.</summary>
     public AggregateSettings Validate(string aggregateName)
@@ -56,6 +76,9 @@ public sealed record AggregateSettings(
         if (AskTimeout <= TimeSpan.Zero) Fail("ask-timeout must be positive.");
         if (MaxCommandsPerWrite < 1) Fail($"max-commands-per-write must be at least 1, was {MaxCommandsPerWrite}.");
         if (MaxPendingCommands < 1) Fail($"max-pending-commands must be at least 1, was {MaxPendingCommands}.");
+        if (ResendAfter is { } r && r <= TimeSpan.Zero) Fail("idempotency.resend-after must be positive or off.");
+        if (IdempotencyWindow < TimeSpan.Zero) Fail("idempotency.window must be 0 (off) or more.");
+        if (MaxRememberedCommands < 1) Fail($"idempotency.max-remembered-commands must be at least 1, was {MaxRememberedCommands}.");
         return this;
     }
 }

@@ -30,6 +30,10 @@ public sealed record AggregateCommand(
 
     /// <summary>The sender's W3C <c>tracestate</c>, if any.</summary>
     public string? TraceState { get; init; }
+
+    /// <summary>The idempotency key (<see cref="CommandOptions.CommandId"/>): a command whose id the aggregate has
+    /// stored, or is storing, is answered with that result instead of being decided again. Null: no such check.</summary>
+    public string? CommandId { get; init; }
 }
 
 /// <summary>Asks an aggregate entity for its current state; answered with <see cref="AggregateStateReply"/>.</summary>

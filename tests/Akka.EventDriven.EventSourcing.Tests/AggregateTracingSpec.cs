@@ -78,9 +78,9 @@ public sealed class AggregateTracingSpec
         Assert.Equal("c-1", metadata.CorrelationId);
         var stored = await StoredPayloadAsync(store, id);
         Assert.DoesNotContain("trace", stored, StringComparison.OrdinalIgnoreCase);
-        // Exactly the members metadata had before tracing existed.
+        // Exactly the members metadata had before tracing existed, and the command id (idempotency).
         using var doc = System.Text.Json.JsonDocument.Parse(stored);
-        Assert.Equal(["timestamp", "correlationId", "causationId", "headers"],
+        Assert.Equal(["timestamp", "correlationId", "causationId", "headers", "commandId"],
             doc.RootElement.GetProperty("meta").EnumerateObject().Select(p => p.Name).ToArray());
     }
 

@@ -143,6 +143,36 @@ public abstract class HttpApiSpec
     }
 
     [Fact]
+    public async Task A_command_retried_with_the_same_Idempotency_Key_gets_the_first_answer_and_takes_effect_once()
+    {
+        await using var host = await ServiceHost.StartAsync(await NewStoreAsync());
+        using var http = host.Client(ServiceHost.ReadKey);
+        var id = NewId();
+        Assert.Equal(HttpStatusCode.OK, (await http.PostJsonAsync("/api/commands", new { type = "ledger.open", aggregateId = id, payload = new { owner = "ada" } })).StatusCode);
+
+        async Task<HttpResponseMessage> DepositAsync(string? key, decimal amount)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, "/api/commands")
+            {
+                Content = JsonContent.Create(new { type = "ledger.deposit", aggregateId = id, payload = new { amount } }),
+            };
+            if (key is not null) request.Headers.TryAddWithoutValidation("Idempotency-Key", key);
+            return await http.SendAsync(request);
+        }
+        var first = await Json.ReadAsync(await DepositAsync("pay-7f3a", 10m));
+        var retried = await Json.ReadAsync(await DepositAsync("pay-7f3a", 10m));
+        Assert.Equal(2, first.GetProperty("data").GetProperty("version").GetInt64());
+        Assert.Equal(first.GetProperty("data").GetRawText(), retried.GetProperty("data").GetRawText());
+        Assert.Equal(3, (await Json.ReadAsync(await DepositAsync("pay-8b21", 10m))).GetProperty("data").GetProperty("version").GetInt64());
+        var state = await Json.ReadAsync(await http.GetAsync($"/api/aggregates/Ledger/{id}"));
+        Assert.Equal(20m, state.GetProperty("state").GetProperty("balance").GetDecimal());
+
+        var bad = await DepositAsync(new string('k', 256), 1m);
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("Idempotency-Key", await bad.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task Starting_outside_development_with_no_key_fails_with_a_clear_message_and_development_needs_none()
     {
         var store = await NewStoreAsync();

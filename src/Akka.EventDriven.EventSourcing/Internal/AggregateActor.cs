@@ -5,6 +5,10 @@ using Akka.EventDriven.Serialization;
 using Akka.Event;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
+using Akka.Persistence.Query;
+using Akka.Persistence.Sql.Query;
+using Akka.Streams;
+using Akka.Streams.Dsl;
 
 namespace Akka.EventDriven.EventSourcing.Internal;
 
@@ -33,7 +37,7 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
     private readonly List<(AggregateCommand Command, IActorRef Sender, long N)> _buffer = [];
 
     private object _state;
-    private List<(IActorRef Sender, object Reply)>? _inFlight;
+    private List<(IActorRef Sender, object Reply, string? CommandId)>? _inFlight;
     private long _inFlightFirstN;
     private long _lastN;
     private long _reportedN;
@@ -57,6 +61,18 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
     private bool _snapshotsDeleteInFlight;
     private int _retentionFailures;
     private bool _retentionRetryScheduled;
+
+    // Idempotency (see CommandOptions.CommandId): the ids of the commands stored within the window with their results
+    // (and in the order stored, to let them go), the ids being decided or written, repeats waiting for one of those,
+    // and while replaying the command whose events are being read. All null on an aggregate with none.
+    private Dictionary<string, (long Version, int Events)>? _storedIds;
+    private Queue<(string Id, long At)>? _storedOrder;
+    private HashSet<string>? _pendingIds;
+    private List<(string Id, IActorRef Sender)>? _repeats;
+    private string? _replayId;
+    private int _replayEvents;
+    private long _replaySeq;
+    private long _replayAt;
 
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
@@ -89,8 +105,10 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
             case DomainEvent e:
                 _state = _aggregate.Apply(_state, e.Payload);
                 _eventsReplayed++;
+                if (_settings.Idempotent) Replayed(e);
                 break;
             case RecoveryCompleted:
+                RememberReplayed();
                 Context.Parent.Tell(new AggregateEntity.ChildReady());
                 break;
         }
@@ -143,6 +161,11 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
         switch (message)
         {
             case AggregateCommand command:
+                if (command.CommandId is { } commandId && _settings.Idempotent)
+                {
+                    if (IsRepeat(commandId)) break;
+                    (_pendingIds ??= new HashSet<string>(StringComparer.Ordinal)).Add(commandId);
+                }
                 _buffer.Add((command, Sender, _lastN));
                 if (_inFlight is null) Flush();
                 break;
@@ -200,7 +223,7 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
             var state = _state;
             var version = LastSequenceNr;
             var count = Math.Min(_buffer.Count, _settings.MaxCommandsPerWrite);
-            var replies = new List<(IActorRef, object)>(count);
+            var replies = new List<(IActorRef, object, string?)>(count);
             var writes = new List<object>();
             var now = DateTimeOffset.UtcNow;
 
@@ -208,13 +231,13 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
             for (var i = 0; i < count; i++)
             {
                 var (command, sender, _) = _buffer[i];
-                replies.Add((sender, Decide(command, ref state, ref version, writes, now)));
+                replies.Add((sender, Decide(command, ref state, ref version, writes, now), command.CommandId));
             }
             _buffer.RemoveRange(0, count);
 
             if (writes.Count == 0)
             {
-                foreach (var (sender, reply) in replies) sender.Tell(reply);
+                foreach (var (sender, reply, commandId) in replies) Answer(sender, reply, commandId, remember: false);
                 continue;
             }
 
@@ -246,6 +269,7 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
                 {
                     TraceParent = command.TraceParent,
                     TraceState = command.TraceState,
+                    CommandId = command.CommandId,
                 }
                 : null;
             foreach (var e in decision.Events)
@@ -298,7 +322,7 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
         if (!_inFlightRejected)
         {
             _state = _inFlightState!;
-            foreach (var (sender, reply) in replies) sender.Tell(reply);
+            foreach (var (sender, reply, commandId) in replies) Answer(sender, reply, commandId, remember: true);
             MaybeSnapshot();
         }
         _inFlightState = null;
@@ -327,7 +351,7 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
         if (_inFlight is null || _inFlightRejected) return;
         _inFlightRejected = true;
         var reason = $"The journal rejected the events of '{PersistenceId}': {cause.GetBaseException().Message}";
-        foreach (var (sender, _) in _inFlight) sender.Tell(new CommandFailed(_id, reason));
+        foreach (var (sender, _, commandId) in _inFlight) Answer(sender, new CommandFailed(_id, reason), commandId, remember: false);
     }
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
@@ -335,12 +359,102 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
         // The write may or may not have happened: fail every caller waiting here; Akka then stops this actor, and the
         // parent fails whatever was still in its mailbox (AggregateEntity) and recovers a fresh one from storage.
         var reason = $"Storing the events of '{PersistenceId}' failed: {cause.GetBaseException().Message}";
-        foreach (var (sender, _) in _inFlight ?? []) sender.Tell(new CommandFailed(_id, reason));
-        foreach (var (_, sender, _) in _buffer) sender.Tell(new CommandFailed(_id, reason));
+        foreach (var (sender, _, commandId) in _inFlight ?? []) Answer(sender, new CommandFailed(_id, reason), commandId, remember: false);
+        foreach (var (command, sender, _) in _buffer) Answer(sender, new CommandFailed(_id, reason), command.CommandId, remember: false);
         _inFlight = null;
         _buffer.Clear();
         if (_lastN > _reportedN) Context.Parent.Tell(new AggregateEntity.Answered(_reportedN = _lastN));
         base.OnPersistFailure(cause, @event, sequenceNr);
+    }
+
+    /// <summary>A command id this aggregate has stored (answer with its first result) or is deciding or writing right now
+    /// (answer when that one is answered): the command is not decided again.</summary>
+    private bool IsRepeat(string commandId)
+    {
+        if (_storedIds is not null && _storedIds.TryGetValue(commandId, out var first))
+        {
+            AnswerStored(Sender, first.Version, first.Events);
+            EventSourcingMetrics.Repeated(_aggregate.Name);
+            return true;
+        }
+        if (_pendingIds is null || !_pendingIds.Contains(commandId)) return false;
+        (_repeats ??= []).Add((commandId, Sender));
+        EventSourcingMetrics.Repeated(_aggregate.Name);
+        return true;
+    }
+
+    /// <summary>Answers a decided command and any repeat of it that waited; an accepted, stored one is remembered.</summary>
+    private void Answer(IActorRef sender, object reply, string? commandId, bool remember)
+    {
+        sender.Tell(reply);
+        if (commandId is null || _pendingIds is null) return;
+        _pendingIds.Remove(commandId);
+        if (remember && reply is CommandAccepted { Events.Count: > 0 } accepted)
+            Remember(commandId, accepted.Version, accepted.Events.Count, DateTimeOffset.UtcNow.UtcTicks);
+        if (_repeats is { Count: > 0 } repeats)
+            for (var i = repeats.Count - 1; i >= 0; i--)
+                if (string.Equals(repeats[i].Id, commandId, StringComparison.Ordinal))
+                {
+                    repeats[i].Sender.Tell(reply);
+                    repeats.RemoveAt(i);
+                }
+        if (_pendingIds.Count == 0) _pendingIds = null; // an idle aggregate keeps no set (memory per aggregate)
+    }
+
+    /// <summary>The first result of a stored command, rebuilt from its events as stored (read back, so that what is
+    /// remembered per command is its id and version, not its events); the events are omitted if retention deleted them.</summary>
+    private void AnswerStored(IActorRef sender, long version, int events)
+    {
+        var id = _id;
+        PersistenceQuery.Get(Context.System).ReadJournalFor<SqlReadJournal>(SqlReadJournal.Identifier)
+            .CurrentEventsByPersistenceId(PersistenceId, version - events + 1, version)
+            .RunWith(Sink.Seq<EventEnvelope>(), Context.System.Materializer())
+            .ContinueWith(t => (object)new CommandAccepted(id, version, t.IsCompletedSuccessfully && t.Result.Count == events
+                ? t.Result.Select(e => ((DomainEvent)e.Event).Payload).ToArray()
+                : []), TaskScheduler.Default)
+            .PipeTo(sender);
+    }
+
+    /// <summary>Remembers a stored command, and lets go of those older than the window or beyond the bound.</summary>
+    private void Remember(string commandId, long version, int events, long at)
+    {
+        var since = DateTimeOffset.UtcNow.UtcTicks - _settings.IdempotencyWindow.Ticks;
+        if (at < since) return;
+        _storedIds ??= new Dictionary<string, (long, int)>(StringComparer.Ordinal);
+        _storedOrder ??= new Queue<(string, long)>();
+        while (_storedOrder.TryPeek(out var oldest) && (oldest.At < since || _storedOrder.Count >= _settings.MaxRememberedCommands))
+            _storedIds.Remove(_storedOrder.Dequeue().Id);
+        if (!_storedIds.TryAdd(commandId, (version, events))) return;
+        _storedOrder.Enqueue((commandId, at));
+    }
+
+    /// <summary>Recovery: the events of one command are consecutive and carry its id; each command read is remembered
+    /// with the result it had (its events and the version after them).</summary>
+    private void Replayed(DomainEvent e)
+    {
+        // Only commands stored within the window matter: replaying an old aggregate remembers (and allocates) nothing.
+        if (e.Metadata.CommandId is not { } commandId || e.Metadata.Timestamp.UtcTicks < DateTimeOffset.UtcNow.UtcTicks - _settings.IdempotencyWindow.Ticks)
+        {
+            RememberReplayed();
+            return;
+        }
+        if (!string.Equals(commandId, _replayId, StringComparison.Ordinal))
+        {
+            RememberReplayed();
+            _replayId = commandId;
+            _replayEvents = 0;
+        }
+        _replayEvents++;
+        _replaySeq = LastSequenceNr;
+        _replayAt = e.Metadata.Timestamp.UtcTicks;
+    }
+
+    private void RememberReplayed()
+    {
+        if (_replayId is null) return;
+        Remember(_replayId, _replaySeq, _replayEvents, _replayAt);
+        _replayId = null;
+        _replayEvents = 0;
     }
 
     private void MaybeSnapshot()

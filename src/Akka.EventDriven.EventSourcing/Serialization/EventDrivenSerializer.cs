@@ -76,6 +76,7 @@ public sealed class EventDrivenSerializer : SerializerWithStringManifest
                     }
                     if (c.TraceParent is not null) w.WriteString("traceparent", c.TraceParent);
                     if (c.TraceState is not null) w.WriteString("tracestate", c.TraceState);
+                    if (c.CommandId is not null) w.WriteString("commandId", c.CommandId);
                     break;
                 case GetAggregateState g:
                     w.WriteString("id", g.AggregateId);
@@ -140,6 +141,7 @@ public sealed class EventDrivenSerializer : SerializerWithStringManifest
                 {
                     TraceParent = OptStr(root, "traceparent"),
                     TraceState = OptStr(root, "tracestate"),
+                    CommandId = OptStr(root, "commandId"),
                 };
             case GetStateManifest:
                 return new GetAggregateState(Str(root, "id"));

@@ -61,6 +61,7 @@ internal sealed class Endpoints(ActorSystem system, EventDrivenHttpOptions optio
             CorrelationId = RequestReader.OptionalString(body, "correlationId") ?? Activity.Current?.TraceId.ToString(),
             CausationId = RequestReader.OptionalString(body, "causationId"),
             Timeout = options.CommandTimeout,
+            CommandId = IdempotencyKey(context) ?? RequestReader.OptionalString(body, "commandId", 255),
         };
         var command = reader.Payload(body, name, type);
         var repository = Repository(route.AggregateName);
@@ -101,6 +102,17 @@ internal sealed class Endpoints(ActorSystem system, EventDrivenHttpOptions optio
         CommandDuration.Record(Stopwatch.GetElapsedTime(started).TotalMilliseconds, tags);
         return result;
     });
+
+    /// <summary>The <c>Idempotency-Key</c> request header: a client retrying a command (a timeout, a lost connection)
+    /// with the same key gets the first result instead of a second effect, within the aggregate's idempotency window.</summary>
+    private static string? IdempotencyKey(HttpContext context)
+    {
+        if (!context.Request.Headers.TryGetValue("Idempotency-Key", out var values) || values.Count == 0) return null;
+        var key = values.ToString();
+        if (key.Length is 0 or > 255 || key.Any(char.IsControl))
+            throw new BadRequestException(400, "Bad Idempotency-Key", "The Idempotency-Key header must be 1 to 255 characters without control characters.", "Idempotency-Key");
+        return key;
+    }
 
     private IAggregateRepository Repository(string aggregateName) =>
         Aggregates.Get(system).Started.TryGetValue(aggregateName, out var repository)

@@ -159,6 +159,12 @@ public static class BenchReport
             md.AppendLine();
             foreach (var k in kinds) md.AppendLine($"- {k}");
             md.AppendLine();
+            // The suite's own figures beside its comparisons (the scale suite's heap per aggregate, recovery times, …).
+            if (json["figures"] is JsonObject figures && figures.Count > 0)
+            {
+                md.AppendLine("Figures: " + string.Join("; ", figures.Select(f => $"{f.Key.Replace('_', ' ')} **{f.Value}**")) + ".");
+                md.AppendLine();
+            }
             foreach (var c in Comparisons(json))
             {
                 var rounds = c["rounds"]!.AsArray();

@@ -10,6 +10,9 @@ namespace Akka.EventDriven.Benchmarks;
 /// comparison: the one named <paramref name="Main"/>, or else the first.</summary>
 public sealed record SuiteResult(IReadOnlyList<Comparison> Comparisons, Dictionary<string, object?> Details, string? Main = null)
 {
+    /// <summary>Measured figures of the suite's own beside its comparisons (printed in docs/benchmarks.md).</summary>
+    public Dictionary<string, object?> Figures { get; init; } = [];
+
     public Comparison MainComparison => Main is null ? Comparisons[0] : Comparisons.Single(c => c.Name == Main);
 }
 
@@ -100,6 +103,7 @@ public static class SuiteRunner
                 .ToDictionary(k => k, k => Environment.GetEnvironmentVariable(k)),
             ["comparisons"] = result.Comparisons.Select(c => c.Describe()).ToArray(),
             ["details"] = result.Details,
+            ["figures"] = result.Figures,
         };
         var dir = Path.Combine("artifacts", "bench");
         Directory.CreateDirectory(dir);

@@ -231,7 +231,7 @@ public sealed class AggregateRepository<TState> : IAggregateRepository where TSt
                     if (first != delay) return await (Task<object>)first; // the answer, or the timeout / cancellation
                     ct.ThrowIfCancellationRequested();
                     left = t - Stopwatch.GetElapsedTime(started);
-                    if (left <= TimeSpan.Zero) return await asks[0]; // ends with the first ask's timeout
+                    if (left <= TimeSpan.Zero) return await await Task.WhenAny(asks); // an answer in the last instant, or the timeout
                     asks.Add(_region.Ask<object>(message, left, done.Token));
                     EventSourcingMetrics.Resent(AggregateName);
                     every += every;

@@ -21,7 +21,9 @@ namespace Akka.EventDriven.EventSourcing;
 /// from storage, by the events' timestamps) to answer a repeat with its first result. Zero turns the check off (and
 /// the resends with it). Must cover the longest command timeout in use. Default 30 s.</param>
 /// <param name="MaxRememberedCommands">Most command ids one aggregate remembers (a hot aggregate's memory bound); the
-/// oldest go first. Default 100,000.</param>
+/// oldest go first. Default 10,000.</param>
+/// <param name="SnapshotCommands">Most remembered command ids a snapshot carries (the newest), for an incarnation that
+/// recovers from it. Default 256.</param>
 public sealed record AggregateSettings(
     int SnapshotEvery,
     int KeepSnapshots,
@@ -32,7 +34,8 @@ public sealed record AggregateSettings(
     int MaxPendingCommands = 1000,
     TimeSpan? ResendAfter = null,
     TimeSpan IdempotencyWindow = default,
-    int MaxRememberedCommands = 100_000)
+    int MaxRememberedCommands = 10_000,
+    int SnapshotCommands = 256)
 {
     /// <summary>True when commands carry ids that the aggregate checks (<see cref="IdempotencyWindow"/> is positive).</summary>
     public bool Idempotent => IdempotencyWindow > TimeSpan.Zero;
@@ -60,7 +63,8 @@ public sealed record AggregateSettings(
             c.GetInt("max-pending-commands"),
             OffOr(c, "idempotency.resend-after"),
             c.GetTimeSpan("idempotency.window", TimeSpan.FromSeconds(30)),
-            c.GetInt("idempotency.max-remembered-commands", 100_000)).Validate(aggregateName);
+            c.GetInt("idempotency.max-remembered-commands", 10_000),
+            c.GetInt("idempotency.snapshot-commands", 256)).Validate(aggregateName);
     }
 
     private static TimeSpan? OffOr(Config c, string path) =>
@@ -79,6 +83,7 @@ public sealed record AggregateSettings(
         if (ResendAfter is { } r && r <= TimeSpan.Zero) Fail("idempotency.resend-after must be positive or off.");
         if (IdempotencyWindow < TimeSpan.Zero) Fail("idempotency.window must be 0 (off) or more.");
         if (MaxRememberedCommands < 1) Fail($"idempotency.max-remembered-commands must be at least 1, was {MaxRememberedCommands}.");
+        if (SnapshotCommands < 0) Fail($"idempotency.snapshot-commands must be 0 or more, was {SnapshotCommands}.");
         return this;
     }
 }

@@ -61,4 +61,12 @@ public sealed record CommandFailed(string AggregateId, string Reason) : IEventDr
 /// retention stays exact across restarts.</summary>
 /// <param name="State">The aggregate state.</param>
 /// <param name="OlderSnapshots">Sequence numbers of the kept snapshots older than this one, oldest first.</param>
-public sealed record AggregateSnapshot(object State, IReadOnlyList<long> OlderSnapshots) : IEventDrivenMessage;
+public sealed record AggregateSnapshot(object State, IReadOnlyList<long> OlderSnapshots) : IEventDrivenMessage
+{
+    /// <summary>The newest commands stored within the idempotency window when the snapshot was taken (null: none).</summary>
+    public IReadOnlyList<RememberedCommand>? Commands { get; init; }
+}
+
+/// <summary>A stored command an aggregate remembers across a snapshot: its id, the version after its events, how many
+/// events it raised, and when it was stored (UTC ticks).</summary>
+public sealed record RememberedCommand(string Id, long Version, int Events, long At);

@@ -54,6 +54,9 @@ public sealed class PlatformHost : IAsyncDisposable
         var overrides = settings.TagWriteMode is { } mode
             ? $"akka.persistence.journal.sql.tag-write-mode = {mode}\nakka.persistence.query.journal.sql.tag-read-mode = {mode}\n"
             : "";
+        // Diagnosis only (BENCH_IDEMPOTENCY_WINDOW=0s measures the aggregates without command ids and resends).
+        if (Environment.GetEnvironmentVariable("BENCH_IDEMPOTENCY_WINDOW") is { Length: > 0 } window)
+            overrides += $"akka.event-driven.event-sourcing.idempotency.window = {window}\n";
         var host = Host.CreateDefaultBuilder()
             .ConfigureLogging(l => l.ClearProviders().AddConsole().SetMinimumLevel(LogLevel.Warning))
             .ConfigureServices(services => services.AddAkka("bench", builder => builder

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
+using Akka.EventDriven.EventBus.Internal;
 using Akka.EventDriven.EventSourcing.Tests;
 using Xunit.Abstractions;
 
@@ -90,5 +91,38 @@ public sealed class HandOffSpec(ITestOutputHelper output)
         var twice = handled.GroupBy(h => h.N).Where(g => g.Count() > 1)
             .Select(g => $"{g.Key} on nodes {string.Join("+", g.Select(h => h.Node))}").ToList();
         Assert.True(twice.Count == 0, $"{twice.Count} of {published} messages handled twice after the hand-off: {string.Join(", ", twice.Take(10))}");
+    }
+}
+
+/// <summary>The member side of a hand-off: what a revoke gives back, and that a delivery is handled once however many
+/// consumer incarnations revoke and resend it.</summary>
+public sealed class HeldDeliveriesSpec : Akka.TestKit.Xunit2.TestKit
+{
+    private static Deliver Copy(long seq, IActorRef from) =>
+        new Deliver("t:x#0|g", seq, 1, new BusEnvelope("id-" + seq, "x", "test.ping.v1", [], 0, null, null)) { From = from };
+
+    [Fact]
+    public void A_delivery_revoked_twice_by_successive_consumers_is_started_once_and_only_the_newest_copy_runs()
+    {
+        var held = new HeldDeliveries(1024);
+        var (first, second, third) = (CreateTestProbe().Ref, CreateTestProbe().Ref, CreateTestProbe().Ref);
+        var original = Copy(5, first);
+        Assert.Equal(HeldDeliveries.Admission.New, held.Admit(original));
+        Assert.Equal(HeldDeliveries.Admission.Held, held.Admit(Copy(5, first))); // a resend while it is held: dropped
+        Assert.Empty(held.Revoke("t:x#0|g", [5], second));                     // only the consumer that sent it may revoke
+        Assert.Equal([5L], held.Revoke("t:x#0|g", [5], first));
+        var fromSecond = Copy(5, second);
+        Assert.Equal(HeldDeliveries.Admission.New, held.Admit(fromSecond));       // the successor's copy, behind the original
+        Assert.Equal([5L], held.Revoke("t:x#0|g", [5], second));                 // the successor is handed off too
+        var fromThird = Copy(5, third);
+        Assert.Equal(HeldDeliveries.Admission.New, held.Admit(fromThird));
+
+        // The handler loop reaches the three buffered instances in order: only the current one runs.
+        Assert.False(held.TryStart(original));
+        Assert.False(held.TryStart(fromSecond));
+        Assert.True(held.TryStart(fromThird));
+        Assert.Empty(held.Revoke("t:x#0|g", [5], third));                         // started: finished, not given back
+        held.Acknowledged("t:x#0|g", [5]);
+        Assert.Equal(HeldDeliveries.Admission.Acknowledged, held.Admit(Copy(5, third)));
     }
 }

@@ -146,11 +146,11 @@ internal sealed class ConsumerMemberActor : ReceiveActor, IWithTimers
         Receive<Deliver>(d =>
         {
             if (!Sender.IsNobody()) d = d with { From = Sender };
-            switch (held.Admit(d.ConsumerId, d.Sequence))
+            switch (held.Admit(d))
             {
                 case HeldDeliveries.Admission.New:
                     if (deliveries.TryWrite(d)) break;
-                    held.Release(d.ConsumerId, d.Sequence); // the consumer redelivers it after the visibility timeout
+                    held.Release(d); // the consumer redelivers it after the visibility timeout
                     if (full++ % 1000 == 0)
                         log.Warning("Bus member {0}: delivery buffer full, dropped delivery {1} of {2} ({3} so far)", Self.Path.Name, d.Sequence, d.ConsumerId, full);
                     break;
@@ -161,7 +161,7 @@ internal sealed class ConsumerMemberActor : ReceiveActor, IWithTimers
                     break; // already waiting or being handled here: a redelivery of a slow handler's message, not handled twice
             }
         });
-        Receive<RevokeDeliveries>(v => Sender.Tell(new DeliveriesRevoked(v.ConsumerId, held.Revoke(v.ConsumerId, v.Sequences))));
+        Receive<RevokeDeliveries>(v => Sender.Tell(new DeliveriesRevoked(v.ConsumerId, held.Revoke(v.ConsumerId, v.Sequences, Sender))));
         Receive<Heartbeat>(_ => Register());
     }
 
@@ -201,46 +201,49 @@ internal sealed class HeldDeliveries(int rememberAcknowledged)
     }
 
     private readonly object _lock = new();
-    private readonly HashSet<(string, long)> _held = new();
+    // The delivery instance that is current for each (consumer, sequence) held here: the handler loop runs a buffered
+    // delivery only while it is still the current one (a revoke, or a later copy admitted after it, supersedes it).
+    private readonly Dictionary<(string, long), Deliver> _held = new();
     private readonly HashSet<(string, long)> _started = new();
-    // Given back to a consumer being handed off while still in the buffer: skipped when the handler loop reaches them.
-    private readonly HashSet<(string, long)> _revoked = new();
     private readonly HashSet<(string, long)> _acknowledged = new();
     private readonly Queue<(string, long)> _order = new();
 
-    public Admission Admit(string consumerId, long sequence)
+    public Admission Admit(Deliver delivery)
     {
+        var key = (delivery.ConsumerId, delivery.Sequence);
         lock (_lock)
         {
-            if (_acknowledged.Contains((consumerId, sequence))) return Admission.Acknowledged;
-            return _held.Add((consumerId, sequence)) ? Admission.New : Admission.Held;
+            if (_acknowledged.Contains(key)) return Admission.Acknowledged;
+            return _held.TryAdd(key, delivery) ? Admission.New : Admission.Held;
         }
     }
 
-    public void Release(string consumerId, long sequence)
+    public void Release(Deliver delivery)
     {
+        var key = (delivery.ConsumerId, delivery.Sequence);
         lock (_lock)
         {
-            _held.Remove((consumerId, sequence));
-            _started.Remove((consumerId, sequence));
+            if (_held.TryGetValue(key, out var current) && ReferenceEquals(current, delivery)) _held.Remove(key);
+            _started.Remove(key);
         }
     }
 
-    /// <summary>Called by the handler loop before it hands a buffered delivery to the handler: false when the delivery
-    /// was revoked meanwhile (skip it; a copy from the consumer's successor, if one came, follows it in the buffer).</summary>
-    public bool TryStart(string consumerId, long sequence)
+    /// <summary>Called by the handler loop before it hands a buffered delivery to the handler: false when this instance
+    /// is no longer the current one (it was revoked, and a copy from the consumer's successor may follow it).</summary>
+    public bool TryStart(Deliver delivery)
     {
+        var key = (delivery.ConsumerId, delivery.Sequence);
         lock (_lock)
         {
-            if (_revoked.Remove((consumerId, sequence))) return false;
-            _started.Add((consumerId, sequence));
+            if (!_held.TryGetValue(key, out var current) || !ReferenceEquals(current, delivery)) return false;
+            _started.Add(key);
             return true;
         }
     }
 
-    /// <summary>Gives back those of <paramref name="sequences"/> that are buffered but not started; a delivery already
-    /// being handled is finished and acknowledged as usual.</summary>
-    public long[] Revoke(string consumerId, long[] sequences)
+    /// <summary>Gives back those of <paramref name="sequences"/> that <paramref name="from"/> (the consumer asking) sent
+    /// and that are buffered but not started; a delivery already being handled is finished and acknowledged as usual.</summary>
+    public long[] Revoke(string consumerId, long[] sequences, IActorRef from)
     {
         lock (_lock)
         {
@@ -248,9 +251,8 @@ internal sealed class HeldDeliveries(int rememberAcknowledged)
             foreach (var seq in sequences)
             {
                 var key = (consumerId, seq);
-                if (!_held.Contains(key) || _started.Contains(key)) continue;
-                _held.Remove(key); // a copy from the successor is admitted as new
-                _revoked.Add(key);
+                if (!_held.TryGetValue(key, out var current) || _started.Contains(key) || !Equals(current.From, from)) continue;
+                _held.Remove(key); // the buffered instance is skipped; a copy from the successor is admitted as new
                 back.Add(seq);
             }
             return back.ToArray();
@@ -344,8 +346,8 @@ internal static class HandlerLoops
                     var acked = seqs.ToArray();
                     to.Tell(new AckDeliveries(consumer, acked));
                     held.Acknowledged(consumer, acked);
-                    seqs.Clear();
                 }
+            acks.Clear(); // one entry per consumer incarnation would otherwise stay for good
         }
         try
         {
@@ -354,7 +356,7 @@ internal static class HandlerLoops
                 var pending = 0;
                 while (reader.TryRead(out var d))
                 {
-                    if (!held.TryStart(d.ConsumerId, d.Sequence)) continue; // revoked by a consumer being handed off
+                    if (!held.TryStart(d)) continue; // revoked by a consumer being handed off (or superseded by a later copy)
                     var partition = partitions.GetValueOrDefault(d.ConsumerId);
                     var (consumer, seq, to) = (d.ConsumerId, d.Sequence, d.From ?? region);
                     var deferral = deferrable

@@ -65,7 +65,9 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
     // Idempotency (see CommandOptions.CommandId): the ids of the commands stored within the window with their results
     // (and in the order stored, to let them go), the ids being decided or written, repeats waiting for one of those,
     // and while replaying the command whose events are being read. All null on an aggregate with none.
-    private Dictionary<string, (long Version, int Events)>? _storedIds;
+    // A value is a Stored (a command whose events were written: its result is read back) or the reply itself (a
+    // rejection, a command that raised nothing, a write the journal refused: small, and nothing to read back).
+    private Dictionary<string, object>? _storedIds;
     private Queue<(string Id, long At)>? _storedOrder;
     private HashSet<string>? _pendingIds;
     private List<(string Id, IActorRef Sender)>? _repeats;
@@ -99,6 +101,8 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
         {
             case SnapshotOffer { Snapshot: AggregateSnapshot snapshot } offer:
                 _state = snapshot.State;
+                if (_settings.Idempotent && snapshot.Commands is { } carried)
+                    foreach (var c in carried) Remember(c.Id, new Stored(c.Version, c.Events), c.At);
                 _recoveredFromSnapshot = _lastSnapshotSeq = offer.Metadata.SequenceNr;
                 _keptSnapshots = [.. snapshot.OlderSnapshots, offer.Metadata.SequenceNr];
                 break;
@@ -237,7 +241,7 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
 
             if (writes.Count == 0)
             {
-                foreach (var (sender, reply, commandId) in replies) Answer(sender, reply, commandId, remember: false);
+                foreach (var (sender, reply, commandId) in replies) Answer(sender, reply, commandId, remember: true);
                 continue;
             }
 
@@ -334,6 +338,8 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
     private void StopIfIdle()
     {
         if (!_stopRequested || _inFlight is not null || _buffer.Count > 0) return;
+        // Everything is answered (a repeat's read-back may still be on its way): the parent must not fail them.
+        if (_lastN > _reportedN) Context.Parent.Tell(new AggregateEntity.Answered(_reportedN = _lastN));
         if (RetentionPending && _retentionFailures < RetentionAttemptsBeforeStop) return; // stops when it is done
         if (RetentionPending)
             _log.Warning("Retention of {0} is still incomplete after {1} failed attempts; the entity stops anyway and " +
@@ -351,7 +357,7 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
         if (_inFlight is null || _inFlightRejected) return;
         _inFlightRejected = true;
         var reason = $"The journal rejected the events of '{PersistenceId}': {cause.GetBaseException().Message}";
-        foreach (var (sender, _, commandId) in _inFlight) Answer(sender, new CommandFailed(_id, reason), commandId, remember: false);
+        foreach (var (sender, _, commandId) in _inFlight) Answer(sender, new CommandFailed(_id, reason), commandId, remember: true);
     }
 
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
@@ -373,7 +379,8 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
     {
         if (_storedIds is not null && _storedIds.TryGetValue(commandId, out var first))
         {
-            AnswerStored(Sender, first.Version, first.Events);
+            if (first is Stored stored) AnswerStored(Sender, stored.Version, stored.Events);
+            else Sender.Tell(first);
             EventSourcingMetrics.Repeated(_aggregate.Name);
             return true;
         }
@@ -383,14 +390,17 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
         return true;
     }
 
-    /// <summary>Answers a decided command and any repeat of it that waited; an accepted, stored one is remembered.</summary>
+    /// <summary>Answers a decided command and any repeat of it that waited, and remembers the answer (unless
+    /// <paramref name="remember"/> is false: a write that failed may or may not have happened, and recovery knows).
+    /// A repeat gets the first answer, whatever it was: a command id is decided once.</summary>
     private void Answer(IActorRef sender, object reply, string? commandId, bool remember)
     {
         sender.Tell(reply);
         if (commandId is null || _pendingIds is null) return;
         _pendingIds.Remove(commandId);
-        if (remember && reply is CommandAccepted { Events.Count: > 0 } accepted)
-            Remember(commandId, accepted.Version, accepted.Events.Count, DateTimeOffset.UtcNow.UtcTicks);
+        if (remember)
+            Remember(commandId, reply is CommandAccepted { Events.Count: > 0 } accepted ? new Stored(accepted.Version, accepted.Events.Count) : reply,
+                DateTimeOffset.UtcNow.UtcTicks);
         if (_repeats is { Count: > 0 } repeats)
             for (var i = repeats.Count - 1; i >= 0; i--)
                 if (string.Equals(repeats[i].Id, commandId, StringComparison.Ordinal))
@@ -415,16 +425,19 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
             .PipeTo(sender);
     }
 
-    /// <summary>Remembers a stored command, and lets go of those older than the window or beyond the bound.</summary>
-    private void Remember(string commandId, long version, int events, long at)
+    /// <summary>A stored command's result: the version after its events and how many they were.</summary>
+    private sealed record Stored(long Version, int Events);
+
+    /// <summary>Remembers a command's answer, and lets go of those older than the window or beyond the bound.</summary>
+    private void Remember(string commandId, object answer, long at)
     {
         var since = DateTimeOffset.UtcNow.UtcTicks - _settings.IdempotencyWindow.Ticks;
         if (at < since) return;
-        _storedIds ??= new Dictionary<string, (long, int)>(StringComparer.Ordinal);
+        _storedIds ??= new Dictionary<string, object>(StringComparer.Ordinal);
         _storedOrder ??= new Queue<(string, long)>();
         while (_storedOrder.TryPeek(out var oldest) && (oldest.At < since || _storedOrder.Count >= _settings.MaxRememberedCommands))
             _storedIds.Remove(_storedOrder.Dequeue().Id);
-        if (!_storedIds.TryAdd(commandId, (version, events))) return;
+        if (!_storedIds.TryAdd(commandId, answer)) return;
         _storedOrder.Enqueue((commandId, at));
     }
 
@@ -452,7 +465,7 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
     private void RememberReplayed()
     {
         if (_replayId is null) return;
-        Remember(_replayId, _replaySeq, _replayEvents, _replayAt);
+        Remember(_replayId, new Stored(_replaySeq, _replayEvents), _replayAt);
         _replayId = null;
         _replayEvents = 0;
     }
@@ -463,7 +476,22 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
         if (every <= 0 || LastSequenceNr / every <= _lastSnapshotSeq / every) return;
         _lastSnapshotSeq = LastSequenceNr;
         var older = _keptSnapshots.Skip(Math.Max(0, _keptSnapshots.Count - (_settings.KeepSnapshots - 1))).ToArray();
-        SaveSnapshot(new AggregateSnapshot(_state, older));
+        SaveSnapshot(new AggregateSnapshot(_state, older) { Commands = SnapshotCommands() });
+    }
+
+    /// <summary>The newest stored commands within the window (at most <c>idempotency.snapshot-commands</c>), oldest
+    /// first: an incarnation recovering from this snapshot replays no event before it, so it learns them from here.</summary>
+    private IReadOnlyList<RememberedCommand>? SnapshotCommands()
+    {
+        if (_storedOrder is not { Count: > 0 } order || _settings.SnapshotCommands == 0) return null;
+        var since = DateTimeOffset.UtcNow.UtcTicks - _settings.IdempotencyWindow.Ticks;
+        var all = order.ToArray();
+        var kept = new List<RememberedCommand>();
+        for (var i = all.Length - 1; i >= 0 && kept.Count < _settings.SnapshotCommands && all[i].At >= since; i--)
+            if (_storedIds!.TryGetValue(all[i].Id, out var answer) && answer is Stored s)
+                kept.Add(new RememberedCommand(all[i].Id, s.Version, s.Events, all[i].At));
+        kept.Reverse();
+        return kept.Count == 0 ? null : kept;
     }
 
     /// <summary>Retention: keep the newest N snapshots; optionally delete the events the oldest kept one covers.

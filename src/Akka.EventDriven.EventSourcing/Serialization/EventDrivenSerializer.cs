@@ -113,6 +113,20 @@ public sealed class EventDrivenSerializer : SerializerWithStringManifest
                     w.WriteStartArray("olderSnapshots");
                     foreach (var seq in snap.OlderSnapshots) w.WriteNumberValue(seq);
                     w.WriteEndArray();
+                    if (snap.Commands is { Count: > 0 } commands)
+                    {
+                        w.WriteStartArray("commands"); // [id, version, events, at] each
+                        foreach (var c in commands)
+                        {
+                            w.WriteStartArray();
+                            w.WriteStringValue(c.Id);
+                            w.WriteNumberValue(c.Version);
+                            w.WriteNumberValue(c.Events);
+                            w.WriteNumberValue(c.At);
+                            w.WriteEndArray();
+                        }
+                        w.WriteEndArray();
+                    }
                     break;
                 default:
                     throw new ArgumentException($"{nameof(EventDrivenSerializer)} cannot serialize '{obj.GetType()}'.");
@@ -164,7 +178,12 @@ public sealed class EventDrivenSerializer : SerializerWithStringManifest
                 };
             case SnapshotManifest:
                 return new AggregateSnapshot(Registry.ReadTyped(root.GetProperty("state")),
-                    root.GetProperty("olderSnapshots").EnumerateArray().Select(e => e.GetInt64()).ToArray());
+                    root.GetProperty("olderSnapshots").EnumerateArray().Select(e => e.GetInt64()).ToArray())
+                {
+                    Commands = root.TryGetProperty("commands", out var commands)
+                        ? commands.EnumerateArray().Select(c => new RememberedCommand(c[0].GetString()!, c[1].GetInt64(), c[2].GetInt32(), c[3].GetInt64())).ToArray()
+                        : null,
+                };
             default:
                 throw new System.Runtime.Serialization.SerializationException($"Unknown {nameof(EventDrivenSerializer)} manifest '{manifest}'.");
         }

@@ -58,6 +58,15 @@ public sealed class ProjectionHandOverSpec
         NodeHost? leaving = null;
         try
         {
+            // Both nodes Up first: the seed node may be the one that leaves, and a node that has not joined by then
+            // never will (loaded run 13: the second node was still retrying its join when the seed left).
+            await TestWait.UntilAsync(() =>
+            {
+                foreach (var n in new[] { node1, node2 })
+                    Assert.Equal(2, Cluster.Cluster.Get(n.System).State.Members.Count(m => m.Status == Akka.Cluster.MemberStatus.Up));
+                return Task.CompletedTask;
+            }, TimeSpan.FromSeconds(60));
+
             // The projection starts from the journal's end; write until the running instance has seen our event.
             await TestWait.UntilAsync(async () =>
             {

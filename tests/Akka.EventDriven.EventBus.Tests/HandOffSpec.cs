@@ -25,7 +25,8 @@ public sealed class HandOffSpec(ITestOutputHelper output)
         var options = new SubscriptionOptions { Durable = true, Group = "moving", DeduplicationWindow = TimeSpan.FromHours(1) };
         Func<BusMessage<Ping>, CancellationToken, Task> HandlerOn(int node) => async (m, ct) =>
         {
-            await Task.Delay(2, ct); // slow enough that deliveries are in flight when a consumer moves
+            // Real work, not a timer: slow enough (about 1 ms) that deliveries are in flight when a consumer moves.
+            await Task.Run(() => Thread.SpinWait(400_000), ct);
             handled.Enqueue((node, m.Payload.N));
         };
         await using var first = await cluster.Bus(0).SubscribeAsync(topic, HandlerOn(0), options);

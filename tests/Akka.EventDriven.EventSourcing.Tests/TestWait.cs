@@ -14,6 +14,28 @@ public static class TestWait
         }
     }
 
+    /// <summary>Polls <paramref name="assertion"/> until it holds; fails when <paramref name="progress"/> (a count that
+    /// grows while work is being done: messages handled, rows written) has not moved for <paramref name="stall"/>, or
+    /// after <paramref name="within"/> (5 minutes) in all. For a backlog whose size depends on how fast a loaded machine
+    /// ran the test: a stall is the defect, slowness is not.</summary>
+    public static async Task UntilWhileProgressingAsync(Func<Task> assertion, Func<long> progress, TimeSpan stall,
+        TimeSpan? within = null)
+    {
+        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromMinutes(5));
+        var last = progress();
+        var movedAt = DateTime.UtcNow;
+        while (true)
+        {
+            try { await assertion(); return; }
+            catch (Exception) when (DateTime.UtcNow < deadline && DateTime.UtcNow - movedAt < stall)
+            {
+                await Task.Delay(100);
+                var now = progress();
+                if (now != last) (last, movedAt) = (now, DateTime.UtcNow);
+            }
+        }
+    }
+
     /// <summary>An absence check: fails as soon as <paramref name="happened"/> turns true, and passes when it stayed false
     /// for the whole of <paramref name="during"/>. Use it where the property is that something must NOT happen for a
     /// while (a hand-over must wait, a late event must not be passed over); the wait is the property, not a guess at

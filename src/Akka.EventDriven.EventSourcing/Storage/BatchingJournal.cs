@@ -32,6 +32,13 @@ public abstract class BatchingJournal : AsyncWriteJournal
     private Task? _schema;
     private int _activeWriters;
     private readonly TimeSpan _queuedTimeout;
+    private readonly ConcurrentQueue<ReplayMessages> _replays = new();
+    private readonly int _readers;
+    private readonly int _recoveryBatchSize;
+    private readonly Akka.Pattern.CircuitBreaker _readBreaker;
+    private int _activeReaders;
+    private readonly EventStream _eventStream;
+    private readonly string _systemName;
 
     /// <summary>Reads <c>batch-size</c> (default 2000) and takes the number of concurrent writers.</summary>
     protected BatchingJournal(Config config, int parallelism)
@@ -41,6 +48,16 @@ public abstract class BatchingJournal : AsyncWriteJournal
         _parallelism = Math.Max(1, parallelism);
         _queuedTimeout = config.GetTimeSpan("circuit-breaker.call-timeout", TimeSpan.FromSeconds(10));
         if (_queuedTimeout <= TimeSpan.Zero) _queuedTimeout = TimeSpan.FromSeconds(10);
+        _eventStream = Context.System.EventStream;
+        _systemName = Context.System.Name;
+        _readers = Math.Max(1, config.GetInt("recovery-parallelism", 2));
+        _recoveryBatchSize = Math.Max(1, config.GetInt("recovery-batch-size", 500));
+        // Recoveries have a breaker of their own (the write path's is private to AsyncWriteJournal), with the same
+        // settings: while the database is down, recoveries are refused at once (OpenCircuitException) instead of each
+        // waiting for its connection attempt, and the aggregate fails its commands fast.
+        _readBreaker = new Akka.Pattern.CircuitBreaker(Context.System.Scheduler,
+            config.GetInt("circuit-breaker.max-failures", 10), _queuedTimeout,
+            config.GetTimeSpan("circuit-breaker.reset-timeout", TimeSpan.FromSeconds(30)));
     }
 
     /// <summary>The actor system's serialization.</summary>
@@ -94,6 +111,8 @@ public abstract class BatchingJournal : AsyncWriteJournal
     {
         Stopping.Cancel();
         while (_queue.TryDequeue(out var orphan)) orphan.Done.TrySetException(new InvalidOperationException("The journal stopped."));
+        while (_replays.TryDequeue(out var replay))
+            replay.PersistentActor.Tell(new ReplayMessagesFailure(new InvalidOperationException("The journal stopped.")));
         DisposeStore();
         base.PostStop();
     }
@@ -136,9 +155,166 @@ public abstract class BatchingJournal : AsyncWriteJournal
     /// <inheritdoc />
     protected override bool AroundReceive(Receive receive, object message)
     {
-        if (message is not WriteMessages write) return base.AroundReceive(receive, message);
-        HandleWriteMessages(write);
-        return true;
+        switch (message)
+        {
+            case WriteMessages write:
+                HandleWriteMessages(write);
+                return true;
+            case ReplayMessages replay:
+                EnqueueRecovery(replay);
+                return true;
+            default:
+                return base.AroundReceive(receive, message);
+        }
+    }
+
+    /// <summary>Reads, for every request of <paramref name="requests"/> and in one consistent read of the database
+    /// (one statement or one read transaction), its highest stored sequence number (deleted rows included) and its
+    /// events from <c>FromSequenceNr</c> to the lesser of <c>ToSequenceNr</c> and that highest number, at most
+    /// <c>Max</c> of them, not deleted, in order. Rows are reported in request order: <see cref="RecoveryRows.Highest"/>
+    /// once for a request, then <see cref="RecoveryRows.Replayed"/> for each of its events.</summary>
+    protected abstract Task ReadRecoveriesAsync(IReadOnlyList<ReplayMessages> requests, RecoveryRows rows,
+        CancellationToken cancellationToken);
+
+    // Recovery, coalesced: an aggregate's load is a ReplayMessages (its highest sequence number, then its events). Each
+    // is queued, and up to recovery-parallelism readers take everything queued (up to recovery-batch-size requests) and
+    // read it with one query, so a burst of cold loads (a node start, a rebalance, traffic to many ids) costs a few
+    // round trips instead of two per aggregate, and none of it runs on the journal actor's thread (SQLite's "async"
+    // calls complete synchronously). Akka's replay filter is not spawned: it repairs interleaved writes of two
+    // writers, which the unique (persistence_id, sequence_nr) key of these tables makes impossible.
+    private void EnqueueRecovery(ReplayMessages replay)
+    {
+        // Never read a highest sequence number that an older incarnation's write in flight is about to change.
+        if (_writing.TryGetValue(replay.PersistenceId, out var pending))
+        {
+            pending.ContinueWith(_ =>
+            {
+                _replays.Enqueue(replay);
+                TryStartReader();
+            }, TaskScheduler.Default);
+            return;
+        }
+        _replays.Enqueue(replay);
+        TryStartReader();
+    }
+
+    private void TryStartReader()
+    {
+        while (!_replays.IsEmpty)
+        {
+            var active = Volatile.Read(ref _activeReaders);
+            if (active >= _readers) return;
+            if (Interlocked.CompareExchange(ref _activeReaders, active + 1, active) != active) continue;
+            _ = Task.Run(ReadRecoveriesLoopAsync);
+            return;
+        }
+    }
+
+    private async Task ReadRecoveriesLoopAsync()
+    {
+        var batch = new List<ReplayMessages>();
+        try
+        {
+            while (!Stopping.IsCancellationRequested)
+            {
+                batch.Clear();
+                while (batch.Count < _recoveryBatchSize && _replays.TryDequeue(out var r)) batch.Add(r);
+                if (batch.Count == 0) break;
+                await RecoverBatchAsync(batch);
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _activeReaders);
+            // A request enqueued after the queue looked empty, and before this reader left, must not be stranded.
+            TryStartReader();
+        }
+    }
+
+    private async Task RecoverBatchAsync(List<ReplayMessages> batch)
+    {
+        var rows = new RecoveryRows(this, batch);
+        EventSourcingMetrics.RecoveryBatch(_systemName, "journal", batch.Count);
+        try
+        {
+            await _readBreaker.WithCircuitBreaker(async _ =>
+            {
+                await EnsureSchema();
+                await ReadRecoveriesAsync(batch, rows, Stopping.Token);
+            });
+            rows.CompleteAll();
+        }
+        catch (Exception e)
+        {
+            var cause = TryUnwrapException(e);
+            if (cause is not Akka.Pattern.OpenCircuitException)
+                Log.Warning("Recovery of {0} aggregate(s) failed: {1}", batch.Count, cause.Message);
+            rows.FailRemaining(cause);
+        }
+    }
+
+    /// <summary>The receiving end of <see cref="ReadRecoveriesAsync"/>: it sends each request's events to its
+    /// persistent actor as they are read, and its outcome once the request's rows are over.</summary>
+    protected sealed class RecoveryRows
+    {
+        private readonly BatchingJournal _journal;
+        private readonly IReadOnlyList<ReplayMessages> _requests;
+        private int _current = -1;
+        private long _highest;
+        private long _to;
+        private int _completed; // requests [0, _completed) have been answered
+
+        internal RecoveryRows(BatchingJournal journal, IReadOnlyList<ReplayMessages> requests)
+        {
+            _journal = journal;
+            _requests = requests;
+        }
+
+        /// <summary>Request <paramref name="index"/>'s highest sequence number (0 for a stream never written).</summary>
+        public void Highest(int index, long highest)
+        {
+            if (index < _completed || index >= _requests.Count || index == _current)
+                throw new InvalidOperationException($"Recovery rows out of order: request {index} after {_current}.");
+            CompleteUpTo(index);
+            _current = index;
+            _highest = highest;
+            _to = Math.Min(_requests[index].ToSequenceNr, highest);
+        }
+
+        /// <summary>One event of request <paramref name="index"/>, in sequence order.</summary>
+        public void Replayed(int index, IPersistentRepresentation p)
+        {
+            if (index != _current) throw new InvalidOperationException($"Recovery event of request {index} before its highest sequence number.");
+            var request = _requests[index];
+            if (p.IsDeleted || p.SequenceNr < request.FromSequenceNr || p.SequenceNr > _to) return;
+            foreach (var adapted in _journal.AdaptFromJournal(p))
+                request.PersistentActor.Tell(new ReplayedMessage(adapted), ActorRefs.NoSender);
+        }
+
+        // Answers every request before `index`: the current one with its highest number; one that reported no rows
+        // at all is a defect of the reader, answered as a failure rather than as an empty stream.
+        private void CompleteUpTo(int index)
+        {
+            for (; _completed < index; _completed++)
+            {
+                var request = _requests[_completed];
+                if (_completed == _current)
+                {
+                    request.PersistentActor.Tell(new RecoverySuccess(_highest));
+                    if (_journal.CanPublish) _journal._eventStream.Publish(request);
+                }
+                else request.PersistentActor.Tell(new ReplayMessagesFailure(
+                    new InvalidOperationException($"The journal read no highest sequence number for '{request.PersistenceId}'.")));
+            }
+        }
+
+        internal void CompleteAll() => CompleteUpTo(_requests.Count);
+
+        internal void FailRemaining(Exception cause)
+        {
+            for (; _completed < _requests.Count; _completed++)
+                _requests[_completed].PersistentActor.Tell(new ReplayMessagesFailure(cause));
+        }
     }
 
     // The journal protocol as AsyncWriteJournal speaks it (WriteMessagesSuccessful/Failed, then one reply per message,

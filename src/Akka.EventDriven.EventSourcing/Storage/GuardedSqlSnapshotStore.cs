@@ -1,4 +1,5 @@
 using Akka.Actor;
+using Akka.Event;
 using Akka.Pattern;
 using Akka.Persistence;
 using Akka.Persistence.Sql.Snapshot;
@@ -12,12 +13,31 @@ namespace Akka.EventDriven.EventSourcing.Storage;
 /// again), and the refused request is never answered, so the aggregate whose recovery asked for it waits for the whole
 /// recovery timeout (30 s) after the database is back. Here the refusal is answered as the failure it is, at once, so
 /// that the aggregate's own recovery retry takes over and the node resumes as soon as the database answers.
+/// And one addition: loads are coalesced (<see cref="SnapshotLoader"/>), many aggregates' in one query.
 /// </summary>
-public sealed class GuardedSqlSnapshotStore(Configuration.Config config) : SqlSnapshotStore(config)
+public sealed class GuardedSqlSnapshotStore : SqlSnapshotStore
 {
+    private readonly SnapshotLoader? _loader;
+
+    /// <summary>Created by Akka.Persistence from the plugin config.</summary>
+    public GuardedSqlSnapshotStore(Configuration.Config config) : base(config) =>
+        _loader = SnapshotLoader.Create(config, Context.System, Context.GetLogger());
+
+    /// <inheritdoc />
+    protected override void PostStop()
+    {
+        _loader?.Stop();
+        base.PostStop();
+    }
+
     /// <inheritdoc />
     protected override bool AroundReceive(Receive receive, object message)
     {
+        if (_loader is not null && message is LoadSnapshot loading && !Equals(loading.Criteria, SnapshotSelectionCriteria.None))
+        {
+            _loader.Enqueue(loading, Sender);
+            return true;
+        }
         try
         {
             return base.AroundReceive(receive, message);

@@ -214,6 +214,59 @@ public sealed class PostgreSqlJournal : BatchingJournal
         }
     }
 
+    // Every request of a batch in one statement, so one snapshot of the table: its highest sequence number (deleted
+    // rows included: the highest is kept, marked deleted, so that numbers never go back) and its events up to that
+    // number. A stream never written still yields one row (highest 0, no event).
+    private const string RecoveriesSql = """
+        SELECT r.n, coalesce(h.highest, 0), e.sequence_nr, e.created_at, e.payload, e.manifest, e.serializer_id
+        FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS r(persistence_id, from_nr, to_nr, max_n, n)
+        CROSS JOIN LATERAL (SELECT max(sequence_nr) AS highest FROM event_journal j WHERE j.persistence_id = r.persistence_id) h
+        LEFT JOIN LATERAL (
+          SELECT j.sequence_nr, j.created_at, j.payload, j.manifest, j.serializer_id FROM event_journal j
+          WHERE j.persistence_id = r.persistence_id AND j.sequence_nr >= r.from_nr
+            AND j.sequence_nr <= least(r.to_nr, h.highest) AND j.is_deleted = false
+          ORDER BY j.sequence_nr LIMIT r.max_n) e ON true
+        ORDER BY r.n, e.sequence_nr
+        """;
+
+    /// <inheritdoc />
+    protected override async Task ReadRecoveriesAsync(IReadOnlyList<ReplayMessages> requests, RecoveryRows rows,
+        CancellationToken cancellationToken)
+    {
+        var ids = new string[requests.Count];
+        var from = new long[requests.Count];
+        var to = new long[requests.Count];
+        var max = new long[requests.Count];
+        for (var i = 0; i < requests.Count; i++)
+        {
+            ids[i] = requests[i].PersistenceId;
+            from[i] = requests[i].FromSequenceNr;
+            to[i] = requests[i].ToSequenceNr;
+            max[i] = Math.Max(0, requests[i].Max);
+        }
+        await using var connection = await OpenAsync();
+        await using var command = new NpgsqlCommand(RecoveriesSql, connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = ids, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
+        command.Parameters.Add(new NpgsqlParameter { Value = from, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter { Value = to, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter { Value = max, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        var current = -1;
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            var index = (int)reader.GetInt64(0) - 1;
+            if (index != current)
+            {
+                rows.Highest(index, reader.GetInt64(1));
+                current = index;
+            }
+            if (reader.IsDBNull(2)) continue;
+            var payload = Deserialize((byte[])reader[4], reader.GetInt32(6), reader.IsDBNull(5) ? null : reader.GetString(5));
+            rows.Replayed(index, new Persistent(payload, reader.GetInt64(2), ids[index], "", false, ActorRefs.NoSender, null,
+                reader.GetInt64(3)));
+        }
+    }
+
     /// <inheritdoc />
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr,
         CancellationToken cancellationToken)

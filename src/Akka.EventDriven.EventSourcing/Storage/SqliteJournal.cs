@@ -182,6 +182,48 @@ public sealed class SqliteJournal : BatchingJournal
     }
 
     /// <inheritdoc />
+    protected override async Task ReadRecoveriesAsync(IReadOnlyList<ReplayMessages> requests, RecoveryRows rows,
+        CancellationToken cancellationToken)
+    {
+        // SQLite runs in this process: what a load costs is a connection and a statement, not a round trip. One
+        // connection, one read transaction (a consistent view; WAL lets it run beside the writer) and two prepared
+        // statements serve the whole batch.
+        await using var connection = await OpenAsync();
+        await using var tx = connection.BeginTransaction(deferred: true);
+        await using var highest = new SqliteCommand("SELECT max(sequence_nr) FROM event_journal WHERE persistence_id = $p", connection, tx);
+        var hp = highest.Parameters.Add("$p", SqliteType.Text);
+        await using var events = new SqliteCommand("""
+            SELECT sequence_nr, timestamp, payload, manifest, serializer_id FROM event_journal
+            WHERE persistence_id = $p AND sequence_nr >= $f AND sequence_nr <= $t AND is_deleted = 0
+            ORDER BY sequence_nr LIMIT $n
+            """, connection, tx);
+        var ep = events.Parameters.Add("$p", SqliteType.Text);
+        var ef = events.Parameters.Add("$f", SqliteType.Integer);
+        var et = events.Parameters.Add("$t", SqliteType.Integer);
+        var en = events.Parameters.Add("$n", SqliteType.Integer);
+        for (var i = 0; i < requests.Count; i++)
+        {
+            var request = requests[i];
+            hp.Value = request.PersistenceId;
+            var high = await highest.ExecuteScalarAsync(cancellationToken) is long h ? h : 0L;
+            rows.Highest(i, high);
+            var to = Math.Min(request.ToSequenceNr, high);
+            if (to <= 0 || request.FromSequenceNr > to || request.Max <= 0) continue;
+            ep.Value = request.PersistenceId;
+            ef.Value = request.FromSequenceNr;
+            et.Value = to;
+            en.Value = request.Max;
+            await using var reader = await events.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var payload = Deserialize((byte[])reader[2], reader.GetInt32(4), reader.IsDBNull(3) ? null : reader.GetString(3));
+                rows.Replayed(i, new Persistent(payload, reader.GetInt64(0), request.PersistenceId, "", false, ActorRefs.NoSender,
+                    null, reader.GetInt64(1)));
+            }
+        }
+    }
+
+    /// <inheritdoc />
     public override async Task<long> ReadHighestSequenceNrAsync(string persistenceId, long fromSequenceNr,
         CancellationToken cancellationToken)
     {

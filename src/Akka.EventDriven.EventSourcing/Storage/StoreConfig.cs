@@ -169,8 +169,12 @@ public sealed record StoreSettings(
         // snapshot store again and again and holds every snapshot request until the database is back, so aggregates
         // would time out instead of failing fast.
         var snapshotAutoInitialize = Provider == StoreProvider.PostgreSql && BatchedJournal ? "off" : "on";
+        // Recoveries are coalesced by the journal and the snapshot store (many aggregates per query), so the database's
+        // load no longer grows with the number of recoveries in flight: Akka's default of 50 at a time would only cap
+        // the batches and serialise a burst of cold loads behind it.
         var hocon = $$"""
             akka.persistence {
+              max-concurrent-recoveries = 1000
               journal {
                 plugin = "{{journalPlugin}}"
                 event-driven-postgresql {

@@ -190,6 +190,15 @@ public static class LiveChecks
         var same = want.OrderBy(kv => kv.Key).SequenceEqual(perAnalyst.OrderBy(kv => kv.Key));
         if (!same) failures.Add("read model differs from the ledger");
         Console.WriteLine($"Check read model: active investigations per analyst {string.Join(", ", perAnalyst.Select(kv => $"{kv.Key}={kv.Value}"))}; matches the ledger: {same}");
+
+        // The pipelines have caught up before they are stopped: every severe finding analysed and delivered to the
+        // threats subscriber, and both durable groups on the findings topic acknowledged up to the head of its log
+        // (stopping earlier would leave findings of this run for the next run's groups, which filter them out).
+        var severe = generator.Investigations.Values.Sum(i => i.SevereFindings);
+        async Task<long> FindingsLag() => (await bus.GetTopicsAsync()).Where(t => t.Name == LiveSystem.FindingsTopic)
+            .Sum(t => t.LagByGroup.Values.Sum());
+        if (!await Until(async () => live.Threats.Count >= severe && await FindingsLag() == 0, TimeSpan.FromSeconds(60)))
+            failures.Add($"pipelines: {live.Threats.Count} of {severe} severe findings analysed, {await FindingsLag()} findings not acknowledged after 60 s");
         return failures;
     }
 

@@ -131,8 +131,12 @@ internal sealed class BusStore(StoreSettings store)
         long cut = 0;
         if (maxMessages is { } max) cut = Math.Max(cut, head.Value - max);
         if (maxAge is { } age)
-            cut = Math.Max(cut, await Scalar("SELECT MAX(sequence_nr) FROM event_journal WHERE persistence_id = @pid AND created_at < @before",
-                ("pid", persistenceId), ("before", DateTime.UtcNow.Ticks - age.Ticks)) ?? 0);
+            // A row's insert time is in .NET ticks: PostgreSQL's journal takes it from the database clock (so is "now"
+            // here), SQLite's from the writer's (one process, one clock); the column is named per dialect.
+            cut = Math.Max(cut, await Scalar(Pg
+                ? "SELECT MAX(sequence_nr) FROM event_journal WHERE persistence_id = @pid AND created_at < (extract(epoch FROM clock_timestamp()) * 10000000)::bigint + 621355968000000000 - @age"
+                : "SELECT MAX(sequence_nr) FROM event_journal WHERE persistence_id = @pid AND timestamp < @now - @age",
+                ("pid", persistenceId), ("age", age.Ticks), ("now", DateTime.UtcNow.Ticks)) ?? 0);
         cut = Math.Min(cut, Math.Min(slowest.Value, head.Value - 1));
         if (cut <= floor) return floor;
         foreach (var sql in new[]

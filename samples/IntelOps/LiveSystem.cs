@@ -52,7 +52,7 @@ public sealed class LiveSystem : IAsyncDisposable
 
     public Uri Address { get; }
     public ActorSystem System => _app.Services.GetRequiredService<ActorSystem>();
-    public EventBus Bus => EventBus.Get(System);
+    public MessageBus Bus => MessageBus.Get(System);
     public SagaOrchestrator Sagas => SagaOrchestrator.Get(System);
 
     // What the node saw.

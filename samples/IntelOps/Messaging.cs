@@ -26,7 +26,7 @@ public static class Messaging
     {
         using var host = IntelOpsHost.Build(environment, more: b => b.WithEventBus());
         await host.StartAsync();
-        var bus = EventBus.Get(host.Services.GetRequiredService<ActorSystem>());
+        var bus = MessageBus.Get(host.Services.GetRequiredService<ActorSystem>());
         var failures = new List<string>();
         var topic = $"intel.cases-closed.run-{runId}";
 

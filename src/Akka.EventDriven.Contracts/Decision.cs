@@ -23,7 +23,7 @@ public sealed class Decision
     /// <summary>True when the command was rejected.</summary>
     public bool IsRejected => RejectionReason is not null;
 
-    /// <summary>Accept the command and raise these events (the guide's <c>raiseEvent</c>).</summary>
+    /// <summary>Accept the command and raise these events.</summary>
     public static Decision Raise(params object[] events)
     {
         ArgumentNullException.ThrowIfNull(events);

@@ -22,7 +22,7 @@ public enum CommandErrorKind
     Failed,
 }
 
-/// <summary>The result of <see cref="CommandBus.ExecuteAsync"/> (the guide's <c>{ success, data }</c>).</summary>
+/// <summary>The result of <see cref="CommandBus.ExecuteAsync"/>: success with the handler's data, or the kind of failure and its error.</summary>
 /// <param name="Success">True when the command succeeded.</param>
 /// <param name="Data">What the handler returned (for aggregate commands: the <see cref="CommandAccepted"/>).</param>
 /// <param name="ErrorKind">Why it failed, when it did.</param>
@@ -54,7 +54,7 @@ public sealed record CommandOutcome(bool Success, object? Data = null, CommandEr
 }
 
 /// <summary>
-/// The guide's <c>CommandBus</c>: one handler per command type; <see cref="ExecuteAsync"/> returns a
+/// Routes commands to their handlers: one handler per command type; <see cref="ExecuteAsync"/> returns a
 /// <see cref="CommandOutcome"/> and never throws for expected failures (validation, rejection, conflict, timeout,
 /// missing handler, storage failure). <see cref="RegisterAggregate{TCommand,TState}"/> routes a command type to a
 /// sharded aggregate through its repository. Thread-safe.

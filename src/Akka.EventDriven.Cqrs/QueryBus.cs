@@ -6,7 +6,7 @@ using Akka.EventDriven.Projections;
 namespace Akka.EventDriven.Cqrs;
 
 /// <summary>How a query's results are cached.</summary>
-/// <param name="Ttl">How long a result is served from the cache at most (the guide's <c>cacheTTL</c>).</param>
+/// <param name="Ttl">How long a result is served from the cache at most.</param>
 /// <param name="InvalidatedBy">The aggregates whose new events make a result stale, as persistence-id prefixes:
 /// <c>"Investigation-"</c> (every investigation) or <c>"Investigation-inv-1"</c> (one). Null: only the TTL applies.</param>
 /// <param name="InvalidatedByTags">Tags whose new events make a result stale: an aggregate name (every event carries
@@ -20,7 +20,7 @@ public sealed record QueryCacheOptions<TQuery>(TimeSpan Ttl, Func<TQuery, IEnume
 public sealed record QueryResult(object? Result, bool Cached);
 
 /// <summary>
-/// The guide's <c>QueryBus</c>: one handler per query type, optional caching with a TTL, and — beyond the guide —
+/// Routes queries to their handlers: one handler per query type, optional caching with a TTL, and
 /// invalidation by events: a cached result names the aggregates it depends on, and is dropped as soon as an event of
 /// one of them is projected. Each node runs its own live at-least-once projection over the journal (from its end), so
 /// the cache of every node is invalidated. The cache is bounded (least recently used entries are evicted). A result is

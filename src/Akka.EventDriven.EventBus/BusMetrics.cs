@@ -3,7 +3,7 @@ using System.Diagnostics.Metrics;
 
 namespace Akka.EventDriven.EventBus;
 
-/// <summary>The guide's <c>getMetrics()</c>: counters of this node since it started, plus the depth of durable topics
+/// <summary>The bus's metrics: counters of this node since it started, plus the depth of durable topics
 /// and queues this node consumes.</summary>
 /// <param name="MessagesPublished">Messages published from this node (fast path and durable).</param>
 /// <param name="MessagesDelivered">Messages handled successfully by subscriptions on this node.</param>
@@ -36,12 +36,12 @@ public sealed record BusMetricsSnapshot(
     public long SubscriptionLag => QueueDepth.Values.Sum();
 }
 
-/// <summary>What this node's bus knows of one topic or queue (<see cref="EventBus.GetTopicsAsync"/>,
-/// <see cref="EventBus.GetQueuesAsync"/>).</summary>
+/// <summary>What this node's bus knows of one topic or queue (<see cref="MessageBus.GetTopicsAsync"/>,
+/// <see cref="MessageBus.GetQueuesAsync"/>).</summary>
 /// <param name="Name">The topic or queue name.</param>
 /// <param name="Published">Messages published (or enqueued) on it from this node since it started.</param>
 /// <param name="Delivered">Messages of it handled successfully by subscriptions (or consumers) on this node.</param>
-/// <param name="PublishedPerSecond">Publish rate from this node over the last <see cref="EventBus.RateWindow"/>
+/// <param name="PublishedPerSecond">Publish rate from this node over the last <see cref="MessageBus.RateWindow"/>
 /// (or since the name was first seen, when that is more recent).</param>
 /// <param name="DeliveredPerSecond">Delivery rate on this node over the same window.</param>
 /// <param name="Subscriptions">Live fast-path subscriptions to it on this node (exact name or group); 0 for a queue.</param>

@@ -10,7 +10,7 @@ namespace Akka.EventDriven.EventBus;
 public static class BusStreams
 {
     /// <summary>
-    /// The messages of a subscription (<see cref="EventBus.SubscribeAsync{T}"/> with <paramref name="options"/>) as a
+    /// The messages of a subscription (<see cref="MessageBus.SubscribeAsync{T}"/> with <paramref name="options"/>) as a
     /// source. Backpressure reaches the subscription: its handler waits while the stream's buffer
     /// (<paramref name="bufferSize"/>) is full, so a durable subscription stops acknowledging and its consumer stops
     /// delivering (bounded by max-in-flight), and a fast-path subscriber's own buffer applies its overflow policy.
@@ -18,16 +18,16 @@ public static class BusStreams
     /// crash or a cancelled stream loses what was buffered but not yet processed. Use <see cref="CommittableSubscribe{T}"/>
     /// for at-least-once. The stream materializes the subscription; cancelling or completing the stream disposes it.
     /// </summary>
-    public static Source<BusMessage<T>, Task<IBusSubscription>> Subscribe<T>(EventBus bus, string topic,
+    public static Source<BusMessage<T>, Task<IBusSubscription>> Subscribe<T>(MessageBus bus, string topic,
         SubscriptionOptions? options = null, int bufferSize = 256)
     {
         ArgumentNullException.ThrowIfNull(bus);
         return FromSubscription<T>(bufferSize, handler => bus.SubscribeAsync(topic, handler, options));
     }
 
-    /// <summary>A queue's messages (<see cref="EventBus.ConsumeAsync{T}"/>) as a source; at-most-once like
+    /// <summary>A queue's messages (<see cref="MessageBus.ConsumeAsync{T}"/>) as a source; at-most-once like
     /// <see cref="Subscribe{T}"/> (see <see cref="CommittableConsume{T}"/> for at-least-once).</summary>
-    public static Source<BusMessage<T>, Task<IBusSubscription>> Consume<T>(EventBus bus, string queue,
+    public static Source<BusMessage<T>, Task<IBusSubscription>> Consume<T>(MessageBus bus, string queue,
         SubscriptionOptions? options = null, int bufferSize = 256)
     {
         ArgumentNullException.ThrowIfNull(bus);
@@ -49,7 +49,7 @@ public static class BusStreams
     /// Every element must be committed (a filtered-out one too): one that is never committed holds back its partition's
     /// offset until the stream stops.
     /// </summary>
-    public static Source<CommittableBusMessage<T>, Task<IBusSubscription>> CommittableSubscribe<T>(EventBus bus, string topic,
+    public static Source<CommittableBusMessage<T>, Task<IBusSubscription>> CommittableSubscribe<T>(MessageBus bus, string topic,
         SubscriptionOptions? options = null, int bufferSize = 64)
     {
         ArgumentNullException.ThrowIfNull(bus);
@@ -58,7 +58,7 @@ public static class BusStreams
 
     /// <summary>A queue's messages as an at-least-once source; see <see cref="CommittableSubscribe{T}"/>. At most
     /// <c>durable.queue-prefetch</c> uncommitted messages are out to one stream at a time.</summary>
-    public static Source<CommittableBusMessage<T>, Task<IBusSubscription>> CommittableConsume<T>(EventBus bus, string queue,
+    public static Source<CommittableBusMessage<T>, Task<IBusSubscription>> CommittableConsume<T>(MessageBus bus, string queue,
         SubscriptionOptions? options = null, int bufferSize = 16)
     {
         ArgumentNullException.ThrowIfNull(bus);
@@ -107,7 +107,7 @@ public static class BusStreams
     /// <summary>Publishes every element on <paramref name="topic"/> (durably with <see cref="PublishOptions.Persistent"/>),
     /// at most <paramref name="parallelism"/> publishes at a time; completes when the last publish is acknowledged and
     /// fails with the first publish that fails.</summary>
-    public static Sink<T, Task<Done>> Publish<T>(EventBus bus, string topic, PublishOptions? options = null, int parallelism = 8)
+    public static Sink<T, Task<Done>> Publish<T>(MessageBus bus, string topic, PublishOptions? options = null, int parallelism = 8)
         where T : notnull
     {
         ArgumentNullException.ThrowIfNull(bus);
@@ -116,7 +116,7 @@ public static class BusStreams
     }
 
     /// <summary>Enqueues every element on <paramref name="queue"/>; see <see cref="Publish{T}"/>.</summary>
-    public static Sink<T, Task<Done>> Enqueue<T>(EventBus bus, string queue, PublishOptions? options = null, int parallelism = 8)
+    public static Sink<T, Task<Done>> Enqueue<T>(MessageBus bus, string queue, PublishOptions? options = null, int parallelism = 8)
         where T : notnull
     {
         ArgumentNullException.ThrowIfNull(bus);

@@ -1,6 +1,6 @@
 namespace Akka.EventDriven.EventBus;
 
-/// <summary>What a subscription promises about its handler (the guide's <c>guarantee</c>).</summary>
+/// <summary>What a subscription promises about its handler.</summary>
 public enum DeliveryGuarantee
 {
     /// <summary>A failing handler is not retried: the message goes straight to the dead-letter queue.</summary>
@@ -25,7 +25,7 @@ public enum OverflowPolicy
 /// <summary>How a message is published.</summary>
 public sealed record PublishOptions
 {
-    /// <summary>Journal the message before acknowledging the publish (a durable topic, the guide's <c>persistent: true</c>):
+    /// <summary>Journal the message before acknowledging the publish (a durable topic):
     /// durable subscriptions receive it at least once, even if they were down when it was published.</summary>
     public bool Persistent { get; init; }
 
@@ -43,7 +43,7 @@ public sealed record PublishOptions
     public IReadOnlyDictionary<string, string>? Headers { get; init; }
 }
 
-/// <summary>How a subscription (topic, durable topic or queue) handles messages: the guide's subscription options.</summary>
+/// <summary>How a subscription (topic, durable topic or queue) handles messages.</summary>
 public sealed record SubscriptionOptions
 {
     /// <summary>Group name. On a topic, each message goes to one member of each group (competing consumers).

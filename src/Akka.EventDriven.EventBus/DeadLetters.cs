@@ -37,10 +37,10 @@ public sealed record DeadLetter(
 /// (table <c>bus_dead_letters</c>), so it survives restarts.</summary>
 public sealed class DeadLetterQueue
 {
-    private readonly EventBus _bus;
+    private readonly MessageBus _bus;
     private readonly BusStore _store;
 
-    internal DeadLetterQueue(EventBus bus, BusStore store, string name)
+    internal DeadLetterQueue(MessageBus bus, BusStore store, string name)
     {
         TopicNames.Validate(name, kind: "dead-letter queue");
         _bus = bus;

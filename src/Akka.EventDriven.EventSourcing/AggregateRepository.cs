@@ -29,7 +29,7 @@ public sealed class AggregateOverloadedException(string aggregateName, string ag
     : AggregateFailedException(aggregateName, aggregateId, reason);
 
 /// <summary>
-/// The gateway to one aggregate type (the guide's <c>AggregateRepository</c>): send a command to an aggregate id from
+/// The gateway to one aggregate type: send a command to an aggregate id from
 /// any node and get a typed <see cref="CommandResult"/> back; read its state, its audit trail and its state as of a
 /// version. Thread-safe.
 /// </summary>

@@ -41,11 +41,11 @@ public sealed class Aggregates : IExtension
             sharding = sharding.WithPassivateIdleAfter(s.PassivateIdleAfter);
             var region = await clusterSharding.StartAsync(
                 aggregate.Name,
-                entityId => AggregateEntity.Props(entityId, aggregate, s),
+                entityId => AggregateShardEntity.Props(entityId, aggregate, s),
                 sharding,
                 new AggregateMessageExtractor(100),
                 clusterSharding.DefaultShardAllocationStrategy(sharding),
-                AggregateEntity.Stop.Instance);
+                AggregateShardEntity.Stop.Instance);
             return new AggregateRepository<TState>(_system, region, aggregate, s);
         }));
         object repository;

@@ -1,4 +1,5 @@
 using Akka.Hosting;
+using Akka.EventDriven.EventBus;
 
 namespace Akka.EventDriven.Hosting;
 
@@ -7,7 +8,7 @@ public static class EventBusHosting
 {
     /// <summary>Starts the event bus's durable parts (journaled topic and queue logs, durable consumers) on this node at
     /// start-up, so durable consumers spread over every node that calls this. Call after <c>WithEventDriven</c>; get the
-    /// bus with <c>EventBus.Get(system)</c>. The fast path (topics, request-reply) needs no start-up.
+    /// bus with <c>MessageBus.Get(system)</c>. The fast path (topics, request-reply) needs no start-up.
     /// <code>
     /// services.AddAkka("intelops", b =&gt; b.WithEventDriven(o =&gt; { ... }).WithEventBus());
     /// </code></summary>
@@ -18,7 +19,7 @@ public static class EventBusHosting
     {
         builder.AddStartup(async (system, _) =>
         {
-            var bus = EventBus.EventBus.Get(system);
+            var bus = MessageBus.Get(system);
             if (hostDurableConsumers) await bus.StartAsync();
         });
         return builder;

@@ -15,6 +15,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using OpenTelemetry.Metrics;
+using Akka.EventDriven.EventBus;
 
 namespace Akka.EventDriven.Http;
 
@@ -79,7 +80,7 @@ public static class EventDrivenHttpExtensions
         var lazy = new Lazy<Endpoints>(() =>
         {
             var system = services.GetRequiredService<ActorSystem>();
-            var maxBody = options.MaxBodyBytes ?? EventBus.EventBus.Get(system).Settings.MaxMessageBytes + 4096L;
+            var maxBody = options.MaxBodyBytes ?? MessageBus.Get(system).Settings.MaxMessageBytes + 4096L;
             return new Endpoints(system, options, new RequestReader(options, MessageTypes.For(system), maxBody), QueryBusOf(services, system, options));
         });
         Endpoints E() => lazy.Value;
@@ -137,7 +138,7 @@ public static class EventDrivenHttpExtensions
     /// <summary>The meters of the platform's modules that <see cref="AddEventDrivenHttp"/> exports on <c>/metrics</c>.</summary>
     public static IReadOnlyList<string> Meters { get; } =
     [
-        Endpoints.MeterName, EventBus.EventBus.MeterName, CqrsMetrics.MeterName, Projections.Projection.MeterName,
+        Endpoints.MeterName, MessageBus.MeterName, CqrsMetrics.MeterName, Projections.Projection.MeterName,
         SagaMetrics.MeterName, StreamProcessor.MeterName,
     ];
 

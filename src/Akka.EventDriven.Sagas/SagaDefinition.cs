@@ -187,7 +187,7 @@ public sealed class SagaBuilder<TData> where TData : class
     }
 
     /// <summary>The overall deadline, counted from the start: a saga still running then is compensated (its running
-    /// step is cancelled). Default: none. <see cref="SagaOptions.Deadline"/> overrides it per instance.</summary>
+    /// step is cancelled). Default: none. <see cref="SagaStartOptions.Deadline"/> overrides it per instance.</summary>
     public SagaBuilder<TData> Deadline(TimeSpan deadline)
     {
         if (deadline <= TimeSpan.Zero) throw new ArgumentException("A deadline must be positive.", nameof(deadline));

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Akka.Actor;
 using Akka.EventDriven.Serialization;
+using Akka.EventDriven.EventBus;
 
 namespace Akka.EventDriven.Sagas;
 
@@ -199,7 +200,7 @@ public sealed class DelegateSagaEventPublisher(Func<SagaLifecycleEvent, Cancella
 /// <param name="system">The actor system whose bus is used.</param>
 public sealed class BusSagaEventPublisher(ActorSystem system) : ISagaEventPublisher
 {
-    private readonly EventBus.EventBus _bus = EventBus.EventBus.Get(system);
+    private readonly MessageBus _bus = MessageBus.Get(system);
 
     /// <summary>The topic of saga <paramref name="sagaName"/>'s lifecycle events.</summary>
     public static string TopicFor(string sagaName)

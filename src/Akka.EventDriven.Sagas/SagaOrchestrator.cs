@@ -10,7 +10,7 @@ using Akka.EventDriven.Sagas.Internal;
 namespace Akka.EventDriven.Sagas;
 
 /// <summary>Per-instance options of <see cref="SagaOrchestrator.ExecuteAsync{TData}"/>.</summary>
-public sealed class SagaOptions
+public sealed class SagaStartOptions
 {
     /// <summary>The instance id. Default: a new GUID. Starting an id that already exists starts nothing and returns it
     /// (an idempotent start).</summary>
@@ -24,7 +24,7 @@ public sealed class SagaOptions
 }
 
 /// <summary>
-/// The saga orchestrator of an actor system (the guide's <c>SagaOrchestrator</c>): register definitions, then
+/// The saga orchestrator of an actor system: register definitions, then
 /// <see cref="ExecuteAsync{TData}"/> starts an instance as a sharded persistent actor keyed by its id and returns the
 /// id; <see cref="WaitForCompletionAsync"/> and <see cref="GetStatusAsync"/> follow it from any node.
 /// With Akka.Hosting, <c>WithSagas</c> does the registration and start.
@@ -135,7 +135,7 @@ public sealed class SagaOrchestrator : IExtension
     /// its id once the start is durable (journaled, and in the index of running sagas). The saga then runs on its own;
     /// follow it with <see cref="WaitForCompletionAsync"/> or <see cref="GetStatusAsync"/>.
     /// </summary>
-    public async Task<string> ExecuteAsync<TData>(string sagaName, TData input, SagaOptions? options = null,
+    public async Task<string> ExecuteAsync<TData>(string sagaName, TData input, SagaStartOptions? options = null,
         CancellationToken cancellationToken = default) where TData : class
     {
         ArgumentNullException.ThrowIfNull(input);
@@ -176,7 +176,7 @@ public sealed class SagaOrchestrator : IExtension
     }
 
     /// <summary>Starts the saga and waits until it finished (<see cref="ExecuteAsync{TData}"/> + <see cref="WaitForCompletionAsync"/>).</summary>
-    public async Task<SagaStatus> RunAsync<TData>(string sagaName, TData input, TimeSpan timeout, SagaOptions? options = null,
+    public async Task<SagaStatus> RunAsync<TData>(string sagaName, TData input, TimeSpan timeout, SagaStartOptions? options = null,
         CancellationToken cancellationToken = default) where TData : class
     {
         var id = await ExecuteAsync(sagaName, input, options, cancellationToken);

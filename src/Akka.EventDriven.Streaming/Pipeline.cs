@@ -4,7 +4,7 @@ using Akka.Streams.Dsl;
 namespace Akka.EventDriven.Streaming;
 
 /// <summary>
-/// Entry point of the pipeline DSL (the guide's <c>StreamProcessor.builder(name, source)</c>): a named pipeline from a
+/// Entry point of the pipeline DSL: a named pipeline from a
 /// source, through LINQ-named operators, to a sink. The result is a <see cref="PipelineDefinition"/> that a
 /// <see cref="StreamProcessor"/> starts and stops by name. Every operator maps to one plain Akka.Streams stage (plus one
 /// stage after the source that counts elements and stops the pipeline gracefully), so a pipeline

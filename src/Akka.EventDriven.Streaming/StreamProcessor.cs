@@ -93,7 +93,7 @@ internal sealed class PipelineCounters(string name)
 }
 
 /// <summary>
-/// Runs named pipelines (the guide's <c>StreamProcessor</c>: <c>definePipeline</c>, <c>start</c>, <c>stop</c>):
+/// Runs named pipelines:
 /// each on its own materialization, supervised as its <see cref="PipelineDefinition.Supervision"/> says, with
 /// throughput and error counts in <see cref="GetMetrics"/> and in System.Diagnostics.Metrics (meter
 /// <c>Akka.EventDriven.Streaming</c>: <c>eventdriven.pipeline.elements.in</c>, <c>.elements.out</c>, <c>.errors</c>,
@@ -124,7 +124,7 @@ public sealed class StreamProcessor : IAsyncDisposable
     /// <summary>The names of the defined pipelines.</summary>
     public IReadOnlyCollection<string> Pipelines => _pipelines.Keys.ToList();
 
-    /// <summary>Registers a pipeline (the guide's <c>definePipeline</c>). Its name must be new.</summary>
+    /// <summary>Registers a pipeline. Its name must be new.</summary>
     public void DefinePipeline(PipelineDefinition pipeline)
     {
         ArgumentNullException.ThrowIfNull(pipeline);
@@ -134,7 +134,7 @@ public sealed class StreamProcessor : IAsyncDisposable
         _registry.Add(this, pipeline.Name);
     }
 
-    /// <summary>Starts the named pipeline (the guide's <c>start</c>); completes once it is materialized. Starting a
+    /// <summary>Starts the named pipeline; completes once it is materialized. Starting a
     /// running pipeline does nothing.</summary>
     public Task StartAsync(string name)
     {

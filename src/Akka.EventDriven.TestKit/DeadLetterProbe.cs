@@ -16,7 +16,7 @@ public sealed class DeadLetterProbe
 {
     private readonly MessageTypeRegistry _registry;
 
-    internal DeadLetterProbe(EventBus.EventBus bus, MessageTypeRegistry registry, string? queue)
+    internal DeadLetterProbe(MessageBus bus, MessageTypeRegistry registry, string? queue)
     {
         Queue = bus.DeadLetters(queue);
         _registry = registry;

@@ -4,6 +4,7 @@ using Akka.EventDriven.Hosting;
 using Akka.EventDriven.Projections;
 using Akka.Hosting;
 using Xunit;
+using Akka.EventDriven.EventBus;
 
 namespace Akka.EventDriven.TestKit;
 
@@ -35,7 +36,7 @@ public abstract class EventDrivenTestKit : IAsyncLifetime
     public ActorSystem Sys => Node.System;
 
     /// <summary>The node's event bus.</summary>
-    public EventBus.EventBus Bus => Node.Bus;
+    public MessageBus Bus => Node.Bus;
 
     /// <summary>Registers the spec's types and aggregates (the <c>WithEventDriven</c> options).</summary>
     protected abstract void ConfigureEventDriven(EventDrivenOptions options);

@@ -83,7 +83,7 @@ public sealed class EventDrivenTestNode : IAsyncDisposable
     public MessageTypeRegistry Registry => MessageTypes.For(System);
 
     /// <summary>The node's event bus.</summary>
-    public EventBus.EventBus Bus => EventBus.EventBus.Get(System);
+    public MessageBus Bus => MessageBus.Get(System);
 
     /// <summary>
     /// Starts a node: <paramref name="configure"/> registers types and aggregates (store and environment are preset:

@@ -36,7 +36,7 @@ public sealed class TopicProbe<T> : IAsyncDisposable
     public static async Task<TopicProbe<T>> SubscribeAsync(Akka.Actor.ActorSystem system, string topic, SubscriptionOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(system);
-        var bus = EventBus.EventBus.Get(system);
+        var bus = MessageBus.Get(system);
         var probe = new TopicProbe<T>(topic, options, MessageTypes.For(system));
         probe._subscription = await bus.SubscribeAsync<T>(topic, (m, ct) => probe._received.Writer.WriteAsync(m, ct).AsTask(), options);
         return probe;

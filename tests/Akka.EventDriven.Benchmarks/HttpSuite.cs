@@ -15,6 +15,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Akka.EventDriven.EventBus;
 
 namespace Akka.EventDriven.Benchmarks;
 
@@ -23,7 +24,7 @@ namespace Akka.EventDriven.Benchmarks;
 /// Commands: 64 concurrent HTTP/1.1 keep-alive clients (one connection each, one command in flight each, each on its
 /// own aggregate) sending <c>POST /api/commands</c>, against 64 in-process loops sending the same commands through
 /// <see cref="CommandBus.ExecuteAsync"/> (goal: ratio ≥ 0.7; p50/p99 latency of both). Publishes: the same 64
-/// clients on <c>POST /api/topics/{t}</c> against <see cref="EventBus.EventBus.PublishAsync"/> (fast path, goal ≥ 0.7).
+/// clients on <c>POST /api/topics/{t}</c> against <see cref="MessageBus.PublishAsync"/> (fast path, goal ≥ 0.7).
 /// Rounds alternate A B A B (which side goes first swaps each round); each figure is the median of its rounds, with
 /// min–max. The clients run in the benchmark's own process, so their CPU counts against the HTTP side.
 /// </summary>
@@ -56,7 +57,7 @@ public static class HttpSuite
                 CommandRejected r => CommandOutcome.Fail(CommandErrorKind.Rejected, r.Reason),
                 var other => CommandOutcome.Fail(CommandErrorKind.Failed, other.GetType().Name),
             });
-        var bus = EventBus.EventBus.Get(system);
+        var bus = MessageBus.Get(system);
         var clients = Enumerable.Range(0, Clients).Select(_ =>
         {
             var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 1, PooledConnectionIdleTimeout = TimeSpan.FromMinutes(5) })
@@ -187,9 +188,9 @@ public static class HttpSuite
         {
             Compare("commands", "commands/s", busCommands, httpCommands, "CommandBus.ExecuteAsync, 64 loops, 1 in flight each, 64 aggregates",
                 "POST /api/commands, 64 raw HTTP/1.1 keep-alive connections (load-generator client), 1 in flight each, 64 aggregates"),
-            Compare("publishes", "publishes/s", busPublishes, httpPublishes, "EventBus.PublishAsync (fast path), 64 loops, 1 in flight each",
+            Compare("publishes", "publishes/s", busPublishes, httpPublishes, "MessageBus.PublishAsync (fast path), 64 loops, 1 in flight each",
                 "POST /api/topics/{t} (fast path), 64 raw HTTP/1.1 keep-alive connections, 1 in flight each"),
-            Compare("durable-publishes", "publishes/s", busDurable, httpDurable, "EventBus.PublishAsync with Persistent = true, 64 loops, 1 in flight each",
+            Compare("durable-publishes", "publishes/s", busDurable, httpDurable, "MessageBus.PublishAsync with Persistent = true, 64 loops, 1 in flight each",
                 "POST /api/topics/{t} with persistent: true, 64 raw HTTP/1.1 keep-alive connections, 1 in flight each"),
         };
         return new SuiteResult(comparisons, new Dictionary<string, object?>
@@ -213,7 +214,7 @@ public static class HttpSuite
                     ["ratio"] = Math.Round(durableRatio, 3),
                     ["goal"] = 0.7,
                     ["http"] = Describe(httpDurable, "POST /api/topics/{t} with persistent: true, 64 raw HTTP/1.1 keep-alive connections, 1 in flight each"),
-                    ["in_process"] = Describe(busDurable, "EventBus.PublishAsync with Persistent = true, 64 loops, 1 in flight each"),
+                    ["in_process"] = Describe(busDurable, "MessageBus.PublishAsync with Persistent = true, 64 loops, 1 in flight each"),
                 },
                 ["transport_ceiling"] = Describe(noops, "POST /bench/noop: the body parsed as JSON, a small JSON answered, same clients, no platform"),
                 ["publishes"] = new Dictionary<string, object?>
@@ -221,7 +222,7 @@ public static class HttpSuite
                     ["ratio"] = Math.Round(publishRatio, 3),
                     ["goal"] = 0.7,
                     ["http"] = Describe(httpPublishes, "POST /api/topics/{t} (fast path), 64 raw HTTP/1.1 keep-alive connections, 1 in flight each"),
-                    ["in_process"] = Describe(busPublishes, "EventBus.PublishAsync (fast path), 64 loops, 1 in flight each"),
+                    ["in_process"] = Describe(busPublishes, "MessageBus.PublishAsync (fast path), 64 loops, 1 in flight each"),
                     ["subscribers"] = 0,
                 },
             });

@@ -93,7 +93,7 @@ public static class PubSubSuite
     /// <summary>Subscribes a raw and a bus counter on this node and reports their exact counts every 10 ms when they changed.</summary>
     private static async Task SubscribeCountersAsync(ActorSystem system, string node)
     {
-        var bus = EventBus.EventBus.Get(system);
+        var bus = MessageBus.Get(system);
         var rawCount = new long[1];
         var raw = system.ActorOf(Props.Create(() => new RawCounter(rawCount)), "raw-counter");
         await DistributedPubSub.Get(system).Mediator.Ask<SubscribeAck>(new Subscribe(RawTopic, raw));
@@ -138,13 +138,13 @@ public static class PubSubSuite
         var seedPort = FreePort();
         using var host = await StartNodeAsync("n0", seedPort, seedPort, StoreProvider.PostgreSql, ctx.ConnectionString, durable: true);
         var system = host.Services.GetRequiredService<ActorSystem>();
-        var bus = EventBus.EventBus.Get(system);
+        var bus = MessageBus.Get(system);
 
         // ---------------- Part 1: fast path, three processes ----------------
         var children = new List<Process>();
         var fast = new Comparison("fast-path", "deliveries/s", 0.9,
             "raw DistributedPubSub Publish of a byte[] of the same serialized size (Akka's ByteArraySerializer), same topology",
-            "EventBus.Publish of a registered record (JSON payload in the bus's binary envelope), handler per message");
+            "MessageBus.Publish of a registered record (JSON payload in the bus's binary envelope), handler per message");
         try
         {
             var progress = new ConcurrentDictionary<(string Node, string Mode), long>();
@@ -261,7 +261,7 @@ public static class PubSubSuite
             $"{publishers} durable publishers, {DurablePartitions} partitions");
         var durable = await new Comparison("durable", "messages/s", 0.5,
                 "raw Npgsql: NpgsqlBatch of 100 single-row INSERTs per transaction, 2 connections (the append suite's baseline), same row size",
-                $"EventBus.PublishAsync with Persistent = true, acknowledged once journaled; {publishers} publishers, {DurablePartitions} partitions")
+                $"MessageBus.PublishAsync with Persistent = true, acknowledged once journaled; {publishers} publishers, {DurablePartitions} partitions")
             .AlternateAsync(Suites.Pairs,
                 round => RawBaseline.BatchedAsync(ctx.RawConnectionString, $"{ctx.RunId}-{round}", storedPayload, storedSerializer.Manifest(stored),
                     connections: 2, batchSize: 100, idsPerConnection: 200, Suites.WarmUp(round, ctx.Quick), measure),

@@ -89,7 +89,7 @@ public static class SagaSuite
                     {
                         var n = Interlocked.Increment(ref next);
                         var id = $"{ctx.RunId}-{n}";
-                        await sagas.ExecuteAsync(Definition.Name, new BenchSagaData { OrderId = $"order-{n}" }, new SagaOptions { SagaId = id });
+                        await sagas.ExecuteAsync(Definition.Name, new BenchSagaData { OrderId = $"order-{n}" }, new SagaStartOptions { SagaId = id });
                         var status = await sagas.WaitForCompletionAsync(id, TimeSpan.FromSeconds(60));
                         if (status.State != SagaState.Completed || sagas.DataOf<BenchSagaData>(status).Steps != 3) Interlocked.Increment(ref wrong);
                         window.Add(1);

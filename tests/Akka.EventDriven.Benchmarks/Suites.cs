@@ -17,7 +17,7 @@ public static class Suites
             ["pipeline"] = ("DSL Where -> Select -> keyed tumbling count vs the same topology in raw Akka.Streams (goal 0.95)", PipelineSuite.RunAsync),
             ["kafka"] = ("produce and consume+commit through the Kafka stages vs raw Confluent.Kafka loops, mock cluster (goal 0.9)", KafkaSuite.RunAsync),
             ["scale"] = ("one-event commands over 100x more ids (cold loads) vs few ids (goal 0.83 = cost per event <= 1.2x); heap per active aggregate; recovery of 10k events with/without snapshots", ScaleSuite.RunAsync),
-            ["http"] = ("POST /api/commands (64 keep-alive clients) vs CommandBus.ExecuteAsync, POST /api/topics/{t} vs EventBus.PublishAsync (goal 0.7 each)", HttpSuite.RunAsync),
+            ["http"] = ("POST /api/commands (64 keep-alive clients) vs CommandBus.ExecuteAsync, POST /api/topics/{t} vs MessageBus.PublishAsync (goal 0.7 each)", HttpSuite.RunAsync),
         };
 
     // Fixed by the suite definition; BENCH_AGGREGATES / BENCH_IN_FLIGHT exist only for diagnosis (reported in details).

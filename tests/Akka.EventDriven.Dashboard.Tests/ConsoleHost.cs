@@ -262,7 +262,7 @@ public sealed class ConsoleHost : IAsyncLifetime
     /// <summary>Consumes <paramref name="queue"/> with a handler that fails (no retry) until <paramref name="fixedNow"/>
     /// says otherwise, dead-lettering into <paramref name="deadLetterQueue"/>; <paramref name="received"/> gets what it handled.</summary>
     public Task<IBusSubscription> ConsumeAsync(string queue, string deadLetterQueue, Func<bool> fixedNow, Action<Deposit> received) =>
-        EventBus.EventBus.Get(System).ConsumeAsync<Deposit>(queue, (m, _) =>
+        MessageBus.Get(System).ConsumeAsync<Deposit>(queue, (m, _) =>
         {
             if (!fixedNow()) throw new InvalidOperationException($"payment service down (amount {m.Payload.Amount})");
             received(m.Payload);

@@ -49,7 +49,7 @@ public sealed class BusCluster : IAsyncDisposable
         return node;
     }
 
-    public EventBus Bus(int i) => EventBus.Get(Nodes[i]!.System);
+    public MessageBus Bus(int i) => MessageBus.Get(Nodes[i]!.System);
 
     public async Task WaitUpAsync() => await TestWait.UntilAsync(() =>
     {

@@ -2,7 +2,7 @@ using Akka.EventDriven.EventSourcing.Tests;
 
 namespace Akka.EventDriven.EventBus.Tests;
 
-/// <summary>The per-name view of the bus (<see cref="EventBus.GetTopicsAsync"/>, <see cref="EventBus.GetQueuesAsync"/>):
+/// <summary>The per-name view of the bus (<see cref="MessageBus.GetTopicsAsync"/>, <see cref="MessageBus.GetQueuesAsync"/>):
 /// counts and rates per topic, and a bounded number of names.</summary>
 public sealed class BusNamesSpec
 {
@@ -21,11 +21,11 @@ public sealed class BusNamesSpec
         Assert.Null(hot.Depth);
 
         // A client inventing names: past the cap they are not tracked (nor listed), and tracked ones keep counting.
-        for (var i = 0; i < EventBus.MaxTrackedNames + 50; i++) await bus.PublishAsync($"names.{run}.n{i}", new Threat(i, "t"));
+        for (var i = 0; i < MessageBus.MaxTrackedNames + 50; i++) await bus.PublishAsync($"names.{run}.n{i}", new Threat(i, "t"));
         await bus.PublishAsync($"names.{run}.hot", new Threat(9, "t"));
         var topics = await bus.GetTopicsAsync();
-        Assert.True(topics.Count <= EventBus.MaxTrackedNames, $"{topics.Count} names listed");
+        Assert.True(topics.Count <= MessageBus.MaxTrackedNames, $"{topics.Count} names listed");
         Assert.Equal(4, Assert.Single(topics, t => t.Name == $"names.{run}.hot").Published);
-        Assert.Equal(EventBus.MaxTrackedNames + 54, bus.Metrics.MessagesPublished);
+        Assert.Equal(MessageBus.MaxTrackedNames + 54, bus.Metrics.MessagesPublished);
     }
 }

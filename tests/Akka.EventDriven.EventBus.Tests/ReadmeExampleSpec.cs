@@ -26,7 +26,7 @@ public sealed class ReadmeExampleSpec
         static Task WaitUntilAsync(Func<Task<bool>> condition) =>
             TestWait.UntilAsync(async () => Assert.True(await condition()), TimeSpan.FromSeconds(30));
 
-        var bus = EventBus.Get(system);
+        var bus = MessageBus.Get(system);
 
         // Topics (fast path, at-most-once): every subscriber on every node; a group shares the messages; patterns.
         await using var all = await bus.SubscribeAsync<Threat>("intel.threats", async (m, ct) => await Handle(m.Payload, ct));

@@ -14,7 +14,7 @@ public sealed class RetentionSpec
 
     private static TestStore StoreFor(string kind) => kind == "sqlite" ? TestStore.NewSqlite() : TestStore.PostgreSql();
 
-    private static async Task<(long Min, long Count)> RowsAsync(EventBus bus, string topic)
+    private static async Task<(long Min, long Count)> RowsAsync(MessageBus bus, string topic)
     {
         await using var connection = bus.Store.Settings.CreateConnection();
         await connection.OpenAsync();
@@ -28,7 +28,7 @@ public sealed class RetentionSpec
 
     /// <summary>What retention decides on, for a failure message: the log's rows (sequence number, age in ms by the
     /// database clock) and every stored offset of its consumers.</summary>
-    private static async Task<string> RetentionStateAsync(EventBus bus, string topic)
+    private static async Task<string> RetentionStateAsync(MessageBus bus, string topic)
     {
         var logId = BusNames.TopicLog(topic, 0);
         await using var connection = bus.Store.Settings.CreateConnection();
@@ -59,7 +59,7 @@ public sealed class RetentionSpec
         return string.Join("; ", parts);
     }
 
-    private static async Task<IBusSubscription> ConsumeAsync(EventBus bus, string topic, string group, ConcurrentQueue<int> seen) =>
+    private static async Task<IBusSubscription> ConsumeAsync(MessageBus bus, string topic, string group, ConcurrentQueue<int> seen) =>
         await bus.SubscribeAsync<Ping>(topic, (m, _) => { seen.Enqueue(m.Payload.N); return Task.CompletedTask; },
             new SubscriptionOptions { Durable = true, Group = group });
 

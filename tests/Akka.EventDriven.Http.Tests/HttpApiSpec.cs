@@ -68,7 +68,7 @@ public abstract class HttpApiSpec
         await using var host = await ServiceHost.StartAsync(await NewStoreAsync());
         using var admin = host.Client(ServiceHost.AdminKey);
         using var reader = host.Client(ServiceHost.ReadKey);
-        var bus = EventBus.EventBus.Get(host.System);
+        var bus = MessageBus.Get(host.System);
         var topic = $"http.t{Guid.NewGuid():N}"[..20];
         var queue = $"http.q{Guid.NewGuid():N}"[..20];
         var dlq = $"dlq-{Guid.NewGuid():N}"[..20];

@@ -68,7 +68,7 @@ public abstract class ObservabilitySpec
     {
         await using var host = await ServiceHost.StartAsync(NewStore());
         using var http = host.Client(ServiceHost.ReadKey);
-        var bus = EventBus.EventBus.Get(host.System);
+        var bus = MessageBus.Get(host.System);
         var topic = NewName("obs.t");
         var durable = NewName("obs.d");
         var queue = NewName("obs.q");

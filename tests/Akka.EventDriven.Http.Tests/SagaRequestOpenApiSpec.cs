@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
+using Akka.EventDriven.EventBus;
 
 namespace Akka.EventDriven.Http.Tests;
 
@@ -201,7 +202,7 @@ public sealed class RequestReplyHttpSpec
         await using var host = await ServiceHost.StartAsync(TestStore.NewSqlite());
         using var http = host.Client(ServiceHost.ReadKey);
         var subject = NewSubject();
-        await using var handler = await EventBus.EventBus.Get(host.System).HandleRequestsAsync<Open, Opened>(subject, (open, _) =>
+        await using var handler = await MessageBus.Get(host.System).HandleRequestsAsync<Open, Opened>(subject, (open, _) =>
             open.Owner == "boom" ? throw new InvalidOperationException("no owner called boom") : Task.FromResult(new Opened(open.Owner.ToUpperInvariant())));
 
         JsonElement reply = default;
@@ -232,7 +233,7 @@ public sealed class RequestReplyHttpSpec
         using var http = host.Client(ServiceHost.ReadKey);
         var subject = NewSubject();
         var handled = 0;
-        await using var handler = await EventBus.EventBus.Get(host.System).HandleRequestsAsync<Open, Opened>(subject, (open, _) =>
+        await using var handler = await MessageBus.Get(host.System).HandleRequestsAsync<Open, Opened>(subject, (open, _) =>
         {
             Interlocked.Increment(ref handled);
             return Task.FromResult(new Opened(open.Owner));

@@ -98,11 +98,11 @@ public sealed class TracingSpec
             delivered[node] = (Activity.Current?.TraceId ?? default, Activity.Current?.ParentSpanId ?? default);
             return Task.CompletedTask;
         };
-        await using var onA = await EventBus.EventBus.Get(systemA).SubscribeAsync(topic, Record("A"), Group("a"));
-        await using var onB = await EventBus.EventBus.Get(nodeB.System).SubscribeAsync(topic, Record("B"), Group("b"));
+        await using var onA = await MessageBus.Get(systemA).SubscribeAsync(topic, Record("A"), Group("a"));
+        await using var onB = await MessageBus.Get(nodeB.System).SubscribeAsync(topic, Record("B"), Group("b"));
 
         // Node B projects the Ledger events and publishes each of this test's to the bus.
-        var busB = EventBus.EventBus.Get(nodeB.System);
+        var busB = MessageBus.Get(nodeB.System);
         ActivityTraceId projectedIn = default;
         await using var projection = Projection.AtLeastOnce(nodeB.System, new ProjectionId($"trace-{marker}"), async (e, ct) =>
         {

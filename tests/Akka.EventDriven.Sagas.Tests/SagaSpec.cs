@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Akka.EventDriven.EventSourcing.Storage;
 using Akka.EventDriven.EventSourcing.Tests;
+using Akka.EventDriven.EventBus;
 
 namespace Akka.EventDriven.Sagas.Tests;
 
@@ -47,7 +48,7 @@ public abstract class SagaSpec<TNode>(TNode node) : IClassFixture<TNode> where T
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(20);
     private SagaOrchestrator Sagas => node.Sagas;
 
-    private async Task<SagaStatus> RunOrderAsync(OrderData data, SagaOptions? options = null)
+    private async Task<SagaStatus> RunOrderAsync(OrderData data, SagaStartOptions? options = null)
     {
         var id = await Sagas.ExecuteAsync(TestSagas.Order.Name, data, options);
         return await Sagas.WaitForCompletionAsync(id, Wait);
@@ -159,7 +160,7 @@ public abstract class SagaSpec<TNode>(TNode node) : IClassFixture<TNode> where T
     {
         // The deadline counts from ExecuteAsync (before the index write): generous, so a loaded machine still runs s0
         // before it; s1 hangs until cancelled, with a timeout and retries far beyond the deadline.
-        var id = await Sagas.ExecuteAsync(TestSagas.Deadline.Name, new OrderData(), new SagaOptions { Deadline = TimeSpan.FromSeconds(3) });
+        var id = await Sagas.ExecuteAsync(TestSagas.Deadline.Name, new OrderData(), new SagaStartOptions { Deadline = TimeSpan.FromSeconds(3) });
         var status = await Sagas.WaitForCompletionAsync(id, Wait);
 
         Assert.Equal(SagaState.Compensated, status.State);
@@ -191,7 +192,7 @@ public abstract class SagaSpec<TNode>(TNode node) : IClassFixture<TNode> where T
     [Fact]
     public async Task Starting_the_same_saga_id_twice_runs_it_once()
     {
-        var options = new SagaOptions { SagaId = $"once-{Guid.NewGuid():N}" };
+        var options = new SagaStartOptions { SagaId = $"once-{Guid.NewGuid():N}" };
         var first = await Sagas.ExecuteAsync(TestSagas.Order.Name, new OrderData(), options);
         var second = await Sagas.ExecuteAsync(TestSagas.Order.Name, new OrderData(), options);
         Assert.Equal(first, second);
@@ -204,10 +205,10 @@ public abstract class SagaSpec<TNode>(TNode node) : IClassFixture<TNode> where T
     public async Task A_nul_character_in_a_saga_id_or_correlation_id_is_rejected_with_a_clear_argument_exception()
     {
         var badId = await Assert.ThrowsAsync<ArgumentException>(() =>
-            Sagas.ExecuteAsync(TestSagas.Quick.Name, new OrderData(), new SagaOptions { SagaId = $"nul-\0-{Guid.NewGuid():N}" }));
+            Sagas.ExecuteAsync(TestSagas.Quick.Name, new OrderData(), new SagaStartOptions { SagaId = $"nul-\0-{Guid.NewGuid():N}" }));
         Assert.Contains("NUL", badId.Message);
         var badCorrelation = await Assert.ThrowsAsync<ArgumentException>(() =>
-            Sagas.ExecuteAsync(TestSagas.Quick.Name, new OrderData(), new SagaOptions { CorrelationId = "corr-\0" }));
+            Sagas.ExecuteAsync(TestSagas.Quick.Name, new OrderData(), new SagaStartOptions { CorrelationId = "corr-\0" }));
         Assert.Contains("NUL", badCorrelation.Message);
         await Assert.ThrowsAsync<ArgumentException>(() => Sagas.GetStatusAsync("nul-\0"));
         await Assert.ThrowsAsync<ArgumentException>(() => Sagas.WaitForCompletionAsync("nul-\0", TimeSpan.FromSeconds(5)));
@@ -269,7 +270,7 @@ public sealed class SagaBusSpec
             s.Add(TestSagas.Quick);
             s.IndexTable = $"saga_index_{Guid.NewGuid():N}"[..24];
         }));
-        var bus = Akka.EventDriven.EventBus.EventBus.Get(host.System);
+        var bus = MessageBus.Get(host.System);
         var completed = new ConcurrentQueue<Akka.EventDriven.EventBus.BusMessage<SagaCompleted>>();
         var started = new ConcurrentQueue<string>();
         await using var a = await bus.SubscribeAsync<SagaCompleted>(BusSagaEventPublisher.TopicFor(TestSagas.Quick.Name), (m, _) =>

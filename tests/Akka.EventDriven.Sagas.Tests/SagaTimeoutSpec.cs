@@ -7,7 +7,7 @@ public abstract class SagaTimeoutSpec<TNode>(TNode node) : IClassFixture<TNode> 
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
     private SagaOrchestrator Sagas => node.Sagas;
 
-    private async Task<SagaStatus> RunAsync(string saga, SagaOptions? options = null)
+    private async Task<SagaStatus> RunAsync(string saga, SagaStartOptions? options = null)
     {
         var id = await Sagas.ExecuteAsync(saga, new OrderData(), options);
         return await Sagas.WaitForCompletionAsync(id, Wait);

@@ -32,7 +32,7 @@ public static class FaultWitnesses
         builder.WithProjection(id, system => Projection.ExactlyOnce(system, id, Project,
             new ProjectionSettings(Tag: Ledger.Definition.Name)));
         builder.AddStartup(async (system, _) =>
-            await EventBus.EventBus.Get(system).SubscribeAsync<Notice>(Topic, (m, _) => RecordAsync(m.Id),
+            await MessageBus.Get(system).SubscribeAsync<Notice>(Topic, (m, _) => RecordAsync(m.Id),
                 new SubscriptionOptions { Durable = true, Group = "fault-witness" }));
     }
 

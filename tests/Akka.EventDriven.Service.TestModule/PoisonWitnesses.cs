@@ -39,7 +39,7 @@ public static class PoisonWitnesses
     {
         builder.AddStartup(async (system, _) =>
         {
-            var bus = EventBus.EventBus.Get(system);
+            var bus = MessageBus.Get(system);
             await bus.SubscribeAsync<Notice>(Topic, (m, _) => HandleAsync("topic", m),
                 new SubscriptionOptions
                 {

@@ -21,7 +21,7 @@ internal sealed class HandlerRunner<T>
     private readonly DeliveryGuarantee _guarantee;
     private static readonly IReadOnlyDictionary<string, string> NoHeaders = new Dictionary<string, string>();
 
-    public HandlerRunner(EventBus bus, string subscriber, DeadLetterSource source, Func<BusMessage<T>, CancellationToken, Task> handler,
+    public HandlerRunner(MessageBus bus, string subscriber, DeadLetterSource source, Func<BusMessage<T>, CancellationToken, Task> handler,
         SubscriptionOptions options, TimeSpan? defaultTimeout)
     {
         var s = bus.Settings;

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.DependencyInjection;
+using Akka.EventDriven.EventBus;
 
 namespace Akka.EventDriven.Http.Internal;
 
@@ -23,7 +24,7 @@ internal static class ApiDescriptions
         var lazy = new Lazy<SagaEndpoints>(() =>
         {
             var system = services.GetRequiredService<ActorSystem>();
-            var maxBody = options.MaxBodyBytes ?? EventBus.EventBus.Get(system).Settings.MaxMessageBytes + 4096L;
+            var maxBody = options.MaxBodyBytes ?? MessageBus.Get(system).Settings.MaxMessageBytes + 4096L;
             return new SagaEndpoints(system, new RequestReader(options, MessageTypes.For(system), maxBody), prefix);
         });
         SagaEndpoints E() => lazy.Value;

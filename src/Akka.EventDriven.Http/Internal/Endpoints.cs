@@ -193,7 +193,7 @@ internal sealed class Endpoints(ActorSystem system, EventDrivenHttpOptions optio
             CorrelationId = RequestReader.OptionalString(body, "correlationId") ?? Activity.Current?.TraceId.ToString(),
         };
         var message = reader.Payload(body, name, type);
-        var bus = EventBus.EventBus.Get(system);
+        var bus = MessageBus.Get(system);
         var receipt = queue
             ? await bus.EnqueueAsync(topic, message, publish, context.RequestAborted)
             : await bus.PublishAsync(topic, message, publish, context.RequestAborted);
@@ -202,11 +202,11 @@ internal sealed class Endpoints(ActorSystem system, EventDrivenHttpOptions optio
 
     public Task<IResult> Topics() => Guard(async () =>
     {
-        var bus = EventBus.EventBus.Get(system);
+        var bus = MessageBus.Get(system);
         var topics = await bus.GetTopicsAsync();
         return Results.Json(new
         {
-            rateWindowSeconds = EventBus.EventBus.RateWindow.TotalSeconds,
+            rateWindowSeconds = MessageBus.RateWindow.TotalSeconds,
             topics = topics.Select(t => new
             {
                 name = t.Name, published = t.Published, delivered = t.Delivered,
@@ -219,11 +219,11 @@ internal sealed class Endpoints(ActorSystem system, EventDrivenHttpOptions optio
 
     public Task<IResult> Queues() => Guard(async () =>
     {
-        var bus = EventBus.EventBus.Get(system);
+        var bus = MessageBus.Get(system);
         var queues = await bus.GetQueuesAsync();
         return Results.Json(new
         {
-            rateWindowSeconds = EventBus.EventBus.RateWindow.TotalSeconds,
+            rateWindowSeconds = MessageBus.RateWindow.TotalSeconds,
             queues = queues.Select(q => new
             {
                 name = q.Name, enqueued = q.Published, delivered = q.Delivered,
@@ -260,7 +260,7 @@ internal sealed class Endpoints(ActorSystem system, EventDrivenHttpOptions optio
 
     public Task<IResult> ListDeadLetters(string queue, string? limit, string? after) => Guard(async () =>
     {
-        var dlq = EventBus.EventBus.Get(system).DeadLetters(queue);
+        var dlq = MessageBus.Get(system).DeadLetters(queue);
         var take = RequestReader.Limit(limit, 100, 1000);
         var letters = await dlq.ListAsync(take, RequestReader.NonNegative(after, 0, "after"));
         return Results.Json(new
@@ -286,14 +286,14 @@ internal sealed class Endpoints(ActorSystem system, EventDrivenHttpOptions optio
     public Task<IResult> ReplayDeadLetter(string queue, string id) => Guard(async () =>
     {
         var letter = RequestReader.NonNegative(id, 0, "id");
-        return await EventBus.EventBus.Get(system).DeadLetters(queue).ReplayAsync(letter)
+        return await MessageBus.Get(system).DeadLetters(queue).ReplayAsync(letter)
             ? Results.Json(new { replayed = 1 })
             : Problems.Result(404, "No such dead letter", $"Dead-letter queue '{queue}' holds no letter {letter}.", "id");
     });
 
     public Task<IResult> ReplayAll(string queue) => Guard(async () =>
     {
-        var dlq = EventBus.EventBus.Get(system).DeadLetters(queue);
+        var dlq = MessageBus.Get(system).DeadLetters(queue);
         var replayed = 0;
         // In pages, oldest first; each replay removes its letter, so the next page starts after the last one seen.
         for (var after = 0L; ;)
@@ -308,7 +308,7 @@ internal sealed class Endpoints(ActorSystem system, EventDrivenHttpOptions optio
     });
 
     public Task<IResult> Purge(string queue) => Guard(async () =>
-        Results.Json(new { purged = await EventBus.EventBus.Get(system).DeadLetters(queue).PurgeAsync() }));
+        Results.Json(new { purged = await MessageBus.Get(system).DeadLetters(queue).PurgeAsync() }));
 
     // ---- cluster --------------------------------------------------------------------------------------------------
 

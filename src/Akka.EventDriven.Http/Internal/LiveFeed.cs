@@ -9,6 +9,7 @@ using Akka.EventDriven.Projections;
 using Akka.EventDriven.Serialization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Akka.EventDriven.EventBus;
 
 namespace Akka.EventDriven.Http.Internal;
 
@@ -254,7 +255,7 @@ internal sealed class LiveSnapshots(ActorSystem system, StoreSettings store)
     {
         var cluster = Cluster.Cluster.Get(system);
         var state = cluster.State;
-        var bus = await EventBus.EventBus.Get(system).GetMetricsAsync();
+        var bus = await MessageBus.Get(system).GetMetricsAsync();
         var projections = new List<object>();
         foreach (var p in ProjectionRegistry.Get(system).Running)
         {

@@ -35,7 +35,7 @@ internal sealed class SagaEndpoints(ActorSystem system, RequestReader reader, st
         var sagaId = RequestReader.OptionalString(body, "sagaId", MaxSagaIdLength) is { } given ? SagaId(given, "sagaId") : null;
         var correlationId = RequestReader.OptionalString(body, "correlationId");
         var input = reader.Value(body, "input", definition.DataType, $"the data of saga '{name}'");
-        var id = await orchestrator.ExecuteAsync(name, input, new SagaOptions { SagaId = sagaId, CorrelationId = correlationId },
+        var id = await orchestrator.ExecuteAsync(name, input, new SagaStartOptions { SagaId = sagaId, CorrelationId = correlationId },
             context.RequestAborted);
         var status = $"{prefix.TrimEnd('/')}/sagas/{Uri.EscapeDataString(id)}";
         context.Response.Headers.Location = status;
@@ -71,7 +71,7 @@ internal sealed class SagaEndpoints(ActorSystem system, RequestReader reader, st
         var (name, type) = reader.TypeName(body);
         var timeout = TimeoutMs(body);
         var request = reader.Payload(body, name, type);
-        var bus = EventBus.EventBus.Get(system);
+        var bus = MessageBus.Get(system);
         object reply;
         try
         {

@@ -17,7 +17,7 @@ namespace Akka.EventDriven.EventSourcing.Internal;
 /// accepted command's events; commands that arrive while a write is in flight are group-committed in the next
 /// single atomic write, and each caller is answered only after that write is durable.
 /// </summary>
-internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
+internal sealed class AggregatePersistentActor : UntypedPersistentActor, IWithTimers
 {
     private sealed record BatchWritten;
     private static readonly BatchWritten Written = new();
@@ -79,7 +79,7 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
     /// <inheritdoc />
     public ITimerScheduler Timers { get; set; } = null!;
 
-    public AggregateActor(string id, IAggregate aggregate, AggregateSettings settings)
+    public AggregatePersistentActor(string id, IAggregate aggregate, AggregateSettings settings)
     {
         _id = id;
         _aggregate = aggregate;
@@ -91,7 +91,7 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
     }
 
     public static Props Props(string id, IAggregate aggregate, AggregateSettings settings) =>
-        Actor.Props.Create(typeof(AggregateActor), id, aggregate, settings);
+        Actor.Props.Create(typeof(AggregatePersistentActor), id, aggregate, settings);
 
     public override string PersistenceId { get; }
 
@@ -113,7 +113,7 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
                 break;
             case RecoveryCompleted:
                 RememberReplayed();
-                Context.Parent.Tell(new AggregateEntity.ChildReady());
+                Context.Parent.Tell(new AggregateShardEntity.ChildReady());
                 break;
         }
     }
@@ -123,7 +123,7 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
         var text = $"Recovery of '{PersistenceId}' failed: {reason.GetBaseException().Message}";
         var permanent = Causes(reason).Any(e => e is UnknownMessageTypeException or System.Text.Json.JsonException);
         var storeDown = Causes(reason).Any(e => e is Akka.Pattern.OpenCircuitException);
-        Context.Parent.Tell(new AggregateEntity.ChildRecoveryFailed(text, permanent, storeDown));
+        Context.Parent.Tell(new AggregateShardEntity.ChildRecoveryFailed(text, permanent, storeDown));
         base.OnRecoveryFailure(reason, message);
     }
 
@@ -139,7 +139,7 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
 
     protected override void OnCommand(object message)
     {
-        if (message is AggregateEntity.Numbered numbered)
+        if (message is AggregateShardEntity.Numbered numbered)
         {
             _lastN = numbered.N;
             Handle(numbered.Message);
@@ -149,7 +149,7 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
         Handle(message);
     }
 
-    /// <summary>Tells the parent up to which number every command has been answered (see AggregateEntity).</summary>
+    /// <summary>Tells the parent up to which number every command has been answered (see AggregateShardEntity).</summary>
     private void ReportAnswered()
     {
         var answered = _inFlight is not null ? _inFlightFirstN - 1 : _buffer.Count > 0 ? _buffer[0].N - 1 : _lastN;
@@ -157,7 +157,7 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
         // the parent may then also fail a few callers that were already answered, which their asks ignore.
         if (answered - _reportedN < 64) return;
         _reportedN = answered;
-        Context.Parent.Tell(new AggregateEntity.Answered(answered));
+        Context.Parent.Tell(new AggregateShardEntity.Answered(answered));
     }
 
     private void Handle(object message)
@@ -173,7 +173,7 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
                 _buffer.Add((command, Sender, _lastN));
                 if (_inFlight is null) Flush();
                 break;
-            case AggregateEntity.Stop:
+            case AggregateShardEntity.Stop:
                 _stopRequested = true;
                 StopIfIdle();
                 break;
@@ -339,7 +339,7 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
     {
         if (!_stopRequested || _inFlight is not null || _buffer.Count > 0) return;
         // Everything is answered (a repeat's read-back may still be on its way): the parent must not fail them.
-        if (_lastN > _reportedN) Context.Parent.Tell(new AggregateEntity.Answered(_reportedN = _lastN));
+        if (_lastN > _reportedN) Context.Parent.Tell(new AggregateShardEntity.Answered(_reportedN = _lastN));
         if (RetentionPending && _retentionFailures < RetentionAttemptsBeforeStop) return; // stops when it is done
         if (RetentionPending)
             _log.Warning("Retention of {0} is still incomplete after {1} failed attempts; the entity stops anyway and " +
@@ -363,13 +363,13 @@ internal sealed class AggregateActor : UntypedPersistentActor, IWithTimers
     protected override void OnPersistFailure(Exception cause, object @event, long sequenceNr)
     {
         // The write may or may not have happened: fail every caller waiting here; Akka then stops this actor, and the
-        // parent fails whatever was still in its mailbox (AggregateEntity) and recovers a fresh one from storage.
+        // parent fails whatever was still in its mailbox (AggregateShardEntity) and recovers a fresh one from storage.
         var reason = $"Storing the events of '{PersistenceId}' failed: {cause.GetBaseException().Message}";
         foreach (var (sender, _, commandId) in _inFlight ?? []) Answer(sender, new CommandFailed(_id, reason), commandId, remember: false);
         foreach (var (command, sender, _) in _buffer) Answer(sender, new CommandFailed(_id, reason), command.CommandId, remember: false);
         _inFlight = null;
         _buffer.Clear();
-        if (_lastN > _reportedN) Context.Parent.Tell(new AggregateEntity.Answered(_reportedN = _lastN));
+        if (_lastN > _reportedN) Context.Parent.Tell(new AggregateShardEntity.Answered(_reportedN = _lastN));
         base.OnPersistFailure(cause, @event, sequenceNr);
     }
 

@@ -16,7 +16,7 @@ using Akka.EventDriven.Serialization;
 namespace Akka.EventDriven.EventBus;
 
 /// <summary>
-/// The event bus of an actor system (the guide's <c>EventBus</c> and request-reply), on Akka cluster pub-sub and the
+/// The event bus of an actor system: topics, durable topics, queues and request-reply, on Akka cluster pub-sub and the
 /// event journal, with no broker:
 /// <list type="bullet">
 /// <item><b>Topics</b> (<see cref="PublishAsync"/>, <see cref="SubscribeAsync{T}"/>): every subscriber on every node
@@ -32,7 +32,7 @@ namespace Akka.EventDriven.EventBus;
 /// Every subscription retries a failing handler with exponential backoff and then moves the message to a dead-letter
 /// queue (<see cref="DeadLetters"/>); nothing is dropped silently.
 /// </summary>
-public sealed class EventBus : IExtension
+public sealed class MessageBus : IExtension
 {
     private readonly ExtendedActorSystem _system;
     private readonly IActorRef _mediator;
@@ -53,7 +53,7 @@ public sealed class EventBus : IExtension
         public ConcurrentDictionary<string, string[]> Cache { get; } = new(StringComparer.Ordinal);
     }
 
-    internal EventBus(ExtendedActorSystem system)
+    internal MessageBus(ExtendedActorSystem system)
     {
         _system = system;
         system.Settings.InjectTopLevelFallback(EventBusConfig.DefaultConfig());
@@ -64,7 +64,7 @@ public sealed class EventBus : IExtension
         if (!Registry.IsRegistered(typeof(AppendToLog))) Registry.Register<AppendToLog>("bus.append", 1);
         if (!Registry.IsRegistered(typeof(BusLogState))) Registry.Register<BusLogState>("bus.log-state", 1);
         Store = new BusStore(StoreSettings.FromConfig(system.Settings.Config));
-        Log = Logging.GetLogger(system, typeof(EventBus));
+        Log = Logging.GetLogger(system, typeof(MessageBus));
         MetricsCounters = new BusMetrics(system.Name);
         _mediator = DistributedPubSub.Get(system).Mediator;
         CheckFrameSize(system.Settings.Config, Settings);
@@ -78,7 +78,7 @@ public sealed class EventBus : IExtension
     }
 
     /// <summary>The bus of <paramref name="system"/> (created on first use).</summary>
-    public static EventBus Get(ActorSystem system) => system.WithExtension<EventBus, EventBusProvider>();
+    public static MessageBus Get(ActorSystem system) => system.WithExtension<MessageBus, MessageBusProvider>();
 
     /// <summary>The settings (<c>akka.event-driven.bus</c>).</summary>
     public BusSettings Settings { get; }
@@ -496,7 +496,7 @@ public sealed class EventBus : IExtension
     /// <summary>The dead-letter queue <paramref name="name"/> (default: <c>akka.event-driven.bus.default-dead-letter-queue</c>).</summary>
     public DeadLetterQueue DeadLetters(string? name = null) => new(this, Store, name ?? Settings.DefaultDeadLetterQueue);
 
-    /// <summary>The guide's <c>getMetrics()</c>: this node's counters (no I/O). <see cref="BusMetricsSnapshot.QueueDepth"/>
+    /// <summary>This node's counters (no I/O). <see cref="BusMetricsSnapshot.QueueDepth"/>
     /// is as of the last <see cref="GetMetricsAsync"/>.</summary>
     public BusMetricsSnapshot Metrics => MetricsCounters.Snapshot();
 
@@ -662,11 +662,11 @@ public sealed class EventBus : IExtension
     }
 }
 
-/// <summary>Creates the <see cref="EventBus"/> extension.</summary>
-public sealed class EventBusProvider : ExtensionIdProvider<EventBus>
+/// <summary>Creates the <see cref="MessageBus"/> extension.</summary>
+public sealed class MessageBusProvider : ExtensionIdProvider<MessageBus>
 {
     /// <inheritdoc />
-    public override EventBus CreateExtension(ExtendedActorSystem system) => new(system);
+    public override MessageBus CreateExtension(ExtendedActorSystem system) => new(system);
 }
 
 /// <summary>The embedded <c>reference.conf</c> of the event bus.</summary>

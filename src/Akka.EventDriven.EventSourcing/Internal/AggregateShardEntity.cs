@@ -5,11 +5,11 @@ using Akka.Event;
 namespace Akka.EventDriven.EventSourcing.Internal;
 
 /// <summary>
-/// The sharded entity of one aggregate id: a thin parent that owns the persistent <see cref="AggregateActor"/>.
+/// The sharded entity of one aggregate id: a thin parent that owns the persistent <see cref="AggregatePersistentActor"/>.
 /// It holds commands while the child recovers so that a recovery failure (an unknown event type, say) is answered
 /// to every caller with the reason instead of a timeout, and it starts a fresh child after a storage failure.
 /// </summary>
-internal sealed class AggregateEntity : UntypedActor, IWithTimers
+internal sealed class AggregateShardEntity : UntypedActor, IWithTimers
 {
     public ITimerScheduler Timers { get; set; } = null!;
 
@@ -70,7 +70,7 @@ internal sealed class AggregateEntity : UntypedActor, IWithTimers
     /// <summary>A recovery slower than this is logged (with how many commands waited for it).</summary>
     private static readonly TimeSpan SlowRecovery = TimeSpan.FromSeconds(2);
 
-    public AggregateEntity(string aggregateId, Func<Props> childProps, int maxPending)
+    public AggregateShardEntity(string aggregateId, Func<Props> childProps, int maxPending)
     {
         _aggregateId = aggregateId;
         _childProps = childProps;
@@ -79,8 +79,8 @@ internal sealed class AggregateEntity : UntypedActor, IWithTimers
 
     public static Props Props(string aggregateId, IAggregate aggregate, AggregateSettings settings) =>
         // Props.Create(Type, args) instead of an expression: no expression compilation for every entity started.
-        Actor.Props.Create(typeof(AggregateEntity), aggregateId,
-            new Func<Props>(() => AggregateActor.Props(aggregateId, aggregate, settings)), settings.MaxPendingCommands);
+        Actor.Props.Create(typeof(AggregateShardEntity), aggregateId,
+            new Func<Props>(() => AggregatePersistentActor.Props(aggregateId, aggregate, settings)), settings.MaxPendingCommands);
 
     protected override void PreStart() => StartChild();
 

@@ -22,13 +22,13 @@ public sealed class OsintService
     public ConcurrentDictionary<string, string> Cache { get; } = new();
     public ConcurrentDictionary<string, int> Cleanups { get; } = new();
     public ConcurrentDictionary<string, TimeSpan> SlowFor { get; } = new();
-    /// <summary>Entities (by id) whose fetch takes 5 s, past the step's timeout.</summary>
+    /// <summary>Entities (by id) whose fetch takes 30 s, far past the step's timeout (the timeout cancels it).</summary>
     public Func<string, bool>? SlowWhen { get; set; }
 
     public async Task<string> FetchAsync(string entityId, string idempotencyKey, CancellationToken ct)
     {
         if (SlowFor.TryGetValue(entityId, out var delay)) await Task.Delay(delay, ct);
-        else if (SlowWhen?.Invoke(entityId) == true) await Task.Delay(TimeSpan.FromSeconds(5), ct);
+        else if (SlowWhen?.Invoke(entityId) == true) await Task.Delay(TimeSpan.FromSeconds(30), ct);
         return Cache.GetOrAdd(entityId, id => $"osint({id}, request {idempotencyKey})"); // idempotent per entity
     }
 
@@ -91,7 +91,8 @@ public static class Enrichment
             .Step("fetch-osint", "Fetch OSINT data",
                 action: async (ctx, ct) => ctx.Data.Osint = await osint.FetchAsync(ctx.Data.EntityId, ctx.IdempotencyKey, ct),
                 compensation: (ctx, _) => osint.CleanupAsync(ctx.Data.EntityId),
-                timeout: TimeSpan.FromMilliseconds(300))
+                // Far above a clean fetch (microseconds) even on a loaded machine, far below a slow one (30 s).
+                timeout: TimeSpan.FromSeconds(2))
             .Step("analyze-risk", "Analyze risk score",
                 action: async (ctx, _) => ctx.Data.RiskScore = await risk.AnalyzeAsync(ctx.Data.EntityId, ctx.Data.Osint!),
                 retry: RetryPolicy.Exponential(3, TimeSpan.FromMilliseconds(50), TimeSpan.FromSeconds(1)))
@@ -115,7 +116,7 @@ public static class Enrichment
         string Entity(string name) => $"entity-{runId}-{name}";
         risk.FailNext[Entity("flaky")] = 2;                               // two transient failures, then fine
         entities.Broken[Entity("locked")] = true;                         // update-entity fails for good
-        osint.SlowFor[Entity("slow")] = TimeSpan.FromSeconds(5);          // fetch-osint exceeds its 300 ms timeout
+        osint.SlowFor[Entity("slow")] = TimeSpan.FromSeconds(30);         // fetch-osint exceeds its 2 s timeout
 
         var runs = await Task.WhenAll(new[] { "clean", "flaky", "locked", "slow" }.Select(async name =>
             (Name: name, Status: await sagas.RunAsync(definition.Name, new EnrichmentData { EntityId = Entity(name) }, TimeSpan.FromSeconds(30)))));

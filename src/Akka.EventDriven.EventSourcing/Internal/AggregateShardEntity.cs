@@ -53,10 +53,12 @@ internal sealed class AggregateShardEntity : UntypedActor, IWithTimers
     private readonly string _aggregateId;
     private readonly Func<Props> _childProps;
     private readonly int _maxPending;
-    private readonly List<(object Message, IActorRef Sender)> _pending = [];
+    private readonly List<(object Message, IActorRef Sender, bool Resent)> _pending = [];
     // Forwarded to the current child and not yet known to be answered. If the child stops (Akka stops a persistent
-    // actor right after a failed write, dropping its mailbox), these callers get a failure instead of a timeout.
-    private readonly Queue<(long N, IActorRef Sender)> _unanswered = new();
+    // actor right after a failed write, dropping its mailbox), the child never handled them (it reports every answer
+    // before it stops, and that report is ahead of its Terminated in this mailbox): they go to the fresh child, once;
+    // a message the fresh child also drops fails instead of looping.
+    private readonly Queue<(long N, object Message, IActorRef Sender, bool Resent)> _unanswered = new();
     private long _lastNumber;
     private readonly ILoggingAdapter _log = Context.GetLogger();
     private IActorRef? _child;
@@ -102,7 +104,7 @@ internal sealed class AggregateShardEntity : UntypedActor, IWithTimers
                 if (took > SlowRecovery)
                     _log.Warning("Recovery of {0} took {1} ms; {2} command(s) waited for it", _aggregateId,
                         (int)took.TotalMilliseconds, _pending.Count);
-                foreach (var (m, s) in _pending) ForwardToChild(m, s);
+                foreach (var (m, s, resent) in _pending) ForwardToChild(m, s, resent);
                 _pending.Clear();
                 if (_stopping) _child!.Tell(Stop.Instance);
                 break;
@@ -123,7 +125,7 @@ internal sealed class AggregateShardEntity : UntypedActor, IWithTimers
                     break;
                 }
                 _recoveryFailures = 0;
-                foreach (var (_, s) in _pending) s.Tell(new CommandFailed(_aggregateId, f.Reason));
+                foreach (var (_, s, _) in _pending) s.Tell(new CommandFailed(_aggregateId, f.Reason));
                 _pending.Clear();
                 break;
             case RetryRecovery:
@@ -138,9 +140,15 @@ internal sealed class AggregateShardEntity : UntypedActor, IWithTimers
             case Terminated t when Equals(t.ActorRef, _child):
                 _child = null;
                 _ready = false;
+                var resend = new List<(object, IActorRef, bool)>();
                 while (_unanswered.TryDequeue(out var lost))
-                    lost.Sender.Tell(new CommandFailed(_aggregateId,
-                        "The aggregate entity restarted (after a storage failure) before handling the command; nothing was stored for it."));
+                {
+                    if (!lost.Resent && !_stopping && _failure is null) resend.Add((lost.Message, lost.Sender, true));
+                    else
+                        lost.Sender.Tell(new CommandFailed(_aggregateId,
+                            "The aggregate entity restarted (after a storage failure) before handling the command; nothing was stored for it."));
+                }
+                _pending.InsertRange(0, resend); // ahead of what arrived later: the order of the callers is kept
                 if (_stopping) Context.Stop(Self);
                 else if (_failure is null && _pending.Count > 0 && !_retryScheduled) StartChild();
                 break;
@@ -153,7 +161,7 @@ internal sealed class AggregateShardEntity : UntypedActor, IWithTimers
                         "(max-pending-commands); this one was not accepted. Retry later.") { Overloaded = true });
                 else
                 {
-                    _pending.Add((message, Sender));
+                    _pending.Add((message, Sender, false));
                     if (_child is null) StartChild();
                 }
                 break;
@@ -163,17 +171,17 @@ internal sealed class AggregateShardEntity : UntypedActor, IWithTimers
         }
     }
 
-    private void ForwardToChild(object message, IActorRef sender)
+    private void ForwardToChild(object message, IActorRef sender, bool resent = false)
     {
         var n = ++_lastNumber;
-        _unanswered.Enqueue((n, sender));
+        _unanswered.Enqueue((n, message, sender, resent));
         _child!.Tell(new Numbered(n, message), sender);
     }
 
     protected override void PostStop()
     {
-        foreach (var (_, s) in _pending) s.Tell(new CommandFailed(_aggregateId, "The aggregate entity stopped before handling the command."));
-        foreach (var (_, s) in _unanswered) s.Tell(new CommandFailed(_aggregateId, "The aggregate entity stopped before handling the command."));
+        foreach (var (_, s, _) in _pending) s.Tell(new CommandFailed(_aggregateId, "The aggregate entity stopped before handling the command."));
+        foreach (var (_, _, s, _) in _unanswered) s.Tell(new CommandFailed(_aggregateId, "The aggregate entity stopped before handling the command."));
         _pending.Clear();
         _unanswered.Clear();
     }

@@ -4,13 +4,18 @@ namespace Akka.EventDriven.EventSourcing.Tests;
 public static class TestWait
 {
     /// <summary>Polls <paramref name="assertion"/> until it holds or <paramref name="within"/> (15 s) passes.</summary>
-    public static async Task UntilAsync(Func<Task> assertion, TimeSpan? within = null)
+    public static Task UntilAsync(Func<Task> assertion, TimeSpan? within = null) =>
+        PollAsync(assertion, DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(15)), () => true);
+
+    /// <summary>The one poll loop: the assertion again every 100 ms until the deadline; once
+    /// <paramref name="keepGoing"/> (asked after each failed try) says no, one last try, then its failure.</summary>
+    private static async Task PollAsync(Func<Task> assertion, DateTime deadline, Func<bool> keepGoing)
     {
-        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromSeconds(15));
         while (true)
         {
             try { await assertion(); return; }
             catch (Exception) when (DateTime.UtcNow < deadline) { await Task.Delay(100); }
+            if (!keepGoing()) deadline = DateTime.MinValue; // one last try, then its failure
         }
     }
 
@@ -18,22 +23,17 @@ public static class TestWait
     /// grows while work is being done: messages handled, rows written) has not moved for <paramref name="stall"/>, or
     /// after <paramref name="within"/> (5 minutes) in all. For a backlog whose size depends on how fast a loaded machine
     /// ran the test: a stall is the defect, slowness is not.</summary>
-    public static async Task UntilWhileProgressingAsync(Func<Task> assertion, Func<long> progress, TimeSpan stall,
+    public static Task UntilWhileProgressingAsync(Func<Task> assertion, Func<long> progress, TimeSpan stall,
         TimeSpan? within = null)
     {
-        var deadline = DateTime.UtcNow + (within ?? TimeSpan.FromMinutes(5));
         var last = progress();
         var movedAt = DateTime.UtcNow;
-        while (true)
+        return PollAsync(assertion, DateTime.UtcNow + (within ?? TimeSpan.FromMinutes(5)), () =>
         {
-            try { await assertion(); return; }
-            catch (Exception) when (DateTime.UtcNow < deadline && DateTime.UtcNow - movedAt < stall)
-            {
-                await Task.Delay(100);
-                var now = progress();
-                if (now != last) (last, movedAt) = (now, DateTime.UtcNow);
-            }
-        }
+            var now = progress();
+            if (now != last) (last, movedAt) = (now, DateTime.UtcNow);
+            return DateTime.UtcNow - movedAt < stall;
+        });
     }
 
     /// <summary>An absence check: fails as soon as <paramref name="happened"/> turns true, and passes when it stayed false

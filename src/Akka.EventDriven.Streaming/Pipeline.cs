@@ -1,3 +1,4 @@
+using Akka.EventDriven.EventBus;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 
@@ -27,6 +28,20 @@ public static class Pipeline
         if (string.IsNullOrWhiteSpace(name)) throw new ArgumentException("A pipeline needs a name.", nameof(name));
         return new PipelineStart(name);
     }
+
+    /// <summary>
+    /// Starts the pipeline named <paramref name="name"/> on a bus topic: its elements are the payloads of
+    /// <paramref name="topic"/>'s messages (see <see cref="PipelineStart.FromTopic{T}"/>). With
+    /// <see cref="PipelineBuilder{T}.ToTopic"/> at the end, a topic-to-topic pipeline reads like this:
+    /// <code>
+    /// Pipeline.FromTopic&lt;Threat&gt;("threat-analysis", bus, "raw.threats", new SubscriptionOptions { Durable = true, Group = "analysis" })
+    ///     .Where(t =&gt; t.Severity &gt;= 7)
+    ///     .Select(t =&gt; new AnalyzedThreat(t.Id, Categorize(t)))
+    ///     .ToTopic(bus, "analyzed.threats", new PublishOptions { Persistent = true });
+    /// </code>
+    /// </summary>
+    public static PipelineBuilder<T> FromTopic<T>(string name, MessageBus bus, string topic, SubscriptionOptions? options = null,
+        int bufferSize = 256) => Create(name).FromTopic<T>(bus, topic, options, bufferSize);
 }
 
 /// <summary>A named pipeline that still needs its source.</summary>
@@ -44,6 +59,26 @@ public sealed class PipelineStart
     {
         ArgumentNullException.ThrowIfNull(source);
         return new PipelineBuilder<T>(Name, source.MapMaterializedValue(_ => NotUsed.Instance), new PipelineCounters(Name), headless: true);
+    }
+
+    /// <summary>
+    /// Reads the payloads of the messages on the bus topic <paramref name="topic"/> (or a pattern such as
+    /// <c>intel.*</c>), subscribed with
+    /// <paramref name="options"/> (fast path by default; <c>Durable = true</c> and a <c>Group</c> for a durable group
+    /// that resumes from its stored offset). It is <see cref="BusStreams.Subscribe{T}"/> underneath: the subscription's
+    /// handler waits while the stream's buffer (<paramref name="bufferSize"/>) is full, so the pipeline's backpressure
+    /// reaches the bus. Each (re)start of the pipeline subscribes anew; stopping it disposes the subscription.
+    /// <para><b>At-most-once</b>, even on a durable topic: a message counts as delivered once it is in the stream's
+    /// buffer, so a crash loses what was buffered and not yet passed on. For at-least-once, start from
+    /// <c>From(BusStreams.CommittableSubscribe&lt;T&gt;(...))</c> and commit each element once it is handled.</para>
+    /// </summary>
+    /// <exception cref="ArgumentException">The topic name breaks the bus's name rules.</exception>
+    public PipelineBuilder<T> FromTopic<T>(MessageBus bus, string topic, SubscriptionOptions? options = null, int bufferSize = 256)
+    {
+        ArgumentNullException.ThrowIfNull(bus);
+        TopicNames.Validate(topic, allowWildcards: true);
+        if (bufferSize < 1) throw new ArgumentOutOfRangeException(nameof(bufferSize), "The buffer holds at least one message.");
+        return From(BusStreams.Subscribe<T>(bus, topic, options, bufferSize).Select(static m => m.Payload));
     }
 }
 
@@ -178,6 +213,26 @@ public sealed class PipelineBuilder<T>
             return x;
         });
         return new PipelineDefinition(Name, Counters, () => source.WatchTermination((_, done) => (Task)done).To(sink));
+    }
+
+    /// <summary>
+    /// Ends the pipeline by publishing every element on the bus topic <paramref name="topic"/> (journaled first when
+    /// <paramref name="options"/> says <c>Persistent</c>), at most <paramref name="parallelism"/> publishes at a time
+    /// (overlapping publishes may land out of order; 1 keeps the pipeline's order). The pipeline waits for each
+    /// publish's receipt, so a slow or failing bus backpressures it; a failed publish fails the pipeline (its supervision
+    /// decides what then). Elements must not be null, and their types must be registered with the bus's type registry
+    /// (<c>[EventType]</c>), like anything published.
+    /// </summary>
+    /// <exception cref="ArgumentException">The topic name breaks the bus's name rules.</exception>
+    public PipelineDefinition ToTopic(MessageBus bus, string topic, PublishOptions? options = null, int parallelism = 8)
+    {
+        ArgumentNullException.ThrowIfNull(bus);
+        TopicNames.Validate(topic);
+        if (parallelism < 1) throw new ArgumentOutOfRangeException(nameof(parallelism), "Parallelism must be at least 1.");
+        var name = Name;
+        return To(Flow.Create<T>()
+            .Select(x => (object?)x ?? throw new ArgumentException($"Pipeline '{name}' emitted null; a bus message needs a payload."))
+            .ToMaterialized(BusStreams.Publish<object>(bus, topic, options, parallelism), Keep.Right));
     }
 
     /// <summary>Ends the pipeline in a callback run for each element, one at a time, on the stream's thread.</summary>

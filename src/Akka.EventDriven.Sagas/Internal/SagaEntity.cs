@@ -50,22 +50,11 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
     private readonly SagaRuntime _runtime;
     private readonly ILoggingAdapter _log = Context.GetLogger();
 
-    // Recovered state.
-    private string? _sagaName;
+    // Recovered state: the fold of the journal, and the decisions taken from it (pure; see SagaProgress).
+    private SagaProgress _progress = SagaProgress.None;
     private ISagaDefinition? _definition;
-    private SagaState? _state;
-    private JsonElement _data;
-    private DateTimeOffset _startedAt;
-    private DateTimeOffset? _finishedAt;
-    private DateTimeOffset? _deadlineAt;
-    private string? _reason;
-    private readonly List<string> _completed = [];
-    private readonly List<string> _compensated = [];
-    private readonly List<SagaStepAttempt> _history = [];
-    private int _failedAttempts;          // recorded failures of the current step (or compensation)
-    private DateTimeOffset? _retryAt;     // next attempt due (from the last recorded failure)
-    private bool _currentStepTimedOut;    // an attempt of the running step timed out (so it may have had its effect)
-    private string? _timedOutStep;        // compensated too, though it never completed (SagaCompensating.TimedOutStep)
+    private string? SagaName => _progress.SagaName;
+    private SagaState? CurrentState => _progress.State;
 
     // Live state.
     private int _token;
@@ -101,7 +90,7 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
 
     private static readonly Recovery SnapshotlessRecovery = new(SnapshotSelectionCriteria.None);
 
-    private bool IsActive => _state is SagaState.Running or SagaState.Compensating;
+    private bool IsActive => _progress.IsActive;
 
     protected override void OnRecover(object message)
     {
@@ -141,7 +130,7 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
             case ResumeSaga:
                 Sender.Tell(new SagaStatusReply(_sagaId, Status()));
                 if (IsActive) Advance();
-                else if (_state is not null) _runtime.Index.Remove(_sagaId); // finished: its index row must go
+                else if (CurrentState is not null) _runtime.Index.Remove(_sagaId); // finished: its index row must go
                 break;
             case Continue:
                 Advance();
@@ -184,12 +173,12 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
 
     private void OnStart(StartSaga start)
     {
-        if (_state is not null)
+        if (CurrentState is not null)
         {
             // The caller indexed the id before asking: a finished saga must not stay in the index of running ones.
             if (!IsActive) _runtime.Index.Remove(_sagaId);
-            Sender.Tell(new SagaStartReply(_sagaId, false, start.SagaName == _sagaName ? null
-                : $"Saga id '{_sagaId}' is already used by a saga '{_sagaName}'."));
+            Sender.Tell(new SagaStartReply(_sagaId, false, start.SagaName == SagaName ? null
+                : $"Saga id '{_sagaId}' is already used by a saga '{SagaName}'."));
             return;
         }
         if (!_runtime.Definitions.TryGetValue(start.SagaName, out var definition))
@@ -208,12 +197,12 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
     private void Advance()
     {
         if (!IsActive || _inFlight || _retryScheduled || _stopping) return;
-        _definition ??= _sagaName is not null && _runtime.Definitions.TryGetValue(_sagaName, out var d) ? d : null;
+        _definition ??= SagaName is not null && _runtime.Definitions.TryGetValue(SagaName, out var d) ? d : null;
         if (_definition is not { } definition)
         {
             // Not registered on the node hosting it: the saga cannot go on here. It is left running (another node of
             // the cluster, or this one after a redeploy, may have the definition) but says so loudly.
-            _log.Error("Saga {0} ('{1}') cannot continue: no saga with this name is registered on this node.", _sagaId, _sagaName);
+            _log.Error("Saga {0} ('{1}') cannot continue: no saga with this name is registered on this node.", _sagaId, SagaName);
             return;
         }
         try
@@ -224,43 +213,30 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
         {
             // The definition does not match the journal (a step renamed or removed while sagas were running): end in
             // a clear Failed state instead of crashing, restarting and re-running effects.
-            _log.Error(e, "Saga {0} ('{1}'): its definition does not match its journal", _sagaId, _sagaName);
+            _log.Error(e, "Saga {0} ('{1}'): its definition does not match its journal", _sagaId, SagaName);
             Record([new SagaFailed($"Definition mismatch: {e.Message}", DateTimeOffset.UtcNow)]);
         }
     }
 
     private void AdvanceWith(ISagaDefinition definition)
     {
-        if (_retryAt is { } due && due > DateTimeOffset.UtcNow)
+        switch (_progress.Next(definition, DateTimeOffset.UtcNow))
         {
-            _retryScheduled = true;
-            Timers.StartSingleTimer("retry", new RetryDue(_token), due - DateTimeOffset.UtcNow);
-            return;
-        }
-
-        if (_state == SagaState.Running)
-        {
-            if (_deadlineAt is { } deadline && deadline <= DateTimeOffset.UtcNow)
-            {
+            case SagaDecision.WaitUntil wait:
+                _retryScheduled = true;
+                Timers.StartSingleTimer("retry", new RetryDue(_token), Max(wait.Due - DateTimeOffset.UtcNow, TimeSpan.Zero));
+                break;
+            case SagaDecision.DeadlineReached:
                 OnDeadline();
-                return;
-            }
-            Run(_completed.Count, compensation: false);
-            return;
+                break;
+            case SagaDecision.Run run:
+                Run(run.Index, run.Compensation);
+                break;
+            case SagaDecision.Finish finish:
+                // "Compensated" promises that nothing of the saga still runs: an abandoned attempt must have stopped.
+                if (!WaitForAbandoned(null, false, definition)) Record(finish.Events);
+                break;
         }
-
-        // Compensating: the latest completed (or cut-off) step with a compensation that has not been compensated yet.
-        IReadOnlyList<string> toCompensate = _timedOutStep is { } cut && !_completed.Contains(cut) ? [.. _completed, cut] : _completed;
-        for (var i = toCompensate.Count - 1; i >= 0; i--)
-        {
-            var index = IndexOf(definition, toCompensate[i]);
-            if (!definition.HasCompensation(index) || _compensated.Contains(toCompensate[i])) continue;
-            Run(index, compensation: true);
-            return;
-        }
-        // "Compensated" promises that nothing of the saga still runs: an abandoned attempt must have stopped.
-        if (WaitForAbandoned(null, false, definition)) return;
-        Record([new SagaCompensated(_reason ?? "compensated", DateTimeOffset.UtcNow)]);
     }
 
     /// <summary>True (and a wake-up is arranged) when an abandoned attempt still runs that the next effect, an attempt of
@@ -297,20 +273,15 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
             TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default).PipeTo(Self);
     }
 
-    private static int IndexOf(ISagaDefinition definition, string stepId)
-    {
-        for (var i = 0; i < definition.StepIds.Count; i++)
-            if (definition.StepIds[i] == stepId) return i;
-        throw new InvalidOperationException($"Saga '{definition.Name}' has no step '{stepId}' (was it renamed while sagas were running?).");
-    }
+    private static int IndexOf(ISagaDefinition definition, string stepId) => SagaProgress.IndexOf(definition, stepId);
 
     private void Run(int index, bool compensation)
     {
         var definition = _definition!;
         if (WaitForAbandoned(definition.StepIds[index], compensation, definition)) return;
         var token = ++_token;
-        var attempt = new SagaAttemptInfo(_sagaId, _failedAttempts + 1);
-        var data = _data;
+        var attempt = new SagaAttemptInfo(_sagaId, _progress.FailedAttempts + 1);
+        var data = _progress.Data;
         var json = _runtime.Json;
         _inFlight = true;
         _runningStep = definition.StepIds[index];
@@ -320,7 +291,7 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
         // The attempt's activity is current while Start hands the user's code to the thread pool, so that what the
         // step does (commands, publishes) joins the saga's trace; the actor's own thread is left without it.
         var previous = System.Diagnostics.Activity.Current;
-        var activity = SagaTracing.Source.HasListeners() ? SagaTracing.StartStep(_sagaId, _sagaName!, _runningStep, compensation,
+        var activity = SagaTracing.Source.HasListeners() ? SagaTracing.StartStep(_sagaId, SagaName!, _runningStep, compensation,
             attempt.Attempt, _traceParent, _traceState) : null;
         // Start runs the user's code on the thread pool (never on this actor's thread) and enforces the timeout.
         SagaAttemptRun run;
@@ -373,63 +344,17 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
         _runningStep = null;
         _cts?.Dispose();
         _cts = null;
-        var definition = _definition!;
-        var index = IndexOf(definition, step);
-        var attempt = _failedAttempts + 1;
-        var now = DateTimeOffset.UtcNow;
         if (_stopping && done.Error is not null)
         {
             StopWhenQuiet(); // cancelled by the hand-off: not a failure of the step
             return;
         }
-
-        if (_state == SagaState.Running)
-        {
-            if (done.Error is null)
-            {
-                var completed = new SagaStepCompleted(step, attempt, done.Data!.Value, now);
-                // The last step's completion and the saga's completion are one atomic write.
-                Record(_completed.Count + 1 == definition.StepIds.Count ? [completed, new SagaCompleted(now)] : [completed]);
-                return;
-            }
-            var policy = definition.RetryOf(index, compensation: false);
-            if (attempt < policy.MaxAttempts)
-            {
-                Record([new SagaStepFailed(step, attempt, done.Error, done.TimedOut, now + policy.BackoffAfter(attempt), now)]);
-                return;
-            }
-            // A step any attempt of which timed out may have had its effect: compensated too, unless it says otherwise.
-            var timedOut = (_currentStepTimedOut || done.TimedOut) && definition.TimeoutPolicyOf(index) == StepTimeoutPolicy.Compensate;
-            Record([
-                new SagaStepFailed(step, attempt, done.Error, done.TimedOut, null, now),
-                new SagaCompensating($"Step '{step}' failed after {attempt} attempt(s): {done.Error}", now, timedOut ? step : null),
-            ]);
-            return;
-        }
-
-        if (done.Error is null)
-        {
-            Record([new SagaStepCompensated(step, attempt, now)]);
-            return;
-        }
-        var compensationPolicy = definition.RetryOf(index, compensation: true);
-        if (attempt < compensationPolicy.MaxAttempts)
-        {
-            Record([new SagaCompensationFailed(step, attempt, done.Error, done.TimedOut, now + compensationPolicy.BackoffAfter(attempt), now)]);
-            return;
-        }
-        Record([
-            new SagaCompensationFailed(step, attempt, done.Error, done.TimedOut, null, now),
-            new SagaFailed($"Compensation of step '{step}' failed after {attempt} attempt(s): {done.Error} (while compensating because: {_reason})", now),
-        ]);
+        Record(_progress.Outcome(_definition!, step, done.Data, done.Error, done.TimedOut, DateTimeOffset.UtcNow));
     }
 
     private void OnDeadline()
     {
-        if (_state != SagaState.Running) return;
-        var now = DateTimeOffset.UtcNow;
-        var events = new List<ISagaEvent>();
-        var definition = _definition;
+        if (CurrentState != SagaState.Running) return;
         string? cutOff = null;
         if (_inFlight)
         {
@@ -439,32 +364,26 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
             _token++;
             _inFlight = false;
             cutOff = _runningStep;
-            events.Add(new SagaStepFailed(_runningStep!, _failedAttempts + 1, "The saga's deadline passed during the attempt.", true, null, now));
             AbandonRunningAttempt();
             _runningStep = null;
         }
-        else if (_currentStepTimedOut && definition is not null && _completed.Count < definition.StepIds.Count)
-            cutOff = definition.StepIds[_completed.Count]; // waiting to retry a step whose earlier attempt timed out
-        if (cutOff is not null && (definition is null || definition.TimeoutPolicyOf(IndexOf(definition, cutOff)) != StepTimeoutPolicy.Compensate))
-            cutOff = null;
         _retryScheduled = false;
         Timers.Cancel("retry");
-        events.Add(new SagaCompensating($"The saga's deadline ({_deadlineAt:O}) passed.", now, cutOff));
-        Record(events);
+        Record(_progress.DeadlinePassed(_definition, cutOff, DateTimeOffset.UtcNow));
     }
 
     /// <summary>Journals <paramref name="events"/> as one atomic write, then applies and publishes them, then runs
     /// <paramref name="after"/> and goes on. Commands arriving meanwhile wait (PersistAll stashes them).</summary>
     private void Record(IReadOnlyList<ISagaEvent> events, Action? after = null)
     {
-        var tags = _tags ??= ImmutableHashSet.Create("saga", $"saga:{_sagaName ?? ((SagaStarted)events[0]).SagaName}");
+        var tags = _tags ??= ImmutableHashSet.Create("saga", $"saga:{SagaName ?? ((SagaStarted)events[0]).SagaName}");
         var metadata = new EventMetadata(DateTimeOffset.UtcNow, _sagaId) { TraceParent = _traceParent, TraceState = _traceState };
         var remaining = events.Count;
         PersistAll(events.Select(e => new Tagged(new DomainEvent(e, metadata), tags)), tagged =>
         {
             var e = (ISagaEvent)((DomainEvent)tagged.Payload).Payload;
             Apply(e);
-            SagaMetrics.Recorded(_sagaName, e);
+            SagaMetrics.Recorded(SagaName, e);
             Publish(e);
             if (--remaining > 0) return;
             after?.Invoke();
@@ -476,62 +395,8 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
 
     private void Apply(ISagaEvent e)
     {
-        switch (e)
-        {
-            case SagaStarted s:
-                _sagaName = s.SagaName;
-                _definition = _runtime.Definitions.GetValueOrDefault(s.SagaName);
-                _state = SagaState.Running;
-                _data = s.Data;
-                _deadlineAt = s.DeadlineAt;
-                _startedAt = s.At;
-                break;
-            case SagaStepCompleted c:
-                _completed.Add(c.StepId);
-                _data = c.Data;
-                _history.Add(new SagaStepAttempt(c.StepId, false, c.Attempt, true, null, false, c.At));
-                _failedAttempts = 0;
-                _retryAt = null;
-                _currentStepTimedOut = false;
-                break;
-            case SagaStepFailed f:
-                _history.Add(new SagaStepAttempt(f.StepId, false, f.Attempt, false, f.Error, f.TimedOut, f.At));
-                _failedAttempts = f.Attempt;
-                _retryAt = f.RetryAt;
-                _currentStepTimedOut |= f.TimedOut;
-                break;
-            case SagaCompensating c:
-                _state = SagaState.Compensating;
-                _reason = c.Reason;
-                _timedOutStep = c.TimedOutStep;
-                _failedAttempts = 0;
-                _retryAt = null;
-                break;
-            case SagaStepCompensated c:
-                _compensated.Add(c.StepId);
-                _history.Add(new SagaStepAttempt(c.StepId, true, c.Attempt, true, null, false, c.At));
-                _failedAttempts = 0;
-                _retryAt = null;
-                break;
-            case SagaCompensationFailed f:
-                _history.Add(new SagaStepAttempt(f.StepId, true, f.Attempt, false, f.Error, f.TimedOut, f.At));
-                _failedAttempts = f.Attempt;
-                _retryAt = f.RetryAt;
-                break;
-            case SagaCompleted c:
-                _state = SagaState.Completed;
-                _finishedAt = c.At;
-                break;
-            case SagaCompensated c:
-                _state = SagaState.Compensated;
-                _finishedAt = c.At;
-                break;
-            case SagaFailed f:
-                _state = SagaState.Failed;
-                _reason = f.Reason;
-                _finishedAt = f.At;
-                break;
-        }
+        _progress = _progress.Apply(e);
+        if (e is SagaStarted started) _definition = _runtime.Definitions.GetValueOrDefault(started.SagaName);
     }
 
     /// <summary>Deadline timer while active; when finished: answer the waiters, leave the index, passivate when idle.</summary>
@@ -540,7 +405,7 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
         if (IsActive)
         {
             SetReceiveTimeout(null);
-            if (_deadlineAt is { } deadline && _state == SagaState.Running && !Timers.IsTimerActive("deadline"))
+            if (_progress.DeadlineAt is { } deadline && CurrentState == SagaState.Running && !Timers.IsTimerActive("deadline"))
                 Timers.StartSingleTimer("deadline", new DeadlineDue(), Max(deadline - DateTimeOffset.UtcNow, TimeSpan.Zero));
             return;
         }
@@ -552,7 +417,7 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
             _waiters.Clear();
         }
         // Also on recovery: a removal lost in a crash is repeated when the sweep wakes the finished saga.
-        if (_state is not null) _runtime.Index.Remove(_sagaId);
+        if (CurrentState is not null) _runtime.Index.Remove(_sagaId);
         var linger = _runtime.Settings.PassivateAfterFinish;
         SetReceiveTimeout(linger > TimeSpan.Zero ? linger : TimeSpan.FromMilliseconds(1));
     }
@@ -562,7 +427,7 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
     private void Publish(ISagaEvent e)
     {
         if (_runtime.Publisher is not { } publisher) return;
-        var lifecycle = new SagaLifecycleEvent(_sagaId, _sagaName!, LastSequenceNr, _state!.Value, e);
+        var lifecycle = new SagaLifecycleEvent(_sagaId, SagaName!, LastSequenceNr, CurrentState!.Value, e);
         // In order per saga, never blocking the saga; a failing publisher is logged.
         _publishing = _publishing.IsCompleted ? PublishAsync(publisher, lifecycle, _log)
             : _publishing.ContinueWith(_ => PublishAsync(publisher, lifecycle, _log), TaskScheduler.Default).Unwrap();
@@ -574,11 +439,9 @@ internal sealed class SagaEntity : UntypedPersistentActor, IWithTimers
         catch (Exception ex) { log.Warning(ex, "Publishing {0} of saga {1} failed", lifecycle.Event.GetType().Name, lifecycle.SagaId); }
     }
 
-    private SagaStatus? Status() => _state is not { } state ? null : new SagaStatus(
-        _sagaId, _sagaName!, state,
-        _runningStep ?? (state == SagaState.Running && _definition is { } d && _completed.Count < d.StepIds.Count ? d.StepIds[_completed.Count] : null),
-        _data, _reason, _startedAt, _finishedAt,
-        _completed.ToArray(), _compensated.ToArray(), _history.ToArray());
+    private SagaStatus? Status() => _progress is not { State: { } state } p ? null : new SagaStatus(
+        _sagaId, p.SagaName!, state, _runningStep ?? p.NextStep(_definition), p.Data, p.Reason, p.StartedAt, p.FinishedAt,
+        p.Completed.ToArray(), p.Compensated.ToArray(), p.History.ToArray());
 
     protected override void PostStop()
     {

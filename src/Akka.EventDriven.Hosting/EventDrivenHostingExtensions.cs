@@ -56,8 +56,13 @@ public static class EventDrivenHostingExtensions
     {
         var config = ConfigurationFactory.ParseString(options.Persistence.ToHocon() +
                                                       string.Concat(options.Aggregates.Select(a => a.Options.ToHocon(a.Name))));
+        if (options.EnvironmentFile is not null && options.Environment is not null)
+            throw new ArgumentException($"Set either Environment ('{options.Environment}') or EnvironmentFile ('{options.EnvironmentFile}'), not both.",
+                nameof(options));
         if (options.EnvironmentFile is { } file)
             config = config.WithFallback(ConfigurationFactory.ParseString(File.ReadAllText(ResolveFile(file))));
+        if (options.Environment is { } environment)
+            config = config.WithFallback(ConfigurationFactory.ParseString(EventDrivenOptions.EmbeddedEnvironment(environment)));
         config = config.WithFallback(ConfigurationFactory.ParseString("akka.actor.provider = cluster"))
             .WithFallback(EventSourcingConfig.DefaultConfig())
             .WithFallback(EventBus.EventBusConfig.DefaultConfig());

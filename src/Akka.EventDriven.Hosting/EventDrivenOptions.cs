@@ -14,9 +14,38 @@ public sealed class EventDrivenOptions
     internal List<AggregateRegistration> Aggregates { get; } = [];
 
     /// <summary>A HOCON environment overlay such as <c>hocon/development.conf</c>; its settings (cluster, remoting,
-    /// <c>akka.event-driven.*</c>) apply under these options. Relative paths are tried against the current directory
-    /// and then the application's base directory. Default: null, none.</summary>
+    /// <c>akka.event-driven.*</c>) apply under these options. A relative path is tried against the current directory,
+    /// then against the application's base directory; a file found in neither fails the start with both paths named.
+    /// Default: null, none. Use it for your own file; for the shipped ones, <see cref="Environment"/> needs no file.</summary>
     public string? EnvironmentFile { get; set; }
+
+    /// <summary>One of the environments this package embeds (the repository's <c>hocon/</c> folder, compiled in):
+    /// <c>development</c> (one node on localhost, SQLite), <c>test</c> (fast timers, SQLite) or <c>production</c>
+    /// (PostgreSQL from <c>DATABASE_URL</c>, split-brain resolver, never joins itself). Applies under these options,
+    /// like <see cref="EnvironmentFile"/>; set one or the other. Names are case-insensitive; an unknown one fails the
+    /// start listing the known ones. Default: null, none.</summary>
+    public string? Environment { get; set; }
+
+    /// <summary>The names <see cref="Environment"/> accepts.</summary>
+    public static IReadOnlyList<string> EmbeddedEnvironments { get; } = typeof(EventDrivenOptions).Assembly.GetManifestResourceNames()
+        .Where(n => n.StartsWith(EnvironmentResourcePrefix, StringComparison.Ordinal) && n.EndsWith(".conf", StringComparison.Ordinal))
+        .Select(n => n[EnvironmentResourcePrefix.Length..^".conf".Length]).Order(StringComparer.Ordinal).ToArray();
+
+    internal const string EnvironmentResourcePrefix = "Akka.EventDriven.Hosting.environments.";
+
+    /// <summary>The HOCON text of the embedded environment <paramref name="name"/>.</summary>
+    /// <exception cref="ArgumentException">No environment of that name is embedded.</exception>
+    public static string EmbeddedEnvironment(string name)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        var known = EmbeddedEnvironments.FirstOrDefault(e => string.Equals(e, name.Trim(), StringComparison.OrdinalIgnoreCase))
+                    ?? throw new ArgumentException(
+                        $"Unknown environment '{name}': the embedded ones are {string.Join(", ", EmbeddedEnvironments)}. " +
+                        "For a file of your own, set EnvironmentFile instead.", nameof(name));
+        using var stream = typeof(EventDrivenOptions).Assembly.GetManifestResourceStream(EnvironmentResourcePrefix + known + ".conf")!;
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
 
     /// <summary>Where events and snapshots are stored.</summary>
     public PersistenceOptions Persistence { get; } = new();

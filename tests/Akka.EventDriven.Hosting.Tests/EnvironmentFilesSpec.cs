@@ -65,9 +65,48 @@ public sealed class EnvironmentFilesSpec
         Assert.All(keys, key => Assert.True(reference.HasPath(key), $"hocon/README.md documents {key}, which no reference.conf defines"));
     }
 
+    public static TheoryData<string, bool> FilesAndWays()
+    {
+        var data = new TheoryData<string, bool>();
+        foreach (var file in FileNames())
+        {
+            data.Add(file, false);
+            data.Add(file, true);
+        }
+        return data;
+    }
+
     [Theory]
     [MemberData(nameof(Files))]
-    public async Task A_node_starts_from_every_environment_file_and_stores_events(string file)
+    public void Every_environment_file_is_embedded_as_it_is_in_hocon(string file)
+    {
+        var name = Path.GetFileNameWithoutExtension(file);
+        Assert.Contains(name, EventDrivenOptions.EmbeddedEnvironments);
+        Assert.Equal(File.ReadAllText(Path.Combine(HoconDirectory(), file)), EventDrivenOptions.EmbeddedEnvironment(name.ToUpperInvariant()));
+    }
+
+    [Fact]
+    public void An_unknown_environment_or_both_an_environment_and_a_file_fail_the_start_saying_why()
+    {
+        var unknown = Assert.Throws<ArgumentException>(() => EventDrivenHostingExtensions.BuildConfig(new EventDrivenOptions { Environment = "staging" }, out _));
+        Assert.StartsWith("Unknown environment 'staging': the embedded ones are development, production, test. For a file of your own, set EnvironmentFile instead.",
+            unknown.Message);
+        var both = Assert.Throws<ArgumentException>(() => EventDrivenHostingExtensions.BuildConfig(
+            new EventDrivenOptions { Environment = "test", EnvironmentFile = "hocon/test.conf" }, out _));
+        Assert.StartsWith("Set either Environment ('test') or EnvironmentFile ('hocon/test.conf'), not both.", both.Message);
+        var missing = Assert.Throws<FileNotFoundException>(() => EventDrivenHostingExtensions.BuildConfig(
+            new EventDrivenOptions { EnvironmentFile = "hocon/nowhere.conf" }, out _));
+        Assert.Contains("Environment file 'hocon/nowhere.conf' was found neither in", missing.Message);
+
+        // The embedded production environment applies under the options, as a file would.
+        var production = EventDrivenHostingExtensions.BuildConfig(new EventDrivenOptions { Environment = "production" }, out var store);
+        Assert.Equal((Akka.EventDriven.EventSourcing.Storage.StoreProvider.PostgreSql, "keep-majority"),
+            (store.Provider, production.GetString("akka.cluster.split-brain-resolver.active-strategy")));
+    }
+
+    [Theory]
+    [MemberData(nameof(FilesAndWays))]
+    public async Task A_node_starts_from_every_environment_file_and_stores_events(string file, bool embedded)
     {
         var text = File.ReadAllText(Path.Combine(HoconDirectory(), file));
         var production = text.Contains("provider = postgresql", StringComparison.Ordinal);
@@ -81,7 +120,8 @@ public sealed class EnvironmentFilesSpec
             {
                 b.WithEventDriven(o =>
                 {
-                    o.EnvironmentFile = $"hocon/{file}";
+                    if (embedded) o.Environment = Path.GetFileNameWithoutExtension(file);
+                    else o.EnvironmentFile = $"hocon/{file}";
                     o.Registry = new MessageTypeRegistry().Register<EnvCounted>("env.counted").Register<EnvCount>("env.count");
                     // The file's own store, but never a shared file: SQLite environments get a fresh one.
                     if (!production) o.Persistence.ConnectionString = $"Data Source={sqlite}";

@@ -672,13 +672,8 @@ public sealed class MessageBusProvider : ExtensionIdProvider<MessageBus>
 /// <summary>The embedded <c>reference.conf</c> of the event bus.</summary>
 public static class EventBusConfig
 {
-    private static readonly Lazy<Config> Default = new(() =>
-    {
-        using var stream = typeof(EventBusConfig).Assembly.GetManifestResourceStream("Akka.EventDriven.EventBus.reference.conf")
-                           ?? throw new InvalidOperationException("reference.conf is not embedded.");
-        using var reader = new StreamReader(stream);
-        return ConfigurationFactory.ParseString(reader.ReadToEnd());
-    });
+    private static readonly Lazy<Config> Default =
+        new(() => ConfigurationFactory.ParseString(EmbeddedReferenceConfig.Read(typeof(EventBusConfig))));
 
     /// <summary>The bus defaults under <c>akka.event-driven.bus</c>, plus its serializer binding.</summary>
     public static Config DefaultConfig() => Default.Value;

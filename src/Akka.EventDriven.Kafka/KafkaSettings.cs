@@ -12,13 +12,8 @@ public static class KafkaConfig
     /// <summary>The HOCON path of this module's settings.</summary>
     public const string Path = "akka.event-driven.kafka";
 
-    private static readonly Lazy<Config> Default = new(() =>
-    {
-        using var stream = typeof(KafkaConfig).Assembly.GetManifestResourceStream("Akka.EventDriven.Kafka.reference.conf")
-            ?? throw new InvalidOperationException("reference.conf is not embedded.");
-        using var reader = new StreamReader(stream);
-        return ConfigurationFactory.ParseString(reader.ReadToEnd());
-    });
+    private static readonly Lazy<Config> Default =
+        new(() => ConfigurationFactory.ParseString(EmbeddedReferenceConfig.Read(typeof(KafkaConfig))));
 
     /// <summary>The module's defaults.</summary>
     public static Config DefaultConfig() => Default.Value;

@@ -64,13 +64,8 @@ public sealed record SagaSettings(
 /// <summary>The embedded <c>reference.conf</c> of the saga module.</summary>
 public static class SagaConfig
 {
-    private static readonly Lazy<Config> Default = new(() =>
-    {
-        using var stream = typeof(SagaConfig).Assembly.GetManifestResourceStream("Akka.EventDriven.Sagas.reference.conf")
-                           ?? throw new InvalidOperationException("reference.conf is not embedded.");
-        using var reader = new StreamReader(stream);
-        return ConfigurationFactory.ParseString(reader.ReadToEnd());
-    });
+    private static readonly Lazy<Config> Default =
+        new(() => ConfigurationFactory.ParseString(EmbeddedReferenceConfig.Read(typeof(SagaConfig))));
 
     /// <summary>The defaults under <c>akka.event-driven.sagas</c>, plus the serializer binding of saga messages.</summary>
     public static Config DefaultConfig() => Default.Value;

@@ -6,13 +6,8 @@ namespace Akka.EventDriven.Streaming;
 /// <summary>The embedded <c>reference.conf</c> of this module (<c>akka.event-driven.streaming</c>).</summary>
 public static class StreamingConfig
 {
-    private static readonly Lazy<Config> Default = new(() =>
-    {
-        using var stream = typeof(StreamingConfig).Assembly.GetManifestResourceStream("Akka.EventDriven.Streaming.reference.conf")
-            ?? throw new InvalidOperationException("reference.conf is not embedded.");
-        using var reader = new StreamReader(stream);
-        return ConfigurationFactory.ParseString(reader.ReadToEnd());
-    });
+    private static readonly Lazy<Config> Default =
+        new(() => ConfigurationFactory.ParseString(EmbeddedReferenceConfig.Read(typeof(StreamingConfig))));
 
     /// <summary>The module's defaults under <c>akka.event-driven.streaming</c>.</summary>
     public static Config DefaultConfig() => Default.Value;

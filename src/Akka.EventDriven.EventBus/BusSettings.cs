@@ -63,7 +63,13 @@ public sealed record BusSettings
 
     private Config? _topics;
 
+    /// <summary>The settings of <paramref name="system"/> (its configuration over the bus's reference.conf).</summary>
+    /// <exception cref="ConfigurationException">A value is invalid; the message names the key.</exception>
+    public static BusSettings Create(Akka.Actor.ActorSystem system) =>
+        FromConfig(system.Settings.Config.WithFallback(EventBusConfig.DefaultConfig()));
+
     /// <summary>Reads and validates the settings.</summary>
+    /// <exception cref="ConfigurationException">A value is invalid; the message names the key.</exception>
     public static BusSettings FromConfig(Config root)
     {
         var c = root.GetConfig("akka.event-driven.bus")

@@ -18,13 +18,11 @@ public sealed class KafkaOptions
     internal string ToHocon()
     {
         var hocon = new StringBuilder("akka.event-driven.kafka {\n");
-        if (BootstrapServers is not null) hocon.Append("  bootstrap-servers = ").Append(Quote(BootstrapServers)).Append('\n');
-        if (GroupId is not null) hocon.Append("  consumer.group-id = ").Append(Quote(GroupId)).Append('\n');
-        foreach (var (key, value) in Properties) hocon.Append("  properties.").Append(Quote(key)).Append(" = ").Append(Quote(value)).Append('\n');
+        if (BootstrapServers is not null) hocon.Append("  bootstrap-servers = ").Append(HoconText.Quote(BootstrapServers)).Append('\n');
+        if (GroupId is not null) hocon.Append("  consumer.group-id = ").Append(HoconText.Quote(GroupId)).Append('\n');
+        foreach (var (key, value) in Properties) hocon.Append("  properties.").Append(HoconText.Quote(key)).Append(" = ").Append(HoconText.Quote(value)).Append('\n');
         return hocon.Append("}\n").ToString();
     }
-
-    private static string Quote(string s) => "\"" + s.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 }
 
 /// <summary>Akka.Hosting wiring of the Kafka stages' settings.</summary>

@@ -1,3 +1,4 @@
+using Akka.EventDriven.EventBus;
 using System.Net;
 using Akka.EventDriven.EventSourcing.Storage;
 using Akka.EventDriven.Hosting;

@@ -74,7 +74,7 @@ public static class PubSubSuite
                     }
                     akka.event-driven.event-sourcing.aggregates.EdBusLog { snapshot-every = 0, ask-timeout = 30s }
                     """, HoconAddMode.Prepend)
-                .WithEventBus(durable))).Build();
+                .WithEventBus(o => o.HostDurableConsumers = durable))).Build();
         await host.StartAsync();
         Log($"{name}: node up on 127.0.0.1:{port}");
         return host;

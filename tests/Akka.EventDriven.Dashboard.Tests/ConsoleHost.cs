@@ -154,7 +154,7 @@ public sealed class ConsoleHost : IAsyncLifetime
                 new ProjectionSettings(ClearReadModel: (_, _) => Task.CompletedTask)))
             .WithProjection(Totals, system => Projection.AtLeastOnce(system, Totals, TotalsModel.HandleAsync,
                 new ProjectionSettings(BatchSize: 5, PollInterval: TimeSpan.FromMilliseconds(50), ClearReadModel: TotalsModel.ClearAsync)))
-            .WithStreaming(_ => [ReadingsPerSecond()]));
+            .WithStreaming(s => s.Add(ReadingsPerSecond())));
         builder.Services.AddEventDrivenHttp(o =>
         {
             o.AddApiKeys($"{ReadKey}:read,{AdminKey}:admin");

@@ -1,3 +1,4 @@
+using Akka.EventDriven.EventBus;
 using System.Net.Http.Json;
 using System.Text.Json;
 using Akka.Actor;

@@ -22,8 +22,12 @@ public sealed class HostingSpec
                     o.BootstrapServers = "broker-1:9092";
                     o.GroupId = "analysts";
                     o.Properties["client.id"] = "intelops";
+                    // Quotes, backslashes and newlines arrive as given (HoconText), never ending the string early.
+                    o.Properties["sasl.password"] = "p\"w\\d\n\" injected = \"x";
                 })
-                .WithStreaming(_ => [Pipeline.Create("evens").From(Source.From(Enumerable.Range(1, 10))).Where(x => x % 2 == 0).ForEach(seen.Enqueue)])))
+                .WithStreaming(s => s.Add(Pipeline.Create("evens").From(Source.From(Enumerable.Range(1, 10))).Where(x => x % 2 == 0).ForEach(seen.Enqueue))
+                    .Add(system => Pipeline.Create("second").From(Source.Single(system.Name)).ForEach(_ => { }))
+                    .StopTimeout = TimeSpan.FromMilliseconds(2500))))
             .Build();
         await host.StartAsync();
         try
@@ -33,12 +37,17 @@ public sealed class HostingSpec
             Assert.Equal("broker-1:9092", consumer.Properties["bootstrap.servers"]);
             Assert.Equal("analysts", consumer.Properties["group.id"]);
             Assert.Equal("intelops", consumer.Properties["client.id"]);
+            Assert.Equal("p\"w\\d\n\" injected = \"x", consumer.Properties["sasl.password"]);
+            Assert.False(consumer.Properties.ContainsKey("injected"));
+            Assert.Equal(TimeSpan.FromMilliseconds(2500), system.Settings.Config.GetTimeSpan("akka.event-driven.streaming.stop-timeout"));
             Assert.Equal("10", consumer.Properties["fetch.wait.max.ms"]);
 
             var processor = StreamingExtension.Get(system);
             await processor.WhenTerminated("evens").WaitAsync(TimeSpan.FromSeconds(10));
             Assert.Equal(new[] { 2, 4, 6, 8, 10 }, seen.ToArray());
             Assert.Equal(PipelineStatus.Completed, processor.GetStatus("evens"));
+            await processor.WhenTerminated("second").WaitAsync(TimeSpan.FromSeconds(10));
+            Assert.Equal(["evens", "second"], processor.Pipelines.Order());
         }
         finally
         {

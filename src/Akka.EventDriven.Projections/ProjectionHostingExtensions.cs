@@ -2,13 +2,12 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Cluster.Sharding;
 using Akka.Cluster.Tools.Singleton;
-using Akka.EventDriven.Projections;
 using Akka.Hosting;
 
-namespace Akka.EventDriven.Hosting;
+namespace Akka.EventDriven.Projections;
 
 /// <summary>Runs projections once per cluster (Akka.Hosting).</summary>
-public static class ProjectionHosting
+public static class ProjectionHostingExtensions
 {
     /// <summary>
     /// Runs the projection that <paramref name="start"/> creates as a cluster singleton: on exactly one node (of

@@ -29,29 +29,3 @@ public sealed class StreamingExtensionProvider : ExtensionIdProvider<StreamingEx
     /// <inheritdoc />
     public override StreamingExtension CreateExtension(ExtendedActorSystem system) => new(system);
 }
-
-/// <summary>Akka.Hosting wiring of stream processing.</summary>
-public static class StreamingHostingExtensions
-{
-    /// <summary>
-    /// Adds the streaming defaults and, once the actor system runs, defines the pipelines <paramref name="define"/>
-    /// returns on the system's <see cref="StreamProcessor"/> (<see cref="StreamingExtension.Get"/>) and starts them.
-    /// They stop gracefully in the service-stop phase of coordinated shutdown.
-    /// </summary>
-    public static AkkaConfigurationBuilder WithStreaming(this AkkaConfigurationBuilder builder,
-        Func<ActorSystem, IEnumerable<PipelineDefinition>> define)
-    {
-        ArgumentNullException.ThrowIfNull(define);
-        builder.AddHocon(StreamingConfig.DefaultConfig(), HoconAddMode.Append);
-        builder.AddStartup(async (system, _) =>
-        {
-            var processor = StreamingExtension.Get(system);
-            foreach (var pipeline in define(system))
-            {
-                processor.DefinePipeline(pipeline);
-                await processor.StartAsync(pipeline.Name).ConfigureAwait(false);
-            }
-        });
-        return builder;
-    }
-}

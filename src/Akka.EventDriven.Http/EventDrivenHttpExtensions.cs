@@ -142,21 +142,15 @@ public static class EventDrivenHttpExtensions
         SagaMetrics.MeterName, StreamProcessor.MeterName,
     ];
 
-    /// <summary>The query bus behind <c>POST /queries</c>: the container's, or one made here for the registrations of
-    /// the options (none without either), disposed in the service-stop phase of coordinated shutdown.</summary>
+    /// <summary>The query bus behind <c>POST /queries</c>: the container's, else the node's (<see cref="CqrsExtension"/>,
+    /// which <c>WithCqrs</c> fills) when <c>WithCqrs</c> set it up or these options register queries; none otherwise.
+    /// The options' registrations go onto it.</summary>
     private static QueryBus? QueryBusOf(IServiceProvider services, ActorSystem system, EventDrivenHttpOptions options)
     {
         var bus = services.GetService<QueryBus>();
-        if (bus is null)
-        {
-            if (options.QueryRegistrations.Count == 0) return null;
-            var created = bus = new QueryBus(system);
-            CoordinatedShutdown.Get(system).AddTask(CoordinatedShutdown.PhaseServiceStop, "dispose-http-query-bus", async () =>
-            {
-                await created.DisposeAsync();
-                return Done.Instance;
-            });
-        }
+        if (bus is null && (options.QueryRegistrations.Count > 0 || system.HasExtension<CqrsExtension>()))
+            bus = CqrsExtension.Get(system).Queries;
+        if (bus is null) return null;
         foreach (var register in options.QueryRegistrations) register(bus, services);
         return bus;
     }

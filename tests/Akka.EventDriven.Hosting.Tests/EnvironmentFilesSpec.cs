@@ -214,6 +214,7 @@ internal static class HoconKeys
             .WithFallback(EventBus.EventBusConfig.DefaultConfig())
             .WithFallback(Sagas.SagaConfig.DefaultConfig())
             .WithFallback(Streaming.StreamingConfig.DefaultConfig())
+            .WithFallback(Cqrs.CqrsConfig.DefaultConfig())
             .WithFallback(Kafka.KafkaConfig.DefaultConfig())
             .WithFallback(Akka.Cluster.Sharding.ClusterSharding.DefaultConfig())
             .WithFallback(Akka.Cluster.Tools.PublishSubscribe.DistributedPubSub.DefaultConfig())

@@ -33,10 +33,3 @@ public sealed class CqrsExtension : IExtension
     /// <summary>The buses of <paramref name="system"/>.</summary>
     public static CqrsExtension Get(ActorSystem system) => system.WithExtension<CqrsExtension, CqrsExtensionProvider>();
 }
-
-/// <summary>Creates <see cref="CqrsExtension"/>.</summary>
-public sealed class CqrsExtensionProvider : ExtensionIdProvider<CqrsExtension>
-{
-    /// <inheritdoc />
-    public override CqrsExtension CreateExtension(ExtendedActorSystem system) => new(system);
-}

@@ -11,23 +11,6 @@ using Akka.Streams.Dsl;
 
 namespace Akka.EventDriven.EventSourcing;
 
-/// <summary>A command could not be processed (storage failure, recovery failure, unregistered event type).</summary>
-public class AggregateFailedException(string aggregateName, string aggregateId, string reason)
-    : Exception($"Aggregate '{aggregateName}' id '{aggregateId}': {reason}")
-{
-    /// <summary>The aggregate type.</summary>
-    public string AggregateName { get; } = aggregateName;
-    /// <summary>The aggregate id.</summary>
-    public string AggregateId { get; } = aggregateId;
-    /// <summary>What went wrong.</summary>
-    public string Reason { get; } = reason;
-}
-
-/// <summary>The command was not tried: the aggregate is recovering and already holds <c>max-pending-commands</c>
-/// commands. Nothing was stored; retry after a short backoff.</summary>
-public sealed class AggregateOverloadedException(string aggregateName, string aggregateId, string reason)
-    : AggregateFailedException(aggregateName, aggregateId, reason);
-
 /// <summary>
 /// The gateway to one aggregate type: send a command to an aggregate id from
 /// any node and get a typed <see cref="CommandResult"/> back; read its state, its audit trail and its state as of a

@@ -5,26 +5,6 @@ using Confluent.Kafka;
 
 namespace Akka.EventDriven.Kafka;
 
-/// <summary>A message to produce, with a value passed through to the result (say, the committable offset of the
-/// message it was made from).</summary>
-/// <typeparam name="TKey">The key type.</typeparam>
-/// <typeparam name="TValue">The value type.</typeparam>
-/// <typeparam name="TPassThrough">The pass-through type.</typeparam>
-/// <param name="Topic">The target topic.</param>
-/// <param name="Message">The message (key, value, headers, timestamp).</param>
-/// <param name="PassThrough">Handed back in the result.</param>
-/// <param name="Partition">A specific partition, or null for the partitioner's choice.</param>
-public sealed record ProducerMessage<TKey, TValue, TPassThrough>(string Topic, Message<TKey, TValue> Message, TPassThrough PassThrough,
-    int? Partition = null) : IProducerMessage<TKey, TValue>;
-
-/// <summary>A delivered message: where it was stored, and its pass-through value.</summary>
-/// <typeparam name="TKey">The key type.</typeparam>
-/// <typeparam name="TValue">The value type.</typeparam>
-/// <typeparam name="TPassThrough">The pass-through type.</typeparam>
-/// <param name="Report">The delivery report (topic, partition, offset, status).</param>
-/// <param name="PassThrough">The value passed through from the message.</param>
-public sealed record ProducerResult<TKey, TValue, TPassThrough>(DeliveryReport<TKey, TValue> Report, TPassThrough PassThrough);
-
 /// <summary>
 /// Kafka producer stages on Confluent.Kafka. A stage sends each message as it arrives (librdkafka batches by
 /// <c>linger.ms</c>) and emits delivery results in input order once the broker acknowledged them.

@@ -4,46 +4,6 @@ using Confluent.Kafka;
 
 namespace Akka.EventDriven.Kafka;
 
-/// <summary>How <see cref="Transactional.Sink{TKey,TValue}"/> groups messages into transactions.</summary>
-/// <param name="TransactionalId">The producer's <c>transactional.id</c>: stable per pipeline instance (a restarted
-/// instance with the same id fences the old one and aborts its open transaction).</param>
-/// <param name="MaxBatch">Commit the transaction after this many messages (default 1000).</param>
-/// <param name="MaxInterval">Commit at least this often while a transaction is open (default 100 ms).</param>
-/// <param name="Timeout">Timeout of each transactional call (init, send offsets, commit, abort; default 30 s).</param>
-public sealed record TransactionSettings(string TransactionalId, int MaxBatch = 1000, TimeSpan? MaxInterval = null, TimeSpan? Timeout = null)
-{
-    internal TimeSpan Interval => MaxInterval ?? TimeSpan.FromMilliseconds(100);
-    internal TimeSpan CallTimeout => Timeout ?? TimeSpan.FromSeconds(30);
-}
-
-/// <summary>What a transactional sink has done (read at any time; counters only grow).</summary>
-public sealed class TransactionStats
-{
-    private long _committed, _aborted, _messages;
-
-    /// <summary>Transactions committed (each with its messages and the consumed offsets).</summary>
-    public long CommittedTransactions => Interlocked.Read(ref _committed);
-
-    /// <summary>Transactions aborted (on a failure, a fence, or an abrupt stop).</summary>
-    public long AbortedTransactions => Interlocked.Read(ref _aborted);
-
-    /// <summary>Messages in committed transactions.</summary>
-    public long CommittedMessages => Interlocked.Read(ref _messages);
-
-    /// <summary>Completes when the sink has committed its last transaction (fails with the failure that stopped it).</summary>
-    public Task Completion => Done.Task;
-
-    internal readonly TaskCompletionSource Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
-
-    internal void Committed(long messages)
-    {
-        Interlocked.Increment(ref _committed);
-        Interlocked.Add(ref _messages, messages);
-    }
-
-    internal void Aborted() => Interlocked.Increment(ref _aborted);
-}
-
 /// <summary>
 /// Exactly-once consume-transform-produce on Kafka transactions (beyond Akka.Streams.Kafka). Read with
 /// <see cref="KafkaConsumer.TransactionalSource{TKey,TValue}"/>, transform, and end in <see cref="Sink{TKey,TValue}"/>

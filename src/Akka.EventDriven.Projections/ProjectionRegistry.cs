@@ -96,10 +96,3 @@ public sealed class ProjectionRegistry : IExtension
         }
     }
 }
-
-/// <summary>Creates the <see cref="ProjectionRegistry"/> extension.</summary>
-public sealed class ProjectionRegistryProvider : ExtensionIdProvider<ProjectionRegistry>
-{
-    /// <inheritdoc />
-    public override ProjectionRegistry CreateExtension(ExtendedActorSystem system) => new();
-}

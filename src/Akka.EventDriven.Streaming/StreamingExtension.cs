@@ -22,10 +22,3 @@ public sealed class StreamingExtension : IExtension
     /// <summary>The processor of <paramref name="system"/>.</summary>
     public static StreamProcessor Get(ActorSystem system) => system.WithExtension<StreamingExtension, StreamingExtensionProvider>().Processor;
 }
-
-/// <summary>Creates <see cref="StreamingExtension"/>.</summary>
-public sealed class StreamingExtensionProvider : ExtensionIdProvider<StreamingExtension>
-{
-    /// <inheritdoc />
-    public override StreamingExtension CreateExtension(ExtendedActorSystem system) => new(system);
-}

@@ -1,0 +1,4 @@
+namespace Akka.EventDriven.EventSourcing;
+
+/// <summary>Marker of the messages this module serializes with its own JSON serializer.</summary>
+public interface IEventDrivenMessage;

@@ -1,0 +1,11 @@
+using Akka.Actor;
+using Akka.Hosting;
+
+namespace Akka.EventDriven.Streaming;
+
+/// <summary>Creates <see cref="StreamingExtension"/>.</summary>
+public sealed class StreamingExtensionProvider : ExtensionIdProvider<StreamingExtension>
+{
+    /// <inheritdoc />
+    public override StreamingExtension CreateExtension(ExtendedActorSystem system) => new(system);
+}

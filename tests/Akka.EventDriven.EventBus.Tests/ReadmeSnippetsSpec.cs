@@ -5,8 +5,9 @@ namespace Akka.EventDriven.EventBus.Tests;
 /// <summary>Every ```csharp block of README.md is a copy of a compiled, run region of a test or sample, so it cannot
 /// drift: the line before the block is <c>&lt;!-- snippet: path#region --&gt;</c> (path from the repository root; several
 /// regions joined by <c>+</c> are shown one after another, separated by an empty line, e.g. the file's usings and then
-/// the code), and the block's text is the region's text (each region without its common leading indentation, trailing
-/// whitespace trimmed).</summary>
+/// the code; an item <c>path#region</c> after a <c>+</c> takes that region and the ones after it from another file), and
+/// the block's text is the regions' text (each region without its common leading indentation, trailing whitespace
+/// trimmed).</summary>
 public sealed class ReadmeSnippetsSpec
 {
     /// <summary>README blocks (by their first line) not yet taken from a region. The list may only shrink: an entry whose
@@ -16,9 +17,6 @@ public sealed class ReadmeSnippetsSpec
         "services.AddAkka(\"intelops\", builder => builder",
         "// Exactly once: the handler writes through the transaction it is given; its writes and the offset commit together.",
         "builder.Services.AddAkka(\"intelops\", b => b.WithEventDriven(o => { /* as above */ }).WithEventBus());",
-        "var definition = SagaDefinition.Define<EnrichmentData>(\"entity-enrichment\", s => s",
-        "var bus = MessageBus.Get(system);",
-        "var settings = KafkaConsumerSettings<Null, string>.Create(Sys).WithBootstrapServers(_cluster.BootstrapServers).WithGroupId(group);",
         "// Aggregates, no actor system: every given and raised event also round-trips through the registry's serializer.",
         "builder.Services.AddAkka(\"app\", b => b.WithEventDriven(o => { /* aggregates */ }).WithEventBus().WithConsoleIndex());",
     ];
@@ -66,12 +64,15 @@ public sealed class ReadmeSnippetsSpec
                     }
                 }
                 """);
+            File.WriteAllText(Path.Combine(root, "Other.cs"), "#region other\n    var y = 2;\n#endregion\n");
             const string fence = "```";
             var readme = string.Join("\n",
                 "text", "<!-- snippet: Code.cs#usings+hello -->", fence + "csharp", "using System;", "", "var x = 1;",
                 "if (x > 0)", "    Console.WriteLine(x);", fence,
                 "  <!-- snippet: Code.cs#hello -->", "  " + fence + "csharp", "  var x = 1;", "  if (x > 0)",
-                "      Console.WriteLine(x);", "  " + fence);
+                "      Console.WriteLine(x);", "  " + fence,
+                "<!-- snippet: Code.cs#hello+Other.cs#other -->", fence + "csharp", "var x = 1;", "if (x > 0)",
+                "    Console.WriteLine(x);", "", "var y = 2;", fence);
             Assert.Empty(ReadmeSnippets.Check(readme, root));
 
             var problems = ReadmeSnippets.Check(string.Join("\n",
@@ -109,7 +110,7 @@ internal static partial class ReadmeSnippets
 
     public sealed record Problem(ProblemKind Kind, int Line, string FirstLine, string Message);
 
-    [GeneratedRegex(@"^\s*<!--\s*snippet:\s*(?<path>[^#\s]+)#(?<regions>[A-Za-z0-9_.+-]+)\s*-->\s*$")]
+    [GeneratedRegex(@"^\s*<!--\s*snippet:\s*(?<spec>[^#\s]+#\S+)\s*-->\s*$")]
     private static partial Regex Marker();
 
     [GeneratedRegex(@"^(?<indent>\s*)```csharp\s*$")]
@@ -146,7 +147,7 @@ internal static partial class ReadmeSnippets
             }
             else
             {
-                var problem = Compare(root, marker.Groups["path"].Value, marker.Groups["regions"].Value.Split('+'), text, i + 1, first, where);
+                var problem = Compare(root, marker.Groups["spec"].Value, text, i + 1, first, where);
                 if (problem is not null) problems.Add(problem);
             }
             i = end;
@@ -161,15 +162,22 @@ internal static partial class ReadmeSnippets
         return end;
     }
 
-    private static Problem? Compare(string root, string path, string[] regions, List<string> block, int line, string first, string where)
+    private static Problem? Compare(string root, string spec, List<string> block, int line, string first, string where)
     {
-        var file = Path.Combine(root, path.Replace('/', Path.DirectorySeparatorChar));
-        if (!File.Exists(file))
-            return new(ProblemKind.NoFile, line, first, $"{where}: its snippet file {path} does not exist.");
-        var source = File.ReadAllText(file).Replace("\r\n", "\n").Split('\n');
         var expected = new List<string>();
-        foreach (var name in regions)
+        var path = "";
+        string[] source = [];
+        foreach (var item in spec.Split('+'))
         {
+            var name = item;
+            if (item.Contains('#'))
+            {
+                (path, name) = (item[..item.IndexOf('#')], item[(item.IndexOf('#') + 1)..]);
+                var file = Path.Combine(root, path.Replace('/', Path.DirectorySeparatorChar));
+                if (!File.Exists(file))
+                    return new(ProblemKind.NoFile, line, first, $"{where}: its snippet file {path} does not exist.");
+                source = File.ReadAllText(file).Replace("\r\n", "\n").Split('\n');
+            }
             var region = Region(source, name);
             if (region is null)
                 return new(ProblemKind.NoRegion, line, first, $"{where}: {path} has no '#region {name}' closed by '#endregion'.");
@@ -181,7 +189,7 @@ internal static partial class ReadmeSnippets
             .First(k => k >= expected.Count || k >= block.Count || expected[k] != block[k]);
         string Show(List<string> l) => at < l.Count ? $"'{l[at]}'" : "nothing";
         return new(ProblemKind.Differs, line, first,
-            $"{where} differs from {path}#{string.Join('+', regions)} at line {at + 1}: README has {Show(block)}, region has {Show(expected)}.\n" +
+            $"{where} differs from {spec} at line {at + 1}: README has {Show(block)}, region has {Show(expected)}.\n" +
             "The region, as the README must show it:\n" + string.Join("\n", expected));
     }
 

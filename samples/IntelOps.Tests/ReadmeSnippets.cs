@@ -2,6 +2,11 @@
 using Akka.EventDriven;
 using IntelOps.Domain;
 #endregion
+#region usings-wiring
+using Akka.EventDriven.EventSourcing;
+using Akka.EventDriven.Hosting;
+using Akka.Hosting;
+#endregion
 #region usings-sagas
 using Akka.EventDriven.Sagas;
 using IntelOps;
@@ -13,10 +18,11 @@ using Akka.Streams.Dsl;
 #endregion
 using System.Collections.Concurrent;
 using Akka;
-using Akka.EventDriven.EventSourcing;
-using Akka.EventDriven.Hosting;
+using Akka.Actor;
 using Akka.EventDriven.TestKit;
-using Akka.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace IntelOps.Tests;
 
@@ -136,5 +142,58 @@ public sealed class ReadmeSnippets : EventDrivenTestKit
         #endregion
 
         Assert.Equal(2L, perMinute.Sum(w => w.Value));
+    }
+
+    /// <summary>The README's wiring, verbatim, on hocon/development.conf (one node, its SQLite file data/intelops.db under
+    /// the working directory, emptied first so the README's ExpectedVersion = 0 holds).</summary>
+    [Fact]
+    public async Task The_readme_wiring_runs_a_node_on_the_development_environment()
+    {
+        foreach (var file in new[] { "data/intelops.db", "data/intelops.db-wal", "data/intelops.db-shm" })
+            if (File.Exists(file)) File.Delete(file);
+        using var host = Host.CreateDefaultBuilder()
+            .ConfigureLogging(l => l.ClearProviders())
+            .ConfigureServices(services =>
+            {
+                #region wiring
+                services.AddAkka("intelops", builder => builder
+                    .WithEventDriven(o =>
+                    {
+                        o.EnvironmentFile = "hocon/development.conf";
+                        o.RegisterTypes(typeof(Investigation).Assembly);               // every [EventType] type
+                        o.AddAggregate(Investigation.Definition, a => a.SnapshotEvery = 5);
+                    }));
+                #endregion
+            })
+            .Build();
+        await host.StartAsync();
+        try
+        {
+            var system = host.Services.GetRequiredService<ActorSystem>();
+
+            #region repository
+            var repo = Aggregates.Get(system).Repository(Investigation.Definition);
+            CommandResult result = await repo.SendAsync("inv-123", new StartInvestigation("APT29", "analyst-1"),
+                new CommandOptions { CorrelationId = "case-7", ExpectedVersion = 0 });
+            // CommandAccepted(AggregateId, Version, Events) once the events are durable, or CommandRejected(..., Reason)
+            await repo.SendAsync("inv-123", new AddFinding("C2 beacon", 8));
+            AggregateState<InvestigationState> now = await repo.GetStateAsync("inv-123");
+            IReadOnlyList<EventRecord> trail = await repo.GetHistoryAsync("inv-123");   // seq nr, type name, metadata
+            AggregateState<InvestigationState> then = await repo.GetStateAtAsync("inv-123", version: 1);
+            #endregion
+
+            Assert.Equal(1, Assert.IsType<CommandAccepted>(result).Version);
+            Assert.Equal((2L, InvestigationStatus.Active, 1), (now.Version, now.State.Status, now.State.Findings.Count));
+            Assert.Equal([1L, 2L], trail.Select(e => e.SequenceNr));
+            Assert.IsType<InvestigationStarted>(trail[0].Event);
+            Assert.Equal("case-7", trail[0].Metadata.CorrelationId);
+            Assert.IsType<FindingAdded>(trail[1].Event);
+            Assert.Equal((1L, 0), (then.Version, then.State.Findings.Count));
+            Assert.True(File.Exists("data/intelops.db"));
+        }
+        finally
+        {
+            await host.StopAsync();
+        }
     }
 }

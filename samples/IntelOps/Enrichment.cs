@@ -86,6 +86,7 @@ public sealed class EntityService
 public static class Enrichment
 {
     public static SagaDefinition<EnrichmentData> Define(OsintService osint, RiskService risk, EntityService entities) =>
+        #region saga-definition
         SagaDefinition.Define<EnrichmentData>("entity-enrichment", s => s
             .Named("Entity Enrichment Workflow")
             .Step("fetch-osint", "Fetch OSINT data",
@@ -101,6 +102,7 @@ public static class Enrichment
                 compensation: (ctx, _) => entities.RevertAsync(ctx.Data.EntityId),
                 retry: RetryPolicy.Exponential(2, TimeSpan.FromMilliseconds(50)))
             .Deadline(TimeSpan.FromMinutes(1)));
+        #endregion
 
     /// <summary>Runs the four scenarios on a node of <paramref name="environment"/>; returns 0 when every outcome is as
     /// expected, else 1.</summary>

@@ -1,11 +1,15 @@
-using System.Collections.Concurrent;
+#region usings
 using Akka;
+using Akka.EventDriven.EventBus;
 using Akka.Streams.Dsl;
+#endregion
+using System.Collections.Concurrent;
 using Akka.EventDriven.EventSourcing.Tests;
 
 namespace Akka.EventDriven.EventBus.Tests;
 
-/// <summary>The README's event bus example, verbatim, run on one node (so it compiles and works).</summary>
+/// <summary>The README's event bus example (region event-bus, checked against the README by ReadmeSnippetsSpec), run on
+/// one node: the messages arrive, alert 13 is dead-lettered and its replay handles it.</summary>
 public sealed class ReadmeExampleSpec
 {
     [Fact]
@@ -26,6 +30,7 @@ public sealed class ReadmeExampleSpec
         static Task WaitUntilAsync(Func<Task<bool>> condition) =>
             TestWait.UntilAsync(async () => Assert.True(await condition()), TimeSpan.FromSeconds(30));
 
+        #region event-bus
         var bus = MessageBus.Get(system);
 
         // Topics (fast path, at-most-once): every subscriber on every node; a group shares the messages; patterns.
@@ -72,6 +77,7 @@ public sealed class ReadmeExampleSpec
         // when the stream calls Commit() on the element (at-least-once: uncommitted elements are redelivered).
         Source<BusMessage<Threat>, Task<IBusSubscription>> threats = BusStreams.Subscribe<Threat>(bus, "intel.threats");
         Sink<Threat, Task<Done>> analyzed = BusStreams.Publish<Threat>(bus, "analyzed.threats");
+        #endregion
 
         // The dead-letter loop saw alert 13 and replayed it: the 5th handling (after 4 failed attempts) comes only from
         // that replay, and it succeeds.

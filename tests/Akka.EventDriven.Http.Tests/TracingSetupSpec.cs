@@ -1,8 +1,11 @@
+#region usings
 using Akka.EventDriven.Diagnostics;
+using Akka.EventDriven.Http;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using OpenTelemetry.Trace;
+#endregion
+using Microsoft.Extensions.Hosting;
 
 namespace Akka.EventDriven.Http.Tests;
 
@@ -14,14 +17,18 @@ public sealed class TracingSetupSpec
     public async Task The_readme_setups_register_a_tracer_provider()
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Development" });
-        // README, "Tracing": always on, exported to a collector of your choice.
+        #region tracing-http
+        // With the HTTP package: sources + ASP.NET Core requests (+ OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set), and yours.
         builder.Services.AddEventDrivenTracing(t => t.AddOtlpExporter(o => o.Endpoint = new Uri("http://localhost:4317")));
+        #endregion
         await using var app = builder.Build();
         Assert.NotNull(app.Services.GetService<TracerProvider>());
 
-        // README, "Tracing": embedded, without the HTTP package.
         var services = new ServiceCollection();
+        #region tracing-embedded
+        // Embedded, without it: listen to the modules' sources with any OpenTelemetry setup.
         services.AddOpenTelemetry().WithTracing(t => t.AddSource([.. EventDrivenTracing.SourceNames]).AddOtlpExporter());
+        #endregion
         await using var provider = services.BuildServiceProvider();
         Assert.NotNull(provider.GetService<TracerProvider>());
     }

@@ -1,12 +1,14 @@
+#region usings
+using Akka.EventDriven.Kafka;
+using Akka.EventDriven.Streaming;
+using Akka.Streams.Dsl;
+using Confluent.Kafka;
+#endregion
 using System.Collections.Concurrent;
 using Akka.Configuration;
-using Akka.EventDriven.Kafka;
 using Akka.EventDriven.Kafka.TestKit;
-using Akka.EventDriven.Streaming;
 using Akka.Streams;
-using Akka.Streams.Dsl;
 using Akka.Streams.TestKit;
-using Confluent.Kafka;
 using Xunit.Abstractions;
 
 namespace Akka.EventDriven.Kafka.Tests;
@@ -80,10 +82,12 @@ public sealed class KafkaSpec(MockClusterFixture fixture, ITestOutputHelper outp
     {
         var topic = Unique("flow");
         _cluster.CreateTopic(topic, partitions: 2);
+        #region kafka-producer-flow
         var results = await Source.From(Enumerable.Range(0, 200))
             .Select(i => new ProducerMessage<Null, string, int>(topic, new Message<Null, string> { Value = $"v{i}" }, i, Partition: i % 2))
-            .Via(KafkaProducer.Flow<Null, string, int>(ProducerSettings()))
+            .Via(KafkaProducer.Flow<Null, string, int>(ProducerSettings()))          // delivery reports, in input order
             .RunWith(Sink.Seq<ProducerResult<Null, string, int>>(), _materializer).WaitAsync(Wait);
+        #endregion
 
         Assert.Equal(Enumerable.Range(0, 200), results.Select(r => r.PassThrough));
         Assert.All(results, r =>
@@ -122,15 +126,19 @@ public sealed class KafkaSpec(MockClusterFixture fixture, ITestOutputHelper outp
         var group = Unique("g");
         _cluster.CreateTopic(topic, partitions: 3);
         await ProduceAsync(topic, 1000);
-        var settings = ConsumerSettings(group);
+        #region kafka-settings
+        var settings = ConsumerSettings(group);   // KafkaConsumerSettings<Null, string>.Create(Sys).WithBootstrapServers(...).WithGroupId(group)
+        #endregion
         var seen = new ConcurrentQueue<string>();
 
         await using (var processor = new StreamProcessor(Sys))
         {
+            #region kafka-ingest
             processor.DefinePipeline(Pipeline.Create("ingest")
                 .From(KafkaConsumer.CommittableSource(settings, topic))
                 .Select(m => { seen.Enqueue(m.Record.Message.Value); return m; })
                 .To(Committer.Sink<CommittableMessage<Null, string>>(new CommitterSettings(MaxBatch: 100, MaxInterval: TimeSpan.FromHours(1)))));
+            #endregion
             await processor.StartAsync("ingest");
             await AwaitConditionAsync(() => Task.FromResult(seen.Count >= 300), Wait);
             await processor.StopAsync("ingest");

@@ -33,12 +33,14 @@ public sealed class TransactionalSpec(MockClusterFixture fixture, ITestOutputHel
         var output = Unique("out");
         _cluster.CreateTopic(output, 2);
 
-        var stats = KafkaConsumer.TransactionalSource(ConsumerSettings(Unique("g")), input)
+        #region kafka-transactional
+        var stats = KafkaConsumer.TransactionalSource(ConsumerSettings(Unique("g")), input)  // exactly-once consume-transform-produce
             .Take(100)
             .Select(m => new ProducerMessage<Null, string, ICommittable>(output,
                 new Message<Null, string> { Value = m.Record.Message.Value.ToUpperInvariant() }, m))
             .ToMaterialized(Transactional.Sink(ProducerSettings(), new TransactionSettings(Unique("tx"), MaxBatch: 30, MaxInterval: TimeSpan.FromHours(1))), Keep.Right)
             .Run(_materializer);
+        #endregion
         await stats.Completion.WaitAsync(Wait);
 
         Assert.Equal((4L, 0L, 100L), (stats.CommittedTransactions, stats.AbortedTransactions, stats.CommittedMessages));   // 30 + 30 + 30, and 10 at completion

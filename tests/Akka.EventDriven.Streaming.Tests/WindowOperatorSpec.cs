@@ -1,3 +1,4 @@
+#region usings
 using Akka.EventDriven.Streaming;
 using Akka.EventDriven.TestKit;
 using Akka.Streams;
@@ -5,6 +6,7 @@ using Akka.Streams.Dsl;
 using Akka.Streams.TestKit;
 using Akka.TestKit.Xunit2;
 using Xunit.Abstractions;
+#endregion
 
 namespace Akka.EventDriven.Streaming.Tests;
 
@@ -137,6 +139,7 @@ public sealed class WindowOperatorSpec : Akka.TestKit.Xunit2.TestKit
     {
         await this.AssertAllStagesStoppedAsync(async () =>
         {
+            #region virtual-clock-window
             var clock = new VirtualClock(T0);
             var options = EventTime() with { IdleTimeout = TimeSpan.FromSeconds(30), Clock = clock };
             var (source, sink) = Run(WindowOperators.Window(WindowSpec.Tumbling(TimeSpan.FromMinutes(1)), (Reading r) => r.Key,
@@ -148,6 +151,7 @@ public sealed class WindowOperatorSpec : Akka.TestKit.Xunit2.TestKit
             await sink.ExpectNoMsgAsync(TimeSpan.FromMilliseconds(150));
             clock.Advance(TimeSpan.FromSeconds(40));      // idle for 60 s: watermark 10 + 60 = 70 >= 60
             var w = sink.ExpectNext();
+            #endregion
             Assert.Equal(("a", At(0), 1L), (w.Key, w.Start, w.Value));
             source.SendComplete();
             sink.ExpectComplete();

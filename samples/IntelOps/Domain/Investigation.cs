@@ -1,9 +1,12 @@
+#region usings
 using System.Collections.Immutable;
 using Akka.EventDriven;
 using Akka.EventDriven.Serialization;
+#endregion
 
 namespace IntelOps.Domain;
 
+#region investigation
 // Commands: what an analyst asks for.
 [EventType("investigation.start", 1)] public sealed record StartInvestigation(string Title, string Analyst);
 [EventType("investigation.add-finding", 1)] public sealed record AddFinding(string Summary, int Severity);
@@ -66,3 +69,4 @@ public sealed class Investigation : Aggregate<InvestigationState>
     public override IEnumerable<string> Tags(object @event) =>
         @event is FindingAdded { Finding.Severity: >= 8 } ? ["high-severity"] : [];
 }
+#endregion

@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using Akka.EventDriven.Storage;
 
 namespace Akka.EventDriven.EventSourcing;
 
@@ -11,9 +12,10 @@ public static class EventSourcingConfig
             .GetManifestResourceStream("Akka.EventDriven.EventSourcing.reference.conf")
             ?? throw new InvalidOperationException("reference.conf is not embedded.");
         using var reader = new StreamReader(stream);
-        return ConfigurationFactory.ParseString(reader.ReadToEnd());
+        return ConfigurationFactory.ParseString(reader.ReadToEnd()).WithFallback(StorageConfig.DefaultConfig());
     });
 
-    /// <summary>The module's defaults under <c>akka.event-driven</c>, plus its serializer bindings.</summary>
+    /// <summary>The module's defaults under <c>akka.event-driven</c>, plus its serializer bindings, falling back to the
+    /// store's defaults (<see cref="StorageConfig.DefaultConfig"/>).</summary>
     public static Config DefaultConfig() => Default.Value;
 }

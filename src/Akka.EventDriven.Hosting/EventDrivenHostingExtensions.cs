@@ -3,7 +3,7 @@ using Akka.Cluster;
 using Akka.Configuration;
 using Akka.EventDriven.EventSourcing;
 using Akka.EventDriven.EventSourcing.Serialization;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.Hosting;
 using Microsoft.Data.Sqlite;
 

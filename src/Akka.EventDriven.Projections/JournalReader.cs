@@ -1,6 +1,6 @@
 using System.Data.Common;
 using Akka.EventDriven.EventSourcing;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 
 namespace Akka.EventDriven.Projections;
 

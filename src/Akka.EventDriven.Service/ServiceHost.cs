@@ -1,5 +1,5 @@
 using System.Net;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.Hosting;
 using Akka.EventDriven.Http;
 using Akka.Hosting;

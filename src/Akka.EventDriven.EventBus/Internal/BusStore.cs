@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Text.Json;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 
 namespace Akka.EventDriven.EventBus.Internal;
 

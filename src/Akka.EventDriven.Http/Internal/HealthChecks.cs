@@ -1,6 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Akka.EventDriven.Http.Internal;

@@ -7,7 +7,7 @@ using Akka.Persistence.Journal;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace Akka.EventDriven.EventSourcing.Storage;
+namespace Akka.EventDriven.Storage;
 
 /// <summary>
 /// The PostgreSQL write journal of Akka.EventDriven (see <see cref="BatchingJournal"/>): the tables of

@@ -3,7 +3,7 @@ using Akka.Configuration;
 using Akka.Persistence;
 using Microsoft.Data.Sqlite;
 
-namespace Akka.EventDriven.EventSourcing.Storage;
+namespace Akka.EventDriven.Storage;
 
 /// <summary>
 /// The SQLite write journal of Akka.EventDriven (see <see cref="BatchingJournal"/>): the tables of Akka.Persistence.Sql's

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Text.Json;
 using Akka.EventDriven.Storage;
@@ -8,8 +7,6 @@ namespace Akka.EventDriven.EventBus.Internal;
 /// <summary>The bus's own tables, in the event store's database: consumer offsets and dead letters.</summary>
 internal sealed class BusStore(StoreSettings store)
 {
-    private static readonly ConcurrentDictionary<string, Lazy<Task>> Prepared = new();
-
     public StoreSettings Settings => store;
     private bool Pg => store.Provider == StoreProvider.PostgreSql;
 
@@ -21,61 +18,9 @@ internal sealed class BusStore(StoreSettings store)
         return connection;
     }
 
-    /// <summary>Creates the tables once per database. A failed attempt (the database was down) is forgotten, so the next
-    /// call tries again instead of failing for the life of the process.</summary>
-    private Task EnsureTablesAsync()
-    {
-        var key = store.ConnectionString;
-        var prepared = Prepared.GetOrAdd(key, _ => new Lazy<Task>(CreateTablesAsync));
-        var task = prepared.Value;
-        return task.IsCompletedSuccessfully ? task : AwaitOrForgetAsync(key, prepared, task);
-    }
-
-    private static async Task AwaitOrForgetAsync(string key, Lazy<Task> prepared, Task task)
-    {
-        try
-        {
-            await task;
-        }
-        catch
-        {
-            Prepared.TryRemove(KeyValuePair.Create(key, prepared));
-            throw;
-        }
-    }
-
-    private async Task CreateTablesAsync()
-    {
-        await using var connection = store.CreateConnection();
-        await connection.OpenAsync();
-        await using var tx = await connection.BeginTransactionAsync();
-        await using var command = connection.CreateCommand();
-        command.Transaction = tx;
-        command.CommandText = Pg
-            ? """
-              SELECT pg_advisory_xact_lock(471176);
-              CREATE TABLE IF NOT EXISTS bus_offsets (
-                  consumer_id TEXT PRIMARY KEY, sequence_nr BIGINT NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now());
-              CREATE TABLE IF NOT EXISTS bus_dead_letters (
-                  id BIGSERIAL PRIMARY KEY, queue TEXT NOT NULL, message_id TEXT NOT NULL,
-                  source_kind TEXT NOT NULL, source TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
-                  published_at BIGINT NOT NULL, correlation_id TEXT, headers TEXT, reason TEXT NOT NULL,
-                  attempts INT NOT NULL, subscriber TEXT NOT NULL, dead_lettered_at TIMESTAMPTZ NOT NULL DEFAULT now());
-              CREATE INDEX IF NOT EXISTS bus_dead_letters_queue ON bus_dead_letters (queue, id);
-              """
-            : """
-              CREATE TABLE IF NOT EXISTS bus_offsets (
-                  consumer_id TEXT PRIMARY KEY, sequence_nr INTEGER NOT NULL, updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
-              CREATE TABLE IF NOT EXISTS bus_dead_letters (
-                  id INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, message_id TEXT NOT NULL,
-                  source_kind TEXT NOT NULL, source TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
-                  published_at INTEGER NOT NULL, correlation_id TEXT, headers TEXT, reason TEXT NOT NULL,
-                  attempts INTEGER NOT NULL, subscriber TEXT NOT NULL, dead_lettered_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
-              CREATE INDEX IF NOT EXISTS bus_dead_letters_queue ON bus_dead_letters (queue, id);
-              """;
-        await command.ExecuteNonQueryAsync();
-        await tx.CommitAsync();
-    }
+    /// <summary>Creates the tables once per database (<see cref="Schema.EnsureAsync"/>); a failed attempt (the
+    /// database was down) is forgotten, so the next call tries again.</summary>
+    private Task EnsureTablesAsync() => Schema.EnsureAsync(store, SchemaPart.Bus);
 
     public async Task<long> LoadOffsetAsync(string consumerId)
     {
@@ -230,14 +175,12 @@ internal sealed class BusStore(StoreSettings store)
     }
 
     /// <summary>NUL written as the JSON escape <c>\u0000</c> (readable, and accepted by every text column).</summary>
-    internal static string Text(string value) => value.Contains('\0') ? value.Replace("\0", "\\u0000", StringComparison.Ordinal) : value;
+    internal static string Text(string value) => StoreErrors.Text(value);
 
     /// <summary>True for a database error that retrying the same row cannot fix: PostgreSQL's data exceptions (22xxx),
     /// integrity violations (23xxx) and syntax/access errors (42xxx); SQLite's too big (18), constraint (19) and type
     /// mismatch (20).</summary>
-    internal static bool IsPermanent(Exception e) => e is DbException db && (db.SqlState is { Length: 5 } state
-        ? state.StartsWith("22", StringComparison.Ordinal) || state.StartsWith("23", StringComparison.Ordinal) || state.StartsWith("42", StringComparison.Ordinal)
-        : db.GetType().Name == "SqliteException" && (db.ErrorCode & 0xff) is 18 or 19 or 20);
+    internal static bool IsPermanent(Exception e) => StoreErrors.IsPermanent(e);
 
     public async Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(string queue, int limit, long afterId)
     {

@@ -15,11 +15,7 @@ internal sealed class JournalHealthCheck(ActorSystem system) : IHealthCheck
         timeout.CancelAfter(TimeSpan.FromSeconds(2));
         try
         {
-            await using var connection = store.CreateConnection();
-            await connection.OpenAsync(timeout.Token);
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT 1";
-            await command.ExecuteScalarAsync(timeout.Token);
+            await store.PingAsync(timeout.Token);
             return HealthCheckResult.Healthy($"{store.Provider} answers");
         }
         catch (Exception e)

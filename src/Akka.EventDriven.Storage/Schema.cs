@@ -111,6 +111,17 @@ public sealed class SchemaPart
             attempts INTEGER NOT NULL, subscriber TEXT NOT NULL, dead_lettered_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
         CREATE INDEX IF NOT EXISTS bus_dead_letters_queue ON bus_dead_letters (queue, id);
         """);
+
+    /// <summary>The saga index: one row per running saga (<c>saga_id</c>, <c>saga_name</c>, <c>since_ms</c>) in the
+    /// table named <paramref name="table"/>.</summary>
+    /// <exception cref="ArgumentException"><paramref name="table"/> is not a plain SQL identifier (letters, digits
+    /// and underscores, optionally schema-qualified).</exception>
+    public static SchemaPart SagaIndex(string table)
+    {
+        SqlNames.Validate(table);
+        var ddl = $"CREATE TABLE IF NOT EXISTS {table} (saga_id TEXT PRIMARY KEY, saga_name TEXT NOT NULL, since_ms BIGINT NOT NULL);";
+        return new SchemaPart($"saga-index:{table}", ddl, ddl);
+    }
 }
 
 /// <summary>Creates the store's tables, one <see cref="SchemaPart"/> at a time, with one strategy for every part:

@@ -1,6 +1,6 @@
 using System.Data.Common;
 using Akka.Actor;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.Projections;
 using IntelOps.Domain;
 

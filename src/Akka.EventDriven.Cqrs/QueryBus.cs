@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using Akka.Actor;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.Projections;
 
 namespace Akka.EventDriven.Cqrs;
@@ -241,20 +241,13 @@ public sealed class QueryBus : IAsyncDisposable
     /// no offset, and a new row starts with <c>updated_at</c> 0), retrying soon until the projection created the row.</summary>
     private async Task HeartbeatAsync(CancellationToken ct)
     {
-        var store = StoreSettings.FromConfig(_system.Settings.Config);
+        var offsets = new ProjectionOffsetStore(StoreSettings.FromConfig(_system.Settings.Config));
         while (!ct.IsCancellationRequested)
         {
             var wait = TimeSpan.FromSeconds(1);
             try
             {
-                await using var connection = store.CreateConnection();
-                await connection.OpenAsync(ct);
-                await using var command = connection.CreateCommand();
-                command.CommandText = "UPDATE projection_offsets SET updated_at = @now WHERE projection_name = @name AND projection_key = @key";
-                command.AddParameter("now", DateTime.UtcNow.Ticks);
-                command.AddParameter("name", _invalidatorId.Name);
-                command.AddParameter("key", _invalidatorId.Key);
-                if (await command.ExecuteNonQueryAsync(ct) > 0) wait = HeartbeatInterval;
+                if (await offsets.TouchAsync(_invalidatorId.Name, _invalidatorId.Key, DateTime.UtcNow.Ticks, ct)) wait = HeartbeatInterval;
             }
             catch (Exception e) when (e is System.Data.Common.DbException && !ct.IsCancellationRequested)
             {
@@ -282,15 +275,8 @@ public sealed class QueryBus : IAsyncDisposable
         await _invalidator.DisposeAsync();
         try
         {
-            var store = StoreSettings.FromConfig(_system.Settings.Config);
-            await using var connection = store.CreateConnection();
-            await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = "DELETE FROM projection_offsets WHERE projection_name = @name AND (projection_key = @key OR (updated_at > 0 AND updated_at < @stale))";
-            command.AddParameter("name", _invalidatorId.Name);
-            command.AddParameter("key", _invalidatorId.Key);
-            command.AddParameter("stale", (DateTime.UtcNow - StaleAfter).Ticks);
-            await command.ExecuteNonQueryAsync();
+            await new ProjectionOffsetStore(StoreSettings.FromConfig(_system.Settings.Config))
+                .DeleteOffsetsAsync(_invalidatorId.Name, _invalidatorId.Key, (DateTime.UtcNow - StaleAfter).Ticks);
         }
         catch (System.Data.Common.DbException)
         {

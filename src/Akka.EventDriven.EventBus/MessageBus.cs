@@ -10,7 +10,7 @@ using Akka.EventDriven.Diagnostics;
 using Akka.EventDriven.EventBus.Internal;
 using Akka.EventDriven.EventSourcing;
 using Akka.EventDriven.EventSourcing.Serialization;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.Serialization;
 
 namespace Akka.EventDriven.EventBus;

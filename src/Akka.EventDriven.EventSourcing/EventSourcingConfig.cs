@@ -1,4 +1,5 @@
 using Akka.Configuration;
+using Akka.EventDriven.Storage;
 
 namespace Akka.EventDriven.EventSourcing;
 
@@ -6,14 +7,9 @@ namespace Akka.EventDriven.EventSourcing;
 public static class EventSourcingConfig
 {
     private static readonly Lazy<Config> Default = new(() =>
-    {
-        using var stream = typeof(EventSourcingConfig).Assembly
-            .GetManifestResourceStream("Akka.EventDriven.EventSourcing.reference.conf")
-            ?? throw new InvalidOperationException("reference.conf is not embedded.");
-        using var reader = new StreamReader(stream);
-        return ConfigurationFactory.ParseString(reader.ReadToEnd());
-    });
+        ConfigurationFactory.ParseString(EmbeddedReferenceConfig.Read(typeof(EventSourcingConfig))).WithFallback(StorageConfig.DefaultConfig()));
 
-    /// <summary>The module's defaults under <c>akka.event-driven</c>, plus its serializer bindings.</summary>
+    /// <summary>The module's defaults under <c>akka.event-driven</c>, plus its serializer bindings, falling back to the
+    /// store's defaults (<see cref="StorageConfig.DefaultConfig"/>).</summary>
     public static Config DefaultConfig() => Default.Value;
 }

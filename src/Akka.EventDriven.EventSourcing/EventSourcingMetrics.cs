@@ -16,14 +16,6 @@ public static class EventSourcingMetrics
     private static readonly Counter<long> Repeats = Meter.CreateCounter<long>("eventdriven.aggregate.command.repeats", "{command}",
         "Commands answered with an earlier result because their command id was already stored or being stored.");
 
-    private static readonly Histogram<long> RecoveryBatches = Meter.CreateHistogram<long>("eventdriven.aggregate.recovery.batch",
-        "{aggregate}", "Aggregates whose recovery was read by one query (journal: highest sequence number and events; " +
-        "snapshot store: latest snapshot), tagged store = journal or snapshot, and system (the actor system's name).");
-
-    internal static void RecoveryBatch(string system, string store, int aggregates) =>
-        RecoveryBatches.Record(aggregates, new KeyValuePair<string, object?>("store", store),
-            new KeyValuePair<string, object?>("system", system));
-
     internal static void Resent(string aggregate) => Resends.Add(1, new KeyValuePair<string, object?>("aggregate", aggregate));
 
     internal static void Repeated(string aggregate) => Repeats.Add(1, new KeyValuePair<string, object?>("aggregate", aggregate));

@@ -3,9 +3,8 @@ using Akka.Cluster;
 using Akka.Configuration;
 using Akka.EventDriven.EventSourcing;
 using Akka.EventDriven.EventSourcing.Serialization;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.Hosting;
-using Microsoft.Data.Sqlite;
 
 namespace Akka.EventDriven.Hosting;
 
@@ -83,15 +82,5 @@ public static class EventDrivenHostingExtensions
     }
 
     /// <summary>SQLite: creates the file's folder and turns on WAL so readers do not block the journal.</summary>
-    private static async Task PrepareStoreAsync(StoreSettings store)
-    {
-        if (store.Provider != StoreProvider.Sqlite) return;
-        var builder = new SqliteConnectionStringBuilder(store.ConnectionString);
-        if (Path.GetDirectoryName(Path.GetFullPath(builder.DataSource)) is { Length: > 0 } dir) Directory.CreateDirectory(dir);
-        await using var connection = new SqliteConnection(store.ConnectionString);
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "PRAGMA journal_mode=WAL;";
-        await command.ExecuteNonQueryAsync();
-    }
+    private static Task PrepareStoreAsync(StoreSettings store) => store.PrepareAsync();
 }

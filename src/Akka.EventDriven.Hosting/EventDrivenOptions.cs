@@ -1,6 +1,6 @@
 using System.Reflection;
 using System.Text;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.Serialization;
 
 namespace Akka.EventDriven.Hosting;

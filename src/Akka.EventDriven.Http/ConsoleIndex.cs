@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Reflection;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.Hosting;
 using Akka.EventDriven.Projections;
 using Akka.EventDriven.Sagas;
@@ -30,8 +30,8 @@ public static class ConsoleIndex
     /// <summary>The projection's id.</summary>
     public static readonly ProjectionId Id = new(ProjectionName);
 
-    internal const string CorrelationTable = "ed_console_correlation";
-    internal const string SagaTable = "ed_console_sagas";
+    internal const string CorrelationTable = ConsoleIndexStore.CorrelationTable;
+    internal const string SagaTable = ConsoleIndexStore.SagaTable;
 
     private const int MaxIdLength = 200;
 
@@ -44,64 +44,20 @@ public static class ConsoleIndex
         builder.WithProjection(Id, system => Projection.ExactlyOnce(system, Id, HandleAsync,
             new ProjectionSettings(BatchSize: 500, ClearReadModel: ClearAsync)), role);
 
-    private static async Task ClearAsync(DbTransaction transaction, CancellationToken ct)
-    {
-        await EnsureTablesAsync(transaction, ct);
-        await using var command = transaction.Connection!.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = $"DELETE FROM {CorrelationTable}; DELETE FROM {SagaTable};";
-        await command.ExecuteNonQueryAsync(ct);
-    }
+    private static Task ClearAsync(DbTransaction transaction, CancellationToken ct) => ConsoleIndexStore.ClearAsync(transaction, ct);
 
-    internal static async Task EnsureTablesAsync(DbTransaction transaction, CancellationToken ct)
-    {
-        await using var command = transaction.Connection!.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = $"""
-            CREATE TABLE IF NOT EXISTS {CorrelationTable} (
-                correlation_id TEXT NOT NULL, ordering BIGINT NOT NULL, persistence_id TEXT NOT NULL,
-                PRIMARY KEY (correlation_id, ordering));
-            CREATE TABLE IF NOT EXISTS {SagaTable} (
-                saga_id TEXT NOT NULL PRIMARY KEY, saga_name TEXT NOT NULL, state TEXT NOT NULL, step TEXT NULL,
-                last_error TEXT NULL, correlation_id TEXT NULL, started_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
-            CREATE INDEX IF NOT EXISTS {SagaTable}_state ON {SagaTable} (state, updated_at);
-            """;
-        await command.ExecuteNonQueryAsync(ct);
-    }
+    internal static Task EnsureTablesAsync(DbTransaction transaction, CancellationToken ct) =>
+        ConsoleIndexStore.EnsureTablesAsync(transaction, ct);
 
     private static async Task HandleAsync(IReadOnlyList<ProjectionEnvelope> batch, DbTransaction transaction, CancellationToken ct)
     {
-        // In the batch's own transaction (IF NOT EXISTS: one catalog look-up per batch): a separate one could commit
-        // tables that this transaction's snapshot (SQLite) does not see, or race a rebuild.
+        // In the batch's own transaction: see ConsoleIndexStore.EnsureTablesAsync.
         await EnsureTablesAsync(transaction, ct);
-        var connection = transaction.Connection!;
-        await using var index = connection.CreateCommand();
-        index.Transaction = transaction;
-        index.CommandText = $"INSERT INTO {CorrelationTable} (correlation_id, ordering, persistence_id) VALUES (@c, @o, @p) " +
-                            "ON CONFLICT (correlation_id, ordering) DO NOTHING";
-        var c = Parameter(index, "c");
-        var o = Parameter(index, "o");
-        var p = Parameter(index, "p");
+        await ConsoleIndexStore.AddCorrelationsAsync(transaction,
+            batch.SelectMany(e => CorrelationIds(e).Select(id => (id, e.Offset, e.PersistenceId))), ct);
         foreach (var e in batch)
-        {
-            foreach (var id in CorrelationIds(e))
-            {
-                c.Value = id;
-                o.Value = e.Offset;
-                p.Value = e.PersistenceId;
-                await index.ExecuteNonQueryAsync(ct);
-            }
             if (e.Event is ISagaEvent saga && e.PersistenceId.StartsWith("saga:", StringComparison.Ordinal))
                 await RecordSagaAsync(transaction, e.PersistenceId[5..], saga, e, ct);
-        }
-    }
-
-    private static DbParameter Parameter(DbCommand command, string name)
-    {
-        var parameter = command.CreateParameter();
-        parameter.ParameterName = name;
-        command.Parameters.Add(parameter);
-        return parameter;
     }
 
     private static readonly ConcurrentDictionary<Type, PropertyInfo?> CorrelationProperties = new();
@@ -138,33 +94,9 @@ public static class ConsoleIndex
             SagaFailed s => (null, nameof(SagaState.Failed), null, s.Reason, null),
             _ => ((string?)null, (string?)null, (string?)null, (string?)null, (string?)null),
         };
-        await using var command = transaction.Connection!.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = $"""
-            INSERT INTO {SagaTable} (saga_id, saga_name, state, step, last_error, correlation_id, started_at, updated_at)
-            VALUES (@id, @name, @state, @step, @error, @corr, @at, @at)
-            ON CONFLICT (saga_id) DO UPDATE SET
-                state = COALESCE(CAST(@state2 AS TEXT), {SagaTable}.state),
-                step = COALESCE(CAST(@step2 AS TEXT), {SagaTable}.step),
-                last_error = CASE WHEN CAST(@error2 AS TEXT) IS NULL THEN {SagaTable}.last_error WHEN CAST(@error2 AS TEXT) = '' THEN NULL ELSE CAST(@error2 AS TEXT) END,
-                updated_at = @at2
-            """;
-        var at = envelope.StoredAt.UtcTicks;
-        command.AddParameter("id", sagaId);
-        command.AddParameter("name", name ?? "?");
-        command.AddParameter("state", state ?? nameof(SagaState.Running));
-        command.AddParameter("step", step);
-        command.AddParameter("error", string.IsNullOrEmpty(error) ? null : Truncate(error));
-        command.AddParameter("corr", correlation);
-        command.AddParameter("at", at);
-        command.AddParameter("state2", state);
-        command.AddParameter("step2", step);
-        command.AddParameter("error2", error is null ? null : error.Length == 0 ? "" : Truncate(error));
-        command.AddParameter("at2", at);
-        await command.ExecuteNonQueryAsync(ct);
+        await ConsoleIndexStore.UpsertSagaAsync(transaction,
+            new ConsoleSagaChange(sagaId, name, state, step, error, correlation, envelope.StoredAt.UtcTicks), ct);
     }
-
-    private static string Truncate(string text) => text.Length <= 2000 ? text : text[..2000];
 
     internal static string CreatedColumn(StoreProvider provider) => provider == StoreProvider.PostgreSql ? "created_at" : "timestamp";
 }

@@ -1,6 +1,6 @@
 using System.Data.Common;
 using Akka.EventDriven.EventSourcing;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 
 namespace Akka.EventDriven.Projections;
 
@@ -217,16 +217,7 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
 
     /// <summary>Creates the journal tables if no node has yet (the same DDL as the journals use), so that a
     /// projection can start before the first event is written.</summary>
-    public async Task EnsureJournalTablesAsync(CancellationToken ct)
-    {
-        await using var connection = await OpenAsync(ct);
-        await using var tx = await connection.BeginTransactionAsync(ct);
-        await using var command = connection.CreateCommand();
-        command.Transaction = tx;
-        command.CommandText = store.Provider == StoreProvider.PostgreSql ? PostgreSqlJournal.CreateSchemaSql : SqliteJournal.CreateSchemaSql;
-        await command.ExecuteNonQueryAsync(ct);
-        await tx.CommitAsync(ct);
-    }
+    public Task EnsureJournalTablesAsync(CancellationToken ct) => Schema.EnsureAsync(store, SchemaPart.Journal, ct);
 
     /// <summary>True when rows after <paramref name="offset"/> exist (a cheap check before taking locks).</summary>
     public async Task<bool> AnyAfterAsync(DbConnection connection, long offset, CancellationToken ct)

@@ -1,7 +1,7 @@
 using System.Data.Common;
 using Akka.Actor;
 using Akka.Event;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 
 namespace Akka.EventDriven.Projections;
 

@@ -4,7 +4,7 @@ using Akka.Actor;
 using Akka.Cluster.Sharding;
 using Akka.Event;
 using Akka.EventDriven.EventSourcing.Serialization;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.Sagas.Internal;
 
 namespace Akka.EventDriven.Sagas;

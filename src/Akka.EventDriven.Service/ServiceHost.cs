@@ -1,6 +1,6 @@
 using Akka.EventDriven.EventBus;
 using System.Net;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.Hosting;
 using Akka.EventDriven.Http;
 using Akka.Hosting;

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.RegularExpressions;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.Http;
 
 namespace Akka.EventDriven.Service;

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using Akka.Actor;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.Projections;
 using Akka.Streams.Dsl;
 

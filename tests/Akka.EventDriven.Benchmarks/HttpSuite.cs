@@ -4,7 +4,7 @@ using System.Text;
 using Akka.Actor;
 using Akka.EventDriven.Cqrs;
 using Akka.EventDriven.EventSourcing;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.Hosting;
 using Akka.EventDriven.Http;
 using Akka.Hosting;

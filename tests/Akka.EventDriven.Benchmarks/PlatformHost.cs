@@ -1,6 +1,6 @@
 using Akka.Actor;
 using Akka.EventDriven.EventSourcing;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.Hosting;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;

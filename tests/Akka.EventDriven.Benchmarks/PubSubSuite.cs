@@ -7,7 +7,7 @@ using Akka.EventDriven.EventBus;
 using Akka.EventDriven.EventBus.Internal;
 using Akka.EventDriven.EventSourcing;
 using Akka.EventDriven.EventSourcing.Serialization;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.Hosting;
 using Akka.EventDriven.Serialization;
 using Akka.Hosting;

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Akka.Actor;
 using Akka.EventDriven.EventSourcing;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.Hosting;
 using Akka.EventDriven.Sagas;
 using Akka.Hosting;

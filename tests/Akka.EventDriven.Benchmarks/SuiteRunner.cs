@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Npgsql;
 
 namespace Akka.EventDriven.Benchmarks;

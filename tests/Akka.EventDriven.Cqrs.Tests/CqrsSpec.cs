@@ -1,5 +1,5 @@
 using Akka.EventDriven.EventSourcing;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.EventSourcing.Tests;
 
 namespace Akka.EventDriven.Cqrs.Tests;
@@ -86,7 +86,7 @@ public abstract class QueryBusSpec
         // The live-only follower's offset row goes away with the bus (no row per node start piles up).
         async Task<long> Rows()
         {
-            var store = Akka.EventDriven.EventSourcing.Storage.StoreSettings.FromConfig(node.System.Settings.Config);
+            var store = Akka.EventDriven.Storage.StoreSettings.FromConfig(node.System.Settings.Config);
             await using var connection = store.CreateConnection();
             await connection.OpenAsync();
             await using var command = connection.CreateCommand();
@@ -157,7 +157,7 @@ public abstract class QueryBusSpec
     public async Task Disposing_a_query_bus_keeps_the_offset_rows_of_other_live_followers_and_removes_stale_ones()
     {
         await using var node = await NodeHost.StartAsync(NewStore());
-        var store = Akka.EventDriven.EventSourcing.Storage.StoreSettings.FromConfig(node.System.Settings.Config);
+        var store = Akka.EventDriven.Storage.StoreSettings.FromConfig(node.System.Settings.Config);
         async Task<long> Scalar(string sql, params (string Name, object Value)[] parameters)
         {
             await using var connection = store.CreateConnection();
@@ -259,7 +259,7 @@ public sealed class PostgreSqlQueryBusSpec : QueryBusSpec
         await using (var warmUp = new QueryBus(node.System)) await warmUp.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(15)); // the table exists
         var id = $"q-{Guid.NewGuid():N}";
         await node.Ledger.SendAsync(id, new Open("q"));
-        var store = Akka.EventDriven.EventSourcing.Storage.StoreSettings.FromConfig(node.System.Settings.Config);
+        var store = Akka.EventDriven.Storage.StoreSettings.FromConfig(node.System.Settings.Config);
         await using var connection = store.CreateConnection();
         await connection.OpenAsync();
         var hold = await connection.BeginTransactionAsync();

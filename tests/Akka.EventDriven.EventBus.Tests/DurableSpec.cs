@@ -1,5 +1,5 @@
 using System.Collections.Concurrent;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.EventSourcing.Tests;
 
 namespace Akka.EventDriven.EventBus.Tests;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Akka.EventDriven.EventBus.Internal;
 using Akka.EventDriven.EventSourcing;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.EventSourcing.Tests;
 
 namespace Akka.EventDriven.EventBus.Tests;

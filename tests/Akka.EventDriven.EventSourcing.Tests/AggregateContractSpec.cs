@@ -1,5 +1,5 @@
 using Akka.Actor;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.Serialization;
 using Akka.Persistence;
 using Akka.TestKit;

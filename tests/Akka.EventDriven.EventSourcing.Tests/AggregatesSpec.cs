@@ -1,5 +1,5 @@
 using Akka.Actor;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.Configuration;
 using Akka.EventDriven.Serialization;
 using Akka.TestKit;

@@ -1,4 +1,4 @@
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using Akka.Actor;

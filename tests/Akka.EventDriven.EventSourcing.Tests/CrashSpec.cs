@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Npgsql;
 
 namespace Akka.EventDriven.EventSourcing.Tests;

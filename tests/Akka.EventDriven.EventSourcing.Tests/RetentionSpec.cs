@@ -1,7 +1,7 @@
 using Akka.Actor;
 using System.Data.Common;
 using Akka.Event;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.Hosting;
 using Akka.Persistence;
 using Akka.TestKit;

@@ -102,7 +102,7 @@ public sealed class NodeKilledSpec(ITestOutputHelper output)
 
     internal static async Task<List<(string PersistenceId, long SequenceNr)>> JournalAsync(string url, string run)
     {
-        var cs = EventSourcing.Storage.StoreSettings.NormalizeConnectionString(EventSourcing.Storage.StoreProvider.PostgreSql, url);
+        var cs = Storage.StoreSettings.NormalizeConnectionString(Storage.StoreProvider.PostgreSql, url);
         await using var connection = new NpgsqlConnection(cs);
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand(

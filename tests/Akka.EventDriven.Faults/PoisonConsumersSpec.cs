@@ -26,7 +26,7 @@ public sealed class PoisonConsumersSpec(ITestOutputHelper output)
     public async Task Every_message_ends_handled_once_or_dead_lettered_with_poison_and_a_hung_consumer_and_memory_stays_bounded()
     {
         var url = await ServiceProcess.NewDatabaseUrlAsync();
-        var cs = EventSourcing.Storage.StoreSettings.NormalizeConnectionString(EventSourcing.Storage.StoreProvider.PostgreSql, url);
+        var cs = Storage.StoreSettings.NormalizeConnectionString(Storage.StoreProvider.PostgreSql, url);
         await ExecAsync(cs, PoisonWitnesses.Schema);
         await using var cluster = await ServiceCluster.StartAsync(2, url,
             new Dictionary<string, string> { [PoisonWitnesses.Variable] = "on" },

@@ -18,7 +18,7 @@ public sealed class SagaProcessKilledSpec(ITestOutputHelper output)
     public async Task Hundreds_of_sagas_killed_mid_step_all_end_completed_or_compensated_with_each_compensation_run_once()
     {
         var url = await ServiceProcess.NewDatabaseUrlAsync();
-        var cs = EventSourcing.Storage.StoreSettings.NormalizeConnectionString(EventSourcing.Storage.StoreProvider.PostgreSql, url);
+        var cs = Storage.StoreSettings.NormalizeConnectionString(Storage.StoreProvider.PostgreSql, url);
         var runId = $"m{Guid.NewGuid():N}"[..16];
         var clock = Stopwatch.StartNew();
 

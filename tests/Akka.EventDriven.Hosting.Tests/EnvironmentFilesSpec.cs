@@ -100,7 +100,7 @@ public sealed class EnvironmentFilesSpec
 
         // The embedded production environment applies under the options, as a file would.
         var production = EventDrivenHostingExtensions.BuildConfig(new EventDrivenOptions { Environment = "production" }, out var store);
-        Assert.Equal((Akka.EventDriven.EventSourcing.Storage.StoreProvider.PostgreSql, "keep-majority"),
+        Assert.Equal((Akka.EventDriven.Storage.StoreProvider.PostgreSql, "keep-majority"),
             (store.Provider, production.GetString("akka.cluster.split-brain-resolver.active-strategy")));
     }
 

@@ -1,7 +1,7 @@
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.EventDriven.EventSourcing;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.Hosting;
 
 namespace Akka.EventDriven.Hosting.Tests;
@@ -32,6 +32,28 @@ public sealed class HostingConfigSpec
         Assert.False(settings.DeleteEventsOnSnapshot);
         Assert.Equal("SQLite.MS", config.GetString("akka.persistence.journal.sql.provider-name"));
         Assert.Equal("akka.persistence.journal.event-driven-sqlite", config.GetString("akka.persistence.journal.plugin"));
+    }
+
+    [Theory]
+    [InlineData(StoreProvider.Sqlite, "Data Source=plugins.db")]
+    [InlineData(StoreProvider.PostgreSql, "Host=localhost;Database=plugins")]
+    public void Every_plugin_class_in_the_generated_config_names_a_loadable_type(StoreProvider provider, string connectionString)
+    {
+        // The class strings are only resolved when Akka.Persistence starts a plugin: a stale one (a type that moved to
+        // another namespace or assembly) compiles and fails at runtime.
+        var config = new StoreSettings(provider, connectionString).ToAkkaConfig();
+        var classes = new Dictionary<string, Type>
+        {
+            ["akka.persistence.journal.event-driven-postgresql.class"] = typeof(PostgreSqlJournal),
+            ["akka.persistence.journal.event-driven-sqlite.class"] = typeof(SqliteJournal),
+            ["akka.persistence.snapshot-store.sql.class"] = typeof(GuardedSqlSnapshotStore),
+        };
+        foreach (var (path, expected) in classes)
+        {
+            var name = config.GetString(path);
+            Assert.Equal(expected, Type.GetType(name, throwOnError: true));
+            Assert.Equal("Akka.EventDriven.Storage", expected.Assembly.GetName().Name);
+        }
     }
 
     [Fact]

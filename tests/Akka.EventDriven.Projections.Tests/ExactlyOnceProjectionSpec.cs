@@ -1,6 +1,6 @@
 using System.Data.Common;
 using Akka.EventDriven.EventSourcing;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.EventSourcing.Tests;
 using Microsoft.Data.Sqlite;
 using Npgsql;

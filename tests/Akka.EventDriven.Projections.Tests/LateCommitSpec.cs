@@ -89,7 +89,7 @@ public sealed class LateCommitSpec
         await using var node = await NodeHost.StartAsync(store);
         var run = Guid.NewGuid().ToString("N")[..12];
         await node.Ledger.SendAsync($"{run}-warmup", new Open("w")); // the journal tables exist, and a real payload to copy
-        var cs = Akka.EventDriven.EventSourcing.Storage.StoreSettings.NormalizeConnectionString(store.Provider, store.ConnectionString);
+        var cs = Akka.EventDriven.Storage.StoreSettings.NormalizeConnectionString(store.Provider, store.ConnectionString);
 
         var seen = new ConcurrentDictionary<string, int>();
         var settings = new ProjectionSettings(PollInterval: TimeSpan.FromMilliseconds(10), StartFromEnd: true);
@@ -159,7 +159,7 @@ public sealed class LateCommitSpec
         await using var node = await NodeHost.StartAsync(store);
         var run = Guid.NewGuid().ToString("N")[..12];
         await node.Ledger.SendAsync($"{run}-warmup", new Open("w"));
-        var cs = Akka.EventDriven.EventSourcing.Storage.StoreSettings.NormalizeConnectionString(store.Provider, store.ConnectionString);
+        var cs = Akka.EventDriven.Storage.StoreSettings.NormalizeConnectionString(store.Provider, store.ConnectionString);
 
         var seen = new ConcurrentDictionary<string, int>();
         await using var projection = Projection.AtLeastOnce(node.System, new ProjectionId($"elsewhere-{run}"), (e, _) =>
@@ -170,7 +170,7 @@ public sealed class LateCommitSpec
         await projection.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
 
         // Another database on the same server: a transaction with an id of its own, left open for the whole test.
-        await using var other = new NpgsqlConnection(Akka.EventDriven.EventSourcing.Storage.StoreSettings.NormalizeConnectionString(
+        await using var other = new NpgsqlConnection(Akka.EventDriven.Storage.StoreSettings.NormalizeConnectionString(
             elsewhere.Provider, elsewhere.ConnectionString));
         await other.OpenAsync();
         await using var otherTx = await other.BeginTransactionAsync();
@@ -190,7 +190,7 @@ public sealed class LateCommitSpec
     private static async Task<long> CommittedAsync(TestStore store, string pattern)
     {
         await using var connection = new NpgsqlConnection(
-            Akka.EventDriven.EventSourcing.Storage.StoreSettings.NormalizeConnectionString(store.Provider, store.ConnectionString));
+            Akka.EventDriven.Storage.StoreSettings.NormalizeConnectionString(store.Provider, store.ConnectionString));
         await connection.OpenAsync();
         await using var command = new NpgsqlCommand("SELECT count(*) FROM event_journal WHERE persistence_id LIKE $1", connection);
         command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = pattern });

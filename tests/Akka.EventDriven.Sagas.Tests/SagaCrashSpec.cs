@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.EventSourcing.Tests;
 using Npgsql;
 

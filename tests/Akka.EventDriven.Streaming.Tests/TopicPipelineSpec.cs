@@ -1,4 +1,7 @@
+#region usings
 using Akka.EventDriven.EventBus;
+using Akka.EventDriven.Streaming;
+#endregion
 using Akka.EventDriven.Hosting;
 using Akka.EventDriven.Serialization;
 using Akka.EventDriven.TestKit;
@@ -22,11 +25,13 @@ public sealed class TopicPipelineSpec : EventDrivenTestKit
         var (raw, analyzed) = (Unique("raw.threats"), Unique("analyzed.threats"));
         await using var output = await SubscribeProbeAsync<ThreatVerdict>(analyzed, new SubscriptionOptions { Durable = true, Group = "check" });
         await using var processor = new StreamProcessor(Sys);
+        #region topic-pipeline
         processor.DefinePipeline(
             Pipeline.FromTopic<RawThreat>("threat-analysis", Bus, raw, new SubscriptionOptions { Durable = true, Group = "analysis" })
                 .Where(t => t.Severity >= 7)
                 .Select(t => new ThreatVerdict(t.Id, t.Severity >= 9 ? "critical" : "high"))
                 .ToTopic(Bus, analyzed, new PublishOptions { Persistent = true, PartitionKey = "all" }, parallelism: 1));
+        #endregion
 
         // Published before the pipeline starts: the durable group reads them from the topic's log.
         var severities = new[] { 3, 9, 7, 1, 8, 2, 10, 6 };

@@ -31,7 +31,7 @@ public sealed class TestNodeSpec : TallyNodeSpec
         var state = await StateOfAsync(Tally.Definition, id);
         Assert.Equal((2L, 4), (state.Version, state.State.Total));
         Assert.Equal(Node.Store.Provider, Environment.GetEnvironmentVariable("DATABASE_URL") is { Length: > 0 }
-            ? EventSourcing.Storage.StoreProvider.PostgreSql : EventSourcing.Storage.StoreProvider.Sqlite);
+            ? Storage.StoreProvider.PostgreSql : Storage.StoreProvider.Sqlite);
     }
 
     [Fact]

@@ -1,7 +1,7 @@
 using Akka.Actor;
 using Akka.EventDriven;
 using Akka.EventDriven.EventSourcing;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.Hosting;
 using Akka.EventDriven.Serialization;
 using Akka.Hosting;

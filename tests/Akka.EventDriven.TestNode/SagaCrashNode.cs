@@ -1,5 +1,5 @@
 using Akka.Actor;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.Hosting;
 using Akka.EventDriven.Sagas;
 using Akka.Hosting;

@@ -1,4 +1,4 @@
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Npgsql;
 
 namespace Akka.EventDriven.EventSourcing.Tests;

@@ -153,7 +153,7 @@ public sealed class ServiceProcess : IAsyncDisposable
             : throw new InvalidOperationException("DATABASE_URL is not set: run the tests with ./build.sh test, which starts a private PostgreSQL.");
         var uri = new Uri(url);
         var database = $"svc_{Guid.NewGuid():N}";
-        var server = EventSourcing.Storage.StoreSettings.NormalizeConnectionString(EventSourcing.Storage.StoreProvider.PostgreSql, url);
+        var server = Storage.StoreSettings.NormalizeConnectionString(Storage.StoreProvider.PostgreSql, url);
         await using (var connection = new Npgsql.NpgsqlConnection(server))
         {
             await connection.OpenAsync();

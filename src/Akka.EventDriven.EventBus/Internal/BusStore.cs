@@ -1,102 +1,22 @@
-using System.Collections.Concurrent;
 using System.Data.Common;
-using System.Text.Json;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 
 namespace Akka.EventDriven.EventBus.Internal;
 
-/// <summary>The bus's own tables, in the event store's database: consumer offsets and dead letters.</summary>
+/// <summary>The bus's own tables, in the event store's database: consumer offsets and dead letters. The SQL lives in
+/// Storage (<see cref="BusTables"/>); this facade adds the bus's naming (consumer ids, the retention marker) and maps
+/// rows to the bus's types.</summary>
 internal sealed class BusStore(StoreSettings store)
 {
-    private static readonly ConcurrentDictionary<string, Lazy<Task>> Prepared = new();
+    private readonly BusTables _tables = new(store);
 
     public StoreSettings Settings => store;
-    private bool Pg => store.Provider == StoreProvider.PostgreSql;
 
-    public async Task<DbConnection> OpenAsync(CancellationToken ct = default)
-    {
-        await EnsureTablesAsync();
-        var connection = store.CreateConnection();
-        await connection.OpenAsync(ct);
-        return connection;
-    }
+    public Task<DbConnection> OpenAsync(CancellationToken ct = default) => _tables.OpenAsync(ct);
 
-    /// <summary>Creates the tables once per database. A failed attempt (the database was down) is forgotten, so the next
-    /// call tries again instead of failing for the life of the process.</summary>
-    private Task EnsureTablesAsync()
-    {
-        var key = store.ConnectionString;
-        var prepared = Prepared.GetOrAdd(key, _ => new Lazy<Task>(CreateTablesAsync));
-        var task = prepared.Value;
-        return task.IsCompletedSuccessfully ? task : AwaitOrForgetAsync(key, prepared, task);
-    }
+    public Task<long> LoadOffsetAsync(string consumerId) => _tables.LoadOffsetAsync(consumerId);
 
-    private static async Task AwaitOrForgetAsync(string key, Lazy<Task> prepared, Task task)
-    {
-        try
-        {
-            await task;
-        }
-        catch
-        {
-            Prepared.TryRemove(KeyValuePair.Create(key, prepared));
-            throw;
-        }
-    }
-
-    private async Task CreateTablesAsync()
-    {
-        await using var connection = store.CreateConnection();
-        await connection.OpenAsync();
-        await using var tx = await connection.BeginTransactionAsync();
-        await using var command = connection.CreateCommand();
-        command.Transaction = tx;
-        command.CommandText = Pg
-            ? """
-              SELECT pg_advisory_xact_lock(471176);
-              CREATE TABLE IF NOT EXISTS bus_offsets (
-                  consumer_id TEXT PRIMARY KEY, sequence_nr BIGINT NOT NULL, updated_at TIMESTAMPTZ NOT NULL DEFAULT now());
-              CREATE TABLE IF NOT EXISTS bus_dead_letters (
-                  id BIGSERIAL PRIMARY KEY, queue TEXT NOT NULL, message_id TEXT NOT NULL,
-                  source_kind TEXT NOT NULL, source TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
-                  published_at BIGINT NOT NULL, correlation_id TEXT, headers TEXT, reason TEXT NOT NULL,
-                  attempts INT NOT NULL, subscriber TEXT NOT NULL, dead_lettered_at TIMESTAMPTZ NOT NULL DEFAULT now());
-              CREATE INDEX IF NOT EXISTS bus_dead_letters_queue ON bus_dead_letters (queue, id);
-              """
-            : """
-              CREATE TABLE IF NOT EXISTS bus_offsets (
-                  consumer_id TEXT PRIMARY KEY, sequence_nr INTEGER NOT NULL, updated_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
-              CREATE TABLE IF NOT EXISTS bus_dead_letters (
-                  id INTEGER PRIMARY KEY AUTOINCREMENT, queue TEXT NOT NULL, message_id TEXT NOT NULL,
-                  source_kind TEXT NOT NULL, source TEXT NOT NULL, type TEXT NOT NULL, data TEXT NOT NULL,
-                  published_at INTEGER NOT NULL, correlation_id TEXT, headers TEXT, reason TEXT NOT NULL,
-                  attempts INTEGER NOT NULL, subscriber TEXT NOT NULL, dead_lettered_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP);
-              CREATE INDEX IF NOT EXISTS bus_dead_letters_queue ON bus_dead_letters (queue, id);
-              """;
-        await command.ExecuteNonQueryAsync();
-        await tx.CommitAsync();
-    }
-
-    public async Task<long> LoadOffsetAsync(string consumerId)
-    {
-        await using var connection = await OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT sequence_nr FROM bus_offsets WHERE consumer_id = @id";
-        command.AddParameter("id", consumerId);
-        return await command.ExecuteScalarAsync() is { } v and not DBNull ? Convert.ToInt64(v) : 0L;
-    }
-
-    public async Task SaveOffsetAsync(string consumerId, long sequenceNr)
-    {
-        await using var connection = await OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = Pg
-            ? "INSERT INTO bus_offsets (consumer_id, sequence_nr, updated_at) VALUES (@id, @seq, now()) ON CONFLICT (consumer_id) DO UPDATE SET sequence_nr = GREATEST(bus_offsets.sequence_nr, EXCLUDED.sequence_nr), updated_at = now()"
-            : "INSERT INTO bus_offsets (consumer_id, sequence_nr, updated_at) VALUES (@id, @seq, CURRENT_TIMESTAMP) ON CONFLICT (consumer_id) DO UPDATE SET sequence_nr = MAX(bus_offsets.sequence_nr, excluded.sequence_nr), updated_at = CURRENT_TIMESTAMP";
-        command.AddParameter("id", consumerId);
-        command.AddParameter("seq", sequenceNr);
-        await command.ExecuteNonQueryAsync();
-    }
+    public Task SaveOffsetAsync(string consumerId, long sequenceNr) => _tables.SaveOffsetAsync(consumerId, sequenceNr);
 
     /// <summary>The offset row that records how far retention deleted a log (group names cannot contain '$').</summary>
     public static string RetentionMarker(string logId) => BusNames.Consumer(logId, "$retained");
@@ -109,186 +29,38 @@ internal sealed class BusStore(StoreSettings store)
     /// <summary>Deletes the oldest rows of log <paramref name="logId"/>: those older than <paramref name="maxAge"/> or
     /// beyond the newest <paramref name="maxMessages"/>, but none after the slowest group's stored offset and never the
     /// newest row (it keeps the log's highest sequence number). Returns the floor (0 when nothing was ever deleted).</summary>
-    public async Task<long> ApplyRetentionAsync(string logId, string persistenceId, TimeSpan? maxAge, long? maxMessages)
-    {
-        await using var connection = await OpenAsync();
-        await using var tx = await connection.BeginTransactionAsync();
-        async Task<long?> Scalar(string sql, params (string Name, object Value)[] parameters)
-        {
-            await using var command = connection.CreateCommand();
-            command.Transaction = tx;
-            command.CommandText = sql;
-            foreach (var (name, value) in parameters) command.AddParameter(name, value);
-            return await command.ExecuteScalarAsync() is { } v and not DBNull ? Convert.ToInt64(v) : null;
-        }
-        var prefix = BusNames.Consumer(logId, "");
-        var marker = RetentionMarker(logId);
-        var floor = await Scalar("SELECT sequence_nr FROM bus_offsets WHERE consumer_id = @m", ("m", marker)) ?? 0;
-        var slowest = await Scalar("SELECT MIN(sequence_nr) FROM bus_offsets WHERE substr(consumer_id, 1, @n) = @prefix AND consumer_id <> @m",
-            ("n", prefix.Length), ("prefix", prefix), ("m", marker));
-        var head = await Scalar("SELECT MAX(sequence_nr) FROM event_journal WHERE persistence_id = @pid", ("pid", persistenceId));
-        if (slowest is null || head is null) return floor; // no group has consumed it yet, or nothing journaled
-        long cut = 0;
-        if (maxMessages is { } max) cut = Math.Max(cut, head.Value - max);
-        if (maxAge is { } age)
-            // A row's insert time is in .NET ticks: PostgreSQL's journal takes it from the database clock (so is "now"
-            // here), SQLite's from the writer's (one process, one clock); the column is named per dialect.
-            cut = Math.Max(cut, await Scalar(Pg
-                ? "SELECT MAX(sequence_nr) FROM event_journal WHERE persistence_id = @pid AND created_at < (extract(epoch FROM clock_timestamp()) * 10000000)::bigint + 621355968000000000 - @age"
-                : "SELECT MAX(sequence_nr) FROM event_journal WHERE persistence_id = @pid AND timestamp < @now - @age",
-                ("pid", persistenceId), ("age", age.Ticks), ("now", DateTime.UtcNow.Ticks)) ?? 0);
-        cut = Math.Min(cut, Math.Min(slowest.Value, head.Value - 1));
-        if (cut <= floor) return floor;
-        foreach (var sql in new[]
-                 {
-                     "DELETE FROM tags WHERE ordering_id IN (SELECT ordering FROM event_journal WHERE persistence_id = @pid AND sequence_nr <= @cut)",
-                     "DELETE FROM event_journal WHERE persistence_id = @pid AND sequence_nr <= @cut",
-                 })
-        {
-            await using var delete = connection.CreateCommand();
-            delete.Transaction = tx;
-            delete.CommandText = sql;
-            delete.AddParameter("pid", persistenceId);
-            delete.AddParameter("cut", cut);
-            await delete.ExecuteNonQueryAsync();
-        }
-        await using (var save = connection.CreateCommand())
-        {
-            save.Transaction = tx;
-            save.CommandText = Pg
-                ? "INSERT INTO bus_offsets (consumer_id, sequence_nr, updated_at) VALUES (@id, @seq, now()) ON CONFLICT (consumer_id) DO UPDATE SET sequence_nr = GREATEST(bus_offsets.sequence_nr, EXCLUDED.sequence_nr), updated_at = now()"
-                : "INSERT INTO bus_offsets (consumer_id, sequence_nr, updated_at) VALUES (@id, @seq, CURRENT_TIMESTAMP) ON CONFLICT (consumer_id) DO UPDATE SET sequence_nr = MAX(bus_offsets.sequence_nr, excluded.sequence_nr), updated_at = CURRENT_TIMESTAMP";
-            save.AddParameter("id", marker);
-            save.AddParameter("seq", cut);
-            await save.ExecuteNonQueryAsync();
-        }
-        await tx.CommitAsync();
-        return cut;
-    }
+    public Task<long> ApplyRetentionAsync(string logId, string persistenceId, TimeSpan? maxAge, long? maxMessages) =>
+        _tables.ApplyRetentionAsync(persistenceId, BusNames.Consumer(logId, ""), RetentionMarker(logId), maxAge, maxMessages);
 
     /// <summary>Journal rows of <paramref name="persistenceId"/> after <paramref name="after"/>, in order.</summary>
     public async Task<List<(long Seq, byte[] Payload, string Manifest, int SerializerId)>> ReadLogAsync(
-        string persistenceId, long after, int limit)
-    {
-        await using var connection = store.CreateConnection();
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = Pg
-            ? "SELECT sequence_nr, payload, manifest, serializer_id FROM event_journal WHERE persistence_id = @pid AND sequence_nr > @after AND is_deleted = false ORDER BY sequence_nr LIMIT @limit"
-            : "SELECT sequence_nr, payload, manifest, serializer_id FROM event_journal WHERE persistence_id = @pid AND sequence_nr > @after AND is_deleted = 0 ORDER BY sequence_nr LIMIT @limit";
-        command.AddParameter("pid", persistenceId);
-        command.AddParameter("after", after);
-        command.AddParameter("limit", (long)limit);
-        var rows = new List<(long, byte[], string, int)>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-            rows.Add((reader.GetInt64(0), (byte[])reader.GetValue(1), reader.GetString(2), Convert.ToInt32(reader.GetValue(3))));
-        return rows;
-    }
+        string persistenceId, long after, int limit) =>
+        (await _tables.ReadLogAsync(persistenceId, after, limit))
+        .Select(r => (r.SequenceNr, r.Payload, r.Manifest, r.SerializerId)).ToList();
 
     /// <summary>Highest sequence number of <paramref name="persistenceId"/> (0 when empty).</summary>
-    public async Task<long> HeadAsync(string persistenceId)
-    {
-        await using var connection = store.CreateConnection();
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT MAX(sequence_nr) FROM event_journal WHERE persistence_id = @pid";
-        command.AddParameter("pid", persistenceId);
-        try
-        {
-            return await command.ExecuteScalarAsync() is { } v and not DBNull ? Convert.ToInt64(v) : 0L;
-        }
-        catch (DbException)
-        {
-            return 0; // no journal table yet: nothing was ever journaled
-        }
-    }
+    public Task<long> HeadAsync(string persistenceId) => _tables.HeadAsync(persistenceId);
 
-    public async Task AddDeadLetterAsync(string queue, string sourceKind, BusEnvelope message, string reason, int attempts, string subscriber)
-    {
-        await using var connection = await OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            INSERT INTO bus_dead_letters (queue, message_id, source_kind, source, type, data, published_at, correlation_id, headers, reason, attempts, subscriber)
-            VALUES (@queue, @mid, @kind, @source, @type, @data, @published, @corr, @headers, @reason, @attempts, @subscriber)
-            """;
-        // Text columns cannot hold NUL on PostgreSQL; a message journaled before ids were validated, a remote peer's
-        // headers or an exception message may carry one, and the row would then fail on every retry.
-        command.AddParameter("queue", queue);
-        command.AddParameter("mid", Text(message.Id));
-        command.AddParameter("kind", sourceKind);
-        command.AddParameter("source", Text(message.Topic));
-        command.AddParameter("type", Text(message.Type));
-        command.AddParameter("data", Text(System.Text.Encoding.UTF8.GetString(message.Data)));
-        command.AddParameter("published", message.PublishedAtTicks);
-        command.AddParameter("corr", message.CorrelationId is null ? null : Text(message.CorrelationId));
-        command.AddParameter("headers", message.Headers is null ? null : JsonSerializer.Serialize(message.Headers)); // JSON escapes NUL
-        command.AddParameter("reason", Text(reason));
-        command.AddParameter("attempts", attempts);
-        command.AddParameter("subscriber", Text(subscriber));
-        await command.ExecuteNonQueryAsync();
-    }
+    public Task AddDeadLetterAsync(string queue, string sourceKind, BusEnvelope message, string reason, int attempts, string subscriber) =>
+        _tables.AddDeadLetterAsync(new NewDeadLetter(queue, message.Id, sourceKind, message.Topic, message.Type,
+            System.Text.Encoding.UTF8.GetString(message.Data), message.PublishedAtTicks, message.CorrelationId, message.Headers,
+            reason, attempts, subscriber));
 
     /// <summary>NUL written as the JSON escape <c>\u0000</c> (readable, and accepted by every text column).</summary>
-    internal static string Text(string value) => value.Contains('\0') ? value.Replace("\0", "\\u0000", StringComparison.Ordinal) : value;
+    internal static string Text(string value) => StoreErrors.Text(value);
 
     /// <summary>True for a database error that retrying the same row cannot fix: PostgreSQL's data exceptions (22xxx),
     /// integrity violations (23xxx) and syntax/access errors (42xxx); SQLite's too big (18), constraint (19) and type
     /// mismatch (20).</summary>
-    internal static bool IsPermanent(Exception e) => e is DbException db && (db.SqlState is { Length: 5 } state
-        ? state.StartsWith("22", StringComparison.Ordinal) || state.StartsWith("23", StringComparison.Ordinal) || state.StartsWith("42", StringComparison.Ordinal)
-        : db.GetType().Name == "SqliteException" && (db.ErrorCode & 0xff) is 18 or 19 or 20);
+    internal static bool IsPermanent(Exception e) => StoreErrors.IsPermanent(e);
 
-    public async Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(string queue, int limit, long afterId)
-    {
-        await using var connection = await OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = """
-            SELECT id, message_id, source_kind, source, type, data, published_at, correlation_id, headers, reason, attempts, subscriber, dead_lettered_at
-            FROM bus_dead_letters WHERE queue = @queue AND id > @after ORDER BY id LIMIT @limit
-            """;
-        command.AddParameter("queue", queue);
-        command.AddParameter("after", afterId);
-        command.AddParameter("limit", (long)limit);
-        var list = new List<DeadLetter>();
-        await using var reader = await command.ExecuteReaderAsync();
-        while (await reader.ReadAsync())
-        {
-            var headers = reader.IsDBNull(8) ? null : JsonSerializer.Deserialize<Dictionary<string, string>>(reader.GetString(8));
-            var at = reader.GetValue(12) switch
-            {
-                DateTime d => new DateTimeOffset(DateTime.SpecifyKind(d, DateTimeKind.Utc)),
-                DateTimeOffset o => o,
-                var other => DateTimeOffset.Parse(Convert.ToString(other, System.Globalization.CultureInfo.InvariantCulture)!,
-                    System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal),
-            };
-            list.Add(new DeadLetter(reader.GetInt64(0), queue, reader.GetString(1), Enum.Parse<DeadLetterSource>(reader.GetString(2), true),
-                reader.GetString(3), reader.GetString(4), reader.GetString(5), new DateTimeOffset(reader.GetInt64(6), TimeSpan.Zero),
-                reader.IsDBNull(7) ? null : reader.GetString(7), headers ?? new Dictionary<string, string>(), reader.GetString(9),
-                Convert.ToInt32(reader.GetValue(10)), reader.GetString(11), at));
-        }
-        return list;
-    }
+    public async Task<IReadOnlyList<DeadLetter>> ListDeadLettersAsync(string queue, int limit, long afterId) =>
+        (await _tables.ListDeadLettersAsync(queue, limit, afterId)).Select(d => new DeadLetter(d.Id, d.Queue, d.MessageId,
+            Enum.Parse<DeadLetterSource>(d.SourceKind, true), d.Source, d.Type, d.Data, d.PublishedAt, d.CorrelationId, d.Headers,
+            d.Reason, d.Attempts, d.Subscriber, d.DeadLetteredAt)).ToList();
 
-    public async Task<long> CountDeadLettersAsync(string queue)
-    {
-        await using var connection = await OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM bus_dead_letters WHERE queue = @queue";
-        command.AddParameter("queue", queue);
-        return Convert.ToInt64(await command.ExecuteScalarAsync());
-    }
+    public Task<long> CountDeadLettersAsync(string queue) => _tables.CountDeadLettersAsync(queue);
 
     /// <summary>Deletes one dead letter (id &gt; 0) or all of a queue (id null); returns how many went.</summary>
-    public async Task<int> DeleteDeadLettersAsync(string queue, long? id)
-    {
-        await using var connection = await OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = id is null
-            ? "DELETE FROM bus_dead_letters WHERE queue = @queue"
-            : "DELETE FROM bus_dead_letters WHERE queue = @queue AND id = @id";
-        command.AddParameter("queue", queue);
-        if (id is not null) command.AddParameter("id", id.Value);
-        return await command.ExecuteNonQueryAsync();
-    }
+    public Task<int> DeleteDeadLettersAsync(string queue, long? id) => _tables.DeleteDeadLettersAsync(queue, id);
 }

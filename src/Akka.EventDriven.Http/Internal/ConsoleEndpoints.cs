@@ -4,7 +4,7 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.EventDriven.EventSourcing;
 using Akka.EventDriven.EventSourcing.Serialization;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.Serialization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;

@@ -1,6 +1,6 @@
 using Akka.Actor;
 using Akka.Cluster;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace Akka.EventDriven.Http.Internal;
@@ -15,11 +15,7 @@ internal sealed class JournalHealthCheck(ActorSystem system) : IHealthCheck
         timeout.CancelAfter(TimeSpan.FromSeconds(2));
         try
         {
-            await using var connection = store.CreateConnection();
-            await connection.OpenAsync(timeout.Token);
-            await using var command = connection.CreateCommand();
-            command.CommandText = "SELECT 1";
-            await command.ExecuteScalarAsync(timeout.Token);
+            await store.PingAsync(timeout.Token);
             return HealthCheckResult.Healthy($"{store.Provider} answers");
         }
         catch (Exception e)

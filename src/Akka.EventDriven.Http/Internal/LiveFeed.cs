@@ -4,7 +4,7 @@ using System.Text.Json;
 using System.Threading.Channels;
 using Akka.Actor;
 using Akka.EventDriven.EventSourcing;
-using Akka.EventDriven.EventSourcing.Storage;
+using Akka.EventDriven.Storage;
 using Akka.EventDriven.Projections;
 using Akka.EventDriven.Serialization;
 using Microsoft.AspNetCore.Http;

@@ -1,8 +1,5 @@
 using System.Threading.Channels;
-using Akka.EventDriven.EventSourcing.Storage;
-using Microsoft.Data.Sqlite;
-using Npgsql;
-using NpgsqlTypes;
+using Akka.EventDriven.Storage;
 
 namespace Akka.EventDriven.Sagas.Internal;
 
@@ -16,16 +13,14 @@ internal sealed class SagaIndex : IAsyncDisposable
 {
     private readonly record struct Op(bool Add, string Id, string? Name, TaskCompletionSource? Done);
 
-    private readonly StoreSettings _store;
-    private readonly string _table;
+    private readonly SagaIndexStore _rows;
     private readonly Channel<Op> _ops = Channel.CreateUnbounded<Op>();
     private readonly Task[] _writers;
     private readonly Action<Exception> _onError;
 
-    private SagaIndex(StoreSettings store, string table, Action<Exception> onError)
+    private SagaIndex(StoreSettings store, SagaIndexStore rows, Action<Exception> onError)
     {
-        _store = store;
-        _table = table;
+        _rows = rows;
         _onError = onError;
         // Two writers on PostgreSQL (a batch is written while the next one fills; an id's removal is queued only after
         // its addition committed, so they never race); SQLite has a single writer anyway.
@@ -34,15 +29,9 @@ internal sealed class SagaIndex : IAsyncDisposable
 
     public static async Task<SagaIndex> OpenAsync(StoreSettings store, string table, Action<Exception> onError)
     {
-        await using (var connection = store.CreateConnection())
-        {
-            await connection.OpenAsync();
-            await using var create = connection.CreateCommand();
-            create.CommandText = $"CREATE TABLE IF NOT EXISTS {table} (saga_id TEXT PRIMARY KEY, saga_name TEXT NOT NULL, since_ms BIGINT NOT NULL)";
-            try { await create.ExecuteNonQueryAsync(); }
-            catch (PostgresException e) when (e.SqlState is "23505" or "42P07") { } // created concurrently by another node
-        }
-        return new SagaIndex(store, table, onError);
+        var rows = new SagaIndexStore(store, table);
+        await rows.EnsureTableAsync();
+        return new SagaIndex(store, rows, onError);
     }
 
     /// <summary>Completes once the row is durable.</summary>
@@ -58,18 +47,8 @@ internal sealed class SagaIndex : IAsyncDisposable
     public void Remove(string sagaId) => _ops.Writer.TryWrite(new Op(false, sagaId, null, null));
 
     /// <summary>Every indexed saga id with the time it was added.</summary>
-    public async Task<IReadOnlyList<(string Id, DateTimeOffset Since)>> ReadAllAsync(CancellationToken cancellationToken)
-    {
-        await using var connection = _store.CreateConnection();
-        await connection.OpenAsync(cancellationToken);
-        await using var select = connection.CreateCommand();
-        select.CommandText = $"SELECT saga_id, since_ms FROM {_table}";
-        var result = new List<(string, DateTimeOffset)>();
-        await using var reader = await select.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
-            result.Add((reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1))));
-        return result;
-    }
+    public Task<IReadOnlyList<(string Id, DateTimeOffset Since)>> ReadAllAsync(CancellationToken cancellationToken) =>
+        _rows.ReadAllAsync(cancellationToken);
 
     private async Task WriteLoopAsync()
     {
@@ -112,65 +91,11 @@ internal sealed class SagaIndex : IAsyncDisposable
 
     /// <summary>A failure that may pass by itself (the database away, a lock, a timeout): writing the requests one by
     /// one would not help, so the batch fails as a whole and the callers retry.</summary>
-    private static bool IsTransient(Exception e) => e switch
-    {
-        NpgsqlException n => n.IsTransient || n is not PostgresException,
-        SqliteException s => s.SqliteErrorCode is 5 or 6, // SQLITE_BUSY, SQLITE_LOCKED
-        TimeoutException or IOException or OperationCanceledException => true,
-        _ => false,
-    };
+    private static bool IsTransient(Exception e) => StoreErrors.IsTransient(e);
 
-    private async Task WriteAsync(List<Op> batch)
-    {
-        var adds = batch.Where(o => o.Add).ToList();
-        var removes = batch.Where(o => !o.Add).Select(o => o.Id).ToArray();
-        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        await using var connection = _store.CreateConnection();
-        await connection.OpenAsync();
-        await using var tx = await connection.BeginTransactionAsync();
-        if (connection is NpgsqlConnection pg)
-        {
-            if (adds.Count > 0)
-            {
-                await using var insert = new NpgsqlCommand(
-                    $"INSERT INTO {_table} (saga_id, saga_name, since_ms) SELECT i, n, $3 FROM unnest($1::text[], $2::text[]) AS t(i, n) ON CONFLICT (saga_id) DO NOTHING",
-                    pg, (NpgsqlTransaction)tx);
-                insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = adds.Select(a => a.Id).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-                insert.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = adds.Select(a => a.Name!).ToArray(), NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-                insert.Parameters.Add(new NpgsqlParameter<long> { TypedValue = now });
-                await insert.ExecuteNonQueryAsync();
-            }
-            if (removes.Length > 0)
-            {
-                await using var delete = new NpgsqlCommand($"DELETE FROM {_table} WHERE saga_id = ANY($1)", pg, (NpgsqlTransaction)tx);
-                delete.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = removes, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Text });
-                await delete.ExecuteNonQueryAsync();
-            }
-        }
-        else
-        {
-            var sqlite = (SqliteConnection)connection;
-            foreach (var add in adds)
-            {
-                await using var insert = sqlite.CreateCommand();
-                insert.Transaction = (SqliteTransaction)tx;
-                insert.CommandText = $"INSERT INTO {_table} (saga_id, saga_name, since_ms) VALUES ($id, $name, $now) ON CONFLICT (saga_id) DO NOTHING";
-                insert.Parameters.AddWithValue("$id", add.Id);
-                insert.Parameters.AddWithValue("$name", add.Name);
-                insert.Parameters.AddWithValue("$now", now);
-                await insert.ExecuteNonQueryAsync();
-            }
-            foreach (var id in removes)
-            {
-                await using var delete = sqlite.CreateCommand();
-                delete.Transaction = (SqliteTransaction)tx;
-                delete.CommandText = $"DELETE FROM {_table} WHERE saga_id = $id";
-                delete.Parameters.AddWithValue("$id", id);
-                await delete.ExecuteNonQueryAsync();
-            }
-        }
-        await tx.CommitAsync();
-    }
+    private Task WriteAsync(List<Op> batch) =>
+        _rows.WriteAsync(batch.Where(o => o.Add).Select(o => (o.Id, o.Name)).ToList(),
+            batch.Where(o => !o.Add).Select(o => o.Id).ToArray(), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds());
 
     public async ValueTask DisposeAsync()
     {

@@ -7,7 +7,7 @@ using Akka.Persistence.Journal;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace Akka.EventDriven.EventSourcing.Storage;
+namespace Akka.EventDriven.Storage;
 
 /// <summary>
 /// The PostgreSQL write journal of Akka.EventDriven (see <see cref="BatchingJournal"/>): the tables of
@@ -34,53 +34,7 @@ public sealed class PostgreSqlJournal : BatchingJournal
           ON t.persistence_id = rows.persistence_id AND t.sequence_nr = rows.sequence_nr
         """;
 
-    // The tables and column names of Akka.Persistence.Sql's postgresql mapping, so that its read journal and its own
-    // journal can use them. Created here with only the indexes reads need: the journal's primary key and
-    // (persistence_id, sequence_nr), and tags by (tag, ordering_id) for EventsByTag. Existing tables are left as they are.
-    // The snapshot table is created here too, under the same lock, so that nodes starting together on an empty
-    // database do not race each other's snapshot-store initialisation.
-    // A statement trigger gives every inserting transaction (this journal's, Akka.Persistence.Sql's, anyone's) its
-    // transaction id before the statement takes an ordering from the identity sequence: statement triggers run before
-    // the first row is formed, so a transaction holding an ordering always has an id assigned no later than it. The
-    // projections' reader relies on that to tell a hole that may still fill from one that is final (JournalReader);
-    // created only if missing, so a restart takes no lock on a busy table.
-    internal const string CreateSchemaSql = """
-        SELECT pg_advisory_xact_lock(7415533);
-        CREATE TABLE IF NOT EXISTS event_journal (
-          ordering bigint GENERATED ALWAYS AS IDENTITY CONSTRAINT "PK_event_journal" PRIMARY KEY,
-          created_at bigint NOT NULL,
-          is_deleted boolean NOT NULL,
-          persistence_id text NOT NULL,
-          sequence_nr bigint NOT NULL,
-          payload bytea NOT NULL,
-          manifest text,
-          serializer_id integer,
-          CONSTRAINT event_journal_uq UNIQUE (persistence_id, sequence_nr));
-        CREATE TABLE IF NOT EXISTS tags (
-          ordering_id bigint NOT NULL,
-          tag text NOT NULL,
-          sequence_nr bigint NOT NULL,
-          persistence_id text NOT NULL,
-          CONSTRAINT "PK_tags" PRIMARY KEY (ordering_id, tag));
-        CREATE INDEX IF NOT EXISTS tags_tag_ordering_idx ON tags (tag, ordering_id);
-        DO $do$
-        BEGIN
-          IF NOT EXISTS (SELECT 1 FROM pg_trigger WHERE tgname = 'event_journal_xid_first' AND tgrelid = 'event_journal'::regclass) THEN
-            CREATE OR REPLACE FUNCTION event_journal_xid_first() RETURNS trigger LANGUAGE plpgsql
-              AS $f$ BEGIN PERFORM pg_current_xact_id(); RETURN NULL; END $f$;
-            CREATE TRIGGER event_journal_xid_first BEFORE INSERT ON event_journal
-              FOR EACH STATEMENT EXECUTE FUNCTION event_journal_xid_first();
-          END IF;
-        END $do$;
-        CREATE TABLE IF NOT EXISTS snapshot_store (
-          persistence_id text NOT NULL,
-          sequence_nr bigint NOT NULL,
-          created_at bigint NOT NULL,
-          payload bytea,
-          manifest text,
-          serializer_id integer,
-          CONSTRAINT "PK_snapshot_store" PRIMARY KEY (persistence_id, sequence_nr));
-        """;
+    // The tables are created by Schema (SchemaPart.Journal), which explains their columns, indexes and trigger.
 
     private readonly NpgsqlDataSource _dataSource;
 
@@ -114,28 +68,10 @@ public sealed class PostgreSqlJournal : BatchingJournal
     }
 
     /// <inheritdoc />
-    protected override async Task CreateSchemaAsync()
-    {
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await using var connection = await OpenAsync();
-                await using var tx = await connection.BeginTransactionAsync();
-                await using (var command = new NpgsqlCommand(CreateSchemaSql, connection, tx)) await command.ExecuteNonQueryAsync();
-                await tx.CommitAsync();
-                return;
-            }
-            catch (PostgresException e) when (attempt < 5 && e.SqlState is PostgresErrorCodes.UniqueViolation
-                                                  or PostgresErrorCodes.DuplicateTable or PostgresErrorCodes.DuplicateObject)
-            {
-                // Someone outside the advisory lock created one of these tables at the same moment (Akka.Persistence.Sql's
-                // snapshot store auto-initializes snapshot_store; CREATE TABLE IF NOT EXISTS is not safe against a
-                // concurrent create and fails on pg_type's unique index). The table exists now: the next attempt sees it.
-                Log.Debug("Journal schema creation raced with another creator ({0}); trying again", e.SqlState);
-            }
-        }
-    }
+    protected override Task CreateSchemaAsync() =>
+        Schema.CreateAsync(StoreProvider.PostgreSql, SchemaPart.Journal, async _ => await OpenAsync(),
+            e => Log.Debug("Journal schema creation raced with another creator ({0}); trying again", ((PostgresException)e).SqlState),
+            CancellationToken.None);
 
     /// <inheritdoc />
     protected override void DisposeStore() => _dataSource.Dispose();

@@ -2,7 +2,7 @@ using Akka.Configuration;
 using Akka.Persistence.Sql;
 using Npgsql;
 
-namespace Akka.EventDriven.EventSourcing.Storage;
+namespace Akka.EventDriven.Storage;
 
 /// <summary>The database that stores events and snapshots.</summary>
 public enum StoreProvider
@@ -50,7 +50,7 @@ public sealed record StoreSettings(
     /// <c>DATABASE_URL</c> environment variable.</summary>
     public static StoreSettings FromConfig(Config config)
     {
-        var c = config.WithFallback(EventSourcingConfig.DefaultConfig()).GetConfig(ConfigPath);
+        var c = config.WithFallback(StorageConfig.DefaultConfig()).GetConfig(ConfigPath);
         var provider = ParseProvider(c.GetString("provider"));
         var cs = c.GetString("connection-string");
         if (string.IsNullOrWhiteSpace(cs) && provider == StoreProvider.PostgreSql)
@@ -178,7 +178,7 @@ public sealed record StoreSettings(
               journal {
                 plugin = "{{journalPlugin}}"
                 event-driven-postgresql {
-                  class = "Akka.EventDriven.EventSourcing.Storage.PostgreSqlJournal, Akka.EventDriven.EventSourcing"
+                  class = "{{PluginClass(typeof(PostgreSqlJournal))}}"
                   plugin-dispatcher = "akka.actor.default-dispatcher"
                   connection-string = {{cs}}
                   batch-size = {{BatchSize}}
@@ -187,7 +187,7 @@ public sealed record StoreSettings(
                   {{breaker}}
                 }
                 event-driven-sqlite {
-                  class = "Akka.EventDriven.EventSourcing.Storage.SqliteJournal, Akka.EventDriven.EventSourcing"
+                  class = "{{PluginClass(typeof(SqliteJournal))}}"
                   plugin-dispatcher = "akka.actor.default-dispatcher"
                   connection-string = {{cs}}
                   batch-size = {{BatchSize}}
@@ -209,7 +209,7 @@ public sealed record StoreSettings(
               snapshot-store {
                 plugin = "akka.persistence.snapshot-store.sql"
                 sql {
-                  class = "Akka.EventDriven.EventSourcing.Storage.GuardedSqlSnapshotStore, Akka.EventDriven.EventSourcing"
+                  class = "{{PluginClass(typeof(GuardedSqlSnapshotStore))}}"
                   {{plugin}}
                   auto-initialize = {{snapshotAutoInitialize}}
                   warn-on-auto-init-fail = off
@@ -226,11 +226,7 @@ public sealed record StoreSettings(
         return ConfigurationFactory.ParseString(hocon);
     }
 
-}
-
-/// <summary>Quoting of values written into generated HOCON.</summary>
-internal static class HoconText
-{
-    /// <summary>A HOCON quoted string holding <paramref name="value"/> verbatim.</summary>
-    public static string Quote(string value) => "\"" + value.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
+    /// <summary>The HOCON <c>class</c> value naming a plugin type: its full name and its assembly's simple name, built
+    /// from the type itself so that moving or renaming the type cannot leave a stale string behind.</summary>
+    internal static string PluginClass(Type type) => type.FullName + ", " + type.Assembly.GetName().Name;
 }

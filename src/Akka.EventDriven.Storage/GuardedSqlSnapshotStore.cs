@@ -4,7 +4,7 @@ using Akka.Pattern;
 using Akka.Persistence;
 using Akka.Persistence.Sql.Snapshot;
 
-namespace Akka.EventDriven.EventSourcing.Storage;
+namespace Akka.EventDriven.Storage;
 
 /// <summary>
 /// Akka.Persistence.Sql's snapshot store, with one repair: while its circuit breaker is half open, a second request is

@@ -3,7 +3,7 @@ using Akka.Actor;
 using Akka.Event;
 using Akka.Persistence;
 
-namespace Akka.EventDriven.EventSourcing.Storage;
+namespace Akka.EventDriven.Storage;
 
 /// <summary>
 /// Takes a new node's first trip to the store before it serves anything: one recovery of a persistence id that has no

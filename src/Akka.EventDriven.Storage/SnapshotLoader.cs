@@ -8,7 +8,7 @@ using Microsoft.Data.Sqlite;
 using Npgsql;
 using NpgsqlTypes;
 
-namespace Akka.EventDriven.EventSourcing.Storage;
+namespace Akka.EventDriven.Storage;
 
 /// <summary>
 /// The snapshot half of a coalesced recovery (the journal's is in <see cref="BatchingJournal"/>): every
@@ -108,7 +108,7 @@ internal sealed class SnapshotLoader
     private async Task LoadBatchAsync(List<(LoadSnapshot Request, IActorRef ReplyTo)> batch)
     {
         var requests = batch.Select(b => b.Request).ToArray();
-        EventSourcingMetrics.RecoveryBatch(_systemName, "snapshot", batch.Count);
+        StorageMetrics.RecoveryBatch(_systemName, "snapshot", batch.Count);
         var answered = new bool[batch.Count];
         void Answer(int i, SelectedSnapshot? selected, Exception? error)
         {

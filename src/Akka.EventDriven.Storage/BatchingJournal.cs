@@ -6,7 +6,7 @@ using Akka.Event;
 using Akka.Persistence;
 using Akka.Persistence.Journal;
 
-namespace Akka.EventDriven.EventSourcing.Storage;
+namespace Akka.EventDriven.Storage;
 
 /// <summary>
 /// The write path shared by Akka.EventDriven's journals (<see cref="PostgreSqlJournal"/>, <see cref="SqliteJournal"/>):
@@ -234,7 +234,7 @@ public abstract class BatchingJournal : AsyncWriteJournal
     private async Task RecoverBatchAsync(List<ReplayMessages> batch)
     {
         var rows = new RecoveryRows(this, batch);
-        EventSourcingMetrics.RecoveryBatch(_systemName, "journal", batch.Count);
+        StorageMetrics.RecoveryBatch(_systemName, "journal", batch.Count);
         try
         {
             await _readBreaker.WithCircuitBreaker(async _ =>

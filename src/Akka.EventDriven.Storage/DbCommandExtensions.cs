@@ -1,6 +1,6 @@
 using System.Data.Common;
 
-namespace Akka.EventDriven.EventSourcing.Storage;
+namespace Akka.EventDriven.Storage;
 
 /// <summary>Provider-neutral parameters for commands on the event store's connections (Npgsql or SQLite).</summary>
 public static class DbCommandExtensions

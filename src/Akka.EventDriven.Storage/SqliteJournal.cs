@@ -3,7 +3,7 @@ using Akka.Configuration;
 using Akka.Persistence;
 using Microsoft.Data.Sqlite;
 
-namespace Akka.EventDriven.EventSourcing.Storage;
+namespace Akka.EventDriven.Storage;
 
 /// <summary>
 /// The SQLite write journal of Akka.EventDriven (see <see cref="BatchingJournal"/>): the tables of Akka.Persistence.Sql's
@@ -12,27 +12,6 @@ namespace Akka.EventDriven.EventSourcing.Storage;
 /// </summary>
 public sealed class SqliteJournal : BatchingJournal
 {
-    // Same DDL as Akka.Persistence.Sql's sqlite mapping creates, so either journal can open the other's file.
-    internal const string CreateSchemaSql = """
-        CREATE TABLE IF NOT EXISTS [event_journal] (
-          [ordering] INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
-          [timestamp] INTEGER NOT NULL,
-          [is_deleted] Bit NOT NULL,
-          [persistence_id] NVarChar(255) NOT NULL,
-          [sequence_nr] INTEGER NOT NULL,
-          [payload] VarBinary NOT NULL,
-          [manifest] NVarChar(500) NULL,
-          [serializer_id] INTEGER NULL);
-        CREATE UNIQUE INDEX IF NOT EXISTS event_journal_uq ON event_journal (persistence_id, sequence_nr);
-        CREATE TABLE IF NOT EXISTS [tags] (
-          [ordering_id] INTEGER NOT NULL,
-          [tag] NVarChar(64) NOT NULL,
-          [sequence_nr] INTEGER NOT NULL,
-          [persistence_id] NVarChar(255) NOT NULL,
-          CONSTRAINT [PK_tags] PRIMARY KEY ([ordering_id], [tag]));
-        CREATE INDEX IF NOT EXISTS tags_tag_idx ON tags (tag);
-        """;
-
     private readonly string _connectionString;
     private SqliteConnection? _writer;
 
@@ -41,12 +20,9 @@ public sealed class SqliteJournal : BatchingJournal
         _connectionString = config.GetString("connection-string");
 
     /// <inheritdoc />
-    protected override async Task CreateSchemaAsync()
-    {
-        await using var connection = await OpenAsync(writer: true);
-        await using var command = new SqliteCommand(CreateSchemaSql, connection);
-        await command.ExecuteNonQueryAsync();
-    }
+    protected override Task CreateSchemaAsync() =>
+        Schema.CreateAsync(StoreProvider.Sqlite, SchemaPart.Journal, async _ => await OpenAsync(writer: true), null,
+            CancellationToken.None);
 
     private async Task<SqliteConnection> OpenAsync(bool writer = false)
     {

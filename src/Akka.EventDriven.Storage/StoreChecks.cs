@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace Akka.EventDriven.Storage;
 
@@ -31,5 +32,47 @@ public static class StoreChecks
         await using var command = connection.CreateCommand();
         command.CommandText = "PRAGMA journal_mode=WAL;";
         await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>PostgreSQL: creates database <paramref name="name"/> on the server <paramref name="store"/> points at
+    /// (connecting to its database to issue the statement) and returns the store on the new database. The name must be
+    /// a plain identifier (letters, digits, underscores), since a database name cannot be a parameter.</summary>
+    public static async Task<StoreSettings> CreateDatabaseAsync(this StoreSettings store, string name, CancellationToken ct = default)
+    {
+        var (admin, target) = Retarget(store, name);
+        await using (var connection = new NpgsqlConnection(admin))
+        {
+            await connection.OpenAsync(ct);
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"CREATE DATABASE \"{name}\"";
+            await command.ExecuteNonQueryAsync(ct);
+        }
+        return store with { ConnectionString = target };
+    }
+
+    /// <summary>PostgreSQL: drops database <paramref name="name"/> if it exists, closing the connections still open on
+    /// it (the pooled connections of this process first).</summary>
+    public static async Task DropDatabaseAsync(this StoreSettings store, string name, CancellationToken ct = default)
+    {
+        var (admin, target) = Retarget(store, name);
+        NpgsqlConnection.ClearPool(new NpgsqlConnection(target));
+        await using var connection = new NpgsqlConnection(admin);
+        await connection.OpenAsync(ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)";
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    private static (string Admin, string Target) Retarget(StoreSettings store, string name)
+    {
+        ArgumentNullException.ThrowIfNull(store);
+        if (store.Provider != StoreProvider.PostgreSql)
+            throw new NotSupportedException("Databases are created and dropped on PostgreSQL only (a SQLite database is a file).");
+        if (string.IsNullOrEmpty(name) || name.Length > 63 || !name.All(c => char.IsAsciiLetterOrDigit(c) || c == '_'))
+            throw new ArgumentException($"Not a plain database name (letters, digits, underscores, at most 63): '{name}'.", nameof(name));
+        var builder = new NpgsqlConnectionStringBuilder(StoreSettings.NormalizeConnectionString(store.Provider, store.ConnectionString));
+        var admin = builder.ConnectionString;
+        builder.Database = name;
+        return (admin, builder.ConnectionString);
     }
 }

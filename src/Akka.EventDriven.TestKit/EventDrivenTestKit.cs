@@ -9,8 +9,9 @@ using Akka.EventDriven.EventBus;
 namespace Akka.EventDriven.TestKit;
 
 /// <summary>
-/// Base class of a spec that runs against a real node: xUnit starts an <see cref="EventDrivenTestNode"/> (fresh SQLite
-/// file, or PostgreSQL when <c>DATABASE_URL</c> is set; fast cluster timings) before each test and disposes it after.
+/// Base class of a spec that runs against a real node: xUnit starts an <see cref="EventDrivenTestNode"/> (a store of its
+/// own: a new SQLite file, or a new database on the PostgreSQL server of <c>DATABASE_URL</c> when it is set; fast cluster
+/// timings) before each test and disposes node and store after, so fixed ids and tags never leak between tests.
 /// Override <see cref="ConfigureEventDriven"/> to register types and aggregates and <see cref="ConfigureAkka"/> for more
 /// (sagas, projections). The bus, probes and command helpers are one call away.
 /// </summary>
@@ -28,6 +29,7 @@ namespace Akka.EventDriven.TestKit;
 public abstract class EventDrivenTestKit : IAsyncLifetime
 {
     private EventDrivenTestNode? _node;
+    private EventDrivenTestStore? _store;
 
     /// <summary>The running node (available inside tests).</summary>
     public EventDrivenTestNode Node => _node ?? throw new InvalidOperationException("The test node is not started yet (it starts before each test).");
@@ -44,7 +46,8 @@ public abstract class EventDrivenTestKit : IAsyncLifetime
     /// <summary>More Akka.Hosting wiring after <c>WithEventDriven</c> and <c>WithEventBus</c>. Default: none.</summary>
     protected virtual void ConfigureAkka(AkkaConfigurationBuilder builder) { }
 
-    /// <summary>Where the node stores events. Default <see cref="EventDrivenTestStore.FromEnvironment"/>.</summary>
+    /// <summary>Where the node stores events, disposed after the node. Default <see cref="EventDrivenTestStore.FromEnvironment"/>:
+    /// every test starts on an empty store of its own.</summary>
     protected virtual EventDrivenTestStore CreateStore() => EventDrivenTestStore.FromEnvironment();
 
     /// <summary>Sends a command; see <see cref="EventDrivenTestNode.SendAsync{TState}"/>.</summary>
@@ -80,12 +83,22 @@ public abstract class EventDrivenTestKit : IAsyncLifetime
     protected static string Unique(string prefix) => $"{prefix}-{Guid.NewGuid():N}";
 
     /// <inheritdoc />
-    public virtual async Task InitializeAsync() =>
-        _node = await EventDrivenTestNode.StartAsync(ConfigureEventDriven, ConfigureAkka, CreateStore());
+    public virtual async Task InitializeAsync()
+    {
+        _store = CreateStore();
+        _node = await EventDrivenTestNode.StartAsync(ConfigureEventDriven, ConfigureAkka, _store);
+    }
 
     /// <inheritdoc />
     public virtual async Task DisposeAsync()
     {
-        if (_node is not null) await _node.DisposeAsync();
+        try
+        {
+            if (_node is not null) await _node.DisposeAsync();
+        }
+        finally
+        {
+            if (_store is not null) await _store.DisposeAsync();
+        }
     }
 }

@@ -15,40 +15,106 @@ using Microsoft.Extensions.Logging;
 
 namespace Akka.EventDriven.TestKit;
 
-/// <summary>Where a test node stores its events: a fresh SQLite file (deleted with the node), or PostgreSQL.</summary>
+/// <summary>Where a test node stores its events: a fresh SQLite file or a fresh PostgreSQL database (removed when the
+/// store is disposed), or a PostgreSQL database that outlives the test.</summary>
 /// <param name="Provider">SQLite or PostgreSQL.</param>
 /// <param name="ConnectionString">The connection string (or a <c>postgresql://</c> URL).</param>
-public sealed record EventDrivenTestStore(StoreProvider Provider, string ConnectionString)
+public sealed record EventDrivenTestStore(StoreProvider Provider, string ConnectionString) : IAsyncDisposable
 {
+    private readonly object _gate = new();
+    private bool _disposed;
+    private Task? _created;
+
     internal string? TemporaryFile { get; init; }
 
-    /// <summary>A new SQLite file in the temp folder, deleted when the node is disposed.</summary>
+    /// <summary>The database created for this store (on the server at <see cref="ConnectionString"/>), or null.</summary>
+    public string? TemporaryDatabase { get; private init; }
+
+    /// <summary>A new SQLite file in the temp folder, deleted when the store is disposed.</summary>
     public static EventDrivenTestStore NewSqlite()
     {
         var file = Path.Combine(Path.GetTempPath(), $"eventdriven-testkit-{Guid.NewGuid():N}.db");
         return new EventDrivenTestStore(StoreProvider.Sqlite, $"Data Source={file}") { TemporaryFile = file };
     }
 
-    /// <summary>PostgreSQL at <paramref name="url"/> (default: the <c>DATABASE_URL</c> environment variable).</summary>
-    public static EventDrivenTestStore PostgreSql(string? url = null)
+    /// <summary>PostgreSQL at <paramref name="url"/> (default: the <c>DATABASE_URL</c> environment variable), its
+    /// database as it is: what earlier nodes stored there is seen (journal, bus topics, offsets).</summary>
+    public static EventDrivenTestStore PostgreSql(string? url = null) => new(StoreProvider.PostgreSql, RequireUrl(url));
+
+    /// <summary>A new, empty database on the PostgreSQL server at <paramref name="url"/> (default: the
+    /// <c>DATABASE_URL</c> environment variable), created when the first node starts on it and dropped when the store
+    /// is disposed: the PostgreSQL counterpart of <see cref="NewSqlite"/>.</summary>
+    public static EventDrivenTestStore NewPostgreSqlDatabase(string? url = null)
+    {
+        var server = StoreSettings.NormalizeConnectionString(StoreProvider.PostgreSql, RequireUrl(url));
+        return new EventDrivenTestStore(StoreProvider.PostgreSql, server) { TemporaryDatabase = $"eventdriven_testkit_{Guid.NewGuid():N}" };
+    }
+
+    /// <summary>A fresh database for every store: a new PostgreSQL database when <c>DATABASE_URL</c> is set (as
+    /// <c>./build.sh test</c> does), else a new SQLite file. Nodes that should share one store (a cluster, a restart)
+    /// are started on the same instance, disposed after the last of them.</summary>
+    public static EventDrivenTestStore FromEnvironment() =>
+        string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("DATABASE_URL")) ? NewSqlite() : NewPostgreSqlDatabase();
+
+    private static string RequireUrl(string? url)
     {
         url ??= Environment.GetEnvironmentVariable("DATABASE_URL");
         if (string.IsNullOrWhiteSpace(url))
             throw new InvalidOperationException("No PostgreSQL to test against: DATABASE_URL is not set.");
-        return new EventDrivenTestStore(StoreProvider.PostgreSql, url);
+        return url;
     }
 
-    /// <summary>PostgreSQL when <c>DATABASE_URL</c> is set (as <c>./build.sh test</c> does), else a fresh SQLite file.
-    /// On PostgreSQL every node of a test run shares one database: use ids, topics and names unique to the test.</summary>
-    public static EventDrivenTestStore FromEnvironment() =>
-        string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("DATABASE_URL")) ? NewSqlite() : PostgreSql();
+    /// <summary>The connection string a node uses: on a temporary database, that database on the server.</summary>
+    internal string NodeConnectionString => TemporaryDatabase is { } db
+        ? new Npgsql.NpgsqlConnectionStringBuilder(ConnectionString) { Database = db }.ConnectionString
+        : ConnectionString;
+
+    /// <summary>Creates the temporary database, once (again after a failed attempt); nothing for other stores.</summary>
+    internal Task EnsureCreatedAsync(CancellationToken ct)
+    {
+        if (TemporaryDatabase is null) return Task.CompletedTask;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            if (_created is null || _created.IsFaulted || _created.IsCanceled)
+                _created = new StoreSettings(Provider, ConnectionString).CreateDatabaseAsync(TemporaryDatabase, ct);
+            return _created;
+        }
+    }
+
+    /// <summary>Removes the temporary SQLite file or PostgreSQL database (nothing for a store that outlives the test).
+    /// A node started without a store removes its own; dispose a store you pass to nodes after the last of them.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        lock (_gate)
+        {
+            if (_disposed) return;
+            _disposed = true;
+        }
+        if (TemporaryFile is { } file)
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var f in new[] { file, file + "-wal", file + "-shm" })
+                try { File.Delete(f); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+        if (TemporaryDatabase is { } db && _created is not null)
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try { await new StoreSettings(Provider, ConnectionString).DropDatabaseAsync(db, cts.Token); }
+            catch (Exception e) when (e is Npgsql.NpgsqlException or OperationCanceledException)
+            {
+                // A database left behind is only disk space on a throw-away server; the test's outcome stands.
+                Console.Error.WriteLine($"EventDrivenTestStore: could not drop test database {db}: {e.Message}");
+            }
+        }
+    }
 }
 
 /// <summary>
 /// A one-node cluster for tests, built the way users build theirs (a generic host with <c>AddAkka</c> and
-/// <c>WithEventDriven</c>), on a fresh SQLite file or PostgreSQL (<see cref="EventDrivenTestStore.FromEnvironment"/>),
+/// <c>WithEventDriven</c>), on a new SQLite file or PostgreSQL database (<see cref="EventDrivenTestStore.FromEnvironment"/>),
 /// with fast cluster timings (127.0.0.1, any free port, 200 ms gossip). <see cref="StartAsync"/> returns once the node
-/// is Up and every start-up task (aggregates, bus, sagas) ran; dispose it to leave and delete its SQLite file.
+/// is Up and every start-up task (aggregates, bus, sagas) ran; dispose it to leave and remove the store it created.
 /// </summary>
 /// <example><code>
 /// await using var node = await EventDrivenTestNode.StartAsync(o =&gt;
@@ -63,11 +129,13 @@ public sealed class EventDrivenTestNode : IAsyncDisposable
     private static readonly Lazy<string> TestConfigFile = new(WriteTestConfig);
     private readonly IHost _host;
     private int _disposed;
+    private readonly bool _ownsStore;
 
-    private EventDrivenTestNode(IHost host, EventDrivenTestStore store)
+    private EventDrivenTestNode(IHost host, EventDrivenTestStore store, bool ownsStore)
     {
         _host = host;
         Store = store;
+        _ownsStore = ownsStore;
     }
 
     /// <summary>The node's actor system.</summary>
@@ -92,7 +160,8 @@ public sealed class EventDrivenTestNode : IAsyncDisposable
     /// </summary>
     /// <param name="configure">The <c>WithEventDriven</c> options.</param>
     /// <param name="configureAkka">More Akka.Hosting wiring, after <c>WithEventDriven</c> and <c>WithEventBus</c>.</param>
-    /// <param name="store">Default <see cref="EventDrivenTestStore.FromEnvironment"/>.</param>
+    /// <param name="store">Default: a new <see cref="EventDrivenTestStore.FromEnvironment"/> store, removed with the
+    /// node. A store passed here outlives the node: dispose it after its last node.</param>
     /// <param name="eventBus">Wire the event bus (<c>WithEventBus()</c>). Default true.</param>
     /// <param name="systemName">The actor system name. Default <c>eventdriven-test</c>.</param>
     /// <param name="services">More services for the host.</param>
@@ -102,6 +171,7 @@ public sealed class EventDrivenTestNode : IAsyncDisposable
         string systemName = "eventdriven-test", Action<IServiceCollection>? services = null, TimeSpan? startTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(configure);
+        var ownsStore = store is null;
         store ??= EventDrivenTestStore.FromEnvironment();
         var host = Host.CreateDefaultBuilder()
             .ConfigureLogging(l => l.ClearProviders())
@@ -114,7 +184,7 @@ public sealed class EventDrivenTestNode : IAsyncDisposable
                     {
                         o.EnvironmentFile = TestConfigFile.Value;
                         o.Persistence.Provider = store.Provider;
-                        o.Persistence.ConnectionString = store.ConnectionString;
+                        o.Persistence.ConnectionString = store.NodeConnectionString;
                         configure(o);
                     });
                     if (eventBus) b.WithEventBus();
@@ -123,10 +193,14 @@ public sealed class EventDrivenTestNode : IAsyncDisposable
             })
             .Build();
         var timeout = startTimeout ?? TimeSpan.FromSeconds(60);
-        var node = new EventDrivenTestNode(host, store);
+        var node = new EventDrivenTestNode(host, store, ownsStore);
         try
         {
-            using (var cts = new CancellationTokenSource(timeout)) await host.StartAsync(cts.Token);
+            using (var cts = new CancellationTokenSource(timeout))
+            {
+                await store.EnsureCreatedAsync(cts.Token);
+                await host.StartAsync(cts.Token);
+            }
             var cluster = Cluster.Cluster.Get(node.System);
             await Wait.UntilAsync(() => cluster.SelfMember.Status == MemberStatus.Up, timeout,
                 () => $"The test node did not become Up within {timeout} (it is {cluster.SelfMember.Status}).");
@@ -190,7 +264,7 @@ public sealed class EventDrivenTestNode : IAsyncDisposable
     /// <summary>A <see cref="TestKit.SagaProbe"/> on this node's saga orchestrator (the node needs <c>WithSagas</c>).</summary>
     public SagaProbe SagaProbe() => new(System);
 
-    /// <summary>Stops the node (leaving the cluster through coordinated shutdown) and deletes its SQLite file.</summary>
+    /// <summary>Stops the node (leaving the cluster through coordinated shutdown) and removes the store it created (not one passed to it).</summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 1) return;
@@ -202,12 +276,7 @@ public sealed class EventDrivenTestNode : IAsyncDisposable
         finally
         {
             _host.Dispose();
-            if (Store.TemporaryFile is { } file)
-            {
-                Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-                foreach (var f in new[] { file, file + "-wal", file + "-shm" })
-                    try { File.Delete(f); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            }
+            if (_ownsStore) await Store.DisposeAsync();
         }
     }
 

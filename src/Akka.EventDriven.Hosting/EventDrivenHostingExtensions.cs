@@ -64,7 +64,8 @@ public static class EventDrivenHostingExtensions
             config = config.WithFallback(ConfigurationFactory.ParseString(EventDrivenOptions.EmbeddedEnvironment(environment)));
         config = config.WithFallback(ConfigurationFactory.ParseString("akka.actor.provider = cluster"))
             .WithFallback(EventSourcingConfig.DefaultConfig())
-            .WithFallback(EventBus.EventBusConfig.DefaultConfig());
+            .WithFallback(EventBus.EventBusConfig.DefaultConfig())
+            .WithFallback(Projections.ProjectionsConfig.DefaultConfig());
 
         foreach (var aggregate in options.Aggregates)
             AggregateSettings.Create(config, aggregate.Name); // fail fast on bad values, naming the aggregate

@@ -112,6 +112,8 @@ public sealed class Projection : IAsyncDisposable
     private readonly GroupedHandler? _grouped;
     private readonly ProjectionSettings _settings;
     private readonly JournalReader _reader;
+    private readonly ProjectionOffsetStore _offsets;
+    private readonly Akka.Serialization.Serialization _serialization;
     private readonly ILoggingAdapter _log;
     private readonly CancellationTokenSource _stop = new();
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -143,7 +145,10 @@ public sealed class Projection : IAsyncDisposable
         _atLeastOnce = atLeastOnce;
         _grouped = grouped;
         _settings = settings;
-        _reader = new JournalReader(StoreSettings.FromConfig(system.Settings.Config), settings, system.Serialization);
+        var store = StoreSettings.FromConfig(system.Settings.Config);
+        _reader = new JournalReader(store, new JournalReadOptions(settings.Tag, settings.IncludeTags, settings.GapTimeout));
+        _offsets = new ProjectionOffsetStore(store);
+        _serialization = system.Serialization;
         _log = Logging.GetLogger(system, $"projection-{id}");
         _reader.HoleSkipped = (first, last) =>
         {
@@ -368,7 +373,7 @@ public sealed class Projection : IAsyncDisposable
             await using var transaction = await connection.BeginTransactionAsync(ct);
             var offset = await ReadOffsetAsync(connection, transaction, ct);
             Interlocked.Exchange(ref _offset, offset);
-            var (events, next, read) = await _reader.ReadAsync(connection, transaction, offset, limit, ct);
+            var (events, next, read) = await ReadAsync(connection, transaction, offset, limit, ct);
             _blockedByHole = next == offset && read > 0;
             if (next == offset) return false;
             if (deadLetter) await DeadLetterAsync(connection, transaction, events, ct);
@@ -381,7 +386,7 @@ public sealed class Projection : IAsyncDisposable
 
         var start = await ReadOffsetAsync(connection, null, ct);
         Interlocked.Exchange(ref _offset, start);
-        var (batch, end, rows) = await _reader.ReadAsync(connection, null, start, limit, ct);
+        var (batch, end, rows) = await ReadAsync(connection, null, start, limit, ct);
         _blockedByHole = end == start && rows > 0;
         if (end == start) return false;
         if (_mode == Mode.Grouped && rows < limit && !deadLetter && _settings.Within > TimeSpan.Zero)
@@ -391,7 +396,7 @@ public sealed class Projection : IAsyncDisposable
             while (rows < limit && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(_settings.Poll < _settings.Within ? _settings.Poll : _settings.Within, ct);
-                (batch, end, rows) = await _reader.ReadAsync(connection, null, start, limit, ct);
+                (batch, end, rows) = await ReadAsync(connection, null, start, limit, ct);
             }
         }
         if (deadLetter) await DeadLetterAsync(connection, null, batch, ct);
@@ -402,57 +407,29 @@ public sealed class Projection : IAsyncDisposable
         return true;
     }
 
+    private async Task<(IReadOnlyList<ProjectionEnvelope> Events, long NextOffset, int RowsRead)> ReadAsync(DbConnection connection,
+        DbTransaction? transaction, long offset, int limit, CancellationToken ct)
+    {
+        var batch = await _reader.ReadAsync(connection, transaction, offset, limit, ct);
+        return (JournalEventDecoder.Decode(batch.Rows, _serialization), batch.NextOffset, batch.RowsRead);
+    }
+
     private async Task DeadLetterAsync(DbConnection connection, DbTransaction? transaction, IReadOnlyList<ProjectionEnvelope> events, CancellationToken ct)
     {
         foreach (var e in events)
         {
             _log.Error("Projection {0} skips event {1} ({2} #{3}) into projection_dead_letters: {4}", _id, e.Offset, e.PersistenceId, e.SequenceNr, _lastError);
-            await using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = """
-                INSERT INTO projection_dead_letters (projection_name, projection_key, event_offset, persistence_id, sequence_nr, type_name, error, failed_at)
-                VALUES (@name, @key, @offset, @pid, @seq, @type, @error, @at) ON CONFLICT DO NOTHING
-                """;
-            command.AddParameter("name", _id.Name);
-            command.AddParameter("key", _id.Key);
-            command.AddParameter("offset", e.Offset);
-            command.AddParameter("pid", e.PersistenceId);
-            command.AddParameter("seq", e.SequenceNr);
-            command.AddParameter("type", e.TypeName);
-            command.AddParameter("error", _lastError ?? "");
-            command.AddParameter("at", DateTime.UtcNow.Ticks);
-            await command.ExecuteNonQueryAsync(ct);
+            await _offsets.AddDeadLetterAsync(connection, transaction, _id.Name, _id.Key,
+                new ProjectionDeadLetterRow(e.Offset, e.PersistenceId, e.SequenceNr, e.TypeName, _lastError ?? ""), DateTime.UtcNow.Ticks, ct);
             Interlocked.Increment(ref _deadLetters);
         }
     }
 
-    private async Task StoreOffsetAsync(DbConnection connection, DbTransaction? transaction, long offset, CancellationToken ct)
-    {
-        await using var update = connection.CreateCommand();
-        update.Transaction = transaction;
-        // An upsert: a deleted offset row (a manual reset) must not make a step commit without recording progress.
-        update.CommandText = """
-            INSERT INTO projection_offsets (projection_name, projection_key, current_offset, updated_at)
-            VALUES (@name, @key, @offset, @now)
-            ON CONFLICT (projection_name, projection_key) DO UPDATE SET current_offset = excluded.current_offset, updated_at = excluded.updated_at
-            """;
-        update.AddParameter("offset", offset);
-        update.AddParameter("now", DateTime.UtcNow.Ticks);
-        update.AddParameter("name", _id.Name);
-        update.AddParameter("key", _id.Key);
-        await update.ExecuteNonQueryAsync(ct);
-    }
+    private Task StoreOffsetAsync(DbConnection connection, DbTransaction? transaction, long offset, CancellationToken ct) =>
+        _offsets.StoreOffsetAsync(connection, transaction, _id.Name, _id.Key, offset, DateTime.UtcNow.Ticks, ct);
 
-    private async Task<long> ReadOffsetAsync(DbConnection connection, DbTransaction? transaction, CancellationToken ct)
-    {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "SELECT current_offset FROM projection_offsets WHERE projection_name = @name AND projection_key = @key"
-                              + (transaction is not null && _reader.Provider == StoreProvider.PostgreSql ? " FOR UPDATE" : "");
-        command.AddParameter("name", _id.Name);
-        command.AddParameter("key", _id.Key);
-        return await command.ExecuteScalarAsync(ct) is { } v and not DBNull ? Convert.ToInt64(v) : 0L;
-    }
+    private Task<long> ReadOffsetAsync(DbConnection connection, DbTransaction? transaction, CancellationToken ct) =>
+        _offsets.ReadOffsetAsync(connection, transaction, _id.Name, _id.Key, ct);
 
     private async Task EnsureSchemaAsync(CancellationToken ct)
     {
@@ -460,33 +437,8 @@ public sealed class Projection : IAsyncDisposable
         {
             try
             {
-                await _reader.EnsureJournalTablesAsync(ct);
-                await using var connection = await _reader.OpenAsync(ct);
-                await using var command = connection.CreateCommand();
-                command.CommandText = """
-                    CREATE TABLE IF NOT EXISTS projection_offsets (
-                      projection_name text NOT NULL,
-                      projection_key text NOT NULL,
-                      current_offset bigint NOT NULL,
-                      updated_at bigint NOT NULL,
-                      PRIMARY KEY (projection_name, projection_key));
-                    CREATE TABLE IF NOT EXISTS projection_dead_letters (
-                      projection_name text NOT NULL,
-                      projection_key text NOT NULL,
-                      event_offset bigint NOT NULL,
-                      persistence_id text NOT NULL,
-                      sequence_nr bigint NOT NULL,
-                      type_name text NOT NULL,
-                      error text NOT NULL,
-                      failed_at bigint NOT NULL,
-                      PRIMARY KEY (projection_name, projection_key, event_offset));
-                    INSERT INTO projection_offsets (projection_name, projection_key, current_offset, updated_at)
-                    VALUES (@name, @key, @start, 0) ON CONFLICT DO NOTHING;
-                    """;
-                command.AddParameter("name", _id.Name);
-                command.AddParameter("key", _id.Key);
-                command.AddParameter("start", _settings.StartFromEnd ? await _reader.MaxOrderingAsync(ct) : 0L);
-                await command.ExecuteNonQueryAsync(ct);
+                await _offsets.PrepareAsync(_id.Name, _id.Key,
+                    async token => _settings.StartFromEnd ? await _reader.MaxOrderingAsync(token) : 0L, ct);
                 return;
             }
             catch (Exception e) when (!ct.IsCancellationRequested)

@@ -1,9 +1,101 @@
+using System.Data.Common;
+
 namespace Akka.EventDriven.Storage;
 
-/// <summary>The rows of <c>projection_offsets</c> that a projection's follower keeps up by itself (outside the
-/// projection's own steps): its heartbeat and its clean-up at shutdown. Each call uses its own connection.</summary>
+/// <summary>One event a projection gave up on, as <c>projection_dead_letters</c> keeps it.</summary>
+/// <param name="Offset">The event's journal ordering.</param>
+/// <param name="PersistenceId">Its stream.</param>
+/// <param name="SequenceNr">Its sequence number in the stream.</param>
+/// <param name="TypeName">The stable type name it was stored under.</param>
+/// <param name="Error">Why the handler failed on it.</param>
+public sealed record ProjectionDeadLetterRow(long Offset, string PersistenceId, long SequenceNr, string TypeName, string Error);
+
+/// <summary>
+/// The projections' tables (<see cref="SchemaPart.Projections"/>): a projection's offset and its dead letters. The
+/// calls that take a connection and a transaction run in the caller's transaction, so that an exactly-once
+/// projection's read-model writes, dead letters and new offset commit or roll back together (on PostgreSQL the offset
+/// row is read <c>FOR UPDATE</c>, so two instances of one projection never step at once). The heartbeat and the
+/// clean-up at shutdown use connections of their own.
+/// </summary>
 public sealed class ProjectionOffsetStore(StoreSettings store)
 {
+    /// <summary>Creates the journal's and the projections' tables unless they exist, and the offset row of projection
+    /// <paramref name="name"/>, key <paramref name="key"/>, at <paramref name="startOffset"/> unless it exists.</summary>
+    public async Task PrepareAsync(string name, string key, Func<CancellationToken, Task<long>> startOffset, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(startOffset);
+        await Schema.EnsureAsync(store, SchemaPart.Journal, ct);
+        await Schema.EnsureAsync(store, SchemaPart.Projections, ct);
+        var start = await startOffset(ct);
+        await using var connection = store.CreateConnection();
+        await connection.OpenAsync(ct);
+        await using var command = connection.CreateCommand();
+        command.CommandText = """
+            INSERT INTO projection_offsets (projection_name, projection_key, current_offset, updated_at)
+            VALUES (@name, @key, @start, 0) ON CONFLICT DO NOTHING
+            """;
+        command.AddParameter("name", name);
+        command.AddParameter("key", key);
+        command.AddParameter("start", start);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>The stored offset of projection <paramref name="name"/>, key <paramref name="key"/> (0 without a
+    /// row). Inside <paramref name="transaction"/> on PostgreSQL the row stays locked until it ends.</summary>
+    public async Task<long> ReadOffsetAsync(DbConnection connection, DbTransaction? transaction, string name, string key, CancellationToken ct = default)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT current_offset FROM projection_offsets WHERE projection_name = @name AND projection_key = @key"
+                              + (transaction is not null && store.Provider == StoreProvider.PostgreSql ? " FOR UPDATE" : "");
+        command.AddParameter("name", name);
+        command.AddParameter("key", key);
+        return await command.ExecuteScalarAsync(ct) is { } v and not DBNull ? Convert.ToInt64(v) : 0L;
+    }
+
+    /// <summary>Stores <paramref name="offset"/> as the offset of projection <paramref name="name"/>, key
+    /// <paramref name="key"/>, with <paramref name="nowTicks"/> (UTC) as its heartbeat. An upsert: a deleted offset row
+    /// (a manual reset) must not make a step commit without recording its progress.</summary>
+    public async Task StoreOffsetAsync(DbConnection connection, DbTransaction? transaction, string name, string key, long offset,
+        long nowTicks, CancellationToken ct = default)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            INSERT INTO projection_offsets (projection_name, projection_key, current_offset, updated_at)
+            VALUES (@name, @key, @offset, @now)
+            ON CONFLICT (projection_name, projection_key) DO UPDATE SET current_offset = excluded.current_offset, updated_at = excluded.updated_at
+            """;
+        command.AddParameter("offset", offset);
+        command.AddParameter("now", nowTicks);
+        command.AddParameter("name", name);
+        command.AddParameter("key", key);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <summary>Records <paramref name="letter"/> as dead-lettered by projection <paramref name="name"/>, key
+    /// <paramref name="key"/>, at <paramref name="failedAtTicks"/> (UTC); an event recorded already is left as it is.</summary>
+    public async Task AddDeadLetterAsync(DbConnection connection, DbTransaction? transaction, string name, string key,
+        ProjectionDeadLetterRow letter, long failedAtTicks, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(letter);
+        await using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            INSERT INTO projection_dead_letters (projection_name, projection_key, event_offset, persistence_id, sequence_nr, type_name, error, failed_at)
+            VALUES (@name, @key, @offset, @pid, @seq, @type, @error, @at) ON CONFLICT DO NOTHING
+            """;
+        command.AddParameter("name", name);
+        command.AddParameter("key", key);
+        command.AddParameter("offset", letter.Offset);
+        command.AddParameter("pid", letter.PersistenceId);
+        command.AddParameter("seq", letter.SequenceNr);
+        command.AddParameter("type", letter.TypeName);
+        command.AddParameter("error", letter.Error);
+        command.AddParameter("at", failedAtTicks);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
     /// <summary>Sets the heartbeat (<c>updated_at</c>, UTC ticks) of the offset row of projection
     /// <paramref name="name"/>, key <paramref name="key"/>, to <paramref name="nowTicks"/>. Returns false when the row
     /// does not exist (yet). Database errors (the table missing, the database away) are thrown as

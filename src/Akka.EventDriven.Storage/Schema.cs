@@ -112,6 +112,29 @@ public sealed class SchemaPart
         CREATE INDEX IF NOT EXISTS bus_dead_letters_queue ON bus_dead_letters (queue, id);
         """);
 
+    /// <summary>The projections' tables: offsets (<c>projection_offsets</c>, one row per projection and key, with a
+    /// heartbeat) and the events they dead-lettered (<c>projection_dead_letters</c>).</summary>
+    public static SchemaPart Projections { get; } = new("projections", ProjectionsDdl, ProjectionsDdl);
+
+    private const string ProjectionsDdl = """
+        CREATE TABLE IF NOT EXISTS projection_offsets (
+          projection_name text NOT NULL,
+          projection_key text NOT NULL,
+          current_offset bigint NOT NULL,
+          updated_at bigint NOT NULL,
+          PRIMARY KEY (projection_name, projection_key));
+        CREATE TABLE IF NOT EXISTS projection_dead_letters (
+          projection_name text NOT NULL,
+          projection_key text NOT NULL,
+          event_offset bigint NOT NULL,
+          persistence_id text NOT NULL,
+          sequence_nr bigint NOT NULL,
+          type_name text NOT NULL,
+          error text NOT NULL,
+          failed_at bigint NOT NULL,
+          PRIMARY KEY (projection_name, projection_key, event_offset));
+        """;
+
     /// <summary>The saga index: one row per running saga (<c>saga_id</c>, <c>saga_name</c>, <c>since_ms</c>) in the
     /// table named <paramref name="table"/>.</summary>
     /// <exception cref="ArgumentException"><paramref name="table"/> is not a plain SQL identifier (letters, digits

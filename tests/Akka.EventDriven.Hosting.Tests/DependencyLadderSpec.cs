@@ -31,9 +31,6 @@ public sealed class DependencyLadderSpec
     /// <summary>InternalsVisibleTo from one production project to another, each with the reason it is needed.</summary>
     public static readonly IReadOnlyDictionary<(string From, string To), string> JustifiedInternals = new Dictionary<(string, string), string>
     {
-        // Until the gap-safe reader moves into Storage (the seam's last step), EventSource.ByTag runs on Projections'
-        // internal JournalReader, so a pipeline reads the journal exactly as a projection does.
-        [("Akka.EventDriven.Projections", "Akka.EventDriven.Streaming")] = "EventSource.ByTag uses the internal JournalReader",
     };
 
     [Fact]

@@ -1,8 +1,34 @@
 using System.Data.Common;
-using Akka.EventDriven.EventSourcing;
-using Akka.EventDriven.Storage;
 
-namespace Akka.EventDriven.Projections;
+namespace Akka.EventDriven.Storage;
+
+/// <summary>What a <see cref="JournalReader"/> reads.</summary>
+/// <param name="Tag">Only rows with this tag are handed out (the offset still passes the others); null = all rows.</param>
+/// <param name="IncludeTags">Read each row's tags into <see cref="JournalRow.Tags"/> (one more subquery per row).</param>
+/// <param name="GapTimeout">SQLite: how long a hole in the orderings is waited for before it is taken for a rolled-back
+/// write. Default 10 s. Not used on PostgreSQL (see <see cref="JournalReader"/>).</param>
+public sealed record JournalReadOptions(string? Tag = null, bool IncludeTags = false, TimeSpan? GapTimeout = null)
+{
+    internal TimeSpan Gap => GapTimeout ?? TimeSpan.FromSeconds(10);
+}
+
+/// <summary>One journal row as stored: the serialized event and where it sits.</summary>
+/// <param name="Ordering">The row's ordering: the journal-wide position, an offset to resume after.</param>
+/// <param name="PersistenceId">The stream, e.g. <c>Investigation-inv-1</c>.</param>
+/// <param name="SequenceNr">The event's sequence number in its stream.</param>
+/// <param name="Payload">The serialized event.</param>
+/// <param name="Manifest">The serializer's manifest (the stable type name for Akka.EventDriven's serializer).</param>
+/// <param name="SerializerId">The Akka serializer that wrote <paramref name="Payload"/>.</param>
+/// <param name="StoredAt">When the row was written (the database's clock on PostgreSQL, the writer's on SQLite).</param>
+/// <param name="Tags">The row's tags when <see cref="JournalReadOptions.IncludeTags"/> is set, else empty.</param>
+public sealed record JournalRow(long Ordering, string PersistenceId, long SequenceNr, byte[] Payload, string Manifest,
+    int SerializerId, DateTimeOffset StoredAt, IReadOnlyList<string> Tags);
+
+/// <summary>What one <see cref="JournalReader.ReadAsync"/> found.</summary>
+/// <param name="Rows">The rows safe to hand out, in ordering order (tag-filtered and deleted rows left out).</param>
+/// <param name="NextOffset">The offset after them: it may pass rows left out, and final holes.</param>
+/// <param name="RowsRead">How many rows the query returned (a full page means more may follow).</param>
+public sealed record JournalBatch(IReadOnlyList<JournalRow> Rows, long NextOffset, int RowsRead);
 
 /// <summary>
 /// Reads the event journal (the tables of Akka.Persistence.Sql's postgresql and sqlite mappings) in ordering order and
@@ -24,8 +50,9 @@ namespace Akka.EventDriven.Projections;
 /// hole filled or it is final, whatever else runs on the server. On SQLite (one writer, commits in ordering order) a
 /// hole is final once it is older than the gap timeout or the row after it was written longer ago than that.
 /// </summary>
-internal sealed class JournalReader(StoreSettings store, ProjectionSettings settings, Akka.Serialization.Serialization serialization)
+public sealed class JournalReader(StoreSettings store, JournalReadOptions? options = null)
 {
+    private readonly JournalReadOptions _options = options ?? new JournalReadOptions();
     private readonly Dictionary<long, DateTime> _holesSeen = new();
     // PostgreSQL: per hole, a transaction id taken right after it was first seen (every writer that could hold it has
     // a lower one), and the ordering of the row behind it then (the bound covers only transactions that took orderings
@@ -82,10 +109,12 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
     /// <summary>The first ordering of the last hole given up on, if any.</summary>
     public long? LastSkippedHole { get; private set; }
 
+    /// <summary>The database the reader reads.</summary>
     public StoreProvider Provider => store.Provider;
 
-    private readonly bool _tagged = settings.Tag is not null;
+    private bool Tagged => _options.Tag is not null;
 
+    /// <summary>Opens a connection to the store (the caller disposes it).</summary>
     public async Task<DbConnection> OpenAsync(CancellationToken ct)
     {
         var connection = store.CreateConnection();
@@ -93,15 +122,16 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
         return connection;
     }
 
-    /// <summary>The rows after <paramref name="offset"/> that are safe to hand out, and the offset after them
-    /// (which may pass rows filtered out by tag or marked deleted).</summary>
-    public async Task<(IReadOnlyList<ProjectionEnvelope> Events, long NextOffset, int RowsRead)> ReadAsync(
+    /// <summary>The rows after <paramref name="offset"/> that are safe to hand out, at most <paramref name="limit"/>
+    /// read, and the offset after them (which may pass rows filtered out by tag or marked deleted). In
+    /// <paramref name="transaction"/> when given, so that a caller's writes and its offset commit with what it read.</summary>
+    public async Task<JournalBatch> ReadAsync(
         DbConnection connection, DbTransaction? transaction, long offset, int limit, CancellationToken ct)
     {
-        var tagFilter = settings.Tag is null
+        var tagFilter = _options.Tag is null
             ? "NULL"
             : "EXISTS (SELECT 1 FROM tags t WHERE t.ordering_id = j.ordering AND t.tag = @tag)";
-        var tags = !settings.IncludeTags
+        var tags = !_options.IncludeTags
             ? "NULL"
             : store.Provider == StoreProvider.PostgreSql
                 ? "(SELECT string_agg(t.tag, chr(31)) FROM tags t WHERE t.ordering_id = j.ordering)"
@@ -116,9 +146,9 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
         command.AddParameter("offset", offset);
         command.AddParameter("limit", (long)limit);
         if (store.Provider != StoreProvider.PostgreSql) command.AddParameter("now", DateTime.UtcNow.Ticks);
-        if (settings.Tag is not null) command.AddParameter("tag", settings.Tag);
+        if (_options.Tag is not null) command.AddParameter("tag", _options.Tag);
 
-        var events = new List<ProjectionEnvelope>();
+        var rowsOut = new List<JournalRow>();
         var next = offset;
         var rows = 0;
         await using var reader = await command.ExecuteReaderAsync(ct);
@@ -138,25 +168,10 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
             _holesSeen.Remove(next + 1);
             _holeBounds.Remove(next + 1);
             next = ordering;
-            if (reader.GetBoolean(7) || !(_tagged ? reader.GetBoolean(8) : true)) continue;
-            var manifest = reader.IsDBNull(4) ? "" : reader.GetString(4);
-            object payload;
-            EventMetadata metadata;
-            try
-            {
-                var stored = serialization.Deserialize(reader.GetFieldValue<byte[]>(3), reader.GetInt32(5), manifest);
-                (payload, metadata) = stored is DomainEvent d ? (d.Payload, d.Metadata) : (stored, new EventMetadata(DateTimeOffset.MinValue));
-            }
-            catch (Exception e)
-            {
-                // Handed on as a failure of this event, so the recovery strategy (e.g. dead-lettering) can get past it.
-                (payload, metadata) = (new UnreadableEvent(manifest, e.GetBaseException().Message), new EventMetadata(DateTimeOffset.MinValue));
-            }
-            events.Add(new ProjectionEnvelope(ordering, reader.GetString(1), reader.GetInt64(2), manifest, payload, metadata)
-            {
-                StoredAt = new DateTimeOffset(reader.GetInt64(6), TimeSpan.Zero),
-                Tags = reader.IsDBNull(10) ? [] : reader.GetString(10).Split('\u001f'),
-            });
+            if (reader.GetBoolean(7) || (Tagged && !reader.GetBoolean(8))) continue;
+            rowsOut.Add(new JournalRow(ordering, reader.GetString(1), reader.GetInt64(2), reader.GetFieldValue<byte[]>(3),
+                reader.IsDBNull(4) ? "" : reader.GetString(4), reader.GetInt32(5), new DateTimeOffset(reader.GetInt64(6), TimeSpan.Zero),
+                reader.IsDBNull(10) ? [] : reader.GetString(10).Split('\u001f')));
         }
         await reader.DisposeAsync();
         if (_unbounded.Count > 0) await BoundNewHolesAsync(connection, transaction, ct);
@@ -165,7 +180,7 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
             _waitingOn = null;
             await CheckWritersEndedAsync(connection, transaction, waiting, ct);
         }
-        return (events, next, rows);
+        return new JournalBatch(rowsOut, next, rows);
     }
 
     // Takes one transaction id for the holes first seen in this read: it is assigned after the read's snapshot, so it is
@@ -279,8 +294,8 @@ internal sealed class JournalReader(StoreSettings store, ProjectionSettings sett
 
     private bool HoleIsFinal(long hole, DateTime rowAfterWrittenAt, DateTime now)
     {
-        if (now - rowAfterWrittenAt > settings.Gap) return true;
+        if (now - rowAfterWrittenAt > _options.Gap) return true;
         if (!_holesSeen.TryGetValue(hole, out var seen)) _holesSeen[hole] = seen = now;
-        return now - seen > settings.Gap;
+        return now - seen > _options.Gap;
     }
 }

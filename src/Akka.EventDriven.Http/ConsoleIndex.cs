@@ -97,6 +97,4 @@ public static class ConsoleIndex
         await ConsoleIndexStore.UpsertSagaAsync(transaction,
             new ConsoleSagaChange(sagaId, name, state, step, error, correlation, envelope.StoredAt.UtcTicks), ct);
     }
-
-    internal static string CreatedColumn(StoreProvider provider) => provider == StoreProvider.PostgreSql ? "created_at" : "timestamp";
 }

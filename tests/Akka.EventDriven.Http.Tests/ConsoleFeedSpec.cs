@@ -209,6 +209,22 @@ public abstract class ConsoleFeedSpec
         await Problem.AssertAsync(await http.GetAsync("/api/console/sagas?state=bogus"), HttpStatusCode.BadRequest, "state");
     }
 
+    [Fact]
+    public async Task Without_the_console_index_trace_and_sagas_answer_not_indexed_instead_of_failing()
+    {
+        // No WithConsoleIndex: its tables are never created, and the reads say so rather than fail.
+        await using var host = await ServiceHost.StartAsync(await NewStoreAsync());
+        using var http = host.Client(ServiceHost.ReadKey);
+        Assert.Equal(HttpStatusCode.OK, (await http.PostJsonAsync("/api/commands",
+            new { type = "ledger.open", aggregateId = NewId("acc"), correlationId = "case-1", payload = new { owner = "ada" } })).StatusCode);
+        var trace = await Json.ReadAsync(await http.GetAsync("/api/trace/case-1"));
+        Assert.False(trace.GetProperty("indexed").GetBoolean());
+        Assert.Empty(trace.GetProperty("items").EnumerateArray());
+        var sagas = await Json.ReadAsync(await http.GetAsync("/api/console/sagas"));
+        Assert.False(sagas.GetProperty("indexed").GetBoolean());
+        Assert.Empty(sagas.GetProperty("sagas").EnumerateArray());
+    }
+
     private static async Task<List<long>> OrderingsAsync(HttpClient http, string correlation) =>
         (await Json.ReadAsync(await http.GetAsync($"/api/trace/{correlation}"))).GetProperty("items").EnumerateArray()
         .Select(i => i.GetProperty("ordering").GetInt64()).OrderBy(o => o).ToList();

@@ -22,6 +22,9 @@ internal sealed class ConsoleEndpoints
 
     private const int MaxCorrelationIdLength = 200;
 
+    // Most dead letters the first page of a trace adds.
+    private const int MaxTraceDeadLetters = 100;
+
     // The aggregate that journals durable bus messages (EventBus's internal BusLog): its events are bus messages.
     private const string BusLogAggregate = "EdBusLog";
 
@@ -100,33 +103,13 @@ internal sealed class ConsoleEndpoints
         await connection.OpenAsync(ct);
         try
         {
-            await using var command = connection.CreateCommand();
             // The correlation id itself, and the ids of the sagas started with it (their own events carry the saga id).
-            command.CommandText = $"""
-                SELECT j.ordering, j.persistence_id, j.sequence_nr, j.payload, j.manifest, j.serializer_id, j.{ConsoleIndex.CreatedColumn(_store.Provider)}
-                FROM event_journal j
-                WHERE j.ordering > @after AND j.is_deleted = {(_store.Provider == StoreProvider.PostgreSql ? "false" : "0")}
-                  AND j.ordering IN (
-                    SELECT c.ordering FROM {ConsoleIndex.CorrelationTable} c
-                    WHERE c.correlation_id IN (
-                      SELECT @id
-                      UNION
-                      SELECT substr(s.persistence_id, 6) FROM {ConsoleIndex.CorrelationTable} s
-                      WHERE s.correlation_id = @id AND s.persistence_id LIKE 'saga:%'))
-                ORDER BY j.ordering
-                LIMIT @limit
-                """;
-            command.AddParameter("id", id);
-            command.AddParameter("after", from);
-            command.AddParameter("limit", (long)take);
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
-                items.Add(JournalItem(reader.GetInt64(0), reader.GetString(1), reader.GetInt64(2), reader.GetFieldValue<byte[]>(3),
-                    reader.IsDBNull(4) ? "" : reader.GetString(4), reader.GetInt32(5), reader.GetInt64(6)));
+            foreach (var row in await ConsoleReadStore.ReadTraceAsync(connection, id, from, take, ct))
+                items.Add(JournalItem(row));
         }
         catch (DbException)
         {
-            if (ct.IsCancellationRequested || await TableExistsAsync(connection, ConsoleIndex.CorrelationTable, ct)) throw;
+            if (ct.IsCancellationRequested || await ConsoleReadStore.TableExistsAsync(connection, ConsoleIndex.CorrelationTable, ct)) throw;
             indexed = false; // WithConsoleIndex does not run (yet): journal events cannot be found by correlation id
         }
         long? next = items.Count == take ? items[^1].Ordering : null;
@@ -139,28 +122,13 @@ internal sealed class ConsoleEndpoints
         }, _registry.JsonOptions);
     });
 
-    private static async Task<bool> TableExistsAsync(DbConnection connection, string table, CancellationToken ct)
-    {
-        try
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = $"SELECT 1 FROM {table} WHERE 1 = 0";
-            await command.ExecuteScalarAsync(ct);
-            return true;
-        }
-        catch (DbException)
-        {
-            return false;
-        }
-    }
-
     private sealed record TraceItem(string Kind, long? Ordering, string? PersistenceId, string? Aggregate, string? AggregateId,
         long? SequenceNr, string Type, DateTimeOffset Timestamp, string? CorrelationId, string? CausationId, object? Data,
         string? SagaId = null, string? Queue = null, long? DeadLetterId = null, string? Reason = null);
 
-    private TraceItem JournalItem(long ordering, string persistenceId, long sequenceNr, byte[] payload, string manifest,
-        int serializerId, long storedTicks)
+    private TraceItem JournalItem(ConsoleEventRow row)
     {
+        var (ordering, persistenceId, sequenceNr, payload, manifest, serializerId, storedTicks) = row;
         object? data;
         EventMetadata metadata;
         try
@@ -195,23 +163,14 @@ internal sealed class ConsoleEndpoints
         var items = new List<TraceItem>();
         try
         {
-            await using var command = connection.CreateCommand();
-            // bus_dead_letters has no index on correlation_id: the scan is bounded by the table (an operator empties it)
-            // and by the limit.
-            command.CommandText = """
-                SELECT id, queue, message_id, type, data, published_at, reason FROM bus_dead_letters
-                WHERE correlation_id = @id ORDER BY id LIMIT 100
-                """;
-            command.AddParameter("id", id);
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct))
+            foreach (var row in await ConsoleReadStore.ReadDeadLettersAsync(connection, id, MaxTraceDeadLetters, ct))
             {
                 object data;
-                try { data = JsonDocument.Parse(reader.GetString(4)).RootElement.Clone(); }
-                catch (JsonException) { data = reader.GetString(4); }
-                items.Add(new TraceItem("dead-letter", null, null, null, null, null, reader.GetString(3),
-                    new DateTimeOffset(reader.GetInt64(5), TimeSpan.Zero), id, null, data,
-                    Queue: reader.GetString(1), DeadLetterId: reader.GetInt64(0), Reason: reader.GetString(6)));
+                try { data = JsonDocument.Parse(row.Data).RootElement.Clone(); }
+                catch (JsonException) { data = row.Data; }
+                items.Add(new TraceItem("dead-letter", null, null, null, null, null, row.Type,
+                    new DateTimeOffset(row.PublishedAtTicks, TimeSpan.Zero), id, null, data,
+                    Queue: row.Queue, DeadLetterId: row.Id, Reason: row.Reason));
             }
         }
         catch (DbException)
@@ -235,26 +194,17 @@ internal sealed class ConsoleEndpoints
         var sagas = new List<object>();
         try
         {
-            await using var command = connection.CreateCommand();
-            command.CommandText = $"""
-                SELECT saga_id, saga_name, state, step, last_error, correlation_id, started_at, updated_at FROM {ConsoleIndex.SagaTable}
-                {(wanted is null ? "" : "WHERE state = @state")} ORDER BY updated_at DESC LIMIT @limit
-                """;
-            if (wanted is not null) command.AddParameter("state", wanted);
-            command.AddParameter("limit", (long)take);
-            await using var reader = await command.ExecuteReaderAsync(context.RequestAborted);
-            while (await reader.ReadAsync(context.RequestAborted))
+            foreach (var row in await ConsoleReadStore.ReadSagasAsync(connection, wanted, take, context.RequestAborted))
                 sagas.Add(new
                 {
-                    sagaId = reader.GetString(0), sagaName = reader.GetString(1), state = reader.GetString(2),
-                    step = reader.IsDBNull(3) ? null : reader.GetString(3), lastError = reader.IsDBNull(4) ? null : reader.GetString(4),
-                    correlationId = reader.IsDBNull(5) ? null : reader.GetString(5),
-                    startedAt = new DateTimeOffset(reader.GetInt64(6), TimeSpan.Zero), updatedAt = new DateTimeOffset(reader.GetInt64(7), TimeSpan.Zero),
+                    sagaId = row.SagaId, sagaName = row.Name, state = row.State, step = row.Step, lastError = row.LastError,
+                    correlationId = row.CorrelationId,
+                    startedAt = new DateTimeOffset(row.StartedAtTicks, TimeSpan.Zero), updatedAt = new DateTimeOffset(row.UpdatedAtTicks, TimeSpan.Zero),
                 });
         }
         catch (DbException)
         {
-            if (await TableExistsAsync(connection, ConsoleIndex.SagaTable, context.RequestAborted)) throw;
+            if (await ConsoleReadStore.TableExistsAsync(connection, ConsoleIndex.SagaTable, context.RequestAborted)) throw;
             return Results.Json(new { indexed = false, sagas });
         }
         return Results.Json(new { indexed = true, sagas });

@@ -132,47 +132,24 @@ internal sealed class LiveFeed(ActorSystem system, StoreSettings store, MessageT
     {
         await using var connection = store.CreateConnection();
         await connection.OpenAsync(ct);
-        await using var command = connection.CreateCommand();
-        var names = string.Join(", ", tags.Select((_, i) => "@t" + i));
-        for (var i = 0; i < tags.Length; i++) command.AddParameter("t" + i, tags[i]);
         var first = after is null;
-        command.CommandText = $"""
-            SELECT t.ordering_id, t.tag, j.persistence_id, j.sequence_nr, j.payload, j.manifest, j.serializer_id, j.{ConsoleIndex.CreatedColumn(store.Provider)}
-            FROM tags t JOIN event_journal j ON j.ordering = t.ordering_id
-            WHERE t.tag IN ({names}) {(first ? "" : "AND t.ordering_id > @after")}
-            ORDER BY t.ordering_id {(first ? "DESC" : "")} LIMIT @limit
-            """;
-        if (!first) command.AddParameter("after", after!.Value);
-        command.AddParameter("limit", (long)(first ? Math.Max(recent, 1) : MaxEventsPerTick));
-        var rows = new List<(long Ordering, string Tag, string Pid, long Seq, byte[] Payload, string Manifest, int Serializer, long At)>();
-        await using (var reader = await command.ExecuteReaderAsync(ct))
-            while (await reader.ReadAsync(ct))
-                rows.Add((reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetInt64(3), reader.GetFieldValue<byte[]>(4),
-                    reader.IsDBNull(5) ? "" : reader.GetString(5), reader.GetInt32(6), reader.GetInt64(7)));
+        // The first page: the latest `recent` events (at least one is read, to learn where the feed continues).
+        var rows = await ConsoleReadStore.ReadTaggedEventsAsync(connection, tags, after, first ? Math.Max(recent, 1) : MaxEventsPerTick, ct);
         if (first)
         {
-            rows.Reverse();
-            var highest = rows.Count > 0 ? rows[^1].Ordering : await MaxOrderingAsync(connection, ct);
-            if (recent == 0) rows.Clear();
-            return (rows.DistinctBy(r => r.Ordering).Select(EventFrame).ToList(), highest);
+            var highest = rows.Count > 0 ? rows[^1].Ordering : await ConsoleReadStore.HighestOrderingAsync(connection, ct);
+            return (recent == 0 ? [] : rows.DistinctBy(r => r.Ordering).Select(EventFrame).ToList(), highest);
         }
         return (rows.DistinctBy(r => r.Ordering).Select(EventFrame).ToList(), rows.Count > 0 ? rows[^1].Ordering : after!.Value);
     }
 
-    private static async Task<long> MaxOrderingAsync(DbConnection connection, CancellationToken ct)
-    {
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT max(ordering) FROM event_journal";
-        return await command.ExecuteScalarAsync(ct) is { } v and not DBNull ? Convert.ToInt64(v) : 0L;
-    }
-
-    private string EventFrame((long Ordering, string Tag, string Pid, long Seq, byte[] Payload, string Manifest, int Serializer, long At) row)
+    private string EventFrame(ConsoleTaggedEventRow row)
     {
         object? data;
         EventMetadata? metadata = null;
         try
         {
-            var stored = system.Serialization.Deserialize(row.Payload, row.Serializer, row.Manifest);
+            var stored = system.Serialization.Deserialize(row.Payload, row.SerializerId, row.Manifest);
             (data, metadata) = stored is DomainEvent d ? (d.Payload, d.Metadata) : (stored, null);
         }
         catch (Exception e)
@@ -191,8 +168,8 @@ internal sealed class LiveFeed(ActorSystem system, StoreSettings store, MessageT
         }
         return Frame("event", JsonSerializer.Serialize(new
         {
-            ordering = row.Ordering, tag = row.Tag, persistenceId = row.Pid, sequenceNr = row.Seq, type = row.Manifest,
-            timestamp = metadata?.Timestamp ?? new DateTimeOffset(row.At, TimeSpan.Zero),
+            ordering = row.Ordering, tag = row.Tag, persistenceId = row.PersistenceId, sequenceNr = row.SequenceNr, type = row.Manifest,
+            timestamp = metadata?.Timestamp ?? new DateTimeOffset(row.StoredTicks, TimeSpan.Zero),
             correlationId = metadata?.CorrelationId, causationId = metadata?.CausationId, data = json,
         }, registry.JsonOptions));
     }
@@ -280,36 +257,23 @@ internal sealed class LiveSnapshots(ActorSystem system, StoreSettings store)
                 deadLettered = bus.MessagesDeadLettered, retries = bus.Retries, dropped = bus.MessagesDropped,
                 duplicatesSkipped = bus.DuplicatesSkipped, redeliveries = bus.Redeliveries, lag = bus.SubscriptionLag, depth = bus.QueueDepth,
             },
-            journal = new { highestOrdering = await ScalarAsync(connection, "SELECT max(ordering) FROM event_journal", ct) },
+            journal = new { highestOrdering = await OrNullAsync(ConsoleReadStore.HighestOrderingAsync(connection, ct)) },
             projections,
-            deadLetters = await CountsAsync(connection, "SELECT queue, count(*) FROM bus_dead_letters GROUP BY queue", ct),
-            sagas = await CountsAsync(connection, $"SELECT state, count(*) FROM {ConsoleIndex.SagaTable} GROUP BY state", ct),
+            deadLetters = await OrNullAsync(ConsoleReadStore.CountDeadLettersByQueueAsync(connection, ct)),
+            sagas = await OrNullAsync(ConsoleReadStore.CountSagasByStateAsync(connection, ct)),
         };
     }
 
-    private static async Task<long?> ScalarAsync(DbConnection connection, string sql, CancellationToken ct)
+    private static async Task<long?> OrNullAsync(Task<long> read)
     {
-        try
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            return await command.ExecuteScalarAsync(ct) is { } v and not DBNull ? Convert.ToInt64(v) : 0L;
-        }
+        try { return await read; }
         catch (DbException) { return null; }
     }
 
     /// <summary>Counts by key; null when the table does not exist (no bus store yet, no console index).</summary>
-    private static async Task<Dictionary<string, long>?> CountsAsync(DbConnection connection, string sql, CancellationToken ct)
+    private static async Task<IReadOnlyDictionary<string, long>?> OrNullAsync(Task<IReadOnlyDictionary<string, long>> read)
     {
-        try
-        {
-            await using var command = connection.CreateCommand();
-            command.CommandText = sql;
-            var counts = new Dictionary<string, long>(StringComparer.Ordinal);
-            await using var reader = await command.ExecuteReaderAsync(ct);
-            while (await reader.ReadAsync(ct)) counts[reader.GetString(0)] = reader.GetInt64(1);
-            return counts;
-        }
+        try { return await read; }
         catch (DbException) { return null; }
     }
 }

@@ -42,6 +42,40 @@ public sealed class DependencyLadderSpec
         Assert.True(problems.Count == 0, "The dependency ladder is broken:\n  " + string.Join("\n  ", problems));
     }
 
+    /// <summary>What SQL looks like in a C# source: a statement keyword as it starts a statement or a clause.</summary>
+    private static readonly System.Text.RegularExpressions.Regex Sql = new(
+        @"CREATE (TABLE|INDEX|UNIQUE INDEX|DATABASE)|DROP (TABLE|DATABASE)|ALTER TABLE|\bSELECT [\w*(@]|INSERT INTO|UPDATE \w+ SET|DELETE FROM|PRAGMA ");   // upper case, as every statement here is written
+
+    /// <summary>The lines outside src/Akka.EventDriven.Storage that hold SQL: file:line: text.</summary>
+    public static IReadOnlyList<string> SqlOutsideStorage(string root) =>
+        Directory.EnumerateFiles(Path.Combine(root, "src"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Split(Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj" or "Akka.EventDriven.Storage"))
+            .SelectMany(f => File.ReadLines(f).Select((line, i) => (File: Path.GetRelativePath(root, f), Line: i + 1, Text: line.Trim())))
+            .Where(l => Sql.IsMatch(l.Text))
+            .Select(l => $"{l.File}:{l.Line}: {l.Text}")
+            .ToList();
+
+    [Fact]
+    public void Only_the_storage_project_holds_sql()
+    {
+        var root = RepositoryRoot();
+        Assert.True(File.Exists(Path.Combine(root, "src", "Akka.EventDriven.Storage", "JournalReader.cs")), "the scan found the tree");
+        var found = SqlOutsideStorage(root);
+        Assert.True(found.Count == 0, "SQL outside src/Akka.EventDriven.Storage (the one storage seam):\n  " + string.Join("\n  ", found));
+    }
+
+    [Fact]
+    public void The_sql_check_recognises_statements_and_not_prose()
+    {
+        foreach (var sql in new[] { "CREATE TABLE IF NOT EXISTS x (", "\"SELECT current_offset FROM projection_offsets\"", "SELECT 1", "SELECT t.ordering_id, t.tag, j.persistence_id",
+                     "INSERT INTO bus_offsets", "UPDATE projection_offsets SET updated_at = @now", "DELETE FROM x", "PRAGMA journal_mode=WAL;",
+                     "$\"DROP DATABASE IF EXISTS {name}\"" })
+            Assert.Matches(Sql, sql);
+        foreach (var prose in new[] { "/// <summary>Select the events from the journal.</summary>", "// insert the row, then update the offset",
+                     "var selected = items.Select(i => i.From);" })
+            Assert.DoesNotMatch(Sql, prose);
+    }
+
     // The check itself must be able to fail.
 
     [Fact]

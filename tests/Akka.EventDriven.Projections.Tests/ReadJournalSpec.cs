@@ -1,9 +1,13 @@
+#region usings
+using Akka;
+using Akka.EventDriven.Projections;
+using Akka.Persistence.Query;
+using Akka.Streams.Dsl;
+#endregion
 using System.Collections.Concurrent;
 using Akka.EventDriven.EventSourcing;
 using Akka.EventDriven.EventSourcing.Tests;
-using Akka.Persistence.Query;
 using Akka.Streams;
-using Akka.Streams.Dsl;
 
 namespace Akka.EventDriven.Projections.Tests;
 
@@ -22,12 +26,19 @@ public sealed class ReadJournalSpec
     public async Task The_current_queries_return_what_is_stored_in_journal_order_and_resume_after_a_sequence_offset()
     {
         await using var node = await NodeHost.StartAsync(await OwnStoreAsync());
-        var journal = PersistenceQuery.Get(node.System).ReadJournalFor<EventDrivenReadJournal>(EventDrivenReadJournal.Identifier);
+        var system = node.System;
         await node.Ledger.SendAsync("a", new Open("first"));
         await node.Ledger.SendAsync("b", new Open("second"));
         await node.Ledger.SendAsync("a", new Deposit(5));
 
-        var all = await journal.CurrentEventsByTag("Ledger", Offset.NoOffset()).RunWith(Sink.Seq<EventEnvelope>(), node.System.Materializer());
+        #region read-journal
+        var journal = PersistenceQuery.Get(system).ReadJournalFor<EventDrivenReadJournal>(EventDrivenReadJournal.Identifier);
+        // What is stored now (then the stream completes); e.Offset is a Sequence: the journal ordering to resume after.
+        IReadOnlyList<EventEnvelope> all = await journal.CurrentEventsByTag("Ledger", Offset.NoOffset()).RunWith(Sink.Seq<EventEnvelope>(), system);
+        // Live from an offset on (AllEvents and CurrentAllEvents read every tag); never skips a late-committed event.
+        Source<EventEnvelope, NotUsed> live = journal.EventsByTag("Ledger", all[0].Offset);
+        #endregion
+        Assert.NotNull(live);
         Assert.Equal([("Ledger-a", 1L), ("Ledger-b", 1L), ("Ledger-a", 2L)], all.Select(e => (e.PersistenceId, e.SequenceNr)));
         Assert.IsType<Opened>(all[0].Event);                   // the aggregate's event, not the stored wrapper
         Assert.Equal(5, Assert.IsType<Deposited>(all[2].Event).Amount);

@@ -102,6 +102,7 @@ public sealed class QueueSpec
     public async Task Three_consumers_handle_every_message_once_and_a_dead_consumers_message_goes_to_another()
     {
         var queue = $"work.{Guid.NewGuid():N}";
+        var dlq = $"dlq-{Guid.NewGuid():N}";
         await using var cluster = await BusCluster.StartAsync(TestStore.Best(), 3);
         var handled = new ConcurrentQueue<(int Node, int N, int Delivery)>();
         var stuck = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -113,10 +114,15 @@ public sealed class QueueSpec
                 if (node == 2 && m.Payload.N >= 100)
                 {
                     stuck.TrySetResult(m.Payload.N);
-                    await Task.Delay(Timeout.Infinite, ct); // node 2 hangs on its first message after the first batch, then dies
+                    // Node 2 hangs on its first message after the first batch, then dies. The handler must not time out
+                    // first: with the cluster's 3 s visibility timeout the default handler timeout is 1.5 s, and on a
+                    // loaded machine node 2 took longer than four such attempts to stop, so the hanging message failed
+                    // four times, went to the dead-letter queue (as a failing handler's message should) and was never
+                    // redelivered: what this test is about is a consumer that dies, not one that fails.
+                    await Task.Delay(Timeout.Infinite, ct);
                 }
                 handled.Enqueue((node, m.Payload.N, m.Delivery));
-            });
+            }, new SubscriptionOptions { HandlerTimeout = TimeSpan.FromMinutes(2), DeadLetterQueue = dlq });
         }
 
         // Warm-up: members on other nodes register through their sharding region once it knows the coordinator, and
@@ -149,6 +155,7 @@ public sealed class QueueSpec
         }, TimeSpan.FromSeconds(40));
         var redelivered = handled.Single(h => h.N == lost);
         Assert.NotEqual(2, redelivered.Node);
+        Assert.Equal(0, await cluster.Bus(0).DeadLetters(dlq).CountAsync()); // redelivered, not failed into the dead-letter queue
         // The delivery count is kept by the queue's consumer entity: when that entity lived on the dead node it starts
         // again on another node from the stored offset, and counting restarts at 1.
     }

@@ -35,14 +35,12 @@ public sealed class EventDrivenReadJournal : IReadJournal, IEventsByTagQuery, IC
     {
         ArgumentNullException.ThrowIfNull(system);
         ArgumentNullException.ThrowIfNull(config);
-        config = config.WithFallback(ProjectionsConfig.DefaultConfig().GetConfig(Identifier));
+        var settings = ProjectionsSettings.FromSection(config);
         _system = system;
         _store = StoreSettings.FromConfig(system.Settings.Config).Validate();
-        _refresh = config.GetTimeSpan("refresh-interval");
-        _batchSize = config.GetInt("batch-size");
-        _gap = config.GetTimeSpan("gap-timeout");
-        if (_refresh <= TimeSpan.Zero) throw new ConfigurationException($"{Identifier}.refresh-interval must be positive.");
-        if (_batchSize < 1) throw new ConfigurationException($"{Identifier}.batch-size must be at least 1.");
+        _refresh = settings.RefreshInterval;
+        _batchSize = settings.BatchSize;
+        _gap = settings.GapTimeout;
     }
 
     /// <summary>The read journal of <paramref name="system"/>, configured from <c>akka.persistence.query.journal.event-driven</c>

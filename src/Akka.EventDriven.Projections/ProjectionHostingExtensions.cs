@@ -10,6 +10,26 @@ namespace Akka.EventDriven.Projections;
 public static class ProjectionHostingExtensions
 {
     /// <summary>
+    /// Sets the module's read journal settings (<see cref="EventDrivenReadJournal"/>, which <c>EventSource.ByTag</c>
+    /// reads through too) over the environment file and the module's defaults.
+    /// <code>
+    /// builder.WithProjections(p =&gt; p.RefreshInterval = TimeSpan.FromMilliseconds(100));
+    /// </code>
+    /// </summary>
+    /// <exception cref="Akka.Configuration.ConfigurationException">A setting is invalid; the message names its key.</exception>
+    public static AkkaConfigurationBuilder WithProjections(this AkkaConfigurationBuilder builder, Action<ProjectionsOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(configure);
+        var options = new ProjectionsOptions();
+        configure(options);
+        var hocon = options.ToHocon();
+        ProjectionsSettings.Create(Akka.Configuration.ConfigurationFactory.ParseString(hocon)); // fail here, naming the key
+        builder.AddHocon(hocon, HoconAddMode.Prepend);
+        builder.AddHocon(ProjectionsConfig.DefaultConfig(), HoconAddMode.Append);
+        return builder;
+    }
+
+    /// <summary>
     /// Runs the projection that <paramref name="start"/> creates as a cluster singleton: on exactly one node (of
     /// <paramref name="role"/>, if given) at a time, moving to another node when that one leaves. During a hand-over
     /// the old instance is cancelled and stops first (an exactly-once step rolls back, a handler call in progress is

@@ -58,18 +58,26 @@ public sealed class ReadJournalSpec
         Assert.Throws<ArgumentException>(() => journal.EventsByTag(" ", Offset.NoOffset()));
     }
 
+    /// <summary>Runs a live EventsByTag("Ledger") from the start into a queue and waits for the events already stored.</summary>
+    private static async Task<(ConcurrentQueue<EventEnvelope> Seen, UniqueKillSwitch Kill, Task Done)> LiveFromStartAsync(
+        EventDrivenReadJournal journal, NodeHost node, int expectFirst)
+    {
+        var seen = new ConcurrentQueue<EventEnvelope>();
+        var (kill, done) = journal.EventsByTag("Ledger", Offset.NoOffset())
+            .ViaMaterialized(KillSwitches.Single<EventEnvelope>(), Keep.Right)
+            .ToMaterialized(Sink.ForEach<EventEnvelope>(seen.Enqueue), Keep.Both)
+            .Run(node.System.Materializer());
+        await TestWait.UntilAsync(() => { Assert.Equal(expectFirst, seen.Count); return Task.CompletedTask; }, TimeSpan.FromSeconds(30));
+        return (seen, kill, done);
+    }
+
     [Fact]
     public async Task A_live_query_delivers_events_written_after_it_started()
     {
         await using var node = await NodeHost.StartAsync(await OwnStoreAsync());
         var journal = EventDrivenReadJournal.For(node.System);
         await node.Ledger.SendAsync("a", new Open("before"));
-        var seen = new ConcurrentQueue<EventEnvelope>();
-        var (kill, done) = journal.EventsByTag("Ledger", Offset.NoOffset())
-            .ViaMaterialized(KillSwitches.Single<EventEnvelope>(), Keep.Right)
-            .ToMaterialized(Sink.ForEach<EventEnvelope>(seen.Enqueue), Keep.Both)
-            .Run(node.System.Materializer());
-        await TestWait.UntilAsync(() => { Assert.Single(seen); return Task.CompletedTask; }, TimeSpan.FromSeconds(30));
+        var (seen, kill, done) = await LiveFromStartAsync(journal, node, expectFirst: 1);
         await node.Ledger.SendAsync("b", new Open("after"));
         await node.Ledger.SendAsync("b", new Deposit(1));
         await TestWait.UntilAsync(() => { Assert.Equal(3, seen.Count); return Task.CompletedTask; }, TimeSpan.FromSeconds(30));
@@ -89,12 +97,7 @@ public sealed class ReadJournalSpec
         await using var node = await NodeHost.StartAsync(store);
         await node.Ledger.SendAsync("warmup", new Open("w"));
         var journal = EventDrivenReadJournal.For(node.System);
-        var seen = new ConcurrentQueue<EventEnvelope>();
-        var (kill, done) = journal.EventsByTag("Ledger", Offset.NoOffset())
-            .ViaMaterialized(KillSwitches.Single<EventEnvelope>(), Keep.Right)
-            .ToMaterialized(Sink.ForEach<EventEnvelope>(seen.Enqueue), Keep.Both)
-            .Run(node.System.Materializer());
-        await TestWait.UntilAsync(() => { Assert.Single(seen); return Task.CompletedTask; }, TimeSpan.FromSeconds(30));
+        var (seen, kill, done) = await LiveFromStartAsync(journal, node, expectFirst: 1);
 
         await using var blocker = await HeldJournalRow.BeginAsync(store, PersistenceIds.For("Ledger", "held"), 1);
         var held = node.Ledger.SendAsync("held", new Open("late"));

@@ -55,6 +55,12 @@ public interface IOffsetStore
 
     /// <summary>Stores <paramref name="sequenceNr"/> for <paramref name="consumerId"/> unless a higher one is stored.</summary>
     Task SaveOffsetAsync(string consumerId, long sequenceNr, CancellationToken ct = default);
+
+    /// <summary>Makes <paramref name="consumerId"/> known before it reads: unless it has an offset already, it gets one
+    /// at the log's retention floor (the offset of <paramref name="retentionMarker"/>, 0 when nothing was deleted), under
+    /// the lock retention takes, so retention never deletes a row that a registered consumer has not acknowledged.
+    /// Returns the consumer's offset.</summary>
+    Task<long> RegisterConsumerAsync(string consumerId, string retentionMarker, CancellationToken ct = default);
 }
 
 /// <summary>The bus's logs, which are persistence ids in the event journal.</summary>
@@ -141,6 +147,46 @@ public sealed class BusTables(StoreSettings store) : IOffsetStore, IBusLogStore,
     }
 
     /// <inheritdoc />
+    public async Task<long> RegisterConsumerAsync(string consumerId, string retentionMarker, CancellationToken ct = default)
+    {
+        await using var connection = await OpenAsync(ct);
+        await using var tx = await connection.BeginTransactionAsync(ct); // SQLite: an immediate transaction, the write lock
+        if (Pg) await LockRetentionAsync(connection, tx, retentionMarker, ct);
+        await using (var insert = connection.CreateCommand())
+        {
+            insert.Transaction = tx;
+            insert.CommandText = Pg
+                ? "INSERT INTO bus_offsets (consumer_id, sequence_nr, updated_at) SELECT @id, COALESCE((SELECT sequence_nr FROM bus_offsets WHERE consumer_id = @m), 0), now() ON CONFLICT (consumer_id) DO NOTHING"
+                : "INSERT INTO bus_offsets (consumer_id, sequence_nr, updated_at) SELECT @id, COALESCE((SELECT sequence_nr FROM bus_offsets WHERE consumer_id = @m), 0), CURRENT_TIMESTAMP ON CONFLICT (consumer_id) DO NOTHING";
+            insert.AddParameter("id", consumerId);
+            insert.AddParameter("m", retentionMarker);
+            await insert.ExecuteNonQueryAsync(ct);
+        }
+        long offset;
+        await using (var read = connection.CreateCommand())
+        {
+            read.Transaction = tx;
+            read.CommandText = "SELECT sequence_nr FROM bus_offsets WHERE consumer_id = @id";
+            read.AddParameter("id", consumerId);
+            offset = Convert.ToInt64(await read.ExecuteScalarAsync(ct));
+        }
+        await tx.CommitAsync(ct);
+        return offset;
+    }
+
+    // PostgreSQL: retention of a log and the registration of its consumers take this transaction-scoped lock (keyed by
+    // the log's retention marker), so a consumer registered while retention runs is either seen by it or starts at the
+    // floor it leaves. (On SQLite both run in immediate transactions, which the database's one write lock orders.)
+    private static async Task LockRetentionAsync(DbConnection connection, DbTransaction tx, string retentionMarker, CancellationToken ct)
+    {
+        await using var command = connection.CreateCommand();
+        command.Transaction = tx;
+        command.CommandText = "SELECT pg_advisory_xact_lock(hashtextextended(@m, 0))";
+        command.AddParameter("m", retentionMarker);
+        await command.ExecuteNonQueryAsync(ct);
+    }
+
+    /// <inheritdoc />
     public async Task<long> ApplyRetentionAsync(string persistenceId, string consumerPrefix, string retentionMarker,
         TimeSpan? maxAge, long? maxMessages, CancellationToken ct = default)
     {
@@ -156,6 +202,7 @@ public sealed class BusTables(StoreSettings store) : IOffsetStore, IBusLogStore,
         }
         var prefix = consumerPrefix;
         var marker = retentionMarker;
+        if (Pg) await LockRetentionAsync(connection, tx, marker, ct);
         var floor = await Scalar("SELECT sequence_nr FROM bus_offsets WHERE consumer_id = @m", ("m", marker)) ?? 0;
         var slowest = await Scalar("SELECT MIN(sequence_nr) FROM bus_offsets WHERE substr(consumer_id, 1, @n) = @prefix AND consumer_id <> @m",
             ("n", prefix.Length), ("prefix", prefix), ("m", marker));

@@ -130,6 +130,53 @@ public sealed class RetentionSpec
         Assert.Equal(Enumerable.Range(1, 11), seen);
     }
 
+    /// <summary>A loaded run lost messages 1..10 of a group that had subscribed before they were published: its consumer
+    /// entity started late, so the group had no stored offset yet when retention, seeing only the other group at 10,
+    /// deleted them (and the late consumer skipped the hole). A subscription now registers its group's offset before it
+    /// returns, under the lock retention takes.</summary>
+    [Theory]
+    [MemberData(nameof(Stores))]
+    public async Task A_group_holds_retention_back_from_the_moment_its_subscription_returns(string kind)
+    {
+        // Retention runs only when the test calls it (a long interval), so the order of events is the test's.
+        await using var cluster = await BusCluster.StartAsync(StoreFor(kind), 1,
+            "akka.event-driven.bus.durable.retention { max-messages = 1, interval = 1h }");
+        var bus = cluster.Bus(0);
+        var topic = $"registered.{Guid.NewGuid():N}";
+        var logId = BusNames.TopicLog(topic, 0);
+        var persistent = new PublishOptions { Persistent = true };
+
+        var early = new ConcurrentQueue<int>();
+        await using (await ConsumeAsync(bus, topic, "early", early))
+            Assert.True(await OffsetRowExistsAsync(bus, BusNames.Consumer(logId, "early")), "the subscription returned before its group had an offset");
+
+        // Ten messages, and another group that has acknowledged all of them: retention must still keep what "early" has
+        // not acknowledged (it stopped before any arrived).
+        for (var i = 1; i <= 10; i++) await bus.PublishAsync(topic, new Ping(i), persistent);
+        await bus.Store.SaveOffsetAsync(BusNames.Consumer(logId, "done"), 10);
+        await bus.Store.ApplyRetentionAsync(logId, PersistenceIds.For(BusLog.AggregateName, logId), null, 1);
+        Assert.Equal((1L, 10L), await RowsAsync(bus, topic));
+
+        // Once "early" has read everything, retention cuts to the newest row; a group registered after that starts at
+        // the floor retention left, with no hole before it.
+        await using (await ConsumeAsync(bus, topic, "early", early))
+            await TestWait.UntilAsync(() => { Assert.Equal(Enumerable.Range(1, 10), early); return Task.CompletedTask; }, TimeSpan.FromSeconds(60));
+        await TestWait.UntilAsync(async () => Assert.Equal(10, await bus.Store.LoadOffsetAsync(BusNames.Consumer(logId, "early"))), TimeSpan.FromSeconds(60));
+        Assert.Equal(9, await bus.Store.ApplyRetentionAsync(logId, PersistenceIds.For(BusLog.AggregateName, logId), null, 1));
+        Assert.Equal((10L, 1L), await RowsAsync(bus, topic));
+        Assert.Equal(9, await bus.Store.RegisterConsumerAsync(BusNames.Consumer(logId, "later"), logId));
+    }
+
+    private static async Task<bool> OffsetRowExistsAsync(MessageBus bus, string consumerId)
+    {
+        await using var connection = bus.Store.Settings.CreateConnection();
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "SELECT COUNT(*) FROM bus_offsets WHERE consumer_id = @id";
+        command.AddParameter("id", consumerId);
+        return Convert.ToInt64(await command.ExecuteScalarAsync()) == 1;
+    }
+
     [Fact]
     public void Retention_is_off_by_default()
     {

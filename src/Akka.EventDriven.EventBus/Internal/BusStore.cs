@@ -18,6 +18,11 @@ internal sealed class BusStore(StoreSettings store)
 
     public Task SaveOffsetAsync(string consumerId, long sequenceNr) => _tables.SaveOffsetAsync(consumerId, sequenceNr);
 
+    /// <summary>Gives consumer <paramref name="consumerId"/> of <paramref name="logId"/> an offset (at the retention floor)
+    /// unless it has one, so that retention waits for it from now on; its stored or new offset.</summary>
+    public Task<long> RegisterConsumerAsync(string consumerId, string logId) =>
+        _tables.RegisterConsumerAsync(consumerId, RetentionMarker(logId));
+
     /// <summary>The offset row that records how far retention deleted a log (group names cannot contain '$').</summary>
     public static string RetentionMarker(string logId) => BusNames.Consumer(logId, "$retained");
 

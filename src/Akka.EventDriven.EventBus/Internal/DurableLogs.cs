@@ -128,6 +128,9 @@ internal sealed class DurableLogs
         var metrics = _bus.MetricsCounters;
         var runner = new HandlerRunner<T>(_bus, group is null ? name : $"{name}/{group}", source, handler, options, settings.HandlerTimeout);
         var region = await ConsumersAsync();
+        // The group is known to retention before the subscription returns: a message published after this call is kept
+        // until the group acknowledged it, however late its consumer entity starts.
+        foreach (var id in consumerIds) await _bus.Store.RegisterConsumerAsync(id, BusNames.ParseConsumer(id).LogId);
         // Bounded: a consumer has at most `prefetch` deliveries out to a member, and a member holds each at most once,
         // so the channel fills only if something is wrong; then a delivery is dropped and redelivered later.
         var channel = Channel.CreateBounded<Deliver>(new BoundedChannelOptions(2 * prefetch * consumerIds.Length)

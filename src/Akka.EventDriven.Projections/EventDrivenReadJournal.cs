@@ -82,6 +82,7 @@ public sealed class EventDrivenReadJournal : IReadJournal, IEventsByTagQuery, IC
         if (tag is not null) RequireTag(tag);
         ArgumentOutOfRangeException.ThrowIfNegative(afterOffset);
         if (batchSize is < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), "batchSize must be at least 1.");
+        if (pollInterval is { } p && p <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(pollInterval), "pollInterval must be positive.");
         var poll = pollInterval ?? _refresh;
         var size = batchSize ?? _batchSize;
         return Source.From(() => ReadAsync(tag, afterOffset, live, poll, size, CancellationToken.None));
@@ -97,17 +98,21 @@ public sealed class EventDrivenReadJournal : IReadJournal, IEventsByTagQuery, IC
         var reader = new JournalReader(_store, new JournalReadOptions(tag, IncludeTags: true, GapTimeout: _gap));
         await reader.EnsureJournalTablesAsync(ct).ConfigureAwait(false);
         var target = live ? long.MaxValue : await reader.MaxOrderingAsync(ct).ConfigureAwait(false);
-        await using var connection = await reader.OpenAsync(ct).ConfigureAwait(false);
         while (!ct.IsCancellationRequested && offset < target)
         {
             var before = offset;
-            var batch = await reader.ReadAsync(connection, null, offset, batchSize, ct).ConfigureAwait(false);
+            JournalBatch batch;
+            // A connection per read, back to the pool before the wait: a live query holds none while it sleeps.
+            await using (var connection = await reader.OpenAsync(ct).ConfigureAwait(false))
+                batch = await reader.ReadAsync(connection, null, offset, batchSize, ct).ConfigureAwait(false);
             offset = batch.NextOffset;
             foreach (var row in batch.Rows)
             {
                 if (row.Ordering > target) yield break;
                 yield return JournalEventDecoder.Decode(row, _system.Serialization);
             }
+            // A current query with no row at all after its offset is done (the rows up to its target were deleted).
+            if (!live && (batch.RowsRead == 0 || offset >= target)) yield break;
             // Nothing new, or stopped before a hole that may still fill: wait before reading again.
             if (batch.RowsRead == 0 || (batch.Rows.Count == 0 && (batch.RowsRead < batchSize || offset == before)))
                 await Task.Delay(poll, ct).ConfigureAwait(false);

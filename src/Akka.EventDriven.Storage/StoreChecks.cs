@@ -55,7 +55,9 @@ public static class StoreChecks
     public static async Task DropDatabaseAsync(this StoreSettings store, string name, CancellationToken ct = default)
     {
         var (admin, target) = Retarget(store, name);
-        NpgsqlConnection.ClearPool(new NpgsqlConnection(target));
+        // The pool the nodes used is keyed by their validated connection string (pool size, auto-prepare added).
+        using (var pooled = new NpgsqlConnection((store with { ConnectionString = target }).Validate().ConnectionString))
+            NpgsqlConnection.ClearPool(pooled);
         await using var connection = new NpgsqlConnection(admin);
         await connection.OpenAsync(ct);
         await using var command = connection.CreateCommand();

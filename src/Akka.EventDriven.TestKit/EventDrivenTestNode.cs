@@ -19,8 +19,15 @@ namespace Akka.EventDriven.TestKit;
 /// store is disposed), or a PostgreSQL database that outlives the test.</summary>
 /// <param name="Provider">SQLite or PostgreSQL.</param>
 /// <param name="ConnectionString">The connection string (or a <c>postgresql://</c> URL).</param>
-public sealed record EventDrivenTestStore(StoreProvider Provider, string ConnectionString) : IAsyncDisposable
+/// <remarks>A class, not a record: it owns what it created (a copy would drop the same database twice).</remarks>
+public sealed class EventDrivenTestStore(StoreProvider Provider, string ConnectionString) : IAsyncDisposable
 {
+    /// <summary>SQLite or PostgreSQL.</summary>
+    public StoreProvider Provider { get; } = Provider;
+
+    /// <summary>The connection string (or a <c>postgresql://</c> URL); for a temporary database, of its server.</summary>
+    public string ConnectionString { get; } = ConnectionString;
+
     private readonly object _gate = new();
     private bool _disposed;
     private Task? _created;
@@ -76,9 +83,20 @@ public sealed record EventDrivenTestStore(StoreProvider Provider, string Connect
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            if (_created is null || _created.IsFaulted || _created.IsCanceled)
-                _created = new StoreSettings(Provider, ConnectionString).CreateDatabaseAsync(TemporaryDatabase, ct);
+            if (_created is null || _created.IsFaulted || _created.IsCanceled) _created = CreateAsync(TemporaryDatabase, ct);
             return _created;
+        }
+    }
+
+    private async Task CreateAsync(string database, CancellationToken ct)
+    {
+        try
+        {
+            await new StoreSettings(Provider, ConnectionString).CreateDatabaseAsync(database, ct);
+        }
+        catch (Npgsql.PostgresException e) when (e.SqlState == Npgsql.PostgresErrorCodes.DuplicateDatabase)
+        {
+            // An earlier attempt was cancelled after the server had created it: it is there, empty.
         }
     }
 
@@ -97,8 +115,9 @@ public sealed record EventDrivenTestStore(StoreProvider Provider, string Connect
             foreach (var f in new[] { file, file + "-wal", file + "-shm" })
                 try { File.Delete(f); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
-        if (TemporaryDatabase is { } db && _created is not null)
+        if (TemporaryDatabase is { } db && _created is { } created)
         {
+            try { await created; } catch (Exception) { /* a failed creation is dropped (IF EXISTS) all the same */ }
             using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             try { await new StoreSettings(Provider, ConnectionString).DropDatabaseAsync(db, cts.Token); }
             catch (Exception e) when (e is Npgsql.NpgsqlException or OperationCanceledException)

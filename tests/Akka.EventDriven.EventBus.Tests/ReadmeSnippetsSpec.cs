@@ -14,9 +14,7 @@ public sealed class ReadmeSnippetsSpec
     /// block got a marker, or no longer exists, fails <see cref="The_list_of_unbacked_blocks_only_shrinks"/>.</summary>
     internal static readonly string[] Unbacked =
     [
-        "builder.Services.AddAkka(\"intelops\", b => b.WithEventDriven(o => { /* as above */ }).WithEventBus());",
         "// Aggregates, no actor system: every given and raised event also round-trips through the registry's serializer.",
-        "builder.Services.AddAkka(\"app\", b => b.WithEventDriven(o => { /* aggregates */ }).WithEventBus().WithConsoleIndex());",
     ];
 
     [Fact]

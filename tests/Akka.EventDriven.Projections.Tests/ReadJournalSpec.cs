@@ -38,7 +38,8 @@ public sealed class ReadJournalSpec
         // Live from an offset on (AllEvents and CurrentAllEvents read every tag); never skips a late-committed event.
         Source<EventEnvelope, NotUsed> live = journal.EventsByTag("Ledger", all[0].Offset);
         #endregion
-        Assert.NotNull(live);
+        var fromFirst = await live.Take(2).RunWith(Sink.Seq<EventEnvelope>(), system).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.Equal(all.Skip(1).Select(e => e.Offset), fromFirst.Select(e => e.Offset));
         Assert.Equal([("Ledger-a", 1L), ("Ledger-b", 1L), ("Ledger-a", 2L)], all.Select(e => (e.PersistenceId, e.SequenceNr)));
         Assert.IsType<Opened>(all[0].Event);                   // the aggregate's event, not the stored wrapper
         Assert.Equal(5, Assert.IsType<Deposited>(all[2].Event).Amount);

@@ -16,11 +16,14 @@ public sealed class TestStoreSpec
     public async Task Nodes_started_without_a_store_never_see_each_others_events()
     {
         // A fixed id, as a README example or a sample's test uses: the second node must start from nothing.
+        EventDrivenTestStore firstStore;
         await using (var first = await EventDrivenTestNode.StartAsync(Configure))
         {
+            firstStore = first.Store;
             await first.ExpectAcceptedAsync(Tally.Definition, "tally-1", new OpenTally("beans"));
             await first.ExpectAcceptedAsync(Tally.Definition, "tally-1", new AddToTally(4));
         }
+        Assert.False(await ExistsAsync(firstStore), "the node did not remove the store it created");
         await using var second = await EventDrivenTestNode.StartAsync(Configure);
         var state = await second.StateOfAsync(Tally.Definition, "tally-1");
         Assert.Equal(0, state.Version);
@@ -31,14 +34,19 @@ public sealed class TestStoreSpec
     public async Task A_store_passed_to_nodes_keeps_their_events_until_it_is_disposed()
     {
         var store = EventDrivenTestStore.FromEnvironment();
-        await using (var first = await EventDrivenTestNode.StartAsync(Configure, store: store))
-            await first.ExpectAcceptedAsync(Tally.Definition, "tally-1", new OpenTally("beans"));
-        Assert.True(await ExistsAsync(store), "the node removed a store it was given");
+        try
+        {
+            await using (var first = await EventDrivenTestNode.StartAsync(Configure, store: store))
+                await first.ExpectAcceptedAsync(Tally.Definition, "tally-1", new OpenTally("beans"));
+            Assert.True(await ExistsAsync(store), "the node removed a store it was given");
 
-        await using (var restarted = await EventDrivenTestNode.StartAsync(Configure, store: store))
-            Assert.Equal(1, (await restarted.StateOfAsync(Tally.Definition, "tally-1")).Version);
-
-        await store.DisposeAsync();
+            await using (var restarted = await EventDrivenTestNode.StartAsync(Configure, store: store))
+                Assert.Equal(1, (await restarted.StateOfAsync(Tally.Definition, "tally-1")).Version);
+        }
+        finally
+        {
+            await store.DisposeAsync();
+        }
         Assert.False(await ExistsAsync(store), "the disposed store is still there");
     }
 

@@ -1,7 +1,9 @@
-using System.Runtime.CompilerServices;
-using Akka.EventDriven.Serialization;
+#region usings
 using Akka.EventDriven.TestKit;
 using IntelOps.Domain;
+#endregion
+using System.Runtime.CompilerServices;
+using Akka.EventDriven.Serialization;
 
 namespace IntelOps.Tests;
 
@@ -10,6 +12,8 @@ public sealed class InvestigationSpec
 {
     private static readonly DateTimeOffset T0 = new(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
 
+    #region testkit-aggregate
+    // Aggregates, no actor system: every given and raised event also round-trips through the registry's serializer.
     [Fact]
     public void A_finding_is_added_to_an_active_investigation() =>
         AggregateSpec.For(Investigation.Definition)
@@ -33,6 +37,9 @@ public sealed class InvestigationSpec
         AggregateSpec.For(Investigation.Definition).When(new AddFinding("early", 3)).ThenRejected("not started");
         active.Given(new EntityLinked("e-1")).When(new LinkEntity("e-1")).ThenNothing();     // idempotent repeat
     }
+    // A wrong Then fails with: expected 1 event: 1. tally.added.v1 {"amount":5} but it raised ... {"amount":10}
+    //                          event 1 (tally.added.v1) differs at $.amount: expected 5, actual 10
+    #endregion
 
     [Fact]
     public void Every_registered_type_keeps_the_json_shape_it_was_stored_with() =>

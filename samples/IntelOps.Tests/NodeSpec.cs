@@ -1,14 +1,17 @@
-using System.Collections.Concurrent;
+#region usings
 using Akka.EventDriven.EventBus;
 using Akka.EventDriven.Hosting;
 using Akka.EventDriven.Sagas;
 using Akka.EventDriven.TestKit;
 using Akka.Hosting;
 using IntelOps.Domain;
+#endregion
 
 namespace IntelOps.Tests;
 
-/// <summary>The sample on a test node: the aggregate, the read model, the bus and the enrichment saga.</summary>
+#region testkit-node
+// A test node on a store of its own: a new SQLite file (a new PostgreSQL database when DATABASE_URL is set), fast
+// cluster timings, node and store removed after each test.
 public sealed class NodeSpec : EventDrivenTestKit
 {
     private readonly EntityService _entities = new();
@@ -57,3 +60,4 @@ public sealed class NodeSpec : EventDrivenTestKit
         Assert.Equal(1, _osint.Cleanups[entity]);
     }
 }
+#endregion

@@ -14,7 +14,6 @@ public sealed class ReadmeSnippetsSpec
     /// block got a marker, or no longer exists, fails <see cref="The_list_of_unbacked_blocks_only_shrinks"/>.</summary>
     internal static readonly string[] Unbacked =
     [
-        "// Aggregates, no actor system: every given and raised event also round-trips through the registry's serializer.",
     ];
 
     [Fact]

@@ -1,5 +1,7 @@
+#region usings
 using Akka.EventDriven.Streaming;
 using Akka.Streams.Dsl;
+#endregion
 using Xunit.Abstractions;
 
 namespace Akka.EventDriven.TestKit.Tests;
@@ -8,6 +10,8 @@ public sealed record Reading(string Sensor, int Value);
 
 public sealed class PipelineProbeSpec(ITestOutputHelper output) : Akka.TestKit.Xunit2.TestKit(output: output)
 {
+    #region testkit-pipeline
+    // Pipelines: the DSL's operators between Akka.Streams.TestKit probes, on a VirtualClock (windows close without waiting).
     // The pipeline under test: readings above 5, counted per minute of processing time (on the probe's clock).
     private static PipelineBuilder<WindowResult<NotUsed, long>> HighPerMinute(PipelineBuilder<Reading> p, VirtualClock clock) => p
         .Where(r => r.Value > 5)
@@ -30,6 +34,7 @@ public sealed class PipelineProbeSpec(ITestOutputHelper output) : Akka.TestKit.X
         probe.Send(new Reading("c", 8));
         Assert.Equal([1L], (await probe.CompleteAsync()).Select(w => w.Value));
     }
+    #endregion
 
     [Fact]
     public async Task A_wrong_pipeline_fails_showing_what_it_emitted()

@@ -185,20 +185,3 @@ public sealed class MessageBus : IExtension
     /// <summary>Pattern and group topics this node routes to (diagnostics).</summary>
     internal IReadOnlySet<string> RoutedTopics => _router.RoutedTopics;
 }
-
-/// <summary>Creates the <see cref="MessageBus"/> extension.</summary>
-public sealed class MessageBusProvider : ExtensionIdProvider<MessageBus>
-{
-    /// <inheritdoc />
-    public override MessageBus CreateExtension(ExtendedActorSystem system) => new(system);
-}
-
-/// <summary>The embedded <c>reference.conf</c> of the event bus.</summary>
-public static class EventBusConfig
-{
-    private static readonly Lazy<Config> Default =
-        new(() => ConfigurationFactory.ParseString(EmbeddedReferenceConfig.Read(typeof(EventBusConfig))));
-
-    /// <summary>The bus defaults under <c>akka.event-driven.bus</c>, plus its serializer binding.</summary>
-    public static Config DefaultConfig() => Default.Value;
-}

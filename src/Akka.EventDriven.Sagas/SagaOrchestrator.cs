@@ -9,20 +9,6 @@ using Akka.EventDriven.Sagas.Internal;
 
 namespace Akka.EventDriven.Sagas;
 
-/// <summary>Per-instance options of <see cref="SagaOrchestrator.ExecuteAsync{TData}"/>.</summary>
-public sealed class SagaStartOptions
-{
-    /// <summary>The instance id. Default: a new GUID. Starting an id that already exists starts nothing and returns it
-    /// (an idempotent start).</summary>
-    public string? SagaId { get; init; }
-
-    /// <summary>Overall deadline of this instance, counted from its start. Default: the definition's.</summary>
-    public TimeSpan? Deadline { get; init; }
-
-    /// <summary>Recorded with the saga's events. Default: none.</summary>
-    public string? CorrelationId { get; init; }
-}
-
 /// <summary>
 /// The saga orchestrator of an actor system: register definitions, then
 /// <see cref="ExecuteAsync{TData}"/> starts an instance as a sharded persistent actor keyed by its id and returns the
@@ -229,11 +215,4 @@ public sealed class SagaOrchestrator : IExtension
     public TData DataOf<TData>(SagaStatus status) =>
         status.Data.Deserialize<TData>(MessageTypes.For(_system).JsonOptions)
         ?? throw new JsonException($"Saga {status.SagaId}: the data deserialized to null.");
-}
-
-/// <summary>Creates the <see cref="SagaOrchestrator"/> extension.</summary>
-public sealed class SagaOrchestratorProvider : ExtensionIdProvider<SagaOrchestrator>
-{
-    /// <inheritdoc />
-    public override SagaOrchestrator CreateExtension(ExtendedActorSystem system) => new(system);
 }

@@ -2,34 +2,6 @@ using System.Data.Common;
 
 namespace Akka.EventDriven.Storage;
 
-/// <summary>What a <see cref="JournalReader"/> reads.</summary>
-/// <param name="Tag">Only rows with this tag are handed out (the offset still passes the others); null = all rows.</param>
-/// <param name="IncludeTags">Read each row's tags into <see cref="JournalRow.Tags"/> (one more subquery per row).</param>
-/// <param name="GapTimeout">SQLite: how long a hole in the orderings is waited for before it is taken for a rolled-back
-/// write. Default 10 s. Not used on PostgreSQL (see <see cref="JournalReader"/>).</param>
-public sealed record JournalReadOptions(string? Tag = null, bool IncludeTags = false, TimeSpan? GapTimeout = null)
-{
-    internal TimeSpan Gap => GapTimeout ?? TimeSpan.FromSeconds(10);
-}
-
-/// <summary>One journal row as stored: the serialized event and where it sits.</summary>
-/// <param name="Ordering">The row's ordering: the journal-wide position, an offset to resume after.</param>
-/// <param name="PersistenceId">The stream, e.g. <c>Investigation-inv-1</c>.</param>
-/// <param name="SequenceNr">The event's sequence number in its stream.</param>
-/// <param name="Payload">The serialized event.</param>
-/// <param name="Manifest">The serializer's manifest (the stable type name for Akka.EventDriven's serializer).</param>
-/// <param name="SerializerId">The Akka serializer that wrote <paramref name="Payload"/>.</param>
-/// <param name="StoredAt">When the row was written (the database's clock on PostgreSQL, the writer's on SQLite).</param>
-/// <param name="Tags">The row's tags when <see cref="JournalReadOptions.IncludeTags"/> is set, else empty.</param>
-public sealed record JournalRow(long Ordering, string PersistenceId, long SequenceNr, byte[] Payload, string Manifest,
-    int SerializerId, DateTimeOffset StoredAt, IReadOnlyList<string> Tags);
-
-/// <summary>What one <see cref="JournalReader.ReadAsync"/> found.</summary>
-/// <param name="Rows">The rows safe to hand out, in ordering order (tag-filtered and deleted rows left out).</param>
-/// <param name="NextOffset">The offset after them: it may pass rows left out, and final holes.</param>
-/// <param name="RowsRead">How many rows the query returned (a full page means more may follow).</param>
-public sealed record JournalBatch(IReadOnlyList<JournalRow> Rows, long NextOffset, int RowsRead);
-
 /// <summary>
 /// Reads the event journal (the tables of Akka.Persistence.Sql's postgresql and sqlite mappings) in ordering order and
 /// never skips an event that commits late. Concurrent writers take orderings in one order and may commit in another,

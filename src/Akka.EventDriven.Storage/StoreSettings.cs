@@ -4,15 +4,6 @@ using Npgsql;
 
 namespace Akka.EventDriven.Storage;
 
-/// <summary>The database that stores events and snapshots.</summary>
-public enum StoreProvider
-{
-    /// <summary>An SQLite file: the embedded default, nothing to install.</summary>
-    Sqlite,
-    /// <summary>PostgreSQL through Npgsql: the production store.</summary>
-    PostgreSql,
-}
-
 /// <summary>Where and how events are stored; turns into the Akka.Persistence.Sql journal, snapshot store and
 /// read journal configuration. Defaults come from <c>akka.event-driven.persistence</c> in reference.conf.</summary>
 /// <param name="Provider">The database.</param>

@@ -76,6 +76,45 @@ public sealed class DependencyLadderSpec
             Assert.DoesNotMatch(Sql, prose);
     }
 
+    /// <summary>A public top-level declaration at the start of a line: its name (generic arity not part of it).</summary>
+    private static readonly System.Text.RegularExpressions.Regex PublicType = new(
+        @"^public (?:sealed |static |abstract |readonly |partial |ref )*(?:class|record struct|record class|record|struct|interface|enum) (\w+)|^public delegate [\w<>\[\], ?.]+? (\w+)\s*[(<]");
+
+    /// <summary>The source files under src/ whose public types are not all named like the file (a file holds one
+    /// public type, or a static class and the generic type of the same name): file: names.</summary>
+    public static IReadOnlyList<string> FilesWithOtherPublicTypes(string root) =>
+        Directory.EnumerateFiles(Path.Combine(root, "src"), "*.cs", SearchOption.AllDirectories)
+            .Where(f => !f.Split(Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj"))
+            .Select(f => (File: f, Names: PublicTypeNames(File.ReadLines(f))))
+            .Where(x => x.Names.Any(n => n != Path.GetFileNameWithoutExtension(x.File)))
+            .Select(x => $"{Path.GetRelativePath(root, x.File)}: {string.Join(", ", x.Names)}")
+            .ToList();
+
+    private static List<string> PublicTypeNames(IEnumerable<string> lines) =>
+        lines.Select(l => PublicType.Match(l)).Where(m => m.Success)
+            .Select(m => m.Groups[1].Success ? m.Groups[1].Value : m.Groups[2].Value).ToList();
+
+    [Fact]
+    public void Every_source_file_holds_one_public_type_named_like_it()
+    {
+        var root = RepositoryRoot();
+        var found = FilesWithOtherPublicTypes(root);
+        Assert.True(found.Count == 0, "Files under src/ with public types not named like the file:\n  " + string.Join("\n  ", found));
+    }
+
+    [Fact]
+    public void The_public_type_check_reads_classes_records_enums_interfaces_and_delegates()
+    {
+        Assert.Equal(["Projection", "ProjectionState", "IOffsetStore", "RebuildHook", "JournalRow", "AggregateSpec", "AggregateSpec"],
+            PublicTypeNames([
+                "public sealed class Projection : IAsyncDisposable", "public enum ProjectionState", "public interface IOffsetStore",
+                "public delegate Task RebuildHook(DbTransaction transaction, CancellationToken cancellationToken);",
+                "public sealed record JournalRow(long Ordering, string PersistenceId);", "public static class AggregateSpec",
+                "public sealed class AggregateSpec<TState> where TState : notnull", "internal sealed class Hidden",
+                "    public sealed class Nested", "/// public class InProse",
+            ]));
+    }
+
     // The check itself must be able to fail.
 
     [Fact]

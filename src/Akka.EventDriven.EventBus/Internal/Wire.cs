@@ -6,9 +6,6 @@ using Akka.EventDriven.Serialization;
 
 namespace Akka.EventDriven.EventBus.Internal;
 
-/// <summary>Messages the bus sends between nodes; serialized by <see cref="BusSerializer"/>.</summary>
-public interface IBusWireMessage;
-
 /// <summary>A published message on the wire and in the journal: the payload is kept as its UTF-8 JSON, named by its
 /// stable type name, so routing never deserializes it and only registered types can ever be instantiated.</summary>
 internal sealed record BusEnvelope(

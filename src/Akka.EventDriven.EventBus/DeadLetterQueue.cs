@@ -2,37 +2,6 @@ using Akka.EventDriven.EventBus.Internal;
 
 namespace Akka.EventDriven.EventBus;
 
-/// <summary>Where a dead-lettered message came from (and where a replay sends it back to).</summary>
-public enum DeadLetterSource
-{
-    /// <summary>A fast-path topic subscription.</summary>
-    Topic,
-    /// <summary>A durable topic subscription.</summary>
-    Durable,
-    /// <summary>A queue.</summary>
-    Queue,
-}
-
-/// <summary>A message that failed for good, with why.</summary>
-/// <param name="Id">The dead letter's id in its queue (for replay).</param>
-/// <param name="Queue">The dead-letter queue.</param>
-/// <param name="MessageId">The original message id.</param>
-/// <param name="Source">What kind of subscription gave up on it.</param>
-/// <param name="OriginalTopic">The topic or queue it was published to.</param>
-/// <param name="Type">Its stable type name.</param>
-/// <param name="Json">The payload's JSON.</param>
-/// <param name="PublishedAt">When it was published.</param>
-/// <param name="CorrelationId">Its correlation id.</param>
-/// <param name="Headers">Its headers.</param>
-/// <param name="Reason">The last failure (exception type and message).</param>
-/// <param name="Attempts">Handler attempts made.</param>
-/// <param name="Subscriber">The subscription that gave up (topic/group).</param>
-/// <param name="DeadLetteredAt">When it was dead-lettered.</param>
-public sealed record DeadLetter(
-    long Id, string Queue, string MessageId, DeadLetterSource Source, string OriginalTopic, string Type, string Json,
-    DateTimeOffset PublishedAt, string? CorrelationId, IReadOnlyDictionary<string, string> Headers, string Reason,
-    int Attempts, string Subscriber, DateTimeOffset DeadLetteredAt);
-
 /// <summary>A dead-letter queue: list, count, replay or purge what failed. Stored in the event store's database
 /// (table <c>bus_dead_letters</c>), so it survives restarts.</summary>
 public sealed class DeadLetterQueue

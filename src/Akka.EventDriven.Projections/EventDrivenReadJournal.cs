@@ -74,10 +74,11 @@ public sealed class EventDrivenReadJournal : IReadJournal, IEventsByTagQuery, IC
     /// envelopes (with their metadata: correlation and causation ids, headers, the time the aggregate raised them),
     /// live or up to what was written when the query started. Rows are read <paramref name="batchSize"/> at a time
     /// (default: the configured batch-size), only as fast as downstream pulls; each materialization starts again
-    /// from <paramref name="afterOffset"/>.
+    /// from <paramref name="afterOffset"/>. <paramref name="includeTags"/> fills <see cref="ProjectionEnvelope.Tags"/>
+    /// (one more subquery per row; the Akka.Persistence.Query queries always do, for <c>EventEnvelope.Tags</c>).
     /// </summary>
     public Source<ProjectionEnvelope, NotUsed> Envelopes(string? tag, long afterOffset, bool live = true, TimeSpan? pollInterval = null,
-        int? batchSize = null)
+        int? batchSize = null, bool includeTags = false)
     {
         if (tag is not null) RequireTag(tag);
         ArgumentOutOfRangeException.ThrowIfNegative(afterOffset);
@@ -85,17 +86,17 @@ public sealed class EventDrivenReadJournal : IReadJournal, IEventsByTagQuery, IC
         if (pollInterval is { } p && p <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(pollInterval), "pollInterval must be positive.");
         var poll = pollInterval ?? _refresh;
         var size = batchSize ?? _batchSize;
-        return Source.From(() => ReadAsync(tag, afterOffset, live, poll, size, CancellationToken.None));
+        return Source.From(() => ReadAsync(tag, afterOffset, live, poll, size, includeTags, CancellationToken.None));
     }
 
     private Source<EventEnvelope, NotUsed> Query(string? tag, Offset offset, bool live) =>
-        Envelopes(tag, ToOrdering(offset), live).Select(e => new EventEnvelope(new Sequence(e.Offset), e.PersistenceId, e.SequenceNr,
+        Envelopes(tag, ToOrdering(offset), live, includeTags: true).Select(e => new EventEnvelope(new Sequence(e.Offset), e.PersistenceId, e.SequenceNr,
             e.Event, e.StoredAt.ToUnixTimeMilliseconds(), e.Tags as string[] ?? e.Tags.ToArray()));
 
-    private async IAsyncEnumerable<ProjectionEnvelope> ReadAsync(string? tag, long offset, bool live, TimeSpan poll, int batchSize,
+    private async IAsyncEnumerable<ProjectionEnvelope> ReadAsync(string? tag, long offset, bool live, TimeSpan poll, int batchSize, bool includeTags,
         [EnumeratorCancellation] CancellationToken ct)
     {
-        var reader = new JournalReader(_store, new JournalReadOptions(tag, IncludeTags: true, GapTimeout: _gap));
+        var reader = new JournalReader(_store, new JournalReadOptions(tag, includeTags, _gap));
         await reader.EnsureJournalTablesAsync(ct).ConfigureAwait(false);
         var target = live ? long.MaxValue : await reader.MaxOrderingAsync(ct).ConfigureAwait(false);
         while (!ct.IsCancellationRequested && offset < target)

@@ -55,6 +55,13 @@ public sealed class ReadJournalSpec
         var everything = await journal.CurrentAllEvents(Offset.NoOffset()).RunWith(Sink.Seq<EventEnvelope>(), node.System.Materializer());
         Assert.Equal(offsets, everything.Select(e => ((Sequence)e.Offset).Value));
 
+        // The envelope source pays for tags only when asked (the pipelines' EventSource does not).
+        var bare = await journal.Envelopes("Ledger", 0, live: false).RunWith(Sink.Seq<ProjectionEnvelope>(), system);
+        var tagged = await journal.Envelopes("Ledger", 0, live: false, includeTags: true).RunWith(Sink.Seq<ProjectionEnvelope>(), system);
+        Assert.Equal(offsets, bare.Select(e => e.Offset));
+        Assert.All(bare, e => Assert.Empty(e.Tags));
+        Assert.All(tagged, e => Assert.Contains("Ledger", e.Tags));
+
         Assert.Throws<ArgumentException>(() => journal.AllEvents(Offset.TimeBasedUuid(Guid.NewGuid())));
         Assert.Throws<ArgumentException>(() => journal.EventsByTag(" ", Offset.NoOffset()));
     }

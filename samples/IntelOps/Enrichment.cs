@@ -1,10 +1,7 @@
 using System.Collections.Concurrent;
 using Akka.Actor;
-using Akka.EventDriven.Hosting;
 using Akka.EventDriven.Sagas;
-using IntelOps.Domain;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
 namespace IntelOps;
 

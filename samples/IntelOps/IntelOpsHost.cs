@@ -1,7 +1,6 @@
 using Akka.EventDriven.Hosting;
 using Akka.Hosting;
 using IntelOps.Domain;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 

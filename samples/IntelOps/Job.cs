@@ -4,7 +4,6 @@ using Akka.EventDriven.EventSourcing;
 using Akka.EventDriven.Sagas;
 using IntelOps.Domain;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
 namespace IntelOps;
 

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Akka;
 using Akka.Actor;
-using Akka.EventDriven;
 using Akka.EventDriven.Cqrs;
 using Akka.EventDriven.EventBus;
 using Akka.EventDriven.Hosting;
@@ -18,7 +17,6 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace IntelOps;

@@ -1,12 +1,9 @@
 using System.Collections.Concurrent;
 using Akka.Actor;
-using Akka.EventDriven;
 using Akka.EventDriven.EventBus;
 using Akka.EventDriven.Serialization;
-using Akka.EventDriven.Hosting;
 using IntelOps.Domain;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 
 namespace IntelOps;
 

@@ -1,13 +1,9 @@
-using System.Collections.Concurrent;
 using Akka;
-using Akka.Actor;
 using Akka.EventDriven;
 using Akka.EventDriven.EventBus;
 using Akka.EventDriven.Kafka;
 using Akka.EventDriven.Serialization;
-using Akka.EventDriven.Projections;
 using Akka.EventDriven.Streaming;
-using Akka.Streams;
 using Akka.Streams.Dsl;
 using Confluent.Kafka;
 using IntelOps.Domain;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Akka.EventDriven.Diagnostics;
 using System.Collections.Concurrent;
 using Akka.EventDriven.EventSourcing;

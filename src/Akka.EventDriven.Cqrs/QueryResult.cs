@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.EventDriven.Storage;
 using Akka.EventDriven.Projections;

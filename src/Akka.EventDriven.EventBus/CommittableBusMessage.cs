@@ -1,4 +1,3 @@
-using Akka.Streams;
 using Akka.Streams.Dsl;
 
 namespace Akka.EventDriven.EventBus;

@@ -1,5 +1,3 @@
-using Akka.EventDriven.EventBus.Internal;
-
 namespace Akka.EventDriven.EventBus;
 
 /// <summary>A message that failed for good, with why.</summary>

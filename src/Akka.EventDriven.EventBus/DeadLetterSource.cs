@@ -1,5 +1,3 @@
-using Akka.EventDriven.EventBus.Internal;
-
 namespace Akka.EventDriven.EventBus;
 
 /// <summary>Where a dead-lettered message came from (and where a replay sends it back to).</summary>

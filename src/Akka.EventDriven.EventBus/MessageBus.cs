@@ -1,6 +1,5 @@
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
-using Akka.Configuration;
 using Akka.Event;
 using Akka.EventDriven.EventBus.Internal;
 using Akka.EventDriven.EventSourcing.Serialization;

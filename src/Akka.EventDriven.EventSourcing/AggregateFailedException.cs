@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Akka.EventDriven.Diagnostics;
 using Akka.Actor;
 using Akka.EventDriven.EventSourcing.Serialization;

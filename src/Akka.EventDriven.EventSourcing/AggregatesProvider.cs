@@ -1,7 +1,5 @@
-using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.Cluster.Sharding;
-using Akka.EventDriven.EventSourcing.Internal;
 using Akka.EventDriven.EventSourcing.Serialization;
 
 namespace Akka.EventDriven.EventSourcing;

@@ -1,6 +1,4 @@
-using System.Reflection;
 using System.Text;
-using Akka.EventDriven.Storage;
 using Akka.EventDriven.Serialization;
 
 namespace Akka.EventDriven.Hosting;

@@ -1,5 +1,4 @@
 using System.Reflection;
-using System.Text;
 using Akka.EventDriven.Storage;
 using Akka.EventDriven.Serialization;
 

@@ -1,7 +1,5 @@
-using System.Reflection;
 using System.Text;
 using Akka.EventDriven.Storage;
-using Akka.EventDriven.Serialization;
 
 namespace Akka.EventDriven.Hosting;
 

@@ -1,4 +1,3 @@
-using Akka.EventDriven.Cqrs;
 using Akka.EventDriven.EventSourcing;
 
 namespace Akka.EventDriven.Http;

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Reflection;
 using Akka.EventDriven.Storage;
-using Akka.EventDriven.Hosting;
 using Akka.EventDriven.Projections;
 using Akka.EventDriven.Sagas;
 using Akka.Hosting;

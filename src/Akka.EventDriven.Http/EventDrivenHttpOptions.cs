@@ -1,5 +1,4 @@
 using Akka.EventDriven.Cqrs;
-using Akka.EventDriven.EventSourcing;
 
 namespace Akka.EventDriven.Http;
 

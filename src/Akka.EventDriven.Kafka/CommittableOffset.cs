@@ -1,4 +1,3 @@
-using Akka.Streams.Dsl;
 using Confluent.Kafka;
 
 namespace Akka.EventDriven.Kafka;

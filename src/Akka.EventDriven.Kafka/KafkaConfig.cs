@@ -1,7 +1,5 @@
-using Akka.Actor;
 using Akka.Configuration;
 using Akka.Configuration.Hocon;
-using Confluent.Kafka;
 using Config = Akka.Configuration.Config;
 
 namespace Akka.EventDriven.Kafka;

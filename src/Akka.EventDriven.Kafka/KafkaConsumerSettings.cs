@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.Configuration;
 using Akka.Configuration.Hocon;
 using Confluent.Kafka;
 using Config = Akka.Configuration.Config;

@@ -1,4 +1,3 @@
-using System.Text;
 using Akka.Hosting;
 
 namespace Akka.EventDriven.Kafka;

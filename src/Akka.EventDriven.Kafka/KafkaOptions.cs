@@ -1,5 +1,4 @@
 using System.Text;
-using Akka.Hosting;
 
 namespace Akka.EventDriven.Kafka;
 

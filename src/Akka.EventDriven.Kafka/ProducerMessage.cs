@@ -1,4 +1,3 @@
-using Akka.Streams;
 using Akka.Streams.Dsl;
 using Akka.Streams.Stage;
 using Confluent.Kafka;

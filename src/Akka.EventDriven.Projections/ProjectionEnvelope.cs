@@ -1,5 +1,3 @@
-using System.Data.Common;
-
 namespace Akka.EventDriven.Projections;
 
 /// <summary>One event as a projection handler sees it.</summary>

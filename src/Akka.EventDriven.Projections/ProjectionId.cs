@@ -1,5 +1,3 @@
-using System.Data.Common;
-
 namespace Akka.EventDriven.Projections;
 
 /// <summary>Identifies a projection: its name and, for projections split by key, the key.</summary>

@@ -1,5 +1,3 @@
-using System.Data.Common;
-
 namespace Akka.EventDriven.Projections;
 
 /// <summary>Settings of a projection.</summary>

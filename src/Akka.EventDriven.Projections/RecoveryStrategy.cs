@@ -1,4 +1,3 @@
-using System.Data.Common;
 using Akka.Actor;
 using Akka.Event;
 using Akka.EventDriven.Storage;

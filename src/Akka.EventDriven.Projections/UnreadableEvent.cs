@@ -1,5 +1,3 @@
-using System.Data.Common;
-
 namespace Akka.EventDriven.Projections;
 
 /// <summary>An event a projection could not deserialize (its type is unknown to this node, say). It reaches no handler:

@@ -1,6 +1,4 @@
-using System.Text.Json;
 using Akka.Actor;
-using Akka.EventDriven.Serialization;
 using Akka.EventDriven.EventBus;
 
 namespace Akka.EventDriven.Sagas;

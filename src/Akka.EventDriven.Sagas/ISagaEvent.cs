@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Akka.Actor;
 using Akka.EventDriven.Serialization;
 using Akka.EventDriven.EventBus;

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Akka.EventDriven.Sagas;
 
 /// <summary>Builds a <see cref="SagaDefinition{TData}"/> (see <see cref="SagaDefinition.Define{TData}"/>).</summary>

@@ -1,4 +1,3 @@
-using Akka.Actor;
 using Akka.Configuration;
 
 namespace Akka.EventDriven.Sagas;

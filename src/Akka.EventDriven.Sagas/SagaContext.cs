@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Akka.EventDriven.Sagas;
 
 /// <summary>What a step's action or compensation sees: the saga's typed data and the identity of this attempt.</summary>

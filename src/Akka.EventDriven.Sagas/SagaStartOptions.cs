@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json;
 using Akka.Actor;
 using Akka.Cluster.Sharding;

@@ -1,5 +1,4 @@
 using System.Text.Json;
-using Akka.Actor;
 using Akka.EventDriven.Serialization;
 using Akka.EventDriven.EventBus;
 

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Akka.EventDriven.Sagas;
 
 /// <summary>Thrown by <see cref="ISagaDefinition.RunAsync"/> when an attempt exceeded the step's timeout.</summary>

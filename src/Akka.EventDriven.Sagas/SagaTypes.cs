@@ -1,7 +1,5 @@
-using System.Text.Json;
 using Akka.Actor;
 using Akka.EventDriven.Serialization;
-using Akka.EventDriven.EventBus;
 
 namespace Akka.EventDriven.Sagas;
 

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Akka.EventDriven.Sagas;
 
 /// <summary>What happens to a step whose attempt was cut off by its timeout or by the saga's deadline: the saga stops

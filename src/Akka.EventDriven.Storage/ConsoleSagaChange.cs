@@ -1,5 +1,3 @@
-using System.Data.Common;
-
 namespace Akka.EventDriven.Storage;
 
 /// <summary>A change to one saga's row of the console's saga table. A null <see cref="State"/>, <see cref="Step"/> or

@@ -1,5 +1,3 @@
-using System.Data.Common;
-
 namespace Akka.EventDriven.Storage;
 
 /// <summary>What one <see cref="JournalReader.ReadAsync"/> found.</summary>

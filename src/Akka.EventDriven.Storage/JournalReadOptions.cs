@@ -1,5 +1,3 @@
-using System.Data.Common;
-
 namespace Akka.EventDriven.Storage;
 
 /// <summary>What a <see cref="JournalReader"/> reads.</summary>

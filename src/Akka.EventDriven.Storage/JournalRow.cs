@@ -1,5 +1,3 @@
-using System.Data.Common;
-
 namespace Akka.EventDriven.Storage;
 
 /// <summary>One journal row as stored: the serialized event and where it sits.</summary>

@@ -1,9 +1,7 @@
-using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
 using Akka.Persistence;
-using Akka.Persistence.Journal;
 using Npgsql;
 using NpgsqlTypes;
 

@@ -1,5 +1,3 @@
-using System.Data.Common;
-
 namespace Akka.EventDriven.Storage;
 
 /// <summary>One event a projection gave up on, as <c>projection_dead_letters</c> keeps it.</summary>

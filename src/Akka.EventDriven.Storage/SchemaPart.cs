@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Data.Common;
 
 namespace Akka.EventDriven.Storage;

@@ -1,4 +1,3 @@
-using Akka.Configuration;
 using Akka.Persistence.Sql;
 using Npgsql;
 

@@ -1,5 +1,4 @@
 using Akka.Configuration;
-using Akka.Persistence.Sql;
 using Npgsql;
 
 namespace Akka.EventDriven.Storage;

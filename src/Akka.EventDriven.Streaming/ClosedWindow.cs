@@ -1,5 +1,3 @@
-using Akka.Streams.Dsl;
-
 namespace Akka.EventDriven.Streaming;
 
 /// <summary>A closed window of a pipeline as <see cref="PipelineRegistry"/> keeps it for operators' tools: its bounds,

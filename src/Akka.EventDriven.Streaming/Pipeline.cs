@@ -1,5 +1,4 @@
 using Akka.EventDriven.EventBus;
-using Akka.Streams;
 using Akka.Streams.Dsl;
 
 namespace Akka.EventDriven.Streaming;

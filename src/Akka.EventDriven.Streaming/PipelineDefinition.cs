@@ -1,4 +1,3 @@
-using Akka.EventDriven.EventBus;
 using Akka.Streams;
 using Akka.Streams.Dsl;
 

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Akka.Actor;
 
 namespace Akka.EventDriven.Streaming;

@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.Hosting;
 
 namespace Akka.EventDriven.Streaming;
 

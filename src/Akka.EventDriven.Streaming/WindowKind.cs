@@ -1,5 +1,3 @@
-using Akka.Streams.Dsl;
-
 namespace Akka.EventDriven.Streaming;
 
 /// <summary>The shape of a window.</summary>

@@ -1,5 +1,3 @@
-using Akka.Streams.Dsl;
-
 namespace Akka.EventDriven.Streaming;
 
 /// <summary>A closed window's result: its key, bounds [<see cref="Start"/>, <see cref="End"/>) and value.</summary>

@@ -1,5 +1,3 @@
-using Akka.Streams.Dsl;
-
 namespace Akka.EventDriven.Streaming;
 
 /// <summary>What a window is: its kind and its size, slide or gap. Create with <see cref="Tumbling"/>,

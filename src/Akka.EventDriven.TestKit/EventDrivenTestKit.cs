@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.EventDriven.EventSourcing;
 using Akka.EventDriven.Hosting;
 using Akka.EventDriven.Projections;
 using Akka.Hosting;

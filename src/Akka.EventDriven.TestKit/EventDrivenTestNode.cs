@@ -4,7 +4,6 @@ using Akka.Cluster;
 using Akka.EventDriven.EventBus;
 using Akka.EventDriven.EventSourcing;
 using Akka.EventDriven.EventSourcing.Serialization;
-using Akka.EventDriven.Storage;
 using Akka.EventDriven.Hosting;
 using Akka.EventDriven.Projections;
 using Akka.EventDriven.Serialization;

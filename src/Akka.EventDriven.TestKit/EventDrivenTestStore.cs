@@ -1,11 +1,9 @@
-using System.Reflection;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.EventDriven.EventBus;
 using Akka.EventDriven.EventSourcing;
 using Akka.EventDriven.EventSourcing.Serialization;
 using Akka.EventDriven.Storage;
-using Akka.EventDriven.Hosting;
 using Akka.EventDriven.Projections;
 using Akka.EventDriven.Serialization;
 using Akka.Hosting;

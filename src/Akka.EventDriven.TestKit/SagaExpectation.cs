@@ -1,4 +1,3 @@
-using Akka.Actor;
 using Akka.EventDriven.Sagas;
 
 namespace Akka.EventDriven.TestKit;

@@ -1,4 +1,3 @@
-using Akka.EventDriven;
 using Akka.EventDriven.Serialization;
 
 namespace Akka.EventDriven.Benchmarks;

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Akka.Actor;
 using Akka.EventDriven.Kafka;
 using Akka.EventDriven.Kafka.TestKit;

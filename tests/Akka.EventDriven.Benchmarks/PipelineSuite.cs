@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Akka.Actor;
 using Akka.EventDriven.Streaming;
 using Akka.Streams;

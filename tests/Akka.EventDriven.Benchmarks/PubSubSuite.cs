@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
-using Akka.Cluster.Tools.PublishSubscribe.Internal;
 using Akka.EventDriven.EventBus;
 using Akka.EventDriven.EventBus.Internal;
 using Akka.EventDriven.EventSourcing;

@@ -1,4 +1,3 @@
-using Akka.EventDriven.EventSourcing;
 using Akka.EventDriven.Storage;
 using Akka.EventDriven.EventSourcing.Tests;
 

@@ -2,7 +2,6 @@ using System.Collections.Concurrent;
 using System.Data.Common;
 using System.Net.Http.Json;
 using System.Text.Json;
-using Akka;
 using Akka.Actor;
 using Akka.EventDriven.EventBus;
 using Akka.EventDriven.EventSourcing.Tests;

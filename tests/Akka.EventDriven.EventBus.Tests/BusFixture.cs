@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using Akka.Cluster;
 using Akka.EventDriven.EventSourcing.Tests;
-using Akka.EventDriven.Hosting;
 using Akka.EventDriven.Serialization;
 
 namespace Akka.EventDriven.EventBus.Tests;

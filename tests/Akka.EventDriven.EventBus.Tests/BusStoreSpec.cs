@@ -1,8 +1,5 @@
-using System.Collections.Concurrent;
 using Akka.EventDriven.EventBus.Internal;
-using Akka.EventDriven.EventSourcing;
 using Akka.EventDriven.Storage;
-using Akka.EventDriven.EventSourcing.Tests;
 
 namespace Akka.EventDriven.EventBus.Tests;
 

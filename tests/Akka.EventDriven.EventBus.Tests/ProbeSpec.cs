@@ -1,6 +1,5 @@
 using Akka.Actor;
 using Akka.EventDriven.EventSourcing.Tests;
-using Akka.TestKit.Xunit2;
 
 namespace Akka.EventDriven.EventBus.Tests;
 

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Akka.EventDriven.Storage;
 using Akka.EventDriven.EventSourcing.Tests;
 
 namespace Akka.EventDriven.EventBus.Tests;

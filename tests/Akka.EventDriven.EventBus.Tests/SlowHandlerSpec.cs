@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Akka.EventDriven.EventBus.Internal;
 using Akka.EventDriven.EventSourcing;
 using Akka.EventDriven.Storage;
 using Akka.EventDriven.EventSourcing.Tests;

@@ -1,7 +1,5 @@
-using Akka.Actor;
 using Akka.EventDriven.Storage;
 using Akka.Configuration;
-using Akka.EventDriven.Serialization;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;
 using Npgsql;

@@ -1,5 +1,4 @@
 using Akka.EventDriven.Storage;
-using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Persistence;

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using Akka.Actor;
 using Akka.Cluster;
 using Akka.Cluster.Sharding;

@@ -1,4 +1,3 @@
-using Akka.Actor;
 using System.Data.Common;
 using Akka.Event;
 using Akka.EventDriven.Storage;

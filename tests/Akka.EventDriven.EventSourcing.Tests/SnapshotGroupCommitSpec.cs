@@ -1,4 +1,3 @@
-using Akka.Actor;
 using Akka.Persistence;
 using Akka.TestKit;
 using Akka.TestKit.Xunit2;

@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.Cluster;
 using Akka.Configuration;
 using Akka.Configuration.Hocon;
 using Akka.EventDriven.EventSourcing;

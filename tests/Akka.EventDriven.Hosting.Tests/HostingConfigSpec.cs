@@ -2,7 +2,6 @@ using Akka.Actor;
 using Akka.Configuration;
 using Akka.EventDriven.EventSourcing;
 using Akka.EventDriven.Storage;
-using Akka.EventDriven.Hosting;
 
 namespace Akka.EventDriven.Hosting.Tests;
 

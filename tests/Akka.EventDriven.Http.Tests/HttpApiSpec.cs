@@ -1,11 +1,8 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Text;
 using System.Text.Json;
 using Akka.EventDriven.EventBus;
-using Akka.EventDriven.Storage;
 using Akka.EventDriven.EventSourcing.Tests;
-using Npgsql;
 
 namespace Akka.EventDriven.Http.Tests;
 

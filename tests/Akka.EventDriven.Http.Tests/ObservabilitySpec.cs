@@ -5,7 +5,6 @@ using Akka.EventDriven.EventBus;
 using Akka.EventDriven.EventSourcing;
 using Akka.EventDriven.EventSourcing.Tests;
 using Akka.EventDriven.Projections;
-using Akka.EventDriven.Sagas;
 using Akka.EventDriven.Streaming;
 using Akka.Streams.Dsl;
 

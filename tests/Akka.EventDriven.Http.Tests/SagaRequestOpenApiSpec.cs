@@ -5,7 +5,6 @@ using Akka.DependencyInjection;
 using Akka.EventDriven.EventSourcing.Tests;
 using Akka.EventDriven.Sagas;
 using Microsoft.AspNetCore.Http;
-using Microsoft.AspNetCore.Http.Metadata;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Akka.EventDriven.EventBus;

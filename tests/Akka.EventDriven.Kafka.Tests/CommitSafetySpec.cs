@@ -1,4 +1,3 @@
-using Akka.EventDriven.Kafka;
 using Akka.EventDriven.Streaming;
 using Akka.Streams;
 using Akka.Streams.Dsl;

@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using Akka.Actor;
-using Akka.EventDriven.Kafka;
 using Akka.EventDriven.Streaming;
 using Akka.Hosting;
 using Akka.Streams.Dsl;

@@ -1,4 +1,3 @@
-using Akka.EventDriven.Kafka;
 using Akka.EventDriven.Kafka.TestKit;
 using Akka.Streams;
 using Akka.Streams.Dsl;

@@ -2,7 +2,6 @@ using System.Data.Common;
 using Akka.EventDriven.EventSourcing;
 using Akka.EventDriven.Storage;
 using Akka.EventDriven.EventSourcing.Tests;
-using Microsoft.Data.Sqlite;
 using Npgsql;
 
 namespace Akka.EventDriven.Projections.Tests;

@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
-using Akka.Cluster;
 using Akka.EventDriven.Storage;
 using Akka.EventDriven.EventSourcing.Tests;
-using Akka.EventDriven.Hosting;
 using Npgsql;
 
 namespace Akka.EventDriven.Projections.Tests;

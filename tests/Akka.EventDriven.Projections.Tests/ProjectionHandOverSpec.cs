@@ -1,5 +1,4 @@
 using Akka.EventDriven.EventSourcing.Tests;
-using Akka.EventDriven.Hosting;
 
 namespace Akka.EventDriven.Projections.Tests;
 

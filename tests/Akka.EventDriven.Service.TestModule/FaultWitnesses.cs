@@ -1,6 +1,5 @@
 using System.Data.Common;
 using Akka.EventDriven.EventBus;
-using Akka.EventDriven.Hosting;
 using Akka.EventDriven.Projections;
 using Akka.Hosting;
 

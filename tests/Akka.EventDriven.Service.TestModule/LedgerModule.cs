@@ -1,4 +1,3 @@
-using Akka.EventDriven;
 using Akka.EventDriven.Hosting;
 using Akka.EventDriven.Http;
 using Akka.EventDriven.Serialization;

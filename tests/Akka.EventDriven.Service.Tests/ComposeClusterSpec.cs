@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Akka.EventDriven.Kafka.TestKit;
-using Npgsql;
 using YamlDotNet.Core;
 using YamlDotNet.Serialization;
 

@@ -1,5 +1,3 @@
-using System.Text.Json;
-
 namespace Akka.EventDriven.Service.Tests;
 
 /// <summary>Three service processes on 127.0.0.1, configured only by environment variables, on the PostgreSQL of

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using Akka.EventDriven.EventSourcing.Tests;
-using Akka.EventDriven.Streaming;
 using Akka.EventDriven.TestKit;
 using Akka.Streams;
 using Akka.Streams.Dsl;

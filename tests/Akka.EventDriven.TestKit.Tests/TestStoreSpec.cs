@@ -1,4 +1,3 @@
-using Akka.EventDriven.EventSourcing.Tests;
 using Akka.EventDriven.Storage;
 using Npgsql;
 

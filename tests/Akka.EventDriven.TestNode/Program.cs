@@ -3,7 +3,6 @@ using Akka.EventDriven;
 using Akka.EventDriven.EventSourcing;
 using Akka.EventDriven.Storage;
 using Akka.EventDriven.Hosting;
-using Akka.EventDriven.Serialization;
 using Akka.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

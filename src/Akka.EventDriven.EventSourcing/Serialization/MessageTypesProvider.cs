@@ -1,5 +1,4 @@
 using Akka.Actor;
-using Akka.Actor.Setup;
 using Akka.EventDriven.Serialization;
 
 namespace Akka.EventDriven.EventSourcing.Serialization;

@@ -1,4 +1,3 @@
-using Akka.Actor;
 using Akka.Actor.Setup;
 using Akka.EventDriven.Serialization;
 

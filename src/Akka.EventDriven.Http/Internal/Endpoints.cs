@@ -2,12 +2,10 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
 using Akka.Actor;
-using Akka.Cluster;
 using Akka.Cluster.Sharding;
 using Akka.EventDriven.Cqrs;
 using Akka.EventDriven.EventBus;
 using Akka.EventDriven.EventSourcing;
-using Akka.EventDriven.Serialization;
 using Akka.EventDriven.Streaming;
 using Microsoft.AspNetCore.Http;
 

@@ -2,7 +2,6 @@ using System.Text.Json;
 using Akka.Actor;
 using Akka.EventDriven.EventBus;
 using Akka.EventDriven.Sagas;
-using Akka.EventDriven.Serialization;
 using Microsoft.AspNetCore.Http;
 
 namespace Akka.EventDriven.Http.Internal;

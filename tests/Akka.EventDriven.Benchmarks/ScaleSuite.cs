@@ -1,3 +1,4 @@
+using Akka.Actor;
 using Akka.EventDriven.EventSourcing;
 
 namespace Akka.EventDriven.Benchmarks;
@@ -47,6 +48,17 @@ public static class ScaleSuite
             details["heap_per_active_aggregate_bytes"] = Math.Round((after - before) / (double)heapIds, 0);
             details["heap_aggregates"] = heapIds;
             Log($"heap: {(after - before) / 1024 / 1024} MB for {heapIds:N0} more active aggregates, {(after - before) / heapIds} B each");
+            // Diagnosis knob: hold the aggregates for a heap dump (dotnet-gcdump collect -p <pid>).
+            if (int.TryParse(Environment.GetEnvironmentVariable("BENCH_SCALE_HOLD_SECONDS"), out var hold) && hold > 0)
+            {
+                Log($"holding {heapIds:N0} active aggregates for {hold} s in process {Environment.ProcessId}");
+                await Task.Delay(TimeSpan.FromSeconds(hold));
+            }
+
+            // The floor under that figure, on the same node and journal: plain persistent actors, one event each.
+            var bare = await BareHeapPerActorAsync(platform.System, $"{ctx.RunId}-bare", heapIds);
+            details["heap_per_bare_persistent_actor_bytes"] = Math.Round(bare, 0);
+            Log($"heap: {bare:0} B per plain Akka.Persistence actor with one event (the framework's floor)");
 
             var round = 0;
             var cold = new List<double>();
@@ -66,7 +78,7 @@ public static class ScaleSuite
 
             var recovery = await RecoveryAsync(ctx, platform, details);
             var figures = new Dictionary<string, object?>();
-            foreach (var key in new[] { "cold_loads_per_s_many_ids", "heap_per_active_aggregate_bytes", "recovery_10k_events_ms_without_snapshots", "recovery_10k_events_ms_with_snapshots" })
+            foreach (var key in new[] { "cold_loads_per_s_many_ids", "heap_per_active_aggregate_bytes", "heap_per_bare_persistent_actor_bytes", "recovery_10k_events_ms_without_snapshots", "recovery_10k_events_ms_with_snapshots" })
                 figures[key] = details[key];
             return new SuiteResult([comparison, .. recovery], details) { Figures = figures };
         }
@@ -136,6 +148,28 @@ public static class ScaleSuite
         var took = clock.Elapsed;
         if (state.Version < 10_000) throw new InvalidOperationException($"{id} recovered at version {state.Version}");
         return took;
+    }
+
+    /// <summary>Heap per <see cref="BarePersistentActor"/> after <paramref name="count"/> of them each persisted one
+    /// event (full GC before and after); they are stopped afterwards.</summary>
+    private static async Task<double> BareHeapPerActorAsync(ActorSystem system, string prefix, int count)
+    {
+        var actors = new IActorRef[count];
+        var before = HeapAfterFullGc();
+        var next = -1;
+        await Task.WhenAll(Enumerable.Range(0, InFlight).Select(async _ =>
+        {
+            int n;
+            while ((n = Interlocked.Increment(ref next)) < count)
+            {
+                actors[n] = system.ActorOf(Props.Create(() => new BarePersistentActor($"{prefix}-{n}")), $"{prefix}-{n}");
+                var deposits = await actors[n].Ask<long>(new Deposit(1), TimeSpan.FromSeconds(60));
+                if (deposits != 1) throw new InvalidOperationException($"{prefix}-{n}: {deposits} deposits");
+            }
+        }));
+        var after = HeapAfterFullGc();
+        foreach (var a in actors) a.Tell(PoisonPill.Instance);
+        return (after - before) / (double)count;
     }
 
     private static long HeapAfterFullGc()

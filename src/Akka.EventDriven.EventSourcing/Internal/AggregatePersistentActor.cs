@@ -33,7 +33,6 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor, IWithTi
     private readonly AggregateSettings _settings;
     private readonly MessageTypeRegistry _registry;
     private readonly ImmutableHashSet<string> _baseTags;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
     private readonly List<(AggregateCommand Command, IActorRef Sender, long N)> _buffer = [];
 
     private object _state;
@@ -187,7 +186,7 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor, IWithTi
             case SaveSnapshotFailure failed:
                 // The next write that crosses a multiple of snapshot-every takes a new one; retention only counts
                 // snapshots that were confirmed, so nothing is deleted on the strength of a failed save.
-                _log.Warning(failed.Cause, "Snapshot of {0} at {1} failed", PersistenceId, failed.Metadata.SequenceNr);
+                Log.Warning(failed.Cause, "Snapshot of {0} at {1} failed", PersistenceId, failed.Metadata.SequenceNr);
                 break;
             case DeleteSnapshotsSuccess ds:
                 _snapshotsDeleteInFlight = false;
@@ -292,7 +291,7 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor, IWithTi
         catch (Exception ex)
         {
             // A throwing handler is a bug, not a business rejection: the caller gets a failure, nothing is stored.
-            _log.Error(ex, "Command {0} failed in aggregate {1}", command.Command.GetType().Name, PersistenceId);
+            Log.Error(ex, "Command {0} failed in aggregate {1}", command.Command.GetType().Name, PersistenceId);
             return new CommandFailed(_id,
                 $"Command '{command.Command.GetType().Name}' threw {ex.GetType().Name}: {ex.Message}");
         }
@@ -342,7 +341,7 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor, IWithTi
         if (_lastN > _reportedN) Context.Parent.Tell(new AggregateShardEntity.Answered(_reportedN = _lastN));
         if (RetentionPending && _retentionFailures < RetentionAttemptsBeforeStop) return; // stops when it is done
         if (RetentionPending)
-            _log.Warning("Retention of {0} is still incomplete after {1} failed attempts; the entity stops anyway and " +
+            Log.Warning("Retention of {0} is still incomplete after {1} failed attempts; the entity stops anyway and " +
                          "its next snapshot asks again", PersistenceId, _retentionFailures);
         Context.Stop(Self);
     }
@@ -533,7 +532,7 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor, IWithTi
         _retentionFailures++;
         // 200 ms, 400 ms, ... capped at 30 s: a store that is down is not hammered, one that is back is used soon.
         var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 200 * Math.Pow(2, Math.Min(_retentionFailures - 1, 10))));
-        _log.Warning(cause, "Retention of {0}: {1} failed (attempt {2}); retrying in {3} ms", PersistenceId, what,
+        Log.Warning(cause, "Retention of {0}: {1} failed (attempt {2}); retrying in {3} ms", PersistenceId, what,
             _retentionFailures, (long)delay.TotalMilliseconds);
         if (!_retentionRetryScheduled)
         {

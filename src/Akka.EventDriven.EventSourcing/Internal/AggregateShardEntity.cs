@@ -60,7 +60,9 @@ internal sealed class AggregateShardEntity : UntypedActor, IWithTimers
     // a message the fresh child also drops fails instead of looping.
     private readonly Queue<(long N, object Message, IActorRef Sender, bool Resent)> _unanswered = new();
     private long _lastNumber;
-    private readonly ILoggingAdapter _log = Context.GetLogger();
+    private ILoggingAdapter? _log;
+    // Created on first use: most aggregates never log, and an adapter per entity costs heap for every active id.
+    private ILoggingAdapter Log => _log ??= Context.GetLogger();
     private IActorRef? _child;
     private bool _ready;
     private string? _failure;
@@ -102,7 +104,7 @@ internal sealed class AggregateShardEntity : UntypedActor, IWithTimers
                 _recoveryFailures = 0;
                 var took = Stopwatch.GetElapsedTime(_childStarted);
                 if (took > SlowRecovery)
-                    _log.Warning("Recovery of {0} took {1} ms; {2} command(s) waited for it", _aggregateId,
+                    Log.Warning("Recovery of {0} took {1} ms; {2} command(s) waited for it", _aggregateId,
                         (int)took.TotalMilliseconds, _pending.Count);
                 foreach (var (m, s, resent) in _pending) ForwardToChild(m, s, resent);
                 _pending.Clear();
@@ -118,7 +120,7 @@ internal sealed class AggregateShardEntity : UntypedActor, IWithTimers
                 else if (_pending.Count > 0 && !_stopping && !f.StoreDown && _recoveryFailures < RecoveryBackoff.Length)
                 {
                     var wait = RecoveryBackoff[_recoveryFailures++];
-                    _log.Warning("{0}; {1} command(s) wait, recovery attempt {2} in {3} ms", f.Reason, _pending.Count,
+                    Log.Warning("{0}; {1} command(s) wait, recovery attempt {2} in {3} ms", f.Reason, _pending.Count,
                         _recoveryFailures + 1, (int)wait.TotalMilliseconds);
                     _retryScheduled = true;
                     Timers.StartSingleTimer("retry-recovery", RetryRecovery.Instance, wait);

@@ -151,10 +151,14 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor, IWithTi
     /// <summary>Tells the parent up to which number every command has been answered (see AggregateShardEntity).</summary>
     private void ReportAnswered()
     {
+        var idle = _inFlight is null && _buffer.Count == 0;
         var answered = _inFlight is not null ? _inFlightFirstN - 1 : _buffer.Count > 0 ? _buffer[0].N - 1 : _lastN;
-        // Reported every 64 messages (not per command, which would cost a message on the hot path); after a failure
-        // the parent may then also fail a few callers that were already answered, which their asks ignore.
-        if (answered - _reportedN < 64) return;
+        // While busy, reported every 64 messages (not per command, which would cost a message on the hot path); after a
+        // failure the parent may then also fail a few callers that were already answered, which their asks ignore. And
+        // whenever the actor falls idle with answers unreported: the parent holds every message it forwarded (with its
+        // sender, and so the caller's pending task) until reported, so an aggregate at rest would otherwise keep its
+        // last commands alive until it passivates.
+        if (answered <= _reportedN || (!idle && answered - _reportedN < 64)) return;
         _reportedN = answered;
         Context.Parent.Tell(new AggregateShardEntity.Answered(answered));
     }

@@ -108,6 +108,7 @@ internal sealed class AggregateShardEntity : UntypedActor, IWithTimers
                         (int)took.TotalMilliseconds, _pending.Count);
                 foreach (var (m, s, resent) in _pending) ForwardToChild(m, s, resent);
                 _pending.Clear();
+                _pending.Capacity = 0; // used again only while a new child recovers; no array kept for the entity's life
                 if (_stopping) _child!.Tell(Stop.Instance);
                 break;
             case Stop:
@@ -138,6 +139,8 @@ internal sealed class AggregateShardEntity : UntypedActor, IWithTimers
                 break;
             case Answered a when Equals(Sender, _child):
                 while (_unanswered.Count > 0 && _unanswered.Peek().N <= a.N) _unanswered.Dequeue();
+                // A burst grew the queue; at rest, give its array back (every active aggregate has one).
+                if (_unanswered.Count == 0 && _unanswered.EnsureCapacity(0) > 8) _unanswered.TrimExcess();
                 break;
             case Terminated t when Equals(t.ActorRef, _child):
                 _child = null;

@@ -48,11 +48,12 @@ public static class ScaleSuite
             details["heap_per_active_aggregate_bytes"] = Math.Round((after - before) / (double)heapIds, 0);
             details["heap_aggregates"] = heapIds;
             Log($"heap: {(after - before) / 1024 / 1024} MB for {heapIds:N0} more active aggregates, {(after - before) / heapIds} B each");
-            // Diagnosis knob: hold the aggregates for a heap dump (dotnet-gcdump collect -p <pid>).
-            if (int.TryParse(Environment.GetEnvironmentVariable("BENCH_SCALE_HOLD_SECONDS"), out var hold) && hold > 0)
+            // Diagnosis knob: BENCH_SCALE_HOLD=1 holds the aggregates for a heap dump (dotnet-gcdump collect -p <pid>)
+            // until a line (or the end) arrives on standard input.
+            if (Environment.GetEnvironmentVariable("BENCH_SCALE_HOLD") == "1")
             {
-                Log($"holding {heapIds:N0} active aggregates for {hold} s in process {Environment.ProcessId}");
-                await Task.Delay(TimeSpan.FromSeconds(hold));
+                Log($"holding {heapIds:N0} active aggregates in process {Environment.ProcessId}; press Enter to go on");
+                await Console.In.ReadLineAsync();
             }
 
             // The floor under that figure, on the same node and journal: plain persistent actors, one event each.

@@ -48,13 +48,17 @@ public sealed class RawHttpClient : IDisposable
 
         int headerEnd;
         while ((headerEnd = IndexOf("\r\n\r\n"u8, _start)) < 0) await FillAsync();
-        var head = Encoding.ASCII.GetString(_buffer, _start, headerEnd - _start);
+        // Parsed in place from the bytes, as a load generator does: no string per answer.
+        var head = _buffer.AsSpan(_start, headerEnd - _start);
+        if (head.Length < 12 || !head.StartsWith("HTTP/1."u8) || !TryDigits(head.Slice(9, 3), out var status))
+            throw new InvalidOperationException($"Not an HTTP answer: {Encoding.ASCII.GetString(head)}");
+        var length = Header(head, "content-length"u8, out var value) && TryDigits(value, out var n) ? n : -1;
+        var chunked = length < 0 && Header(head, "transfer-encoding"u8, out value)
+            && value.IndexOf("chunked"u8) >= 0;
         _start = headerEnd + 4;
-        if (head.Length < 12 || !int.TryParse(head.AsSpan(9, 3), out var status))
-            throw new InvalidOperationException($"Not an HTTP answer: {head}");
 
-        if (Header(head, "content-length") is { } length) await SkipAsync(int.Parse(length));
-        else if (Header(head, "transfer-encoding") is { } te && te.Contains("chunked", StringComparison.OrdinalIgnoreCase))
+        if (length >= 0) await SkipAsync(length);
+        else if (chunked)
         {
             while (true)
             {
@@ -69,15 +73,37 @@ public sealed class RawHttpClient : IDisposable
         return status;
     }
 
-    private static string? Header(string head, string name)
+    private static bool TryDigits(ReadOnlySpan<byte> digits, out int value)
     {
-        foreach (var line in head.Split("\r\n"))
+        value = 0;
+        if (digits.IsEmpty) return false;
+        foreach (var b in digits)
         {
-            var colon = line.IndexOf(':');
-            if (colon > 0 && line.AsSpan(0, colon).Trim().Equals(name, StringComparison.OrdinalIgnoreCase))
-                return line[(colon + 1)..].Trim();
+            if (b is < (byte)'0' or > (byte)'9') return false;
+            value = value * 10 + (b - '0');
         }
-        return null;
+        return true;
+    }
+
+    /// <summary>The trimmed value of the header <paramref name="lowerName"/> (given in lower case), compared
+    /// case-insensitively, or false.</summary>
+    private static bool Header(ReadOnlySpan<byte> head, ReadOnlySpan<byte> lowerName, out ReadOnlySpan<byte> value)
+    {
+        while (!head.IsEmpty)
+        {
+            var end = head.IndexOf("\r\n"u8);
+            var line = end < 0 ? head : head[..end];
+            head = end < 0 ? default : head[(end + 2)..];
+            var colon = line.IndexOf((byte)':');
+            if (colon != lowerName.Length) continue;
+            var match = true;
+            for (var i = 0; i < colon && match; i++) match = (line[i] | 0x20) == lowerName[i];
+            if (!match) continue;
+            value = line[(colon + 1)..].Trim((byte)' ');
+            return true;
+        }
+        value = default;
+        return false;
     }
 
     private async Task SkipAsync(int count)

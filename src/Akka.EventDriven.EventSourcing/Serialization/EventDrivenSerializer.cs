@@ -50,8 +50,39 @@ public sealed class EventDrivenSerializer : SerializerWithStringManifest
     /// <inheritdoc />
     public override byte[] ToBinary(object obj)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer))
+        // One buffer and writer per thread, reset for each call: every stored event passes through here, and a fresh
+        // 256-byte buffer grown twice for an event with its trace and command ids was most of what a write allocated.
+        // Taken out of the slot while in use, so that a nested call on the same thread gets its own.
+        var buffer = t_buffer ?? new ArrayBufferWriter<byte>(1024);
+        var w = t_writer ?? new Utf8JsonWriter(buffer);
+        t_buffer = null;
+        t_writer = null;
+        try
+        {
+            buffer.ResetWrittenCount();
+            w.Reset(buffer);
+            Write(w, obj);
+            w.Flush();
+            return buffer.WrittenSpan.ToArray();
+        }
+        finally
+        {
+            if (buffer.Capacity <= MaxKeptBuffer)
+            {
+                t_buffer = buffer;
+                t_writer = w;
+            }
+        }
+    }
+
+    /// <summary>A buffer grown past this (a large snapshot) is not kept for the thread's next call.</summary>
+    private const int MaxKeptBuffer = 64 * 1024;
+
+    [ThreadStatic] private static ArrayBufferWriter<byte>? t_buffer;
+    [ThreadStatic] private static Utf8JsonWriter? t_writer;
+
+    private void Write(Utf8JsonWriter w, object obj)
+    {
         {
             w.WriteStartObject();
             switch (obj)
@@ -133,7 +164,6 @@ public sealed class EventDrivenSerializer : SerializerWithStringManifest
             }
             w.WriteEndObject();
         }
-        return buffer.WrittenSpan.ToArray();
     }
 
     /// <inheritdoc />

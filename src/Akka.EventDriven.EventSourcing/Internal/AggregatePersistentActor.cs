@@ -90,7 +90,7 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor, IWithTi
     }
 
     public static Props Props(string id, IAggregate aggregate, AggregateSettings settings) =>
-        Actor.Props.Create(typeof(AggregatePersistentActor), id, aggregate, settings);
+        Actor.Props.Create(typeof(AggregatePersistentActor), id, aggregate, settings).WithMailbox(CompactMailbox.Path);
 
     public override string PersistenceId { get; }
 

@@ -84,7 +84,8 @@ internal sealed class AggregateShardEntity : UntypedActor, IWithTimers
     public static Props Props(string aggregateId, IAggregate aggregate, AggregateSettings settings) =>
         // Props.Create(Type, args) instead of an expression: no expression compilation for every entity started.
         Actor.Props.Create(typeof(AggregateShardEntity), aggregateId,
-            new Func<Props>(() => AggregatePersistentActor.Props(aggregateId, aggregate, settings)), settings.MaxPendingCommands);
+            new Func<Props>(() => AggregatePersistentActor.Props(aggregateId, aggregate, settings)), settings.MaxPendingCommands)
+            .WithMailbox(CompactMailbox.Path);
 
     protected override void PreStart() => StartChild();
 

@@ -17,7 +17,7 @@ namespace Akka.EventDriven.EventSourcing.Internal;
 /// accepted command's events; commands that arrive while a write is in flight are group-committed in the next
 /// single atomic write, and each caller is answered only after that write is durable.
 /// </summary>
-internal sealed class AggregatePersistentActor : UntypedPersistentActor, IWithTimers
+internal sealed class AggregatePersistentActor : UntypedPersistentActor
 {
     private sealed record BatchWritten;
     private static readonly BatchWritten Written = new();
@@ -75,8 +75,8 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor, IWithTi
     private long _replaySeq;
     private long _replayAt;
 
-    /// <inheritdoc />
-    public ITimerScheduler Timers { get; set; } = null!;
+    // Not IWithTimers: that gives every aggregate a timer scheduler and its dictionary for a retry that almost never runs.
+    private ICancelable? _retentionRetry;
 
     public AggregatePersistentActor(string id, IAggregate aggregate, AggregateSettings settings)
     {
@@ -90,7 +90,7 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor, IWithTi
     }
 
     public static Props Props(string id, IAggregate aggregate, AggregateSettings settings) =>
-        Actor.Props.Create(typeof(AggregatePersistentActor), id, aggregate, settings).WithMailbox(CompactMailbox.Path);
+        new(AggregateShardEntity.CompactDeploy, typeof(AggregatePersistentActor), [id, aggregate, settings]);
 
     public override string PersistenceId { get; }
 
@@ -213,7 +213,9 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor, IWithTi
                 RetentionFailed(dm.Cause, $"deleting its events up to {dm.ToSequenceNr}");
                 break;
             case RetryRetention:
+                if (!_retentionRetryScheduled) break;
                 _retentionRetryScheduled = false;
+                _retentionRetry = null;
                 PumpRetention();
                 break;
             default:
@@ -334,6 +336,7 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor, IWithTi
         }
         _inFlightState = null;
         if (_buffer.Count > 0) Flush();
+        else _buffer.Capacity = 0; // nothing arrived during the write: the aggregate is at rest, and keeps no array
         ReportAnswered();
         StopIfIdle();
     }
@@ -348,6 +351,12 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor, IWithTi
             Log.Warning("Retention of {0} is still incomplete after {1} failed attempts; the entity stops anyway and " +
                          "its next snapshot asks again", PersistenceId, _retentionFailures);
         Context.Stop(Self);
+    }
+
+    protected override void PostStop()
+    {
+        _retentionRetry?.Cancel();
+        base.PostStop();
     }
 
     private bool RetentionPending =>
@@ -541,7 +550,7 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor, IWithTi
         if (!_retentionRetryScheduled)
         {
             _retentionRetryScheduled = true;
-            Timers.StartSingleTimer(nameof(RetryRetention), RetryRetentionNow, delay);
+            _retentionRetry = Context.System.Scheduler.ScheduleTellOnceCancelable(delay, Self, RetryRetentionNow, Self);
         }
         StopIfIdle();
     }

@@ -9,10 +9,8 @@ namespace Akka.EventDriven.EventSourcing.Internal;
 /// It holds commands while the child recovers so that a recovery failure (an unknown event type, say) is answered
 /// to every caller with the reason instead of a timeout, and it starts a fresh child after a storage failure.
 /// </summary>
-internal sealed class AggregateShardEntity : UntypedActor, IWithTimers
+internal sealed class AggregateShardEntity : UntypedActor
 {
-    public ITimerScheduler Timers { get; set; } = null!;
-
     internal sealed record ChildReady;
 
     /// <summary>Recovery failed. <paramref name="Permanent"/> (an unknown event type, an unreadable payload): every
@@ -51,7 +49,10 @@ internal sealed class AggregateShardEntity : UntypedActor, IWithTimers
     }
 
     private readonly string _aggregateId;
-    private readonly Func<Props> _childProps;
+    // The child's props come from the aggregate and its settings; a factory is given only by tests.
+    private readonly IAggregate? _aggregate;
+    private readonly AggregateSettings? _settings;
+    private readonly Func<Props>? _childProps;
     private readonly int _maxPending;
     private readonly List<(object Message, IActorRef Sender, bool Resent)> _pending = [];
     // Forwarded to the current child and not yet known to be answered. If the child stops (Akka stops a persistent
@@ -69,6 +70,8 @@ internal sealed class AggregateShardEntity : UntypedActor, IWithTimers
     private bool _stopping;
     private int _recoveryFailures;
     private bool _retryScheduled;
+    // Not IWithTimers: that gives every entity a timer scheduler and its dictionary for a retry that almost never runs.
+    private ICancelable? _retry;
     private long _childStarted;
 
     /// <summary>A recovery slower than this is logged (with how many commands waited for it).</summary>
@@ -81,11 +84,20 @@ internal sealed class AggregateShardEntity : UntypedActor, IWithTimers
         _maxPending = maxPending;
     }
 
+    public AggregateShardEntity(string aggregateId, IAggregate aggregate, AggregateSettings settings)
+    {
+        _aggregateId = aggregateId;
+        _aggregate = aggregate;
+        _settings = settings;
+        _maxPending = settings.MaxPendingCommands;
+    }
+
+    /// <summary>Every aggregate's actors run on the compact mailbox; one Deploy shared by all of them.</summary>
+    internal static readonly Deploy CompactDeploy = Deploy.None.WithMailbox(CompactMailbox.Path);
+
     public static Props Props(string aggregateId, IAggregate aggregate, AggregateSettings settings) =>
-        // Props.Create(Type, args) instead of an expression: no expression compilation for every entity started.
-        Actor.Props.Create(typeof(AggregateShardEntity), aggregateId,
-            new Func<Props>(() => AggregatePersistentActor.Props(aggregateId, aggregate, settings)), settings.MaxPendingCommands)
-            .WithMailbox(CompactMailbox.Path);
+        // An args array instead of an expression: no expression compilation for every entity started.
+        new(CompactDeploy, typeof(AggregateShardEntity), [aggregateId, aggregate, settings]);
 
     protected override void PreStart() => StartChild();
 
@@ -93,7 +105,8 @@ internal sealed class AggregateShardEntity : UntypedActor, IWithTimers
     {
         _ready = false;
         _childStarted = Stopwatch.GetTimestamp();
-        _child = Context.Watch(Context.ActorOf(_childProps(), "state"));
+        var props = _childProps?.Invoke() ?? AggregatePersistentActor.Props(_aggregateId, _aggregate!, _settings!);
+        _child = Context.Watch(Context.ActorOf(props, "state"));
     }
 
     protected override void OnReceive(object message)
@@ -125,7 +138,7 @@ internal sealed class AggregateShardEntity : UntypedActor, IWithTimers
                     Log.Warning("{0}; {1} command(s) wait, recovery attempt {2} in {3} ms", f.Reason, _pending.Count,
                         _recoveryFailures + 1, (int)wait.TotalMilliseconds);
                     _retryScheduled = true;
-                    Timers.StartSingleTimer("retry-recovery", RetryRecovery.Instance, wait);
+                    _retry = Context.System.Scheduler.ScheduleTellOnceCancelable(wait, Self, RetryRecovery.Instance, Self);
                     break;
                 }
                 _recoveryFailures = 0;
@@ -133,15 +146,18 @@ internal sealed class AggregateShardEntity : UntypedActor, IWithTimers
                 _pending.Clear();
                 break;
             case RetryRecovery:
+                if (!_retryScheduled) break; // a retry cancelled after it was sent
                 _retryScheduled = false;
+                _retry = null;
                 // The failed child may not have stopped yet: then its Terminated starts the next one.
                 if (_child is null && !_stopping && _failure is null && _pending.Count > 0) StartChild();
                 else if (_child is null && _pending.Count == 0) _recoveryFailures = 0;
                 break;
             case Answered a when Equals(Sender, _child):
                 while (_unanswered.Count > 0 && _unanswered.Peek().N <= a.N) _unanswered.Dequeue();
-                // A burst grew the queue; at rest, give its array back (every active aggregate has one).
-                if (_unanswered.Count == 0 && _unanswered.EnsureCapacity(0) > 8) _unanswered.TrimExcess();
+                // At rest, give the array back: every active aggregate would keep one. Under load the queue is rarely
+                // empty when a report arrives, so this does not reallocate per command.
+                if (_unanswered.Count == 0) _unanswered.TrimExcess();
                 break;
             case Terminated t when Equals(t.ActorRef, _child):
                 _child = null;
@@ -186,6 +202,7 @@ internal sealed class AggregateShardEntity : UntypedActor, IWithTimers
 
     protected override void PostStop()
     {
+        _retry?.Cancel();
         foreach (var (_, s, _) in _pending) s.Tell(new CommandFailed(_aggregateId, "The aggregate entity stopped before handling the command."));
         foreach (var (_, _, s, _) in _unanswered) s.Tell(new CommandFailed(_aggregateId, "The aggregate entity stopped before handling the command."));
         _pending.Clear();

@@ -15,7 +15,12 @@ public sealed class Aggregates : IExtension
     private readonly ExtendedActorSystem _system;
     private readonly ConcurrentDictionary<string, Lazy<Task<object>>> _repositories = new(StringComparer.Ordinal);
 
-    internal Aggregates(ExtendedActorSystem system) => _system = system;
+    internal Aggregates(ExtendedActorSystem system)
+    {
+        // An actor system built without this module's configuration still finds the aggregates' mailbox and defaults.
+        system.Settings.InjectTopLevelFallback(EventSourcingConfig.DefaultConfig());
+        _system = system;
+    }
 
     /// <summary>The extension of <paramref name="system"/>.</summary>
     public static Aggregates Get(ActorSystem system) => system.WithExtension<Aggregates, AggregatesProvider>();

@@ -54,7 +54,7 @@ public sealed class RawHttpClient : IDisposable
             throw new InvalidOperationException($"Not an HTTP answer: {Encoding.ASCII.GetString(head)}");
         var length = Header(head, "content-length"u8, out var value) && TryDigits(value, out var n) ? n : -1;
         var chunked = length < 0 && Header(head, "transfer-encoding"u8, out value)
-            && value.IndexOf("chunked"u8) >= 0;
+            && Encoding.ASCII.GetString(value).Contains("chunked", StringComparison.OrdinalIgnoreCase);
         _start = headerEnd + 4;
 
         if (length >= 0) await SkipAsync(length);
@@ -99,7 +99,7 @@ public sealed class RawHttpClient : IDisposable
             var match = true;
             for (var i = 0; i < colon && match; i++) match = (line[i] | 0x20) == lowerName[i];
             if (!match) continue;
-            value = line[(colon + 1)..].Trim((byte)' ');
+            value = line[(colon + 1)..].Trim(" \t"u8);
             return true;
         }
         value = default;

@@ -26,17 +26,29 @@ public sealed class CompactMailboxSpec
         var queue = new CompactMessageQueue();
         Assert.False(queue.HasMessages);
         Assert.False(queue.TryDequeue(out _));
+        queue.EnqueueFirst(Message(7)); // put back into a queue that has no array yet
+        Assert.Equal([7], Drain(queue));
 
+        // The head moves off 0, then the ring grows (4, 8, 16, 32, 64) with it there: order is kept.
         for (var i = 1; i <= 3; i++) queue.Enqueue(ActorRefs.Nobody, Message(i));
         Assert.True(queue.TryDequeue(out var first));
         Assert.Equal(1, first.Message);
-        // Wrapped around the ring and grown through it: order is kept.
         for (var i = 4; i <= 40; i++) queue.Enqueue(ActorRefs.Nobody, Message(i));
         queue.EnqueueFirst(Message(1));
         queue.EnqueueFirst(Message(0));
         Assert.Equal(41, queue.Count);
         Assert.Equal(Enumerable.Range(0, 41), Drain(queue));
         Assert.False(queue.HasMessages);
+
+        // A full ring that has wrapped (head at 2 of 8), then one put back in front of it: it grows around the head.
+        for (var i = 0; i < 5; i++) queue.Enqueue(ActorRefs.Nobody, Message(i));
+        Assert.Equal([0, 1], new[] { Dequeue(queue), Dequeue(queue) });
+        for (var i = 5; i < 10; i++) queue.Enqueue(ActorRefs.Nobody, Message(i));
+        Assert.Equal(queue.Capacity, queue.Count); // 8 of 8
+        queue.EnqueueFirst(Message(-1));
+        Assert.Equal([-1, 2, 3, 4, 5, 6, 7, 8, 9], Drain(queue));
+
+        static int Dequeue(CompactMessageQueue q) => q.TryDequeue(out var e) ? (int)e.Message : throw new InvalidOperationException("empty");
     }
 
     [Fact]
@@ -91,12 +103,18 @@ public sealed class CompactMailboxSpec
                 if (queue.TryDequeue(out var e)) received.Add((int)e.Message);
                 else if (done.IsCancellationRequested) break;
         });
-        await Task.WhenAll(Enumerable.Range(0, senders).Select(s => Task.Run(() =>
+        try
         {
-            for (var i = 0; i < each; i++) queue.Enqueue(ActorRefs.Nobody, Message(s * each + i));
-        })));
-        await reader.WaitAsync(TimeSpan.FromSeconds(60));
-        done.Cancel();
+            await Task.WhenAll(Enumerable.Range(0, senders).Select(s => Task.Run(() =>
+            {
+                for (var i = 0; i < each; i++) queue.Enqueue(ActorRefs.Nobody, Message(s * each + i));
+            })));
+            await reader.WaitAsync(TimeSpan.FromSeconds(60));
+        }
+        finally
+        {
+            done.Cancel(); // the reader never outlives the test
+        }
 
         Assert.Equal(senders * each, received.Count);
         for (var s = 0; s < senders; s++)

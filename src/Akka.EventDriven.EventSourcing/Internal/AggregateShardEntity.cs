@@ -22,12 +22,9 @@ internal sealed class AggregateShardEntity : UntypedActor
     /// next command tries a fresh recovery.</summary>
     internal sealed record ChildRecoveryFailed(string Reason, bool Permanent, bool StoreDown = false);
 
-    /// <summary>Time to start the next recovery attempt after a transient failure.</summary>
-    internal sealed class RetryRecovery
-    {
-        public static readonly RetryRecovery Instance = new();
-        private RetryRecovery() { }
-    }
+    /// <summary>Time to start the next recovery attempt after a transient failure; <paramref name="Attempt"/> tells a
+    /// current retry from one that was replaced (a command started a fresh recovery meanwhile, which failed too).</summary>
+    internal sealed record RetryRecovery(int Attempt);
 
     /// <summary>Waits before each new recovery attempt after a transient failure: one blip (a connection that timed
     /// out under load, a restarting database) does not fail the commands; a database that stays away fails them within
@@ -72,6 +69,7 @@ internal sealed class AggregateShardEntity : UntypedActor
     private bool _retryScheduled;
     // Not IWithTimers: that gives every entity a timer scheduler and its dictionary for a retry that almost never runs.
     private ICancelable? _retry;
+    private int _retryAttempt;
     private long _childStarted;
 
     /// <summary>A recovery slower than this is logged (with how many commands waited for it).</summary>
@@ -138,15 +136,16 @@ internal sealed class AggregateShardEntity : UntypedActor
                     Log.Warning("{0}; {1} command(s) wait, recovery attempt {2} in {3} ms", f.Reason, _pending.Count,
                         _recoveryFailures + 1, (int)wait.TotalMilliseconds);
                     _retryScheduled = true;
-                    _retry = Context.System.Scheduler.ScheduleTellOnceCancelable(wait, Self, RetryRecovery.Instance, Self);
+                    _retry?.Cancel(); // a newer failure replaces the waiting retry, as a keyed timer would
+                    _retry = Context.System.Scheduler.ScheduleTellOnceCancelable(wait, Self, new RetryRecovery(++_retryAttempt), Self);
                     break;
                 }
                 _recoveryFailures = 0;
                 foreach (var (_, s, _) in _pending) s.Tell(new CommandFailed(_aggregateId, f.Reason));
                 _pending.Clear();
                 break;
-            case RetryRecovery:
-                if (!_retryScheduled) break; // a retry cancelled after it was sent
+            case RetryRecovery r:
+                if (!_retryScheduled || r.Attempt != _retryAttempt) break; // replaced, or cancelled after it was sent
                 _retryScheduled = false;
                 _retry = null;
                 // The failed child may not have stopped yet: then its Terminated starts the next one.
@@ -155,8 +154,8 @@ internal sealed class AggregateShardEntity : UntypedActor
                 break;
             case Answered a when Equals(Sender, _child):
                 while (_unanswered.Count > 0 && _unanswered.Peek().N <= a.N) _unanswered.Dequeue();
-                // At rest, give the array back: every active aggregate would keep one. Under load the queue is rarely
-                // empty when a report arrives, so this does not reallocate per command.
+                // At rest, give the array back: every active aggregate would keep one. An aggregate that gets one
+                // command at a time allocates a small array per command for it; a busy one is rarely empty here.
                 if (_unanswered.Count == 0) _unanswered.TrimExcess();
                 break;
             case Terminated t when Equals(t.ActorRef, _child):

@@ -153,7 +153,29 @@ internal sealed class RequestReader(EventDrivenHttpOptions options, MessageTypeR
         }
     }
 
-    private static string? FindTypeHint(JsonElement element, string path)
+    /// <summary>Where the first type hint in <paramref name="element"/> is, or null. The check itself allocates
+    /// nothing (every command body passes through it); the path is built only for the error.</summary>
+    private static string? FindTypeHint(JsonElement element, string path) => HasTypeHint(element) ? TypeHintPath(element, path) : null;
+
+    private static bool HasTypeHint(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                foreach (var p in element.EnumerateObject())
+                    if (p.NameEquals("$type") || p.NameEquals("$id") || p.NameEquals("$ref") || p.NameEquals("$values") || HasTypeHint(p.Value))
+                        return true;
+                return false;
+            case JsonValueKind.Array:
+                foreach (var item in element.EnumerateArray())
+                    if (HasTypeHint(item)) return true;
+                return false;
+            default:
+                return false;
+        }
+    }
+
+    private static string? TypeHintPath(JsonElement element, string path)
     {
         switch (element.ValueKind)
         {
@@ -161,13 +183,13 @@ internal sealed class RequestReader(EventDrivenHttpOptions options, MessageTypeR
                 foreach (var p in element.EnumerateObject())
                 {
                     if (p.Name is "$type" or "$id" or "$ref" or "$values") return $"{path}.{p.Name}";
-                    if (FindTypeHint(p.Value, $"{path}.{p.Name}") is { } found) return found;
+                    if (TypeHintPath(p.Value, $"{path}.{p.Name}") is { } found) return found;
                 }
                 return null;
             case JsonValueKind.Array:
                 var i = 0;
                 foreach (var item in element.EnumerateArray())
-                    if (FindTypeHint(item, $"{path}[{i++}]") is { } found) return found;
+                    if (TypeHintPath(item, $"{path}[{i++}]") is { } found) return found;
                 return null;
             default:
                 return null;

@@ -59,7 +59,6 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor
     private long _snapshotsDeleted;
     private bool _snapshotsDeleteInFlight;
     private int _retentionFailures;
-    private bool _retentionRetryScheduled;
 
     // Idempotency (see CommandOptions.CommandId): the ids of the commands stored within the window with their results
     // (and in the order stored, to let them go), the ids being decided or written, repeats waiting for one of those,
@@ -75,7 +74,8 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor
     private long _replaySeq;
     private long _replayAt;
 
-    // Not IWithTimers: that gives every aggregate a timer scheduler and its dictionary for a retry that almost never runs.
+    // The waiting retention retry, if any. Not IWithTimers: that gives every aggregate a timer scheduler and its
+    // dictionary for a retry that almost never runs.
     private ICancelable? _retentionRetry;
 
     public AggregatePersistentActor(string id, IAggregate aggregate, AggregateSettings settings)
@@ -90,7 +90,7 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor
     }
 
     public static Props Props(string id, IAggregate aggregate, AggregateSettings settings) =>
-        new(AggregateShardEntity.CompactDeploy, typeof(AggregatePersistentActor), [id, aggregate, settings]);
+        new(CompactMailbox.Deploy, typeof(AggregatePersistentActor), [id, aggregate, settings]);
 
     public override string PersistenceId { get; }
 
@@ -213,8 +213,7 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor
                 RetentionFailed(dm.Cause, $"deleting its events up to {dm.ToSequenceNr}");
                 break;
             case RetryRetention:
-                if (!_retentionRetryScheduled) break;
-                _retentionRetryScheduled = false;
+                if (_retentionRetry is null) break; // cancelled after it was sent
                 _retentionRetry = null;
                 PumpRetention();
                 break;
@@ -360,7 +359,7 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor
     }
 
     private bool RetentionPending =>
-        _eventsDeleteInFlight || _snapshotsDeleteInFlight || _retentionRetryScheduled
+        _eventsDeleteInFlight || _snapshotsDeleteInFlight || _retentionRetry is not null
         || _eventsDeleteTarget > _eventsDeleted || _snapshotsDeleteTarget > _snapshotsDeleted;
 
     protected override void OnPersistRejected(Exception cause, object @event, long sequenceNr)
@@ -526,7 +525,7 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor
     /// <summary>Sends the delete requests that are due: at most one of each kind in flight, none while a retry waits.</summary>
     private void PumpRetention()
     {
-        if (_retentionRetryScheduled) return;
+        if (_retentionRetry is not null) return;
         if (!_snapshotsDeleteInFlight && _snapshotsDeleteTarget > _snapshotsDeleted)
         {
             _snapshotsDeleteInFlight = true;
@@ -547,9 +546,8 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor
         var delay = TimeSpan.FromMilliseconds(Math.Min(30_000, 200 * Math.Pow(2, Math.Min(_retentionFailures - 1, 10))));
         Log.Warning(cause, "Retention of {0}: {1} failed (attempt {2}); retrying in {3} ms", PersistenceId, what,
             _retentionFailures, (long)delay.TotalMilliseconds);
-        if (!_retentionRetryScheduled)
+        if (_retentionRetry is null)
         {
-            _retentionRetryScheduled = true;
             _retentionRetry = Context.System.Scheduler.ScheduleTellOnceCancelable(delay, Self, RetryRetentionNow, Self);
         }
         StopIfIdle();

@@ -66,8 +66,8 @@ internal sealed class AggregateShardEntity : UntypedActor
     private string? _failure;
     private bool _stopping;
     private int _recoveryFailures;
-    private bool _retryScheduled;
-    // Not IWithTimers: that gives every entity a timer scheduler and its dictionary for a retry that almost never runs.
+    // The waiting recovery retry, if any. Not IWithTimers: that gives every entity a timer scheduler and its dictionary
+    // for a retry that almost never runs.
     private ICancelable? _retry;
     private int _retryAttempt;
     private long _childStarted;
@@ -90,12 +90,9 @@ internal sealed class AggregateShardEntity : UntypedActor
         _maxPending = settings.MaxPendingCommands;
     }
 
-    /// <summary>Every aggregate's actors run on the compact mailbox; one Deploy shared by all of them.</summary>
-    internal static readonly Deploy CompactDeploy = Deploy.None.WithMailbox(CompactMailbox.Path);
-
     public static Props Props(string aggregateId, IAggregate aggregate, AggregateSettings settings) =>
         // An args array instead of an expression: no expression compilation for every entity started.
-        new(CompactDeploy, typeof(AggregateShardEntity), [aggregateId, aggregate, settings]);
+        new(CompactMailbox.Deploy, typeof(AggregateShardEntity), [aggregateId, aggregate, settings]);
 
     protected override void PreStart() => StartChild();
 
@@ -135,7 +132,6 @@ internal sealed class AggregateShardEntity : UntypedActor
                     var wait = RecoveryBackoff[_recoveryFailures++];
                     Log.Warning("{0}; {1} command(s) wait, recovery attempt {2} in {3} ms", f.Reason, _pending.Count,
                         _recoveryFailures + 1, (int)wait.TotalMilliseconds);
-                    _retryScheduled = true;
                     _retry?.Cancel(); // a newer failure replaces the waiting retry, as a keyed timer would
                     _retry = Context.System.Scheduler.ScheduleTellOnceCancelable(wait, Self, new RetryRecovery(++_retryAttempt), Self);
                     break;
@@ -145,8 +141,7 @@ internal sealed class AggregateShardEntity : UntypedActor
                 _pending.Clear();
                 break;
             case RetryRecovery r:
-                if (!_retryScheduled || r.Attempt != _retryAttempt) break; // replaced, or cancelled after it was sent
-                _retryScheduled = false;
+                if (_retry is null || r.Attempt != _retryAttempt) break; // replaced, or cancelled after it was sent
                 _retry = null;
                 // The failed child may not have stopped yet: then its Terminated starts the next one.
                 if (_child is null && !_stopping && _failure is null && _pending.Count > 0) StartChild();
@@ -171,7 +166,7 @@ internal sealed class AggregateShardEntity : UntypedActor
                 }
                 _pending.InsertRange(0, resend); // ahead of what arrived later: the order of the callers is kept
                 if (_stopping) Context.Stop(Self);
-                else if (_failure is null && _pending.Count > 0 && !_retryScheduled) StartChild();
+                else if (_failure is null && _pending.Count > 0 && _retry is null) StartChild();
                 break;
             case AggregateCommand or GetAggregateState:
                 if (_failure is not null) Sender.Tell(new CommandFailed(_aggregateId, _failure));

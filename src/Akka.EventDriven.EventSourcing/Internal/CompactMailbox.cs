@@ -18,6 +18,9 @@ internal sealed class CompactMailbox : MailboxType, IProducesMessageQueue<Compac
     /// <summary>The configuration path of this mailbox.</summary>
     public const string Path = "akka.event-driven.event-sourcing.aggregate-mailbox";
 
+    /// <summary>The deploy of every aggregate actor's props: this mailbox, one instance shared by all of them.</summary>
+    public static readonly Deploy Deploy = Deploy.None.WithMailbox(Path);
+
     /// <summary>Created by Akka from configuration.</summary>
     public CompactMailbox(Settings settings, Config config) : base(settings, config) { }
 

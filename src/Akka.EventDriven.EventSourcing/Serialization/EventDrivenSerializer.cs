@@ -83,87 +83,85 @@ public sealed class EventDrivenSerializer : SerializerWithStringManifest
 
     private void Write(Utf8JsonWriter w, object obj)
     {
+        w.WriteStartObject();
+        switch (obj)
         {
-            w.WriteStartObject();
-            switch (obj)
-            {
-                case DomainEvent e:
-                    w.WritePropertyName("meta");
-                    JsonSerializer.Serialize(w, e.Metadata, Json);
-                    w.WritePropertyName("data");
-                    Registry.WritePayload(w, e.Payload);
-                    break;
-                case AggregateCommand c:
-                    w.WriteString("id", c.AggregateId);
-                    w.WritePropertyName("command");
-                    Registry.WriteTyped(w, c.Command);
-                    if (c.ExpectedVersion is { } ev) w.WriteNumber("expectedVersion", ev);
-                    if (c.CorrelationId is not null) w.WriteString("correlationId", c.CorrelationId);
-                    if (c.CausationId is not null) w.WriteString("causationId", c.CausationId);
-                    if (c.Headers is not null)
+            case DomainEvent e:
+                w.WritePropertyName("meta");
+                JsonSerializer.Serialize(w, e.Metadata, Json);
+                w.WritePropertyName("data");
+                Registry.WritePayload(w, e.Payload);
+                break;
+            case AggregateCommand c:
+                w.WriteString("id", c.AggregateId);
+                w.WritePropertyName("command");
+                Registry.WriteTyped(w, c.Command);
+                if (c.ExpectedVersion is { } ev) w.WriteNumber("expectedVersion", ev);
+                if (c.CorrelationId is not null) w.WriteString("correlationId", c.CorrelationId);
+                if (c.CausationId is not null) w.WriteString("causationId", c.CausationId);
+                if (c.Headers is not null)
+                {
+                    w.WritePropertyName("headers");
+                    JsonSerializer.Serialize(w, c.Headers, Json);
+                }
+                if (c.TraceParent is not null) w.WriteString("traceparent", c.TraceParent);
+                if (c.TraceState is not null) w.WriteString("tracestate", c.TraceState);
+                if (c.CommandId is not null) w.WriteString("commandId", c.CommandId);
+                break;
+            case GetAggregateState g:
+                w.WriteString("id", g.AggregateId);
+                break;
+            case AggregateStateReply s:
+                w.WriteString("id", s.AggregateId);
+                w.WriteNumber("version", s.Version);
+                w.WritePropertyName("state");
+                Registry.WriteTyped(w, s.State);
+                w.WritePropertyName("recovery");
+                JsonSerializer.Serialize(w, s.Recovery, Json);
+                break;
+            case CommandFailed f:
+                w.WriteString("id", f.AggregateId);
+                w.WriteString("reason", f.Reason);
+                if (f.Overloaded) w.WriteBoolean("overloaded", true);
+                break;
+            case CommandAccepted a:
+                w.WriteString("id", a.AggregateId);
+                w.WriteNumber("version", a.Version);
+                w.WriteStartArray("events");
+                foreach (var raised in a.Events) Registry.WriteTyped(w, raised);
+                w.WriteEndArray();
+                break;
+            case CommandRejected r:
+                w.WriteString("id", r.AggregateId);
+                w.WriteNumber("version", r.Version);
+                w.WriteString("reason", r.Reason);
+                if (r.IsConcurrencyConflict) w.WriteBoolean("conflict", true);
+                break;
+            case AggregateSnapshot snap:
+                w.WritePropertyName("state");
+                Registry.WriteTyped(w, snap.State);
+                w.WriteStartArray("olderSnapshots");
+                foreach (var seq in snap.OlderSnapshots) w.WriteNumberValue(seq);
+                w.WriteEndArray();
+                if (snap.Commands is { Count: > 0 } commands)
+                {
+                    w.WriteStartArray("commands"); // [id, version, events, at] each
+                    foreach (var c in commands)
                     {
-                        w.WritePropertyName("headers");
-                        JsonSerializer.Serialize(w, c.Headers, Json);
-                    }
-                    if (c.TraceParent is not null) w.WriteString("traceparent", c.TraceParent);
-                    if (c.TraceState is not null) w.WriteString("tracestate", c.TraceState);
-                    if (c.CommandId is not null) w.WriteString("commandId", c.CommandId);
-                    break;
-                case GetAggregateState g:
-                    w.WriteString("id", g.AggregateId);
-                    break;
-                case AggregateStateReply s:
-                    w.WriteString("id", s.AggregateId);
-                    w.WriteNumber("version", s.Version);
-                    w.WritePropertyName("state");
-                    Registry.WriteTyped(w, s.State);
-                    w.WritePropertyName("recovery");
-                    JsonSerializer.Serialize(w, s.Recovery, Json);
-                    break;
-                case CommandFailed f:
-                    w.WriteString("id", f.AggregateId);
-                    w.WriteString("reason", f.Reason);
-                    if (f.Overloaded) w.WriteBoolean("overloaded", true);
-                    break;
-                case CommandAccepted a:
-                    w.WriteString("id", a.AggregateId);
-                    w.WriteNumber("version", a.Version);
-                    w.WriteStartArray("events");
-                    foreach (var raised in a.Events) Registry.WriteTyped(w, raised);
-                    w.WriteEndArray();
-                    break;
-                case CommandRejected r:
-                    w.WriteString("id", r.AggregateId);
-                    w.WriteNumber("version", r.Version);
-                    w.WriteString("reason", r.Reason);
-                    if (r.IsConcurrencyConflict) w.WriteBoolean("conflict", true);
-                    break;
-                case AggregateSnapshot snap:
-                    w.WritePropertyName("state");
-                    Registry.WriteTyped(w, snap.State);
-                    w.WriteStartArray("olderSnapshots");
-                    foreach (var seq in snap.OlderSnapshots) w.WriteNumberValue(seq);
-                    w.WriteEndArray();
-                    if (snap.Commands is { Count: > 0 } commands)
-                    {
-                        w.WriteStartArray("commands"); // [id, version, events, at] each
-                        foreach (var c in commands)
-                        {
-                            w.WriteStartArray();
-                            w.WriteStringValue(c.Id);
-                            w.WriteNumberValue(c.Version);
-                            w.WriteNumberValue(c.Events);
-                            w.WriteNumberValue(c.At);
-                            w.WriteEndArray();
-                        }
+                        w.WriteStartArray();
+                        w.WriteStringValue(c.Id);
+                        w.WriteNumberValue(c.Version);
+                        w.WriteNumberValue(c.Events);
+                        w.WriteNumberValue(c.At);
                         w.WriteEndArray();
                     }
-                    break;
-                default:
-                    throw new ArgumentException($"{nameof(EventDrivenSerializer)} cannot serialize '{obj.GetType()}'.");
-            }
-            w.WriteEndObject();
+                    w.WriteEndArray();
+                }
+                break;
+            default:
+                throw new ArgumentException($"{nameof(EventDrivenSerializer)} cannot serialize '{obj.GetType()}'.");
         }
+        w.WriteEndObject();
     }
 
     /// <inheritdoc />

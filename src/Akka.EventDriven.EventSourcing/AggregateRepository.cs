@@ -200,29 +200,44 @@ public sealed class AggregateRepository<TState> : IAggregateRepository where TSt
         try
         {
             if (!resendable || Settings.ResendAfter is not { } every || every >= t) return await _region.Ask<object>(message, t, ct);
-            using var done = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            // The common case costs one ask and one timed wait: the answer comes before the first resend is due.
             var started = Stopwatch.GetTimestamp();
-            var asks = new List<Task<object>>(2) { _region.Ask<object>(message, t, done.Token) };
+            var firstAsk = _region.Ask<object>(message, t, ct);
+            try
+            {
+                return await firstAsk.WaitAsync(every, ct);
+            }
+            catch (TimeoutException) when (!ct.IsCancellationRequested)
+            {
+                if (firstAsk.IsCompleted) return await firstAsk; // answered in the same instant
+            }
+            // No answer yet (an entity being handed off drops what arrives meanwhile): resend, twice as late each time.
+            // The first ask runs on until its own timeout (it was not given the token below, which keeps the common
+            // case free of a token source); it is observed, so that its timeout is no unobserved exception.
+            _ = firstAsk.ContinueWith(static a => _ = a.Exception, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            using var done = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            var asks = new List<Task<object>>(3) { firstAsk };
             try
             {
                 while (true)
                 {
                     var left = t - Stopwatch.GetElapsedTime(started);
+                    if (left <= TimeSpan.Zero) return await await Task.WhenAny(asks); // an answer in the last instant, or the timeout
+                    asks.Add(_region.Ask<object>(message, left, done.Token));
+                    EventSourcingMetrics.Resent(AggregateName);
+                    every += every;
+                    left = t - Stopwatch.GetElapsedTime(started);
                     var pause = every < left ? every : left;
                     var delay = pause > TimeSpan.Zero ? Task.Delay(pause, done.Token) : Task.CompletedTask;
                     var first = await Task.WhenAny(asks.Append(delay));
                     if (first != delay) return await (Task<object>)first; // the answer, or the timeout / cancellation
                     ct.ThrowIfCancellationRequested();
-                    left = t - Stopwatch.GetElapsedTime(started);
-                    if (left <= TimeSpan.Zero) return await await Task.WhenAny(asks); // an answer in the last instant, or the timeout
-                    asks.Add(_region.Ask<object>(message, left, done.Token));
-                    EventSourcingMetrics.Resent(AggregateName);
-                    every += every;
                 }
             }
             finally
             {
-                await done.CancelAsync(); // the other asks end here (their temporary actors stop)
+                await done.CancelAsync(); // the resent asks end here (their temporary actors stop)
                 foreach (var ask in asks) _ = ask.Exception; // observed: a cancelled or timed-out ask is not an error
             }
         }

@@ -10,9 +10,10 @@ namespace Akka.EventDriven.Storage;
 /// On PostgreSQL "final" comes from the database's own knowledge of in-flight transactions, never from a clock: every
 /// insert into <c>event_journal</c> gets its transaction id before it takes an ordering (a statement trigger, see
 /// <see cref="PostgreSqlJournal"/>), so a transaction that holds a hole has an id assigned before the hole was first
-/// seen. Right after that first sight the reader takes a transaction id of its own (<c>pg_current_xact_id()</c>, once
-/// per new hole), which is above every id assigned before; once a later snapshot's <c>xmin</c> is above that id, every
-/// transaction that could hold the hole has ended, and a hole still there is final however long a commit took.
+/// seen. Right after that first sight the reader takes a transaction id newly assigned (<c>pg_current_xact_id()</c> in a
+/// transaction that had none: never an id its caller's transaction took before the read), which is above every id
+/// assigned before; once a later snapshot's <c>xmin</c> is above that id, every transaction that could hold the hole
+/// has ended, and a hole still there is final however long a commit took.
 /// (A snapshot's <c>xmax</c> is not such a bound: it is one past the highest <em>completed</em> id, and a writer that
 /// took its id after the last one to complete, and still runs, is at or above it.) <c>xmin</c> is the whole server's,
 /// though: one long transaction anywhere (another database, a batch job, a test holding a row) keeps it low. So when xmin
@@ -155,15 +156,32 @@ public sealed class JournalReader(StoreSettings store, JournalReadOptions? optio
         return new JournalBatch(rowsOut, next, rows);
     }
 
-    // Takes one transaction id for the holes first seen in this read: it is assigned after the read's snapshot, so it is
-    // above the id of every transaction that held an ordering then. In a projection's own transaction the id is that
-    // transaction's (it writes its offset anyway); outside one it is a statement of its own that commits at once.
+    // Takes one transaction id for the holes first seen in this read, assigned after the read's snapshot: so it is above
+    // the id of every transaction that held an ordering then. A transaction that has no id yet (a read outside one, or a
+    // caller's transaction that has written nothing) is given one here; it commits at once outside a transaction, and
+    // a projection's own transaction writes its offset anyway. A transaction that already has an id (it locked or wrote
+    // a row before this read, as an exactly-once step locks its offset row) must not lend it: that id is older than a
+    // writer that took its id and its ordering between then and the read, and once it has committed a later xmin would
+    // call that writer's hole final while it still runs. Then the id comes from a statement of its own, on a
+    // connection of its own.
     private async Task BoundNewHolesAsync(DbConnection connection, DbTransaction? transaction, CancellationToken ct)
     {
-        await using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "SELECT pg_current_xact_id()::text::bigint";
-        var after = Convert.ToInt64(await command.ExecuteScalarAsync(ct));
+        const string fresh = "SELECT CASE WHEN pg_current_xact_id_if_assigned() IS NULL THEN pg_current_xact_id()::text::bigint END";
+        long after;
+        await using (var command = connection.CreateCommand())
+        {
+            command.Transaction = transaction;
+            command.CommandText = fresh;
+            var value = await command.ExecuteScalarAsync(ct);
+            if (value is not null and not DBNull) after = Convert.ToInt64(value);
+            else
+            {
+                await using var own = await OpenAsync(ct);
+                await using var separate = own.CreateCommand();
+                separate.CommandText = fresh;
+                after = Convert.ToInt64(await separate.ExecuteScalarAsync(ct));
+            }
+        }
         foreach (var (hole, below) in _unbounded) _holeBounds[hole] = new HoleBound(after, below);
         _unbounded.Clear();
     }

@@ -146,6 +146,77 @@ public sealed class LateCommitSpec
     }
 
     /// <summary>
+    /// An exactly-once step reads in its own transaction, and that transaction may already have an id (its offset row
+    /// is locked FOR UPDATE first, which assigns one) older than the writer holding a hole it sees. That id is no bound
+    /// for the hole: once it has committed, a later snapshot's xmin is above it while the writer still runs. Seen in the
+    /// projection-lag benchmark as "gave up on journal orderings N..N" for a row that was in the journal afterwards.
+    /// </summary>
+    [Fact]
+    public async Task A_hole_first_seen_in_a_transaction_that_already_had_an_id_is_not_final_while_its_writer_runs()
+    {
+        var store = await PrivateDatabase.CreateAsync();
+        await using var node = await NodeHost.StartAsync(store);
+        var run = Guid.NewGuid().ToString("N")[..12];
+        await node.Ledger.SendAsync($"{run}-warmup", new Open("w")); // the journal tables exist, and a real payload to copy
+        var cs = Akka.EventDriven.Storage.StoreSettings.NormalizeConnectionString(store.Provider, store.ConnectionString);
+        var reader = new Akka.EventDriven.Storage.JournalReader(Akka.EventDriven.Storage.StoreSettings.FromConfig(node.System.Settings.Config));
+
+        const string insert = """
+            INSERT INTO event_journal (created_at, is_deleted, persistence_id, sequence_nr, payload, manifest, serializer_id)
+            SELECT created_at, false, $1, 1, payload, manifest, serializer_id FROM event_journal WHERE persistence_id = $2
+            RETURNING ordering
+            """;
+        var warmup = PersistenceIds.For("Ledger", $"{run}-warmup");
+        async Task<long> InsertAsync(NpgsqlConnection c, NpgsqlTransaction? tx, string persistenceId)
+        {
+            await using var command = new NpgsqlCommand(insert, c, tx);
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = persistenceId });
+            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = warmup });
+            return Convert.ToInt64(await command.ExecuteScalarAsync());
+        }
+
+        await using var readerConnection = (NpgsqlConnection)await reader.OpenAsync(CancellationToken.None);
+        var offset = await reader.MaxOrderingAsync(CancellationToken.None);
+
+        // The reading transaction takes its id first (as the FOR UPDATE of an exactly-once step does) ...
+        await using var readTx = await readerConnection.BeginTransactionAsync();
+        await using (var xid = new NpgsqlCommand("SELECT pg_current_xact_id()", readerConnection, readTx)) await xid.ExecuteScalarAsync();
+        // ... then a writer takes a newer id and an ordering, and stays open; another write takes the ordering behind
+        // it and commits.
+        await using var late = new NpgsqlConnection(cs);
+        await late.OpenAsync();
+        await using var lateTx = await late.BeginTransactionAsync();
+        var lateOrdering = await InsertAsync(late, lateTx, PersistenceIds.For("Ledger", $"{run}-late"));
+        await using (var early = new NpgsqlConnection(cs))
+        {
+            await early.OpenAsync();
+            Assert.True(await InsertAsync(early, null, PersistenceIds.For("Ledger", $"{run}-early")) > lateOrdering);
+        }
+
+        // The read in that transaction sees the hole and stops before it; the transaction then ends.
+        var first = await reader.ReadAsync(readerConnection, readTx, offset, 100, CancellationToken.None);
+        Assert.Equal(lateOrdering - 1, first.NextOffset);
+        await readTx.CommitAsync();
+
+        // Later reads, while the writer still runs, must not give the hole up.
+        for (var i = 0; i < 5; i++)
+        {
+            await using var tx = await readerConnection.BeginTransactionAsync();
+            var again = await reader.ReadAsync(readerConnection, tx, first.NextOffset, 100, CancellationToken.None);
+            await tx.CommitAsync();
+            Assert.True(again.NextOffset == first.NextOffset && again.Rows.Count == 0,
+                $"read {i + 1} passed the hole at {lateOrdering} while its writer ran: next offset {again.NextOffset}, skipped holes {reader.SkippedHoles}");
+        }
+        Assert.Equal(0, reader.SkippedHoles);
+
+        await lateTx.CommitAsync();
+        var last = await reader.ReadAsync(readerConnection, null, first.NextOffset, 100, CancellationToken.None);
+        Assert.Equal(2, last.Rows.Count);
+        Assert.Equal(lateOrdering, last.Rows[0].Ordering);
+        Assert.Equal(0, reader.SkippedHoles);
+    }
+
+    /// <summary>
     /// A snapshot's xmin is the whole server's: a transaction that runs long in another database (a batch job, a test
     /// holding a row, a forgotten session) keeps it below every hole's bound. A rolled-back hole must still be given up
     /// on, because none of the journal's own writers holds it; before the writers were named, the projection waited

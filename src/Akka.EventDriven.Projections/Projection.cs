@@ -34,6 +34,7 @@ public sealed class Projection : IAsyncDisposable
     private readonly GroupedHandler? _grouped;
     private readonly ProjectionSettings _settings;
     private readonly JournalReader _reader;
+    private readonly JournalCommits _commits;
     private readonly ProjectionOffsetStore _offsets;
     private readonly Akka.Serialization.Serialization _serialization;
     private readonly ILoggingAdapter _log;
@@ -70,6 +71,7 @@ public sealed class Projection : IAsyncDisposable
         var store = StoreSettings.FromConfig(system.Settings.Config);
         _reader = new JournalReader(store, new JournalReadOptions(settings.Tag, settings.IncludeTags, settings.GapTimeout));
         _offsets = new ProjectionOffsetStore(store);
+        _commits = JournalCommits.For(system);
         _serialization = system.Serialization;
         _log = Logging.GetLogger(system, $"projection-{id}");
         _reader.HoleSkipped = (first, last) =>
@@ -205,6 +207,8 @@ public sealed class Projection : IAsyncDisposable
                 }
                 var progressed = false;
                 TimeSpan? retryIn = null;
+                // Taken before the step looks at the journal: a commit on this node while it reads wakes the wait below.
+                var committed = _commits.Next;
                 await _gate.WaitAsync(ct);
                 try
                 {
@@ -243,8 +247,14 @@ public sealed class Projection : IAsyncDisposable
                     _gate.Release();
                 }
                 if (retryIn is { } wait) await Task.Delay(wait, ct);
-                // Behind a hole that a concurrent writer is about to fill: look again soon, not after a whole poll.
-                else if (!progressed) await Task.Delay(_blockedByHole ? TimeSpan.FromMilliseconds(Math.Min(5, _settings.Poll.TotalMilliseconds)) : _settings.Poll, ct);
+                // Nothing new: look again after a poll, or as soon as this node's journal commits (behind a hole that a
+                // concurrent writer is about to fill, soon in any case: its writer may be on another node).
+                else if (!progressed)
+                {
+                    await committed.WaitAsync(_blockedByHole ? TimeSpan.FromMilliseconds(Math.Min(5, _settings.Poll.TotalMilliseconds)) : _settings.Poll, ct)
+                        .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                    ct.ThrowIfCancellationRequested();
+                }
             }
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)

@@ -39,6 +39,7 @@ public abstract class BatchingJournal : AsyncWriteJournal
     private int _activeReaders;
     private readonly EventStream _eventStream;
     private readonly string _systemName;
+    private readonly JournalCommits _commits;
 
     /// <summary>Reads <c>batch-size</c> (default 2000) and takes the number of concurrent writers.</summary>
     protected BatchingJournal(Config config, int parallelism)
@@ -50,6 +51,7 @@ public abstract class BatchingJournal : AsyncWriteJournal
         if (_queuedTimeout <= TimeSpan.Zero) _queuedTimeout = TimeSpan.FromSeconds(10);
         _eventStream = Context.System.EventStream;
         _systemName = Context.System.Name;
+        _commits = JournalCommits.For(Context.System);
         _readers = Math.Max(1, config.GetInt("recovery-parallelism", 2));
         _recoveryBatchSize = Math.Max(1, config.GetInt("recovery-batch-size", 500));
         // Recoveries have a breaker of their own (the write path's is private to AsyncWriteJournal), with the same
@@ -476,6 +478,7 @@ public abstract class BatchingJournal : AsyncWriteJournal
         {
             await EnsureSchema();
             await InsertAsync(batch);
+            _commits.Committed(); // this node's projections read the new rows now, not at their next poll
             foreach (var r in batch) r.Done.TrySetResult();
         }
         catch (Exception e) when (batch.Count > 1 && IsPerWriteFailure(e))
@@ -490,6 +493,7 @@ public abstract class BatchingJournal : AsyncWriteJournal
                 try
                 {
                     await InsertAsync([r]);
+                    _commits.Committed();
                     r.Done.TrySetResult();
                 }
                 catch (Exception single)

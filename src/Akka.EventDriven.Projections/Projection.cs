@@ -303,11 +303,24 @@ public sealed class Projection : IAsyncDisposable
         if (_mode == Mode.ExactlyOnce)
         {
             await using var transaction = await connection.BeginTransactionAsync(ct);
-            var offset = await ReadOffsetAsync(connection, transaction, ct);
-            Interlocked.Exchange(ref _offset, offset);
+            // Read from the offset this instance last committed or read, with no lock yet: a lock would give the
+            // transaction an id before the read, and the journal reader bounds the holes it sees with an id taken
+            // after it (an older one could call a hole final while its writer runs; see JournalReader). Taken on a
+            // separate connection instead, that id would cost a commit of its own per step.
+            var offset = Offset >= 0 ? Offset : await ReadOffsetAsync(connection, transaction, ct, lockRow: false);
             var (events, next, read) = await ReadAsync(connection, transaction, offset, limit, ct);
             _blockedByHole = next == offset && read > 0;
-            if (next == offset) return false;
+            if (next == offset)
+            {
+                Interlocked.Exchange(ref _offset, offset);
+                return false;
+            }
+            // Now lock the offset row: from here to the commit no other instance and no reset moves it. If one did
+            // since this instance last saw it, the rows read are not the ones after the stored offset: start again
+            // from the stored one.
+            var stored = await ReadOffsetAsync(connection, transaction, ct);
+            Interlocked.Exchange(ref _offset, stored);
+            if (stored != offset) return true;
             if (deadLetter) await DeadLetterAsync(connection, transaction, events, ct);
             else if (events.Count > 0) await Handle(() => _exactlyOnce!(events, transaction, ct), events, ct);
             await StoreOffsetAsync(connection, transaction, next, ct);
@@ -360,8 +373,8 @@ public sealed class Projection : IAsyncDisposable
     private Task StoreOffsetAsync(DbConnection connection, DbTransaction? transaction, long offset, CancellationToken ct) =>
         _offsets.StoreOffsetAsync(connection, transaction, _id.Name, _id.Key, offset, DateTime.UtcNow.Ticks, ct);
 
-    private Task<long> ReadOffsetAsync(DbConnection connection, DbTransaction? transaction, CancellationToken ct) =>
-        _offsets.ReadOffsetAsync(connection, transaction, _id.Name, _id.Key, ct);
+    private Task<long> ReadOffsetAsync(DbConnection connection, DbTransaction? transaction, CancellationToken ct, bool lockRow = true) =>
+        _offsets.ReadOffsetAsync(connection, transaction, _id.Name, _id.Key, ct, lockRow);
 
     private async Task EnsureSchemaAsync(CancellationToken ct)
     {

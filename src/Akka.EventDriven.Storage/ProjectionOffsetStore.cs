@@ -6,7 +6,8 @@ namespace Akka.EventDriven.Storage;
 /// The projections' tables (<see cref="SchemaPart.Projections"/>): a projection's offset and its dead letters. The
 /// calls that take a connection and a transaction run in the caller's transaction, so that an exactly-once
 /// projection's read-model writes, dead letters and new offset commit or roll back together (on PostgreSQL the offset
-/// row is read <c>FOR UPDATE</c>, so two instances of one projection never step at once). The heartbeat and the
+/// row is read <c>FOR UPDATE</c> before the handler runs, so two instances of one projection never handle a batch at
+/// once). The heartbeat and the
 /// clean-up at shutdown use connections of their own.
 /// </summary>
 public sealed class ProjectionOffsetStore(StoreSettings store)
@@ -33,13 +34,15 @@ public sealed class ProjectionOffsetStore(StoreSettings store)
     }
 
     /// <summary>The stored offset of projection <paramref name="name"/>, key <paramref name="key"/> (0 without a
-    /// row). Inside <paramref name="transaction"/> on PostgreSQL the row stays locked until it ends.</summary>
-    public async Task<long> ReadOffsetAsync(DbConnection connection, DbTransaction? transaction, string name, string key, CancellationToken ct = default)
+    /// row). Inside <paramref name="transaction"/> on PostgreSQL the row stays locked until it ends, unless
+    /// <paramref name="lockRow"/> is false (a lock gives the transaction an id: see <see cref="JournalReader"/>).</summary>
+    public async Task<long> ReadOffsetAsync(DbConnection connection, DbTransaction? transaction, string name, string key,
+        CancellationToken ct = default, bool lockRow = true)
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = "SELECT current_offset FROM projection_offsets WHERE projection_name = @name AND projection_key = @key"
-                              + (transaction is not null && store.Provider == StoreProvider.PostgreSql ? " FOR UPDATE" : "");
+                              + (lockRow && transaction is not null && store.Provider == StoreProvider.PostgreSql ? " FOR UPDATE" : "");
         command.AddParameter("name", name);
         command.AddParameter("key", key);
         return await command.ExecuteScalarAsync(ct) is { } v and not DBNull ? Convert.ToInt64(v) : 0L;

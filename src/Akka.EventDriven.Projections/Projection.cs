@@ -315,15 +315,17 @@ public sealed class Projection : IAsyncDisposable
                 Interlocked.Exchange(ref _offset, offset);
                 return false;
             }
-            // Now lock the offset row: from here to the commit no other instance and no reset moves it. If one did
-            // since this instance last saw it, the rows read are not the ones after the stored offset: start again
-            // from the stored one.
-            var stored = await ReadOffsetAsync(connection, transaction, ct);
-            Interlocked.Exchange(ref _offset, stored);
-            if (stored != offset) return true;
+            // Now move the offset, which locks its row: from here to the commit no other instance and no reset moves
+            // it, and the handler's writes commit with it or not at all. If one did since this instance last saw it,
+            // the rows read are not the ones after the stored offset: start again from the stored one.
+            if (!await _offsets.TryAdvanceOffsetAsync(connection, transaction, _id.Name, _id.Key, offset, next, DateTime.UtcNow.Ticks, ct))
+            {
+                await transaction.RollbackAsync(ct);
+                Interlocked.Exchange(ref _offset, await ReadOffsetAsync(connection, null, ct, lockRow: false));
+                return true;
+            }
             if (deadLetter) await DeadLetterAsync(connection, transaction, events, ct);
             else if (events.Count > 0) await Handle(() => _exactlyOnce!(events, transaction, ct), events, ct);
-            await StoreOffsetAsync(connection, transaction, next, ct);
             await transaction.CommitAsync(ct);
             Interlocked.Exchange(ref _offset, next);
             return true;

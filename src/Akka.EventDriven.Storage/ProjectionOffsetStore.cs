@@ -48,6 +48,43 @@ public sealed class ProjectionOffsetStore(StoreSettings store)
         return await command.ExecuteScalarAsync(ct) is { } v and not DBNull ? Convert.ToInt64(v) : 0L;
     }
 
+    /// <summary>In the caller's <paramref name="transaction"/>: moves the offset of projection <paramref name="name"/>, key
+    /// <paramref name="key"/> from <paramref name="expected"/> to <paramref name="next"/> (with <paramref name="nowTicks"/>
+    /// as its heartbeat) and keeps its row locked until the transaction ends, so that no other instance and no reset
+    /// moves it meanwhile. False when the stored offset is not <paramref name="expected"/> (another instance or a reset
+    /// moved it; a missing row counts as 0): nothing changed, and the caller rolls back and reads the offset again.</summary>
+    public async Task<bool> TryAdvanceOffsetAsync(DbConnection connection, DbTransaction transaction, string name, string key,
+        long expected, long next, long nowTicks, CancellationToken ct = default)
+    {
+        await using (var update = connection.CreateCommand())
+        {
+            update.Transaction = transaction;
+            update.CommandText = """
+                UPDATE projection_offsets SET current_offset = @next, updated_at = @now
+                WHERE projection_name = @name AND projection_key = @key AND current_offset = @expected
+                """;
+            update.AddParameter("next", next);
+            update.AddParameter("now", nowTicks);
+            update.AddParameter("name", name);
+            update.AddParameter("key", key);
+            update.AddParameter("expected", expected);
+            if (await update.ExecuteNonQueryAsync(ct) == 1) return true;
+        }
+        if (expected != 0) return false;
+        // No row (a deleted row is a reset to the beginning) and 0 was expected: create it, unless another did meanwhile.
+        await using var insert = connection.CreateCommand();
+        insert.Transaction = transaction;
+        insert.CommandText = """
+            INSERT INTO projection_offsets (projection_name, projection_key, current_offset, updated_at)
+            VALUES (@name, @key, @next, @now) ON CONFLICT DO NOTHING
+            """;
+        insert.AddParameter("name", name);
+        insert.AddParameter("key", key);
+        insert.AddParameter("next", next);
+        insert.AddParameter("now", nowTicks);
+        return await insert.ExecuteNonQueryAsync(ct) == 1;
+    }
+
     /// <summary>Stores <paramref name="offset"/> as the offset of projection <paramref name="name"/>, key
     /// <paramref name="key"/>, with <paramref name="nowTicks"/> (UTC) as its heartbeat. An upsert: a deleted offset row
     /// (a manual reset) must not make a step commit without recording its progress.</summary>

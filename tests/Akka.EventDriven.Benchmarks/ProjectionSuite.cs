@@ -23,7 +23,7 @@ public static class ProjectionSuite
         await using var platform = await PlatformHost.StartAsync(ctx.ConnectionString, new PlatformSettings());
         var (events, fillSeconds) = await FillAsync(platform, ctx, target);
 
-        var comparison = await new Comparison("projection", "events/s", 0.8,
+        var comparison = await new Comparison("projection", "events/s", 0.9,
                 "raw loop: SELECT ordering > offset LIMIT 1000, NpgsqlBatch of UPSERTs + offset UPDATE in one transaction, auto-prepare; payloads not deserialized",
                 "Projection.ExactlyOnce, BatchSize 1000, UPSERTs in one NpgsqlBatch per batch, offset in the same transaction; events deserialized")
             .AlternateAsync(Suites.Pairs,

@@ -53,6 +53,9 @@ public sealed class Projection : IAsyncDisposable
     private bool _failedAlone;      // the last failure happened with one event in the step
     private int _disposed;
     private bool _blockedByHole; // the last step stopped at a hole with newer rows behind it
+    // Exactly-once on PostgreSQL: the batch after the one being handled, read on a connection of its own while the
+    // handler and the commit run (from the offset that batch moves to); used by the next step only if it starts there.
+    private (long From, int Limit, Task<(IReadOnlyList<ProjectionEnvelope> Events, long NextOffset, int RowsRead)> Read)? _prefetch;
     private readonly ProjectionRegistry _registry;
 
     private Projection(ActorSystem system, ProjectionId id, Mode mode, ExactlyOnceHandler? exactlyOnce,
@@ -262,6 +265,11 @@ public sealed class Projection : IAsyncDisposable
         }
         finally
         {
+            // A read ahead still running ends with the stop token; its outcome is no one's.
+            if (_prefetch is { } prefetch)
+                _ = prefetch.Read.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
+                    TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            _prefetch = null;
             if (_state != ProjectionState.Failed) _state = ProjectionState.Stopped;
         }
     }
@@ -308,7 +316,7 @@ public sealed class Projection : IAsyncDisposable
             // after it (an older one could call a hole final while its writer runs; see JournalReader). Taken on a
             // separate connection instead, that id would cost a commit of its own per step.
             var offset = Offset >= 0 ? Offset : await ReadOffsetAsync(connection, transaction, ct, lockRow: false);
-            var (events, next, read) = await ReadAsync(connection, transaction, offset, limit, ct);
+            var (events, next, read) = await TakePrefetchedAsync(offset, limit) ?? await ReadAsync(connection, transaction, offset, limit, ct);
             _blockedByHole = next == offset && read > 0;
             if (next == offset)
             {
@@ -324,6 +332,8 @@ public sealed class Projection : IAsyncDisposable
                 Interlocked.Exchange(ref _offset, await ReadOffsetAsync(connection, null, ct, lockRow: false));
                 return true;
             }
+            // A full batch says more is waiting: read it meanwhile (the reader is not used again until it is taken).
+            if (read >= limit && _isolate == 0 && _reader.Provider == StoreProvider.PostgreSql) Prefetch(next, limit, ct);
             if (deadLetter) await DeadLetterAsync(connection, transaction, events, ct);
             else if (events.Count > 0) await Handle(() => _exactlyOnce!(events, transaction, ct), events, ct);
             await transaction.CommitAsync(ct);
@@ -352,6 +362,32 @@ public sealed class Projection : IAsyncDisposable
         await StoreOffsetAsync(connection, null, end, ct);
         Interlocked.Exchange(ref _offset, end);
         return true;
+    }
+
+    private void Prefetch(long from, int limit, CancellationToken ct) =>
+        _prefetch = (from, limit, Task.Run(async () =>
+        {
+            await using var connection = await _reader.OpenAsync(ct);
+            return await ReadAsync(connection, null, from, limit, ct);
+        }, ct));
+
+    /// <summary>The prefetched batch if it starts at <paramref name="offset"/>, has the step's limit and found rows (an
+    /// empty one is stale by now: what was committed since is read afresh); otherwise null. A prefetch is always
+    /// finished first, whatever it found, so that the reader is never used by two reads at once.</summary>
+    private async Task<(IReadOnlyList<ProjectionEnvelope> Events, long NextOffset, int RowsRead)?> TakePrefetchedAsync(long offset, int limit)
+    {
+        if (_prefetch is not { } prefetch) return null;
+        _prefetch = null;
+        try
+        {
+            var batch = await prefetch.Read;
+            return prefetch.From == offset && prefetch.Limit == limit && batch.NextOffset != offset ? batch : null;
+        }
+        catch (Exception e) when (e is not OperationCanceledException || !_stop.IsCancellationRequested)
+        {
+            // The step reads again itself, and reports what goes wrong then.
+            return null;
+        }
     }
 
     private async Task<(IReadOnlyList<ProjectionEnvelope> Events, long NextOffset, int RowsRead)> ReadAsync(DbConnection connection,

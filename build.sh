@@ -171,7 +171,9 @@ summarize_trx() {
 
     while IFS= read -r -d '' trx; do
         files=$((files + 1))
-        counters=$({ grep -o '<Counters [^>]*>' "$trx" || true; } | head -n 1)
+        # No 'producer | head' here: with pipefail, a producer that head cut off dies of SIGPIPE (exit 141), and
+        # errexit then ended the whole run before its summary. awk reads on to the end instead.
+        counters=$({ grep -o '<Counters [^>]*>' "$trx" || true; } | awk 'NR == 1')
         passed=$((passed + $(attr passed "$counters")))
         failed=$((failed + $(attr failed "$counters") + $(attr error "$counters") \
             + $(attr timeout "$counters") + $(attr aborted "$counters")))
@@ -181,8 +183,8 @@ summarize_trx() {
         skip_counter=$(attr notExecuted "$counters")
         skipped=$((skipped + (skip_results > skip_counter ? skip_results : skip_counter)))
         # Per assembly: its name (from the test storage path) and wall time, so growth of any suite is visible.
-        assembly=$({ grep -oE '[A-Za-z0-9_.]*(Tests|Faults)\.dll' "$trx" || true; } | grep -v '^[a-z]' | head -n 1)
-        times=$({ grep -o '<Times [^>]*>' "$trx" || true; } | head -n 1)
+        assembly=$({ grep -oE '[A-Za-z0-9_.]*(Tests|Faults)\.dll' "$trx" || true; } | awk '!/^[a-z]/ && !found { print; found = 1 }')
+        times=$({ grep -o '<Times [^>]*>' "$trx" || true; } | awk 'NR == 1')
         start=$(sed -n 's/.* start="\([^"]*\)".*/\1/p' <<<"$times")
         finish=$(sed -n 's/.* finish="\([^"]*\)".*/\1/p' <<<"$times")
         seconds=$(( $(date -d "$finish" +%s 2>/dev/null || echo 0) - $(date -d "$start" +%s 2>/dev/null || echo 0) ))

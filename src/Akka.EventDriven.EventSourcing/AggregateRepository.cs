@@ -207,8 +207,9 @@ public sealed class AggregateRepository<TState> : IAggregateRepository where TSt
             {
                 return await firstAsk.WaitAsync(every, ct);
             }
-            catch (TimeoutException) when (!ct.IsCancellationRequested)
+            catch (TimeoutException)
             {
+                ct.ThrowIfCancellationRequested(); // cancelled as the wait ran out: the caller's cancellation, not a timeout
                 if (firstAsk.IsCompleted) return await firstAsk; // answered in the same instant
             }
             // No answer yet (an entity being handed off drops what arrives meanwhile): resend, twice as late each time.

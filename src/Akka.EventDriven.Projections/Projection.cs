@@ -108,7 +108,8 @@ public sealed class Projection : IAsyncDisposable
     /// <summary>The projection's id.</summary>
     public ProjectionId Id => _id;
 
-    /// <summary>The last committed offset (journal ordering), or -1 before the first one is known.</summary>
+    /// <summary>The offset (journal ordering) this instance last committed or read from the store, or -1 before the
+    /// first one is known.</summary>
     public long Offset => Interlocked.Read(ref _offset);
 
     /// <summary>Stops taking new events until <see cref="Resume"/>; completes once a step in progress has finished.</summary>
@@ -135,6 +136,9 @@ public sealed class Projection : IAsyncDisposable
             var target = await _reader.MaxOrderingAsync(cancellationToken);
             await using var connection = await _reader.OpenAsync(cancellationToken);
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+            // The offset row first: a step of another instance that has moved it holds its lock until it commits, so the
+            // clear below sees that step's writes (and removes them) instead of leaving them to be applied again.
+            await ReadOffsetAsync(connection, transaction, cancellationToken);
             await clearReadModel(transaction, cancellationToken);
             await StoreOffsetAsync(connection, transaction, 0, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
@@ -208,7 +212,7 @@ public sealed class Projection : IAsyncDisposable
                     await Task.Delay(_settings.Poll, ct);
                     continue;
                 }
-                var progressed = false;
+                var outcome = Step.Idle;
                 TimeSpan? retryIn = null;
                 // Taken before the step looks at the journal: a commit on this node while it reads wakes the wait below.
                 var committed = _commits.Next;
@@ -216,9 +220,9 @@ public sealed class Projection : IAsyncDisposable
                 try
                 {
                     var limit = _isolate > 0 ? 1 : _settings.BatchSize;
-                    progressed = await StepAsync(limit, ct);
-                    if (progressed && _isolate > 0) _isolate--;
-                    if (progressed) (_failures, _failedAlone, _lastError) = (0, false, null);
+                    outcome = await StepAsync(limit, ct);
+                    if (outcome == Step.Progressed && _isolate > 0) _isolate--;
+                    if (outcome == Step.Progressed) (_failures, _failedAlone, _lastError) = (0, false, null);
                     transient = 0;
                 }
                 catch (HandlerFailedException e)
@@ -252,7 +256,7 @@ public sealed class Projection : IAsyncDisposable
                 if (retryIn is { } wait) await Task.Delay(wait, ct);
                 // Nothing new: look again after a poll, or as soon as this node's journal commits (behind a hole that a
                 // concurrent writer is about to fill, soon in any case: its writer may be on another node).
-                else if (!progressed)
+                else if (outcome == Step.Idle)
                 {
                     await committed.WaitAsync(_blockedByHole ? TimeSpan.FromMilliseconds(Math.Min(5, _settings.Poll.TotalMilliseconds)) : _settings.Poll, ct)
                         .ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -265,11 +269,13 @@ public sealed class Projection : IAsyncDisposable
         }
         finally
         {
-            // A read ahead still running ends with the stop token; its outcome is no one's.
+            // A read ahead still running ends with the stop token (its outcome is no one's); the loop ends after it, so
+            // that a disposed projection holds no connection and reads nothing more.
             if (_prefetch is { } prefetch)
-                _ = prefetch.Read.ContinueWith(static t => _ = t.Exception, CancellationToken.None,
-                    TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            _prefetch = null;
+            {
+                _prefetch = null;
+                await ((Task)prefetch.Read).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            }
             if (_state != ProjectionState.Failed) _state = ProjectionState.Stopped;
         }
     }
@@ -299,15 +305,27 @@ public sealed class Projection : IAsyncDisposable
         }
     }
 
-    /// <summary>One step: the next safe events after the stored offset, the handler, the new offset.</summary>
-    private async Task<bool> StepAsync(int limit, CancellationToken ct)
+    /// <summary>What a step did: found nothing new (wait for a commit or the next poll), handled a batch, or found the
+    /// stored offset moved by someone else (step again at once, with the failure count untouched).</summary>
+    private enum Step { Idle, Progressed, Retry }
+
+    /// <summary>One step: the next safe events after the offset, the handler, the new offset.</summary>
+    private async Task<Step> StepAsync(int limit, CancellationToken ct)
     {
         var strategy = _settings.Recovery ?? RecoveryStrategy.RetryForever;
         // Only an event that failed alone is dead-lettered: never one that merely shared a batch with the culprit.
         var deadLetter = strategy.Kind == RecoveryKind.DeadLetter && _failedAlone && _failures > strategy.Retries;
+        // A read ahead for this step is finished before the step takes a connection of its own: both come from one pool,
+        // and a step holding one while waiting for the other could starve it.
+        var prefetched = await TakePrefetchedAsync(Offset, limit);
         await using var connection = await _reader.OpenAsync(ct);
         // On SQLite a transaction takes the database's only write lock: look before locking.
-        if (_reader.Provider == StoreProvider.Sqlite && Offset >= 0 && !await _reader.AnyAfterAsync(connection, Offset, ct)) return false;
+        if (_reader.Provider == StoreProvider.Sqlite && Offset is >= 0 and var seen && !await _reader.AnyAfterAsync(connection, seen, ct))
+        {
+            var stored = await ReadOffsetAsync(connection, null, ct, lockRow: false); // a reset is seen while idle too
+            Interlocked.Exchange(ref _offset, stored);
+            return stored == seen ? Step.Idle : Step.Retry;
+        }
         if (_mode == Mode.ExactlyOnce)
         {
             await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -316,12 +334,15 @@ public sealed class Projection : IAsyncDisposable
             // after it (an older one could call a hole final while its writer runs; see JournalReader). Taken on a
             // separate connection instead, that id would cost a commit of its own per step.
             var offset = Offset >= 0 ? Offset : await ReadOffsetAsync(connection, transaction, ct, lockRow: false);
-            var (events, next, read) = await TakePrefetchedAsync(offset, limit) ?? await ReadAsync(connection, transaction, offset, limit, ct);
+            var (events, next, read) = prefetched is { } p && p.From == offset ? p.Batch : await ReadAsync(connection, transaction, offset, limit, ct);
             _blockedByHole = next == offset && read > 0;
             if (next == offset)
             {
-                Interlocked.Exchange(ref _offset, offset);
-                return false;
+                // Nothing new after the offset this instance last saw. The stored one may have moved meanwhile (a reset,
+                // progress by another instance): a plain read (no lock, no transaction id) keeps Offset and the status true.
+                var stored = await ReadOffsetAsync(connection, transaction, ct, lockRow: false);
+                Interlocked.Exchange(ref _offset, stored);
+                return stored == offset ? Step.Idle : Step.Retry;
             }
             // Now move the offset, which locks its row: from here to the commit no other instance and no reset moves
             // it, and the handler's writes commit with it or not at all. If one did since this instance last saw it,
@@ -330,7 +351,7 @@ public sealed class Projection : IAsyncDisposable
             {
                 await transaction.RollbackAsync(ct);
                 Interlocked.Exchange(ref _offset, await ReadOffsetAsync(connection, null, ct, lockRow: false));
-                return true;
+                return Step.Retry;
             }
             // A full batch says more is waiting: read it meanwhile (the reader is not used again until it is taken).
             if (read >= limit && _isolate == 0 && _reader.Provider == StoreProvider.PostgreSql) Prefetch(next, limit, ct);
@@ -338,14 +359,14 @@ public sealed class Projection : IAsyncDisposable
             else if (events.Count > 0) await Handle(() => _exactlyOnce!(events, transaction, ct), events, ct);
             await transaction.CommitAsync(ct);
             Interlocked.Exchange(ref _offset, next);
-            return true;
+            return Step.Progressed;
         }
 
         var start = await ReadOffsetAsync(connection, null, ct);
         Interlocked.Exchange(ref _offset, start);
         var (batch, end, rows) = await ReadAsync(connection, null, start, limit, ct);
         _blockedByHole = end == start && rows > 0;
-        if (end == start) return false;
+        if (end == start) return Step.Idle;
         if (_mode == Mode.Grouped && rows < limit && !deadLetter && _settings.Within > TimeSpan.Zero)
         {
             // Caught up with a small group: let it fill up for at most GroupWithin, then hand over what there is.
@@ -361,7 +382,7 @@ public sealed class Projection : IAsyncDisposable
         else foreach (var e in batch) await Handle(() => _atLeastOnce!(e, ct), [e], ct);
         await StoreOffsetAsync(connection, null, end, ct);
         Interlocked.Exchange(ref _offset, end);
-        return true;
+        return Step.Progressed;
     }
 
     private void Prefetch(long from, int limit, CancellationToken ct) =>
@@ -371,17 +392,17 @@ public sealed class Projection : IAsyncDisposable
             return await ReadAsync(connection, null, from, limit, ct);
         }, ct));
 
-    /// <summary>The prefetched batch if it starts at <paramref name="offset"/>, has the step's limit and found rows (an
-    /// empty one is stale by now: what was committed since is read afresh); otherwise null. A prefetch is always
-    /// finished first, whatever it found, so that the reader is never used by two reads at once.</summary>
-    private async Task<(IReadOnlyList<ProjectionEnvelope> Events, long NextOffset, int RowsRead)?> TakePrefetchedAsync(long offset, int limit)
+    /// <summary>The prefetched batch (with the offset it starts at) if it starts at <paramref name="offset"/>, has the
+    /// step's limit and found rows (an empty one is stale by now: what was committed since is read afresh); otherwise
+    /// null. A prefetch is always finished first, whatever it found, so that the reader is never used by two reads at once.</summary>
+    private async Task<(long From, (IReadOnlyList<ProjectionEnvelope> Events, long NextOffset, int RowsRead) Batch)?> TakePrefetchedAsync(long offset, int limit)
     {
         if (_prefetch is not { } prefetch) return null;
         _prefetch = null;
         try
         {
             var batch = await prefetch.Read;
-            return prefetch.From == offset && prefetch.Limit == limit && batch.NextOffset != offset ? batch : null;
+            return prefetch.From == offset && prefetch.Limit == limit && batch.NextOffset != offset ? (prefetch.From, batch) : null;
         }
         catch (Exception e) when (e is not OperationCanceledException || !_stop.IsCancellationRequested)
         {

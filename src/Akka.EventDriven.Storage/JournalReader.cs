@@ -160,7 +160,7 @@ public sealed class JournalReader(StoreSettings store, JournalReadOptions? optio
     // the id of every transaction that held an ordering then. A transaction that has no id yet (a read outside one, or a
     // caller's transaction that has written nothing) is given one here; it commits at once outside a transaction, and
     // a projection's own transaction writes its offset anyway. A transaction that already has an id (it locked or wrote
-    // a row before this read, as an exactly-once step locks its offset row) must not lend it: that id is older than a
+    // a row before this read, as an exactly-once step did when it locked its offset row before reading) must not lend it: that id is older than a
     // writer that took its id and its ordering between then and the read, and once it has committed a later xmin would
     // call that writer's hole final while it still runs. Then the id comes from a statement of its own, on a
     // connection of its own.

@@ -5,10 +5,10 @@ namespace Akka.EventDriven.Storage;
 /// <summary>
 /// The projections' tables (<see cref="SchemaPart.Projections"/>): a projection's offset and its dead letters. The
 /// calls that take a connection and a transaction run in the caller's transaction, so that an exactly-once
-/// projection's read-model writes, dead letters and new offset commit or roll back together (on PostgreSQL the offset
-/// row is read <c>FOR UPDATE</c> before the handler runs, so two instances of one projection never handle a batch at
-/// once). The heartbeat and the
-/// clean-up at shutdown use connections of their own.
+/// projection's read-model writes, dead letters and new offset commit or roll back together (the step moves its offset
+/// with <see cref="TryAdvanceOffsetAsync"/> before the handler runs, which locks the row until the commit, so two
+/// instances of one projection never handle a batch at once). The heartbeat and the clean-up at shutdown use
+/// connections of their own.
 /// </summary>
 public sealed class ProjectionOffsetStore(StoreSettings store)
 {

@@ -40,7 +40,6 @@ public static class LiveLagSuite
         // (what a tuned handler does: one statement per batch, not one per event).
         const string upsert = "INSERT INTO bench_lag_rm SELECT * FROM unnest($1::text[], $2::bigint[]) " +
                               "ON CONFLICT (persistence_id) DO UPDATE SET events = bench_lag_rm.events + EXCLUDED.events";
-        var projected = 0L;
         await using var projection = Projection.ExactlyOnce(platform.System, new ProjectionId($"lag-{ctx.RunId}"), async (batch, tx, ct) =>
         {
             var started = Stopwatch.GetTimestamp();
@@ -51,7 +50,6 @@ public static class LiveLagSuite
             cmd.Parameters.Add(new NpgsqlParameter<string[]> { TypedValue = counts.Keys.ToArray() });
             cmd.Parameters.Add(new NpgsqlParameter<long[]> { TypedValue = counts.Values.ToArray() });
             await cmd.ExecuteNonQueryAsync(ct);
-            Interlocked.Add(ref projected, batch.Count);
             samples.Add(batch, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
         }, new ProjectionSettings(BatchSize: 1000, PollInterval: poll, StartFromEnd: true));
         await projection.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
@@ -75,18 +73,31 @@ public static class LiveLagSuite
             var p99s = new List<double>();
             for (var i = 0; i < 3; i++)
             {
+                var sentBefore = Interlocked.Read(ref written);
                 var w = await samples.MeasureAsync(third);
-                var backlog = Interlocked.Read(ref written) - Interlocked.Read(ref projected);
+                var writeRate = (Interlocked.Read(ref written) - sentBefore) / w.Seconds;
+                // Journal rows after the projection's offset, from the database.
+                var backlog = (await projection.GetStatusAsync()).EventsBehind;
                 p99s.Add(w.P99);
-                Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] max rate, third {i + 1}: load {w.Rate(third):0} projected events/s; lag p50 {w.P50:0.0} ms, " +
-                                  $"p99 {w.P99:0.0} ms, max {w.Max:0.0} ms; backlog ~{backlog:N0} events");
-                thirds.Add(w.Describe(third, ("backlog_events_at_end", backlog)));
+                Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] max rate, third {i + 1}: load {writeRate:0} events/s written, {w.Rate:0} projected; " +
+                                  $"lag p50 {w.P50:0.0} ms, p99 {w.P99:0.0} ms, max {w.Max:0.0} ms; backlog {backlog:N0} events");
+                var described = w.Describe(("backlog_events_at_end", backlog));
+                described["written_events_per_s"] = Math.Round(writeRate);
+                thirds.Add(described);
             }
             maxRate = (Interlocked.Read(ref written) - before) / clock.Elapsed.TotalSeconds;
             max.Add(p99s[2], p99s[0], null, null, platformFirst: null);
             Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] max rate {maxRate:0} events/s; p99 lag first third {p99s[0]:0.0} ms, last {p99s[2]:0.0} ms: ratio {max.Ratio:0.000}");
         }
-        await projection.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(120));
+        try
+        {
+            await projection.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(120));
+        }
+        catch (TimeoutException e)
+        {
+            // Reported, not fatal: a lag that grows without bound is what the max-rate figure is there to show.
+            Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] the projection did not catch up within 120 s after the unpaced load: {e.Message}");
+        }
 
         // 2. Half that rate, paced: the main figure.
         var half = maxRate / 2;
@@ -102,9 +113,9 @@ public static class LiveLagSuite
                 var w = await samples.MeasureAsync(window);
                 var budget = poll.TotalMilliseconds + w.BatchP99;
                 comparison.Log(comparison.Add(w.P99, budget, null, null, platformFirst: null), round, Suites.Pairs);
-                Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] half rate, window {round + 1}: load {w.Rate(window):0} projected events/s (paced to {half:0}); " +
+                Console.WriteLine($"[{DateTime.Now:HH:mm:ss}] half rate, window {round + 1}: {w.Rate:0} projected events/s (paced to {half:0}); " +
                                   $"lag p50 {w.P50:0.0} ms, p99 {w.P99:0.0} ms, max {w.Max:0.0} ms; budget {budget:0.0} ms");
-                windows.Add(w.Describe(window, ("budget_ms", Math.Round(budget, 1))));
+                windows.Add(w.Describe(("budget_ms", Math.Round(budget, 1))));
             }
         }
 
@@ -119,7 +130,7 @@ public static class LiveLagSuite
             ["poll_interval_ms"] = poll.TotalMilliseconds,
             ["window_s"] = window.TotalSeconds,
             ["command_loops"] = loops,
-            ["lag_definition"] = "handler time minus the journal row's created_at (database clock, same machine)",
+            ["lag_definition"] = "handler time (before its transaction commits) minus the journal row's created_at (database clock, same machine); the writers run on the projection's node, so it is woken by their commits",
             ["handler"] = "exactly-once; a batch folded per aggregate and written as one unnest upsert in the projection's transaction",
         });
     }
@@ -185,28 +196,29 @@ public static class LiveLagSuite
         public async Task<Window> MeasureAsync(TimeSpan length)
         {
             lock (_gate) (_lags, _batches) = (new List<double>(), new List<double>());
+            var clock = Stopwatch.StartNew();
             await Task.Delay(length);
             lock (_gate)
             {
-                var w = new Window(_lags!.Order().ToArray(), _batches!.Order().ToArray());
+                var w = new Window(_lags!.Order().ToArray(), _batches!.Order().ToArray(), clock.Elapsed.TotalSeconds);
                 (_lags, _batches) = (null, null);
                 return w;
             }
         }
     }
 
-    private sealed record Window(double[] Lags, double[] Batches)
+    private sealed record Window(double[] Lags, double[] Batches, double Seconds)
     {
         private static double Q(double[] sorted, double q) => sorted.Length == 0 ? double.NaN : sorted[(int)Math.Min(sorted.Length - 1, sorted.Length * q)];
         public double P50 => Q(Lags, 0.5);
         public double P99 => Q(Lags, 0.99);
         public double Max => Q(Lags, 1);
         public double BatchP99 => Batches.Length == 0 ? 0 : Q(Batches, 0.99);
-        public double Rate(TimeSpan length) => Lags.Length / length.TotalSeconds;
+        public double Rate => Lags.Length / Seconds;
 
-        public Dictionary<string, object?> Describe(TimeSpan length, (string Key, object Value) extra) => new()
+        public Dictionary<string, object?> Describe((string Key, object Value) extra) => new()
         {
-            ["projected_events_per_s"] = Math.Round(Rate(length)),
+            ["projected_events_per_s"] = Math.Round(Rate),
             ["lag_from_write_ms"] = new Dictionary<string, double> { ["p50"] = Math.Round(P50, 1), ["p99"] = Math.Round(P99, 1), ["max"] = Math.Round(Max, 1) },
             ["batch_p99_ms"] = Math.Round(BatchP99, 1),
             [extra.Key] = extra.Value,

@@ -11,13 +11,18 @@ namespace Akka.EventDriven.EventSourcing.Tests;
 public sealed class RepositoryResendSpec : Akka.TestKit.Xunit2.TestKit
 {
     /// <summary>Drops the first <paramref name="drops"/> messages; answers each later one (after
-    /// <paramref name="answerAfter"/>) with the number of messages it had received when it got it.</summary>
+    /// <paramref name="answerAfter"/>) with the number of messages it had received when it got it; "count" asks how many.</summary>
     private sealed class FlakyRegion(int drops, TimeSpan answerAfter) : UntypedActor
     {
         private int _received;
 
         protected override void OnReceive(object message)
         {
+            if (message is "count")
+            {
+                Sender.Tell(_received);
+                return;
+            }
             var n = ++_received;
             if (n <= drops || message is not GetAggregateState query) return;
             var reply = new AggregateStateReply(query.AggregateId, n, new LedgerState("kim", 0m, n), new RecoveryStats(null, 0));
@@ -68,6 +73,20 @@ public sealed class RepositoryResendSpec : Akka.TestKit.Xunit2.TestKit
         var error = await Assert.ThrowsAsync<TimeoutException>(() => repository.GetStateAsync("a-4"));
         Assert.Contains("got no answer within 1 s", error.Message);
         Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(900), TimeSpan.FromSeconds(8));
+    }
+
+    [Fact]
+    public async Task A_caller_cancelled_before_the_first_resend_stops_waiting_and_nothing_is_resent()
+    {
+        var region = Sys.ActorOf(Props.Create(() => new FlakyRegion(int.MaxValue, TimeSpan.Zero)));
+        var repository = new AggregateRepository<LedgerState>(Sys, region, Ledger.Definition,
+            new AggregateSettings(0, 1, false, TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(30), 100,
+                ResendAfter: TimeSpan.FromSeconds(20), IdempotencyWindow: TimeSpan.FromSeconds(30)));
+        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => repository.GetStateAsync("a-6", cancel.Token));
+        // The region got the one ask and no resend (one is due only after 20 s).
+        region.Tell("count", TestActor);
+        ExpectMsg(1);
     }
 
     [Fact]

@@ -37,7 +37,15 @@ public sealed class BuildScriptSpec
             using var bash = Process.Start(start)!;
             var stdout = bash.StandardOutput.ReadToEndAsync();
             var stderr = bash.StandardError.ReadToEndAsync();
-            await bash.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+            try
+            {
+                await bash.WaitForExitAsync().WaitAsync(TimeSpan.FromMinutes(2));
+            }
+            catch (TimeoutException)
+            {
+                bash.Kill(entireProcessTree: true);
+                throw;
+            }
 
             Assert.True(bash.ExitCode == 0, $"the summary died with exit code {bash.ExitCode}: {await stderr}");
             var lines = (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries);

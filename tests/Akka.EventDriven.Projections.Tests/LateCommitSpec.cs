@@ -146,10 +146,12 @@ public sealed class LateCommitSpec
     }
 
     /// <summary>
-    /// An exactly-once step reads in its own transaction, and that transaction may already have an id (its offset row
-    /// is locked FOR UPDATE first, which assigns one) older than the writer holding a hole it sees. That id is no bound
-    /// for the hole: once it has committed, a later snapshot's xmin is above it while the writer still runs. Seen in the
-    /// projection-lag benchmark as "gave up on journal orderings N..N" for a row that was in the journal afterwards.
+    /// A caller's transaction may already have an id when it reads (an exactly-once step's did: it locked its offset row
+    /// FOR UPDATE first, which assigns one; the step now locks the row after the read), older than the writer holding a
+    /// hole it sees. That id is no bound for the hole: once it has committed, a later snapshot's xmin is above it while
+    /// the writer still runs. Seen in the projection-lag benchmark as "gave up on journal orderings N..N" for a row that
+    /// was in the journal afterwards. (With another long transaction on the server holding xmin low, the old code would
+    /// still have waited here, through the journal writers' locks: the spec runs alone in its collection.)
     /// </summary>
     [Fact]
     public async Task A_hole_first_seen_in_a_transaction_that_already_had_an_id_is_not_final_while_its_writer_runs()
@@ -178,7 +180,7 @@ public sealed class LateCommitSpec
         await using var readerConnection = (NpgsqlConnection)await reader.OpenAsync(CancellationToken.None);
         var offset = await reader.MaxOrderingAsync(CancellationToken.None);
 
-        // The reading transaction takes its id first (as the FOR UPDATE of an exactly-once step does) ...
+        // The reading transaction takes its id first (as the FOR UPDATE of an exactly-once step did, and any caller's may) ...
         await using var readTx = await readerConnection.BeginTransactionAsync();
         await using (var xid = new NpgsqlCommand("SELECT pg_current_xact_id()", readerConnection, readTx)) await xid.ExecuteScalarAsync();
         // ... then a writer takes a newer id and an ordering, and stays open; another write takes the ordering behind

@@ -63,10 +63,10 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor
     // Idempotency (see CommandOptions.CommandId): the ids of the commands stored within the window with their results
     // (and in the order stored, to let them go), the ids being decided or written, repeats waiting for one of those,
     // and while replaying the command whose events are being read. All null on an aggregate with none.
-    // A value is a Stored (a command whose events were written: its result is read back) or the reply itself (a
-    // rejection, a command that raised nothing, a write the journal refused: small, and nothing to read back).
-    private Dictionary<string, object>? _storedIds;
-    private Queue<(string Id, long At)>? _storedOrder;
+    // Ids are kept as CommandKeys (16 bytes for a GUID id) and answers as FirstAnswer structs: a hot aggregate keeps up
+    // to max-remembered-commands of them.
+    private Dictionary<CommandKey, FirstAnswer>? _storedIds;
+    private Queue<(CommandKey Id, long At)>? _storedOrder;
     private HashSet<string>? _pendingIds;
     private List<(string Id, IActorRef Sender)>? _repeats;
     private string? _replayId;
@@ -101,7 +101,7 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor
             case SnapshotOffer { Snapshot: AggregateSnapshot snapshot } offer:
                 _state = snapshot.State;
                 if (_settings.Idempotent && snapshot.Commands is { } carried)
-                    foreach (var c in carried) Remember(c.Id, new Stored(c.Version, c.Events), c.At);
+                    foreach (var c in carried) Remember(c.Id, FirstAnswer.Stored(c.Version, c.Events), c.At);
                 _recoveredFromSnapshot = _lastSnapshotSeq = offer.Metadata.SequenceNr;
                 _keptSnapshots = [.. snapshot.OlderSnapshots, offer.Metadata.SequenceNr];
                 break;
@@ -388,10 +388,10 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor
     /// (answer when that one is answered): the command is not decided again.</summary>
     private bool IsRepeat(string commandId)
     {
-        if (_storedIds is not null && _storedIds.TryGetValue(commandId, out var first))
+        if (_storedIds is not null && _storedIds.TryGetValue(CommandKey.Of(commandId), out var first))
         {
-            if (first is Stored stored) AnswerStored(Sender, stored.Version, stored.Events);
-            else Sender.Tell(first);
+            if (first.Reply is { } reply) Sender.Tell(reply);
+            else AnswerStored(Sender, first.Version, first.Events);
             EventSourcingMetrics.Repeated(_aggregate.Name);
             return true;
         }
@@ -410,7 +410,9 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor
         if (commandId is null || _pendingIds is null) return;
         _pendingIds.Remove(commandId);
         if (remember)
-            Remember(commandId, reply is CommandAccepted { Events.Count: > 0 } accepted ? new Stored(accepted.Version, accepted.Events.Count) : reply,
+            Remember(commandId, reply is CommandAccepted { Events.Count: > 0 } accepted
+                    ? FirstAnswer.Stored(accepted.Version, accepted.Events.Count)
+                    : new FirstAnswer(0, 0, reply),
                 DateTimeOffset.UtcNow.UtcTicks);
         if (_repeats is { Count: > 0 } repeats)
             for (var i = repeats.Count - 1; i >= 0; i--)
@@ -436,20 +438,27 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor
             .PipeTo(sender);
     }
 
-    /// <summary>A stored command's result: the version after its events and how many they were.</summary>
-    private sealed record Stored(long Version, int Events);
+    /// <summary>The first answer to a command id, as remembered: a command whose events were written (the version after
+    /// them and how many they were: the result is read back), or the reply itself (a rejection, a command that raised
+    /// nothing, a write the journal refused: small, and nothing to read back). A struct, kept inline in the dictionary
+    /// of up to max-remembered-commands ids per aggregate.</summary>
+    private readonly record struct FirstAnswer(long Version, int Events, object? Reply)
+    {
+        public static FirstAnswer Stored(long version, int events) => new(version, events, null);
+    }
 
     /// <summary>Remembers a command's answer, and lets go of those older than the window or beyond the bound.</summary>
-    private void Remember(string commandId, object answer, long at)
+    private void Remember(string commandId, FirstAnswer answer, long at)
     {
         var since = DateTimeOffset.UtcNow.UtcTicks - _settings.IdempotencyWindow.Ticks;
         if (at < since) return;
-        _storedIds ??= new Dictionary<string, object>(StringComparer.Ordinal);
-        _storedOrder ??= new Queue<(string, long)>();
+        _storedIds ??= new Dictionary<CommandKey, FirstAnswer>();
+        _storedOrder ??= new Queue<(CommandKey, long)>();
         while (_storedOrder.TryPeek(out var oldest) && (oldest.At < since || _storedOrder.Count >= _settings.MaxRememberedCommands))
             _storedIds.Remove(_storedOrder.Dequeue().Id);
-        if (!_storedIds.TryAdd(commandId, answer)) return;
-        _storedOrder.Enqueue((commandId, at));
+        var key = CommandKey.Of(commandId);
+        if (!_storedIds.TryAdd(key, answer)) return;
+        _storedOrder.Enqueue((key, at));
     }
 
     /// <summary>Recovery: the events of one command are consecutive and carry its id; each command read is remembered
@@ -476,7 +485,7 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor
     private void RememberReplayed()
     {
         if (_replayId is null) return;
-        Remember(_replayId, new Stored(_replaySeq, _replayEvents), _replayAt);
+        Remember(_replayId, FirstAnswer.Stored(_replaySeq, _replayEvents), _replayAt);
         _replayId = null;
         _replayEvents = 0;
     }
@@ -499,8 +508,8 @@ internal sealed class AggregatePersistentActor : UntypedPersistentActor
         var all = order.ToArray();
         var kept = new List<RememberedCommand>();
         for (var i = all.Length - 1; i >= 0 && kept.Count < _settings.SnapshotCommands && all[i].At >= since; i--)
-            if (_storedIds!.TryGetValue(all[i].Id, out var answer) && answer is Stored s)
-                kept.Add(new RememberedCommand(all[i].Id, s.Version, s.Events, all[i].At));
+            if (_storedIds!.TryGetValue(all[i].Id, out var answer) && answer.Reply is null)
+                kept.Add(new RememberedCommand(all[i].Id.ToString(), answer.Version, answer.Events, all[i].At));
         kept.Reverse();
         return kept.Count == 0 ? null : kept;
     }

@@ -55,7 +55,7 @@ public sealed class Projection : IAsyncDisposable
     private bool _blockedByHole; // the last step stopped at a hole with newer rows behind it
     // Exactly-once on PostgreSQL: the batch after the one being handled, read on a connection of its own while the
     // handler and the commit run (from the offset that batch moves to); used by the next step only if it starts there.
-    private (long From, int Limit, Task<(IReadOnlyList<ProjectionEnvelope> Events, long NextOffset, int RowsRead)> Read)? _prefetch;
+    private (long From, int Limit, Task<Batch> Read)? _prefetch;
     private readonly ProjectionRegistry _registry;
 
     private Projection(ActorSystem system, ProjectionId id, Mode mode, ExactlyOnceHandler? exactlyOnce,
@@ -138,7 +138,7 @@ public sealed class Projection : IAsyncDisposable
             await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
             // The offset row first: a step of another instance that has moved it holds its lock until it commits, so the
             // clear below sees that step's writes (and removes them) instead of leaving them to be applied again.
-            await ReadOffsetAsync(connection, transaction, cancellationToken);
+            await _offsets.LockOffsetAsync(connection, transaction, _id.Name, _id.Key, cancellationToken);
             await clearReadModel(transaction, cancellationToken);
             await StoreOffsetAsync(connection, transaction, 0, cancellationToken);
             await transaction.CommitAsync(cancellationToken);
@@ -321,11 +321,7 @@ public sealed class Projection : IAsyncDisposable
         await using var connection = await _reader.OpenAsync(ct);
         // On SQLite a transaction takes the database's only write lock: look before locking.
         if (_reader.Provider == StoreProvider.Sqlite && Offset is >= 0 and var seen && !await _reader.AnyAfterAsync(connection, seen, ct))
-        {
-            var stored = await ReadOffsetAsync(connection, null, ct, lockRow: false); // a reset is seen while idle too
-            Interlocked.Exchange(ref _offset, stored);
-            return stored == seen ? Step.Idle : Step.Retry;
-        }
+            return await IdleAsync(connection, null, seen, ct);
         if (_mode == Mode.ExactlyOnce)
         {
             await using var transaction = await connection.BeginTransactionAsync(ct);
@@ -333,24 +329,17 @@ public sealed class Projection : IAsyncDisposable
             // transaction an id before the read, and the journal reader bounds the holes it sees with an id taken
             // after it (an older one could call a hole final while its writer runs; see JournalReader). Taken on a
             // separate connection instead, that id would cost a commit of its own per step.
-            var offset = Offset >= 0 ? Offset : await ReadOffsetAsync(connection, transaction, ct, lockRow: false);
-            var (events, next, read) = prefetched is { } p && p.From == offset ? p.Batch : await ReadAsync(connection, transaction, offset, limit, ct);
+            var offset = Offset >= 0 ? Offset : await ReadOffsetAsync(connection, transaction, ct);
+            var (events, next, read) = prefetched ?? await ReadAsync(connection, transaction, offset, limit, ct);
             _blockedByHole = next == offset && read > 0;
-            if (next == offset)
-            {
-                // Nothing new after the offset this instance last saw. The stored one may have moved meanwhile (a reset,
-                // progress by another instance): a plain read (no lock, no transaction id) keeps Offset and the status true.
-                var stored = await ReadOffsetAsync(connection, transaction, ct, lockRow: false);
-                Interlocked.Exchange(ref _offset, stored);
-                return stored == offset ? Step.Idle : Step.Retry;
-            }
+            if (next == offset) return await IdleAsync(connection, transaction, offset, ct);
             // Now move the offset, which locks its row: from here to the commit no other instance and no reset moves
             // it, and the handler's writes commit with it or not at all. If one did since this instance last saw it,
             // the rows read are not the ones after the stored offset: start again from the stored one.
             if (!await _offsets.TryAdvanceOffsetAsync(connection, transaction, _id.Name, _id.Key, offset, next, DateTime.UtcNow.Ticks, ct))
             {
                 await transaction.RollbackAsync(ct);
-                Interlocked.Exchange(ref _offset, await ReadOffsetAsync(connection, null, ct, lockRow: false));
+                Interlocked.Exchange(ref _offset, await ReadOffsetAsync(connection, null, ct));
                 return Step.Retry;
             }
             // A full batch says more is waiting: read it meanwhile (the reader is not used again until it is taken).
@@ -385,6 +374,16 @@ public sealed class Projection : IAsyncDisposable
         return Step.Progressed;
     }
 
+    /// <summary>Nothing new after <paramref name="seen"/>, the offset this instance last saw. The stored one may have moved
+    /// meanwhile (a reset, progress by another instance): a plain read (no lock, no transaction id) keeps
+    /// <see cref="Offset"/> and the status true, and a moved offset is stepped from at once.</summary>
+    private async Task<Step> IdleAsync(DbConnection connection, DbTransaction? transaction, long seen, CancellationToken ct)
+    {
+        var stored = await ReadOffsetAsync(connection, transaction, ct);
+        Interlocked.Exchange(ref _offset, stored);
+        return stored == seen ? Step.Idle : Step.Retry;
+    }
+
     private void Prefetch(long from, int limit, CancellationToken ct) =>
         _prefetch = (from, limit, Task.Run(async () =>
         {
@@ -392,17 +391,17 @@ public sealed class Projection : IAsyncDisposable
             return await ReadAsync(connection, null, from, limit, ct);
         }, ct));
 
-    /// <summary>The prefetched batch (with the offset it starts at) if it starts at <paramref name="offset"/>, has the
-    /// step's limit and found rows (an empty one is stale by now: what was committed since is read afresh); otherwise
-    /// null. A prefetch is always finished first, whatever it found, so that the reader is never used by two reads at once.</summary>
-    private async Task<(long From, (IReadOnlyList<ProjectionEnvelope> Events, long NextOffset, int RowsRead) Batch)?> TakePrefetchedAsync(long offset, int limit)
+    /// <summary>The prefetched batch if it starts at <paramref name="offset"/>, has the step's limit and found rows (an
+    /// empty one is stale by now: what was committed since is read afresh); otherwise null. A prefetch is always
+    /// finished first, whatever it found, so that the reader is never used by two reads at once.</summary>
+    private async Task<Batch?> TakePrefetchedAsync(long offset, int limit)
     {
         if (_prefetch is not { } prefetch) return null;
         _prefetch = null;
         try
         {
             var batch = await prefetch.Read;
-            return prefetch.From == offset && prefetch.Limit == limit && batch.NextOffset != offset ? (prefetch.From, batch) : null;
+            return prefetch.From == offset && prefetch.Limit == limit && batch.NextOffset != offset ? batch : null;
         }
         catch (Exception e) when (e is not OperationCanceledException || !_stop.IsCancellationRequested)
         {
@@ -411,11 +410,14 @@ public sealed class Projection : IAsyncDisposable
         }
     }
 
-    private async Task<(IReadOnlyList<ProjectionEnvelope> Events, long NextOffset, int RowsRead)> ReadAsync(DbConnection connection,
-        DbTransaction? transaction, long offset, int limit, CancellationToken ct)
+    /// <summary>What one read of the journal gave: the decoded events, the offset after them (which may pass rows filtered
+    /// out or marked deleted), and how many rows it read.</summary>
+    private readonly record struct Batch(IReadOnlyList<ProjectionEnvelope> Events, long NextOffset, int RowsRead);
+
+    private async Task<Batch> ReadAsync(DbConnection connection, DbTransaction? transaction, long offset, int limit, CancellationToken ct)
     {
         var batch = await _reader.ReadAsync(connection, transaction, offset, limit, ct);
-        return (JournalEventDecoder.Decode(batch.Rows, _serialization), batch.NextOffset, batch.RowsRead);
+        return new Batch(JournalEventDecoder.Decode(batch.Rows, _serialization), batch.NextOffset, batch.RowsRead);
     }
 
     private async Task DeadLetterAsync(DbConnection connection, DbTransaction? transaction, IReadOnlyList<ProjectionEnvelope> events, CancellationToken ct)
@@ -432,8 +434,8 @@ public sealed class Projection : IAsyncDisposable
     private Task StoreOffsetAsync(DbConnection connection, DbTransaction? transaction, long offset, CancellationToken ct) =>
         _offsets.StoreOffsetAsync(connection, transaction, _id.Name, _id.Key, offset, DateTime.UtcNow.Ticks, ct);
 
-    private Task<long> ReadOffsetAsync(DbConnection connection, DbTransaction? transaction, CancellationToken ct, bool lockRow = true) =>
-        _offsets.ReadOffsetAsync(connection, transaction, _id.Name, _id.Key, ct, lockRow);
+    private Task<long> ReadOffsetAsync(DbConnection connection, DbTransaction? transaction, CancellationToken ct) =>
+        _offsets.ReadOffsetAsync(connection, transaction, _id.Name, _id.Key, ct);
 
     private async Task EnsureSchemaAsync(CancellationToken ct)
     {

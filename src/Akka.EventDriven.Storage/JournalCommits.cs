@@ -19,7 +19,7 @@ public sealed class JournalCommits : IExtension
     public Task Next => Volatile.Read(ref _next).Task;
 
     /// <summary>Called by the journal after each committed batch of writes.</summary>
-    public void Committed() => Interlocked.Exchange(ref _next, NewSource()).TrySetResult();
+    internal void Committed() => Interlocked.Exchange(ref _next, NewSource()).TrySetResult();
 
     // Asynchronous continuations: a reader's step never runs on the journal's committing thread.
     private static TaskCompletionSource NewSource() => new(TaskCreationOptions.RunContinuationsAsynchronously);

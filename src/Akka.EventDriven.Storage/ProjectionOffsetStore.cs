@@ -34,15 +34,24 @@ public sealed class ProjectionOffsetStore(StoreSettings store)
     }
 
     /// <summary>The stored offset of projection <paramref name="name"/>, key <paramref name="key"/> (0 without a
-    /// row). Inside <paramref name="transaction"/> on PostgreSQL the row stays locked until it ends, unless
-    /// <paramref name="lockRow"/> is false (a lock gives the transaction an id: see <see cref="JournalReader"/>).</summary>
-    public async Task<long> ReadOffsetAsync(DbConnection connection, DbTransaction? transaction, string name, string key,
-        CancellationToken ct = default, bool lockRow = true)
+    /// row), without a lock.</summary>
+    public Task<long> ReadOffsetAsync(DbConnection connection, DbTransaction? transaction, string name, string key,
+        CancellationToken ct = default) => ReadOffsetAsync(connection, transaction, name, key, lockRow: false, ct);
+
+    /// <summary>The stored offset of projection <paramref name="name"/>, key <paramref name="key"/> (0 without a row),
+    /// with its row locked until <paramref name="transaction"/> ends (on PostgreSQL; SQLite's transaction holds the
+    /// whole database). A lock gives the transaction an id: take it after reading the journal (see
+    /// <see cref="JournalReader"/>).</summary>
+    public Task<long> LockOffsetAsync(DbConnection connection, DbTransaction transaction, string name, string key,
+        CancellationToken ct = default) => ReadOffsetAsync(connection, transaction, name, key, lockRow: true, ct);
+
+    private async Task<long> ReadOffsetAsync(DbConnection connection, DbTransaction? transaction, string name, string key,
+        bool lockRow, CancellationToken ct)
     {
         await using var command = connection.CreateCommand();
         command.Transaction = transaction;
         command.CommandText = "SELECT current_offset FROM projection_offsets WHERE projection_name = @name AND projection_key = @key"
-                              + (lockRow && transaction is not null && store.Provider == StoreProvider.PostgreSql ? " FOR UPDATE" : "");
+                              + (lockRow && store.Provider == StoreProvider.PostgreSql ? " FOR UPDATE" : "");
         command.AddParameter("name", name);
         command.AddParameter("key", key);
         return await command.ExecuteScalarAsync(ct) is { } v and not DBNull ? Convert.ToInt64(v) : 0L;

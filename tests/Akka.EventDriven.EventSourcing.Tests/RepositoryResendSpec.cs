@@ -32,7 +32,10 @@ public sealed class RepositoryResendSpec : Akka.TestKit.Xunit2.TestKit
     }
 
     private AggregateRepository<LedgerState> Repository(Props region, TimeSpan resendAfter, TimeSpan timeout) =>
-        new(Sys, Sys.ActorOf(region), Ledger.Definition,
+        Repository(Sys.ActorOf(region), resendAfter, timeout);
+
+    private AggregateRepository<LedgerState> Repository(IActorRef region, TimeSpan resendAfter, TimeSpan timeout) =>
+        new(Sys, region, Ledger.Definition,
             new AggregateSettings(0, 1, false, TimeSpan.FromMinutes(2), timeout, 100,
                 ResendAfter: resendAfter, IdempotencyWindow: TimeSpan.FromSeconds(30)));
 
@@ -79,9 +82,7 @@ public sealed class RepositoryResendSpec : Akka.TestKit.Xunit2.TestKit
     public async Task A_caller_cancelled_before_the_first_resend_stops_waiting_and_nothing_is_resent()
     {
         var region = Sys.ActorOf(Props.Create(() => new FlakyRegion(int.MaxValue, TimeSpan.Zero)));
-        var repository = new AggregateRepository<LedgerState>(Sys, region, Ledger.Definition,
-            new AggregateSettings(0, 1, false, TimeSpan.FromMinutes(2), TimeSpan.FromSeconds(30), 100,
-                ResendAfter: TimeSpan.FromSeconds(20), IdempotencyWindow: TimeSpan.FromSeconds(30)));
+        var repository = Repository(region, TimeSpan.FromSeconds(20), TimeSpan.FromSeconds(30));
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => repository.GetStateAsync("a-6", cancel.Token));
         // The region got the one ask and no resend (one is due only after 20 s).

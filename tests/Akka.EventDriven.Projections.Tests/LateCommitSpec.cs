@@ -100,11 +100,6 @@ public sealed class LateCommitSpec
         }, settings);
         await projection.WaitUntilCaughtUpAsync(TimeSpan.FromSeconds(30));
 
-        const string insert = """
-            INSERT INTO event_journal (created_at, is_deleted, persistence_id, sequence_nr, payload, manifest, serializer_id)
-            SELECT created_at, false, $1, 1, payload, manifest, serializer_id FROM event_journal WHERE persistence_id = $2
-            RETURNING ordering
-            """;
         var warmup = PersistenceIds.For("Ledger", $"{run}-warmup");
         var lateId = PersistenceIds.For("Ledger", $"{run}-late");
         var earlyId = PersistenceIds.For("Ledger", $"{run}-early");
@@ -118,19 +113,8 @@ public sealed class LateCommitSpec
         await using var earlyTx = await early.BeginTransactionAsync();
         await using (var xid = new NpgsqlCommand("SELECT pg_current_xact_id()", early, earlyTx)) await xid.ExecuteScalarAsync();
         await using var lateTx = await late.BeginTransactionAsync();
-        long lateOrdering, earlyOrdering;
-        await using (var c = new NpgsqlCommand(insert, late, lateTx))
-        {
-            c.Parameters.Add(new NpgsqlParameter<string> { TypedValue = lateId });
-            c.Parameters.Add(new NpgsqlParameter<string> { TypedValue = warmup });
-            lateOrdering = Convert.ToInt64(await c.ExecuteScalarAsync());
-        }
-        await using (var c = new NpgsqlCommand(insert, early, earlyTx))
-        {
-            c.Parameters.Add(new NpgsqlParameter<string> { TypedValue = earlyId });
-            c.Parameters.Add(new NpgsqlParameter<string> { TypedValue = warmup });
-            earlyOrdering = Convert.ToInt64(await c.ExecuteScalarAsync());
-        }
+        var lateOrdering = await InsertCopyAsync(late, lateTx, lateId, warmup);
+        var earlyOrdering = await InsertCopyAsync(early, earlyTx, earlyId, warmup);
         Assert.True(earlyOrdering > lateOrdering);
         await earlyTx.CommitAsync();
 
@@ -163,19 +147,7 @@ public sealed class LateCommitSpec
         var cs = Akka.EventDriven.Storage.StoreSettings.NormalizeConnectionString(store.Provider, store.ConnectionString);
         var reader = new Akka.EventDriven.Storage.JournalReader(Akka.EventDriven.Storage.StoreSettings.FromConfig(node.System.Settings.Config));
 
-        const string insert = """
-            INSERT INTO event_journal (created_at, is_deleted, persistence_id, sequence_nr, payload, manifest, serializer_id)
-            SELECT created_at, false, $1, 1, payload, manifest, serializer_id FROM event_journal WHERE persistence_id = $2
-            RETURNING ordering
-            """;
         var warmup = PersistenceIds.For("Ledger", $"{run}-warmup");
-        async Task<long> InsertAsync(NpgsqlConnection c, NpgsqlTransaction? tx, string persistenceId)
-        {
-            await using var command = new NpgsqlCommand(insert, c, tx);
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = persistenceId });
-            command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = warmup });
-            return Convert.ToInt64(await command.ExecuteScalarAsync());
-        }
 
         await using var readerConnection = (NpgsqlConnection)await reader.OpenAsync(CancellationToken.None);
         var offset = await reader.MaxOrderingAsync(CancellationToken.None);
@@ -188,11 +160,11 @@ public sealed class LateCommitSpec
         await using var late = new NpgsqlConnection(cs);
         await late.OpenAsync();
         await using var lateTx = await late.BeginTransactionAsync();
-        var lateOrdering = await InsertAsync(late, lateTx, PersistenceIds.For("Ledger", $"{run}-late"));
+        var lateOrdering = await InsertCopyAsync(late, lateTx, PersistenceIds.For("Ledger", $"{run}-late"), warmup);
         await using (var early = new NpgsqlConnection(cs))
         {
             await early.OpenAsync();
-            Assert.True(await InsertAsync(early, null, PersistenceIds.For("Ledger", $"{run}-early")) > lateOrdering);
+            Assert.True(await InsertCopyAsync(early, null, PersistenceIds.For("Ledger", $"{run}-early"), warmup) > lateOrdering);
         }
 
         // The read in that transaction sees the hole and stops before it; the transaction then ends.
@@ -258,6 +230,20 @@ public sealed class LateCommitSpec
         await TestWait.UntilAsync(() => { Assert.Equal(1, seen.GetValueOrDefault(afterId)); return Task.CompletedTask; }, TimeSpan.FromSeconds(30));
         Assert.Equal(1, (await projection.GetStatusAsync()).SkippedHoles);
         await otherTx.RollbackAsync();
+    }
+
+    /// <summary>Inserts event 1 of <paramref name="persistenceId"/> straight into the journal, a copy of the first event
+    /// of <paramref name="copyOf"/> (a real payload), in <paramref name="transaction"/> if given; returns its ordering.</summary>
+    private static async Task<long> InsertCopyAsync(NpgsqlConnection connection, NpgsqlTransaction? transaction, string persistenceId, string copyOf)
+    {
+        await using var command = new NpgsqlCommand("""
+            INSERT INTO event_journal (created_at, is_deleted, persistence_id, sequence_nr, payload, manifest, serializer_id)
+            SELECT created_at, false, $1, 1, payload, manifest, serializer_id FROM event_journal WHERE persistence_id = $2
+            RETURNING ordering
+            """, connection, transaction);
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = persistenceId });
+        command.Parameters.Add(new NpgsqlParameter<string> { TypedValue = copyOf });
+        return Convert.ToInt64(await command.ExecuteScalarAsync());
     }
 
     private static async Task<long> CommittedAsync(TestStore store, string pattern)

@@ -44,13 +44,14 @@ public sealed class Aggregates : IExtension
             var sharding = ClusterShardingSettings.Create(_system);
             if (role is not null) sharding = sharding.WithRole(role);
             sharding = sharding.WithPassivateIdleAfter(s.PassivateIdleAfter);
+            var type = new AggregateType(_system, aggregate, s);
             var region = await clusterSharding.StartAsync(
                 aggregate.Name,
-                entityId => AggregateShardEntity.Props(entityId, aggregate, s),
+                _ => type.Props, // one props for every entity: each takes its id from its name
                 sharding,
                 new AggregateMessageExtractor(100),
                 clusterSharding.DefaultShardAllocationStrategy(sharding),
-                AggregateShardEntity.Stop.Instance);
+                AggregateActor.Stop.Instance);
             return new AggregateRepository<TState>(_system, region, aggregate, s);
         }));
         object repository;

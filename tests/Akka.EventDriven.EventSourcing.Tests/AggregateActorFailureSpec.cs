@@ -65,6 +65,7 @@ public sealed class AggregateActorFailureSpec : Akka.TestKit.Xunit2.TestKit
         akka.persistence.journal.scripted {
           class = "{{typeof(ScriptedJournal).AssemblyQualifiedName}}"
           plugin-dispatcher = "akka.actor.default-dispatcher"
+          recovery-event-timeout = 2s
         }
         akka.persistence.snapshot-store.plugin = "akka.persistence.snapshot-store.inmem"
         """).WithFallback(EventSourcingConfig.DefaultConfig());
@@ -74,8 +75,24 @@ public sealed class AggregateActorFailureSpec : Akka.TestKit.Xunit2.TestKit
     {
     }
 
-    private IActorRef Entity(string id, AggregateSettings? settings = null) =>
-        Sys.ActorOf(new AggregateType(Sys, Ledger.Definition, settings ?? AggregateSettings.Create(Config, Ledger.Definition.Name)).Props, id);
+    private IActorRef Entity(string id, IAggregate? aggregate = null)
+    {
+        var props = new AggregateType(Sys, aggregate ?? Ledger.Definition, AggregateSettings.Create(Config, Ledger.Definition.Name)).Props;
+        // The entity takes its id from its name, and the name of a stopped incarnation is free only once its parent
+        // has seen it terminate: a fresh one is created as soon as it is.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (true)
+        {
+            try
+            {
+                return Sys.ActorOf(props, id);
+            }
+            catch (InvalidActorNameException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Yield();
+            }
+        }
+    }
 
     private static string Pid(string id) => PersistenceIds.For(Ledger.Definition.Name, id);
 
@@ -105,7 +122,8 @@ public sealed class AggregateActorFailureSpec : Akka.TestKit.Xunit2.TestKit
         var replies = ReceiveN(3).ToList();
         Assert.Contains("Storing the events", Assert.Single(replies.OfType<CommandFailed>()).Reason);
         Assert.Equal(2, Assert.Single(replies.OfType<CommandAccepted>()).Version);
-        Assert.Equal(1, Assert.Single(replies.OfType<AggregateStateReply>()).Version);
+        var read = Assert.Single(replies.OfType<AggregateStateReply>());
+        Assert.Contains((read.Version, ((LedgerState)read.State).Balance), new[] { (1L, 0m), (2L, 7m) });
         Assert.Equal(new LedgerState("ada", 7m, 2), StateOf(entity, id));
         Assert.Equal(2, ScriptedJournal.Replays[Pid(id)]); // the start, and once after the failed write
     }
@@ -152,10 +170,13 @@ public sealed class AggregateActorFailureSpec : Akka.TestKit.Xunit2.TestKit
     public void A_transient_recovery_failure_is_retried_while_the_commands_wait()
     {
         var id = $"t-{Guid.NewGuid():N}";
+        var release = new TaskCompletionSource();
+        ScriptedJournal.HoldRecoveries[Pid(id)] = release.Task;
         ScriptedJournal.FailReplays[Pid(id)] = new ConcurrentQueue<Exception>([new TimeoutException("connection timed out")]);
         var entity = Entity(id);
         Send(entity, id, new Open("di"));
         Send(entity, id, new Deposit(3m));
+        release.SetResult(); // the first recovery fails while both commands wait
         Assert.Equal(1, ExpectMsg<CommandAccepted>(TimeSpan.FromSeconds(10)).Version);
         Assert.Equal(2, ExpectMsg<CommandAccepted>().Version);
         Assert.Equal(2, ScriptedJournal.Replays[Pid(id)]);
@@ -189,5 +210,61 @@ public sealed class AggregateActorFailureSpec : Akka.TestKit.Xunit2.TestKit
         hold.SetResult();
         Assert.Equal(1, ExpectMsg<CommandAccepted>().Version); // handled before the entity stops
         ExpectTerminated(second);
+    }
+
+    /// <summary>The ledger, with an Apply that throws once on the fourth event (a bug that a fix made go away, say).</summary>
+    private sealed class ApplyThrowsOnce(int[] throwsLeft) : Aggregate<LedgerState>
+    {
+        public override string Name => Ledger.Definition.Name;
+        public override LedgerState InitialState => Ledger.Definition.InitialState;
+        public override Decision Decide(LedgerState state, object command) => Ledger.Definition.Decide(state, command);
+
+        public override LedgerState Apply(LedgerState state, object @event) =>
+            state.Operations == 3 && Interlocked.Decrement(ref throwsLeft[0]) >= 0
+                ? throw new InvalidOperationException("Apply failed on the fourth event")
+                : Ledger.Definition.Apply(state, @event);
+    }
+
+    [Fact]
+    public void An_event_that_fails_to_apply_during_recovery_is_retried_and_the_state_has_every_event_once()
+    {
+        var id = $"a-{Guid.NewGuid():N}";
+        var writer = Entity(id);
+        Send(writer, id, new Open("gus"));
+        for (var i = 1; i <= 9; i++) Send(writer, id, new Deposit(i));
+        ReceiveN(10);
+        Watch(writer);
+        writer.Tell(AggregateActor.Stop.Instance);
+        ExpectTerminated(writer);
+
+        var release = new TaskCompletionSource();
+        ScriptedJournal.HoldRecoveries[Pid(id)] = release.Task;
+        var entity = Entity(id, new ApplyThrowsOnce([1]));
+        Send(entity, id, new Deposit(100m)); // waits for the recovery
+        release.SetResult();
+        // The first replay fails at the fourth event; the rest of that replay is not taken for the second attempt's.
+        Assert.Equal(11, ExpectMsg<CommandAccepted>(TimeSpan.FromSeconds(10)).Version);
+        Assert.Equal(new LedgerState("gus", 145m, 11), StateOf(entity, id));
+        Assert.Equal(3, ScriptedJournal.Replays[Pid(id)]); // the writer's start, the failed attempt and its retry
+    }
+
+    [Fact]
+    public void A_recovery_that_hears_nothing_times_out_answers_what_waits_and_the_next_entity_recovers()
+    {
+        var id = $"o-{Guid.NewGuid():N}";
+        var never = new TaskCompletionSource();
+        ScriptedJournal.HoldRecoveries[Pid(id)] = never.Task; // the journal never answers
+        var entity = Entity(id);
+        Watch(entity);
+        Send(entity, id, new Open("hal"));
+        var failed = ExpectMsg<CommandFailed>(TimeSpan.FromSeconds(15));
+        Assert.Contains("timed out", failed.Reason);
+        ExpectTerminated(entity); // stops: a late answer goes to dead letters, not to a later attempt
+
+        ScriptedJournal.HoldRecoveries.TryRemove(Pid(id), out _);
+        var fresh = Entity(id);
+        Send(fresh, id, new Open("hal"));
+        Assert.Equal(1, ExpectMsg<CommandAccepted>().Version);
+        never.SetResult(); // the first recovery's late answer: nobody is waiting for it any more
     }
 }

@@ -29,7 +29,17 @@ internal sealed class AggregateType
         Journal = persistence.JournalFor(null);
         SnapshotStore = persistence.SnapshotStoreFor(null);
         Props = new Props(CompactMailbox.Deploy, typeof(AggregateActor), [this]);
+        // As Eventsourced: the journal's recovery-event-timeout (the plugin's own, else the fallback's; 30 s).
+        var config = system.Settings.Config;
+        var plugin = config.GetString("akka.persistence.journal.plugin", "");
+        var timeout = plugin.Length > 0 ? config.GetTimeSpan($"{plugin}.recovery-event-timeout", null, false) : TimeSpan.Zero;
+        if (timeout <= TimeSpan.Zero)
+            timeout = config.GetTimeSpan("akka.persistence.journal-plugin-fallback.recovery-event-timeout", TimeSpan.FromSeconds(30), false);
+        RecoveryTimeout = timeout > TimeSpan.Zero ? timeout : TimeSpan.FromSeconds(30);
     }
+
+    /// <summary>A recovery that hears nothing from the snapshot store or the journal for this long has failed.</summary>
+    public TimeSpan RecoveryTimeout { get; }
 
     public IAggregate Aggregate { get; }
     public AggregateSettings Settings { get; }
@@ -83,6 +93,7 @@ internal sealed class AggregateActor : UntypedActor
     private static int _instances;
 
     private sealed record RetryRecovery(int Attempt);
+    private sealed record RecoveryTick(int Attempt);
     private sealed record RetryRetention;
     private static readonly RetryRetention RetryRetentionNow = new();
 
@@ -92,6 +103,9 @@ internal sealed class AggregateActor : UntypedActor
         LoadingSnapshot,
         /// <summary>Waiting for the journal's events and its highest sequence number.</summary>
         Replaying,
+        /// <summary>An event could not be applied: the rest of that replay is let through (ignored) before the failure
+        /// is acted on, so that none of it is taken for a later attempt's.</summary>
+        Draining,
         /// <summary>Recovered: commands are decided.</summary>
         Ready,
         /// <summary>The last recovery failed; the next command (or the waiting retry) starts another.</summary>
@@ -125,6 +139,12 @@ internal sealed class AggregateActor : UntypedActor
     private int _retryAttempt;
     private long? _recoveredFromSnapshot;
     private long _eventsReplayed;
+    // The recovery's timeout (see AggregateType.RecoveryTimeout), whether anything arrived since it last fired, and
+    // while draining, why the recovery failed.
+    private ICancelable? _recoveryTimer;
+    private int _recoveryAttempt;
+    private bool _recoveryProgress;
+    private Exception? _drainFailure;
 
     // Writing: the commands waiting for the write in flight, and the write in flight (its callers with their replies,
     // the state after it, how many journal replies are still due, and whether the journal rejected it or failed).
@@ -178,6 +198,22 @@ internal sealed class AggregateActor : UntypedActor
 
     protected override void OnReceive(object message)
     {
+        try
+        {
+            Dispatch(message);
+        }
+        catch (Exception e)
+        {
+            // A defect (the aggregate's own code is guarded where it is called). A restart would keep this actor's
+            // address, so journal replies meant for this incarnation would reach the next one: it stops instead, its
+            // callers are answered (PostStop), and sharding starts a fresh entity for the next command.
+            Log.Error(e, "The entity of {0} failed and stops", _persistenceId);
+            Context.Stop(Self);
+        }
+    }
+
+    private void Dispatch(object message)
+    {
         switch (message)
         {
             case AggregateCommand or GetAggregateState:
@@ -200,16 +236,22 @@ internal sealed class AggregateActor : UntypedActor
             case WriteMessagesSuccessful or WriteMessagesFailed:
                 break; // the per-event replies that follow carry the outcome
             case ReplayedMessage replayed:
+                _recoveryProgress = true;
                 if (_phase == Phase.Replaying) Replayed(replayed.Persistent);
                 break;
             case RecoverySuccess success:
                 if (_phase == Phase.Replaying) Recovered(success.HighestSequenceNr);
+                else if (_phase == Phase.Draining) RecoveryFailed(_drainFailure!);
                 break;
             case LoadSnapshotResult loaded:
                 if (_phase == Phase.LoadingSnapshot) SnapshotLoaded(loaded);
                 break;
             case ReplayMessagesFailure failure:
                 if (_phase == Phase.Replaying) RecoveryFailed(failure.Cause);
+                else if (_phase == Phase.Draining) RecoveryFailed(_drainFailure!);
+                break;
+            case RecoveryTick tick:
+                if (tick.Attempt == _recoveryAttempt) RecoveryTicked(); // else an earlier attempt's, already in the mailbox
                 break;
             case LoadSnapshotFailed failure:
                 if (_phase == Phase.LoadingSnapshot) RecoveryFailed(failure.Cause);
@@ -300,6 +342,10 @@ internal sealed class AggregateActor : UntypedActor
         _replayId = null;
         _lastSnapshotSeq = 0;
         _keptSnapshots = null;
+        _recoveryProgress = false;
+        _recoveryTimer?.Cancel();
+        _recoveryTimer = Context.System.Scheduler.ScheduleTellRepeatedlyCancelable(_type.RecoveryTimeout, _type.RecoveryTimeout,
+            Self, new RecoveryTick(++_recoveryAttempt), Self);
         _type.SnapshotStore.Tell(new LoadSnapshot(_persistenceId, SnapshotSelectionCriteria.Latest, long.MaxValue), Self);
     }
 
@@ -322,6 +368,7 @@ internal sealed class AggregateActor : UntypedActor
             return;
         }
         _phase = Phase.Replaying;
+        _recoveryProgress = true;
         _type.Journal.Tell(new ReplayMessages(_sequenceNr + 1, loaded.ToSequenceNr, long.MaxValue, _persistenceId, Self));
     }
 
@@ -338,12 +385,45 @@ internal sealed class AggregateActor : UntypedActor
         }
         catch (Exception e)
         {
-            RecoveryFailed(e);
+            // The journal goes on sending this replay's events: they are let through before the failure is acted on.
+            _phase = Phase.Draining;
+            _drainFailure = e;
         }
+    }
+
+    /// <summary>The recovery's timer: a recovery that heard nothing from the snapshot store or the journal for a whole
+    /// interval has failed. Its answer may still come, and a later attempt could take it for its own, so the entity
+    /// does not try again in place: it answers what waits and stops, and the next command starts a fresh one.</summary>
+    private void RecoveryTicked()
+    {
+        if (_phase is not (Phase.LoadingSnapshot or Phase.Replaying or Phase.Draining))
+        {
+            StopRecoveryTimer();
+            return;
+        }
+        if (_recoveryProgress)
+        {
+            _recoveryProgress = false;
+            return;
+        }
+        var reason = $"Recovery of '{_persistenceId}' timed out: nothing came from the " +
+                     $"{(_phase == Phase.LoadingSnapshot ? "snapshot store" : "journal")} for {(int)_type.RecoveryTimeout.TotalSeconds} s.";
+        Log.Error("{0} The entity stops; the next command starts a fresh one.", reason);
+        StopRecoveryTimer();
+        _phase = Phase.NotRecovered;
+        FailWaiting(reason);
+        Context.Stop(Self);
+    }
+
+    private void StopRecoveryTimer()
+    {
+        _recoveryTimer?.Cancel();
+        _recoveryTimer = null;
     }
 
     private void Recovered(long highest)
     {
+        StopRecoveryTimer();
         RememberReplayed();
         _sequenceNr = Math.Max(_sequenceNr, highest);
         _phase = Phase.Ready;
@@ -355,7 +435,18 @@ internal sealed class AggregateActor : UntypedActor
         if (_waiting is { } waiting)
         {
             _waiting = null; // used again only while a new recovery runs; no list kept for the entity's life
-            foreach (var (message, sender) in waiting) Handle(message, sender);
+            for (var i = 0; i < waiting.Count; i++)
+            {
+                try
+                {
+                    Handle(waiting[i].Message, waiting[i].Sender);
+                }
+                catch
+                {
+                    _waiting = waiting.GetRange(i, waiting.Count - i); // answered when the entity stops
+                    throw;
+                }
+            }
         }
         if (_stopRequested) StopIfIdle();
     }
@@ -368,6 +459,8 @@ internal sealed class AggregateActor : UntypedActor
     /// only delay the answer: the commands fail at once, and the next command tries a fresh recovery.</summary>
     private void RecoveryFailed(Exception cause)
     {
+        StopRecoveryTimer();
+        _drainFailure = null;
         var reason = $"Recovery of '{_persistenceId}' failed: {cause.GetBaseException().Message}";
         var permanent = Causes(cause).Any(e => e is UnknownMessageTypeException or System.Text.Json.JsonException);
         var storeDown = Causes(cause).Any(e => e is Akka.Pattern.OpenCircuitException);
@@ -392,7 +485,7 @@ internal sealed class AggregateActor : UntypedActor
                 _retry = Context.System.Scheduler.ScheduleTellOnceCancelable(wait, Self, new RetryRecovery(++_retryAttempt), Self);
                 return;
             }
-            if (!storeDown) Log.Warning("{0}", reason);
+            Log.Warning("{0}{1}", reason, _waiting is { Count: > 0 } w ? $"; {w.Count} command(s) fail" : "");
             _recoveryFailures = 0;
             FailWaiting(reason);
         }
@@ -401,9 +494,17 @@ internal sealed class AggregateActor : UntypedActor
 
     private void FailWaiting(string reason)
     {
-        if (_waiting is null) return;
-        foreach (var (_, sender) in _waiting) sender.Tell(new CommandFailed(_id, reason));
+        if (_waiting is not null)
+            foreach (var (_, sender) in _waiting) sender.Tell(new CommandFailed(_id, reason));
         _waiting = null;
+        // Repeats of commands that were moved back to wait (after a failed write) wait for those: they fail with them.
+        if (_repeats is not null)
+        {
+            foreach (var (id, sender) in _repeats)
+                if (_pendingIds is null || !_pendingIds.Contains(id)) sender.Tell(new CommandFailed(_id, reason));
+            _repeats.RemoveAll(r => _pendingIds is null || !_pendingIds.Contains(r.Id));
+            if (_repeats.Count == 0) _repeats = null;
+        }
     }
 
     private static IEnumerable<Exception> Causes(Exception e)
@@ -564,13 +665,14 @@ internal sealed class AggregateActor : UntypedActor
             // The write may or may not have happened: fail its callers (not remembered: recovery knows), and recover
             // again from storage before deciding anything else; the journal reads after the write's outcome is known.
             var reason = $"Storing the events of '{_persistenceId}' failed: {failed.GetBaseException().Message}";
-            Log.Warning("{0}; the entity recovers from storage again", reason);
+            Log.Error(failed, "{0}; the entity recovers from storage again", reason);
             foreach (var (sender, _, commandId) in replies) Answer(sender, new CommandFailed(_id, reason), commandId, remember: false);
             if (_buffer is { Count: > 0 } buffer)
             {
                 _waiting = [.. buffer.Select(b => ((object)b.Command, b.Sender)), .. _waiting ?? []];
                 foreach (var (command, _) in buffer)
                     if (command.CommandId is { } id) _pendingIds?.Remove(id); // decided again after the recovery
+                if (_pendingIds is { Count: 0 }) _pendingIds = null;
             }
             _buffer = null;
             StartRecovery();
@@ -607,6 +709,7 @@ internal sealed class AggregateActor : UntypedActor
     protected override void PostStop()
     {
         _retry?.Cancel();
+        _recoveryTimer?.Cancel();
         _retentionRetry?.Cancel();
         FailWaiting("The aggregate entity stopped before handling the command.");
         foreach (var (_, sender) in _buffer ?? []) sender.Tell(new CommandFailed(_id, "The aggregate entity stopped before handling the command."));

@@ -10,31 +10,32 @@ internal readonly record struct FirstAnswer(long Version, int Events, object? Re
 
 /// <summary>
 /// The command ids one aggregate stored within its idempotency window, with their first answers, oldest first; bounded
-/// by the window and by a count (<c>max-remembered-commands</c>). The first id is kept in fields of its own: most
-/// aggregates at rest remember one or two, and a dictionary with its order queue costs about 450 B before its first
-/// entry. A second id moves them into a dictionary and a queue.
+/// by the window and by a count (<c>max-remembered-commands</c>). Up to <see cref="SmallCapacity"/> ids are kept in a
+/// small array searched in order: most aggregates at rest remember a few, and a dictionary with its order queue costs
+/// about 450 B before its first entry. More move into a dictionary and a queue.
 /// </summary>
 internal sealed class CommandMemory
 {
-    private CommandKey _oneId;
-    private FirstAnswer _oneAnswer;
-    private long _oneAt;
-    private bool _hasOne;
+    private const int SmallCapacity = 4;
+
+    private (CommandKey Id, FirstAnswer Answer, long At)[]? _small = new (CommandKey, FirstAnswer, long)[1];
+    private int _smallCount;
     private Dictionary<CommandKey, FirstAnswer>? _ids;
     private Queue<(CommandKey Id, long At)>? _order;
 
     /// <summary>How many ids are remembered.</summary>
-    public int Count => _ids?.Count ?? (_hasOne ? 1 : 0);
+    public int Count => _ids?.Count ?? _smallCount;
 
     /// <summary>The first answer of <paramref name="id"/>, if it is remembered.</summary>
     public bool TryGet(CommandKey id, out FirstAnswer answer)
     {
         if (_ids is not null) return _ids.TryGetValue(id, out answer);
-        if (_hasOne && _oneId.Equals(id))
-        {
-            answer = _oneAnswer;
-            return true;
-        }
+        for (var i = 0; i < _smallCount; i++)
+            if (_small![i].Id.Equals(id))
+            {
+                answer = _small[i].Answer;
+                return true;
+            }
         answer = default;
         return false;
     }
@@ -45,17 +46,31 @@ internal sealed class CommandMemory
     {
         if (_ids is null)
         {
-            if (_hasOne && (_oneAt < since || max <= 1)) _hasOne = false;
-            if (!_hasOne)
+            var small = _small!;
+            var drop = 0;
+            while (drop < _smallCount && (small[drop].At < since || _smallCount - drop >= max)) drop++;
+            if (drop > 0)
             {
-                (_oneId, _oneAnswer, _oneAt, _hasOne) = (id, answer, at, true);
+                Array.Copy(small, drop, small, 0, _smallCount - drop);
+                Array.Clear(small, _smallCount - drop, drop);
+                _smallCount -= drop;
+            }
+            if (TryGet(id, out _)) return;
+            if (_smallCount < SmallCapacity)
+            {
+                if (_smallCount == small.Length) Array.Resize(ref _small, Math.Min(SmallCapacity, small.Length * 2));
+                _small![_smallCount++] = (id, answer, at);
                 return;
             }
-            if (_oneId.Equals(id)) return;
-            _ids = new Dictionary<CommandKey, FirstAnswer> { [_oneId] = _oneAnswer };
-            _order = new Queue<(CommandKey, long)>();
-            _order.Enqueue((_oneId, _oneAt));
-            (_oneId, _oneAnswer, _hasOne) = (default, default, false);
+            _ids = new Dictionary<CommandKey, FirstAnswer>(SmallCapacity * 2);
+            _order = new Queue<(CommandKey, long)>(SmallCapacity * 2);
+            foreach (var (i, a, t) in small)
+            {
+                _ids[i] = a;
+                _order.Enqueue((i, t));
+            }
+            _small = null;
+            _smallCount = 0;
         }
         while (_order!.TryPeek(out var oldest) && (oldest.At < since || _order.Count >= max))
             _ids.Remove(_order.Dequeue().Id);
@@ -67,7 +82,7 @@ internal sealed class CommandMemory
     {
         if (_ids is null)
         {
-            if (_hasOne) yield return (_oneId, _oneAt, _oneAnswer);
+            for (var i = _smallCount - 1; i >= 0; i--) yield return (_small![i].Id, _small[i].At, _small[i].Answer);
             yield break;
         }
         var all = _order!.ToArray();

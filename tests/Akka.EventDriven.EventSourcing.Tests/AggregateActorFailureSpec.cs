@@ -96,6 +96,18 @@ public sealed class AggregateActorFailureSpec : Akka.TestKit.Xunit2.TestKit
 
     private static string Pid(string id) => PersistenceIds.For(Ledger.Definition.Name, id);
 
+    /// <summary>Recoveries of <paramref name="id"/> wait until the returned source is completed.</summary>
+    private static TaskCompletionSource HoldRecoveries(string id)
+    {
+        var release = new TaskCompletionSource();
+        ScriptedJournal.HoldRecoveries[Pid(id)] = release.Task;
+        return release;
+    }
+
+    /// <summary>The next recovery of <paramref name="id"/> fails with <paramref name="failure"/>.</summary>
+    private static void FailNextRecovery(string id, Exception failure) =>
+        ScriptedJournal.FailReplays[Pid(id)] = new ConcurrentQueue<Exception>([failure]);
+
     private void Send(IActorRef entity, string id, object command) => entity.Tell(new AggregateCommand(id, command), TestActor);
 
     private LedgerState StateOf(IActorRef entity, string id)
@@ -149,7 +161,7 @@ public sealed class AggregateActorFailureSpec : Akka.TestKit.Xunit2.TestKit
     public void A_recovery_that_fails_for_good_answers_every_command_with_the_reason()
     {
         var id = $"p-{Guid.NewGuid():N}";
-        ScriptedJournal.FailReplays[Pid(id)] = new ConcurrentQueue<Exception>([new System.Text.Json.JsonException("bad payload at 3")]);
+        FailNextRecovery(id, new System.Text.Json.JsonException("bad payload at 3"));
         var entity = Entity(id);
         Send(entity, id, new Open("cy"));
         Assert.Contains("bad payload at 3", ExpectMsg<CommandFailed>().Reason);
@@ -170,9 +182,8 @@ public sealed class AggregateActorFailureSpec : Akka.TestKit.Xunit2.TestKit
     public void A_transient_recovery_failure_is_retried_while_the_commands_wait()
     {
         var id = $"t-{Guid.NewGuid():N}";
-        var release = new TaskCompletionSource();
-        ScriptedJournal.HoldRecoveries[Pid(id)] = release.Task;
-        ScriptedJournal.FailReplays[Pid(id)] = new ConcurrentQueue<Exception>([new TimeoutException("connection timed out")]);
+        var release = HoldRecoveries(id);
+        FailNextRecovery(id, new TimeoutException("connection timed out"));
         var entity = Entity(id);
         Send(entity, id, new Open("di"));
         Send(entity, id, new Deposit(3m));
@@ -186,9 +197,8 @@ public sealed class AggregateActorFailureSpec : Akka.TestKit.Xunit2.TestKit
     public void A_stop_during_a_recovery_that_fails_answers_what_waits_with_the_reason_and_one_that_succeeds_handles_it_first()
     {
         var id = $"s-{Guid.NewGuid():N}";
-        var release = new TaskCompletionSource();
-        ScriptedJournal.HoldRecoveries[Pid(id)] = release.Task;
-        ScriptedJournal.FailReplays[Pid(id)] = new ConcurrentQueue<Exception>([new TimeoutException("connection timed out")]);
+        var release = HoldRecoveries(id);
+        FailNextRecovery(id, new TimeoutException("connection timed out"));
         var entity = Entity(id);
         Watch(entity);
         Send(entity, id, new Open("ed"));
@@ -201,8 +211,7 @@ public sealed class AggregateActorFailureSpec : Akka.TestKit.Xunit2.TestKit
         Assert.Equal(1, ScriptedJournal.Replays[Pid(id)]);
 
         var next = $"s-{Guid.NewGuid():N}";
-        var hold = new TaskCompletionSource();
-        ScriptedJournal.HoldRecoveries[Pid(next)] = hold.Task;
+        var hold = HoldRecoveries(next);
         var second = Entity(next);
         Watch(second);
         Send(second, next, new Open("fa"));
@@ -237,8 +246,7 @@ public sealed class AggregateActorFailureSpec : Akka.TestKit.Xunit2.TestKit
         writer.Tell(AggregateActor.Stop.Instance);
         ExpectTerminated(writer);
 
-        var release = new TaskCompletionSource();
-        ScriptedJournal.HoldRecoveries[Pid(id)] = release.Task;
+        var release = HoldRecoveries(id);
         var entity = Entity(id, new ApplyThrowsOnce([1]));
         Send(entity, id, new Deposit(100m)); // waits for the recovery
         release.SetResult();
@@ -252,8 +260,7 @@ public sealed class AggregateActorFailureSpec : Akka.TestKit.Xunit2.TestKit
     public void A_recovery_that_hears_nothing_times_out_answers_what_waits_and_the_next_entity_recovers()
     {
         var id = $"o-{Guid.NewGuid():N}";
-        var never = new TaskCompletionSource();
-        ScriptedJournal.HoldRecoveries[Pid(id)] = never.Task; // the journal never answers
+        var never = HoldRecoveries(id); // the journal never answers
         var entity = Entity(id);
         Watch(entity);
         Send(entity, id, new Open("hal"));

@@ -90,8 +90,6 @@ internal sealed class AggregateActor : UntypedActor
     /// (the next snapshot, or the next incarnation's, asks again).</summary>
     private const int RetentionAttemptsBeforeStop = 8;
 
-    private static int _instances;
-
     private sealed record RetryRecovery(int Attempt);
     private sealed record RecoveryTick(int Attempt);
     private sealed record RetryRetention;
@@ -117,8 +115,6 @@ internal sealed class AggregateActor : UntypedActor
     private readonly AggregateType _type;
     private readonly string _id;
     private readonly string _persistenceId;
-    // Tells this instance's write replies from an earlier instance's (after a restart by the supervisor).
-    private readonly int _instanceId = Interlocked.Increment(ref _instances);
 
     private Phase _phase;
     private object _state;
@@ -148,8 +144,9 @@ internal sealed class AggregateActor : UntypedActor
 
     // Writing: the commands waiting for the write in flight, and the write in flight (its callers with their replies,
     // the state after it, how many journal replies are still due, and whether the journal rejected it or failed).
-    private List<(AggregateCommand Command, IActorRef Sender)>? _buffer;
-    private List<(IActorRef Sender, object Reply, string? CommandId)>? _inFlight;
+    // A command's id is parsed into its CommandKey once, when it arrives (null: no id, or idempotency off).
+    private List<(AggregateCommand Command, IActorRef Sender, CommandKey? Key)>? _buffer;
+    private List<(IActorRef Sender, object Reply, CommandKey? Key)>? _inFlight;
     private object? _inFlightState;
     private long _inFlightLast;
     private int _inFlightReplies;
@@ -175,8 +172,8 @@ internal sealed class AggregateActor : UntypedActor
     // the ids being decided or written, repeats waiting for one of those, and while replaying the command whose events
     // are being read. All null on an aggregate with none.
     private CommandMemory? _stored;
-    private HashSet<string>? _pendingIds;
-    private List<(string Id, IActorRef Sender)>? _repeats;
+    private HashSet<CommandKey>? _pendingIds;
+    private List<(CommandKey Id, IActorRef Sender)>? _repeats;
     private string? _replayId;
     private int _replayEvents;
     private long _replaySeq;
@@ -205,8 +202,9 @@ internal sealed class AggregateActor : UntypedActor
         catch (Exception e)
         {
             // A defect (the aggregate's own code is guarded where it is called). A restart would keep this actor's
-            // address, so journal replies meant for this incarnation would reach the next one: it stops instead, its
-            // callers are answered (PostStop), and sharding starts a fresh entity for the next command.
+            // reference, so journal replies meant for this incarnation would reach the next one: it stops instead,
+            // its callers are answered (PostStop), and sharding starts a fresh entity (a new reference) for the next
+            // command. So the entity is never restarted in place.
             Log.Error(e, "The entity of {0} failed and stops", _persistenceId);
             Context.Stop(Self);
         }
@@ -220,16 +218,16 @@ internal sealed class AggregateActor : UntypedActor
                 if (_phase == Phase.Ready) Handle(message);
                 else Wait(message);
                 break;
-            case WriteMessageSuccess s:
-                if (s.ActorInstanceId == _instanceId) WriteReplied();
+            // Every reply is this incarnation's: the entity is never restarted in place (see OnReceive), and a write is
+            // complete only once all of its replies arrived.
+            case WriteMessageSuccess:
+                WriteReplied();
                 break;
             case WriteMessageRejected r:
-                if (r.ActorInstanceId != _instanceId) break;
                 _inFlightRejected ??= r.Cause;
                 WriteReplied();
                 break;
             case WriteMessageFailure f:
-                if (f.ActorInstanceId != _instanceId) break;
                 _inFlightFailed ??= f.Cause;
                 WriteReplied();
                 break;
@@ -357,7 +355,7 @@ internal sealed class AggregateActor : UntypedActor
             {
                 _state = snapshot.State;
                 if (Settings.Idempotent && snapshot.Commands is { } carried)
-                    foreach (var c in carried) Remember(c.Id, FirstAnswer.Stored(c.Version, c.Events), c.At);
+                    foreach (var c in carried) Remember(CommandKey.Of(c.Id), FirstAnswer.Stored(c.Version, c.Events), c.At);
                 _recoveredFromSnapshot = _lastSnapshotSeq = _sequenceNr = metadata.SequenceNr;
                 _keptSnapshots = [.. snapshot.OlderSnapshots, metadata.SequenceNr];
             }
@@ -526,12 +524,14 @@ internal sealed class AggregateActor : UntypedActor
         switch (message)
         {
             case AggregateCommand command:
+                CommandKey? key = null;
                 if (command.CommandId is { } commandId && Settings.Idempotent)
                 {
-                    if (IsRepeat(commandId, sender)) break;
-                    (_pendingIds ??= new HashSet<string>(StringComparer.Ordinal)).Add(commandId);
+                    key = CommandKey.Of(commandId);
+                    if (IsRepeat(key.Value, sender)) break;
+                    (_pendingIds ??= []).Add(key.Value);
                 }
-                (_buffer ??= []).Add((command, sender));
+                (_buffer ??= []).Add((command, sender, key));
                 if (_inFlight is null) Flush();
                 break;
             case GetAggregateState:
@@ -550,20 +550,20 @@ internal sealed class AggregateActor : UntypedActor
             var state = _state;
             var version = _sequenceNr;
             var count = Math.Min(buffer.Count, Settings.MaxCommandsPerWrite);
-            var replies = new List<(IActorRef, object, string?)>(count);
+            var replies = new List<(IActorRef, object, CommandKey?)>(count);
             var writes = ImmutableArray.CreateBuilder<IPersistentRepresentation>();
             var now = DateTimeOffset.UtcNow;
 
             for (var i = 0; i < count; i++)
             {
-                var (command, sender) = buffer[i];
-                replies.Add((sender, Decide(command, ref state, ref version, writes, now), command.CommandId));
+                var (command, sender, key) = buffer[i];
+                replies.Add((sender, Decide(command, ref state, ref version, writes, now), key));
             }
             buffer.RemoveRange(0, count);
 
             if (writes.Count == 0)
             {
-                foreach (var (sender, reply, commandId) in replies) Answer(sender, reply, commandId, remember: true);
+                foreach (var (sender, reply, key) in replies) Answer(sender, reply, key, remember: true);
                 continue;
             }
 
@@ -573,7 +573,7 @@ internal sealed class AggregateActor : UntypedActor
             _inFlightReplies = writes.Count;
             _inFlightRejected = null;
             _inFlightFailed = null;
-            _type.Journal.Tell(new WriteMessages([new AtomicWrite(writes.ToImmutable())], Self, _instanceId), Self);
+            _type.Journal.Tell(new WriteMessages([new AtomicWrite(writes.ToImmutable())], Self, actorInstanceId: 0), Self);
             return;
         }
         _buffer = null; // nothing waits: the aggregate is at rest, and keeps no list
@@ -666,12 +666,13 @@ internal sealed class AggregateActor : UntypedActor
             // again from storage before deciding anything else; the journal reads after the write's outcome is known.
             var reason = $"Storing the events of '{_persistenceId}' failed: {failed.GetBaseException().Message}";
             Log.Error(failed, "{0}; the entity recovers from storage again", reason);
-            foreach (var (sender, _, commandId) in replies) Answer(sender, new CommandFailed(_id, reason), commandId, remember: false);
+            foreach (var (sender, _, key) in replies) Answer(sender, new CommandFailed(_id, reason), key, remember: false);
             if (_buffer is { Count: > 0 } buffer)
             {
-                _waiting = [.. buffer.Select(b => ((object)b.Command, b.Sender)), .. _waiting ?? []];
-                foreach (var (command, _) in buffer)
-                    if (command.CommandId is { } id) _pendingIds?.Remove(id); // decided again after the recovery
+                // Decided again after the recovery (nothing waits for a recovery while the entity is ready).
+                _waiting = [.. buffer.Select(b => ((object)b.Command, b.Sender))];
+                foreach (var (_, _, key) in buffer)
+                    if (key is { } k) _pendingIds?.Remove(k);
                 if (_pendingIds is { Count: 0 }) _pendingIds = null;
             }
             _buffer = null;
@@ -682,13 +683,13 @@ internal sealed class AggregateActor : UntypedActor
         {
             // Nothing was stored: the state and version stay as they were.
             var reason = $"The journal rejected the events of '{_persistenceId}': {rejected.GetBaseException().Message}";
-            foreach (var (sender, _, commandId) in replies) Answer(sender, new CommandFailed(_id, reason), commandId, remember: true);
+            foreach (var (sender, _, key) in replies) Answer(sender, new CommandFailed(_id, reason), key, remember: true);
         }
         else
         {
             _state = state;
             _sequenceNr = _inFlightLast;
-            foreach (var (sender, reply, commandId) in replies) Answer(sender, reply, commandId, remember: true);
+            foreach (var (sender, reply, key) in replies) Answer(sender, reply, key, remember: true);
             MaybeSnapshot();
         }
         if (_buffer is { Count: > 0 }) Flush();
@@ -712,7 +713,7 @@ internal sealed class AggregateActor : UntypedActor
         _recoveryTimer?.Cancel();
         _retentionRetry?.Cancel();
         FailWaiting("The aggregate entity stopped before handling the command.");
-        foreach (var (_, sender) in _buffer ?? []) sender.Tell(new CommandFailed(_id, "The aggregate entity stopped before handling the command."));
+        foreach (var (_, sender, _) in _buffer ?? []) sender.Tell(new CommandFailed(_id, "The aggregate entity stopped before handling the command."));
         const string writing = "The aggregate entity stopped while the command's events were being stored; they may or may not have been.";
         foreach (var (sender, _, _) in _inFlight ?? []) sender.Tell(new CommandFailed(_id, writing));
         foreach (var (_, sender) in _repeats ?? []) sender.Tell(new CommandFailed(_id, writing));
@@ -725,17 +726,17 @@ internal sealed class AggregateActor : UntypedActor
 
     /// <summary>A command id this aggregate has stored (answer with its first result) or is deciding or writing right now
     /// (answer when that one is answered): the command is not decided again.</summary>
-    private bool IsRepeat(string commandId, IActorRef sender)
+    private bool IsRepeat(CommandKey key, IActorRef sender)
     {
-        if (_stored is not null && _stored.TryGet(CommandKey.Of(commandId), out var first))
+        if (_stored is not null && _stored.TryGet(key, out var first))
         {
             if (first.Reply is { } reply) sender.Tell(reply);
             else AnswerStored(sender, first.Version, first.Events);
             EventSourcingMetrics.Repeated(_type.Aggregate.Name);
             return true;
         }
-        if (_pendingIds is null || !_pendingIds.Contains(commandId)) return false;
-        (_repeats ??= []).Add((commandId, sender));
+        if (_pendingIds is null || !_pendingIds.Contains(key)) return false;
+        (_repeats ??= []).Add((key, sender));
         EventSourcingMetrics.Repeated(_type.Aggregate.Name);
         return true;
     }
@@ -743,20 +744,20 @@ internal sealed class AggregateActor : UntypedActor
     /// <summary>Answers a decided command and any repeat of it that waited, and remembers the answer (unless
     /// <paramref name="remember"/> is false: a write that failed may or may not have happened, and recovery knows).
     /// A repeat gets the first answer, whatever it was: a command id is decided once.</summary>
-    private void Answer(IActorRef sender, object reply, string? commandId, bool remember)
+    private void Answer(IActorRef sender, object reply, CommandKey? commandKey, bool remember)
     {
         sender.Tell(reply);
-        if (commandId is null || _pendingIds is null) return;
-        _pendingIds.Remove(commandId);
+        if (commandKey is not { } key || _pendingIds is null) return;
+        _pendingIds.Remove(key);
         if (remember)
-            Remember(commandId, reply is CommandAccepted { Events.Count: > 0 } accepted
+            Remember(key, reply is CommandAccepted { Events.Count: > 0 } accepted
                     ? FirstAnswer.Stored(accepted.Version, accepted.Events.Count)
                     : new FirstAnswer(0, 0, reply),
                 DateTimeOffset.UtcNow.UtcTicks);
         if (_repeats is { Count: > 0 } repeats)
         {
             for (var i = repeats.Count - 1; i >= 0; i--)
-                if (string.Equals(repeats[i].Id, commandId, StringComparison.Ordinal))
+                if (repeats[i].Id.Equals(key))
                 {
                     repeats[i].Sender.Tell(reply);
                     repeats.RemoveAt(i);
@@ -781,11 +782,11 @@ internal sealed class AggregateActor : UntypedActor
     }
 
     /// <summary>Remembers a command's answer, and lets go of those older than the window or beyond the bound.</summary>
-    private void Remember(string commandId, FirstAnswer answer, long at)
+    private void Remember(CommandKey key, FirstAnswer answer, long at)
     {
         var since = DateTimeOffset.UtcNow.UtcTicks - Settings.IdempotencyWindow.Ticks;
         if (at < since) return;
-        (_stored ??= new CommandMemory()).Add(CommandKey.Of(commandId), answer, at, since, Settings.MaxRememberedCommands);
+        (_stored ??= new CommandMemory()).Add(key, answer, at, since, Settings.MaxRememberedCommands);
     }
 
     /// <summary>Recovery: the events of one command are consecutive and carry its id; each command read is remembered
@@ -812,7 +813,7 @@ internal sealed class AggregateActor : UntypedActor
     private void RememberReplayed()
     {
         if (_replayId is null) return;
-        Remember(_replayId, FirstAnswer.Stored(_replaySeq, _replayEvents), _replayAt);
+        Remember(CommandKey.Of(_replayId), FirstAnswer.Stored(_replaySeq, _replayEvents), _replayAt);
         _replayId = null;
         _replayEvents = 0;
     }

@@ -36,9 +36,8 @@ public abstract class ExactlyOnceProjectionSpec
     public async Task A_projection_that_fails_mid_batch_and_restarts_applies_every_event_exactly_once()
     {
         var store = NewStore();
-        var table = $"rm_{Guid.NewGuid():N}"[..20];
         await using var node = await NodeHost.StartAsync(store);
-        await ExecAsync(store, $"CREATE TABLE {table} (persistence_id text PRIMARY KEY, events bigint NOT NULL, balance double precision NOT NULL)");
+        var table = await NewReadModelAsync(store);
 
         var random = new Random(7);
         var settings = new ProjectionSettings(BatchSize: 17, PollInterval: TimeSpan.FromMilliseconds(20), Tag: "Ledger", StartFromEnd: true);
@@ -85,9 +84,8 @@ public abstract class ExactlyOnceProjectionSpec
     public async Task Two_instances_of_one_projection_running_at_once_apply_every_event_exactly_once()
     {
         var store = NewStore();
-        var table = $"rm_{Guid.NewGuid():N}"[..20];
         await using var node = await NodeHost.StartAsync(store);
-        await ExecAsync(store, $"CREATE TABLE {table} (persistence_id text PRIMARY KEY, events bigint NOT NULL, balance double precision NOT NULL)");
+        var table = await NewReadModelAsync(store);
         var settings = new ProjectionSettings(BatchSize: 7, PollInterval: TimeSpan.FromMilliseconds(10), Tag: "Ledger", StartFromEnd: true);
         var id = new ProjectionId($"twice-{table}");
         var batches = new int[2];
@@ -122,9 +120,8 @@ public abstract class ExactlyOnceProjectionSpec
     public async Task Stopping_the_actor_system_in_the_middle_of_batches_many_times_neither_loses_nor_repeats_an_effect()
     {
         var store = NewStore();
-        var table = $"rm_{Guid.NewGuid():N}"[..20];
         await using var writer = await NodeHost.StartAsync(store);
-        await ExecAsync(store, $"CREATE TABLE {table} (persistence_id text PRIMARY KEY, events bigint NOT NULL, balance double precision NOT NULL)");
+        var table = await NewReadModelAsync(store);
         var settings = new ProjectionSettings(BatchSize: 13, PollInterval: TimeSpan.FromMilliseconds(10), Tag: "Ledger", StartFromEnd: true);
         var id = new ProjectionId($"kill-{table}");
         // A handler that takes its time, so that stops land in the middle of batches.
@@ -166,9 +163,8 @@ public abstract class ExactlyOnceProjectionSpec
     public async Task A_restarted_projection_resumes_from_its_stored_offset_and_sees_only_its_tag()
     {
         var store = NewStore();
-        var table = $"rm_{Guid.NewGuid():N}"[..20];
         await using var node = await NodeHost.StartAsync(store);
-        await ExecAsync(store, $"CREATE TABLE {table} (persistence_id text PRIMARY KEY, events bigint NOT NULL, balance double precision NOT NULL)");
+        var table = await NewReadModelAsync(store);
         var id = $"{table}-r";
         await node.Ledger.SendAsync(id, new Open("y"));
         await node.Ledger.SendAsync(id, new Deposit(5m));
@@ -193,6 +189,15 @@ public abstract class ExactlyOnceProjectionSpec
 
     protected static DbConnection Open(TestStore store) =>
         new StoreSettings(store.Provider, store.ConnectionString).Validate().CreateConnection();
+
+    /// <summary>A fresh read-model table in the store's database (a ledger's persistence id, its events counted and its
+    /// balance); its name.</summary>
+    protected static async Task<string> NewReadModelAsync(TestStore store)
+    {
+        var table = $"rm_{Guid.NewGuid():N}"[..20];
+        await ExecAsync(store, $"CREATE TABLE {table} (persistence_id text PRIMARY KEY, events bigint NOT NULL, balance double precision NOT NULL)");
+        return table;
+    }
 
     protected static async Task ExecAsync(TestStore store, string sql)
     {
@@ -229,10 +234,9 @@ public sealed class PostgreSqlExactlyOnceProjectionSpec : ExactlyOnceProjectionS
     public async Task Events_committed_out_of_ordering_order_by_concurrent_writers_are_never_skipped()
     {
         var store = NewStore();
-        var table = $"rm_{Guid.NewGuid():N}"[..20];
         // Four journal writer connections: batches take orderings in one order and commit in another.
         await using var node = await NodeHost.StartAsync(store, extraHocon: "akka.persistence.journal.event-driven-postgresql.parallelism = 4");
-        await ExecAsync(store, $"CREATE TABLE {table} (persistence_id text PRIMARY KEY, events bigint NOT NULL, balance double precision NOT NULL)");
+        var table = await NewReadModelAsync(store);
         var counted = 0L;
         var settings = new ProjectionSettings(BatchSize: 50, PollInterval: TimeSpan.FromMilliseconds(1), Tag: "Ledger");
         await using var projection = Projection.ExactlyOnce(node.System, new ProjectionId($"gaps-{table}"),

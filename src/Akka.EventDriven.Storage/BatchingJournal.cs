@@ -32,7 +32,7 @@ public abstract class BatchingJournal : AsyncWriteJournal
     private Task? _schema;
     private int _activeWriters;
     private readonly TimeSpan _queuedTimeout;
-    private readonly ConcurrentQueue<ReplayMessages> _replays = new();
+    private readonly ConcurrentQueue<RecoveryRequest> _replays = new();
     private readonly int _readers;
     private readonly int _recoveryBatchSize;
     private readonly Akka.Pattern.CircuitBreaker _readBreaker;
@@ -114,7 +114,9 @@ public abstract class BatchingJournal : AsyncWriteJournal
         Stopping.Cancel();
         while (_queue.TryDequeue(out var orphan)) orphan.Done.TrySetException(new InvalidOperationException("The journal stopped."));
         while (_replays.TryDequeue(out var replay))
-            replay.PersistentActor.Tell(new ReplayMessagesFailure(new InvalidOperationException("The journal stopped.")));
+            replay.PersistentActor.Tell(replay.WithSnapshot
+                ? new LoadSnapshotFailed(new InvalidOperationException("The journal stopped."))
+                : new ReplayMessagesFailure(new InvalidOperationException("The journal stopped.")));
         DisposeStore();
         base.PostStop();
     }
@@ -163,7 +165,12 @@ public abstract class BatchingJournal : AsyncWriteJournal
                 HandleWriteMessages(write);
                 return true;
             case ReplayMessages replay:
-                EnqueueRecovery(replay);
+                EnqueueRecovery(new RecoveryRequest(replay.PersistenceId, replay.FromSequenceNr, replay.ToSequenceNr,
+                    replay.Max, replay.PersistentActor, false, replay));
+                return true;
+            case ReplayFromSnapshot combined:
+                EnqueueRecovery(new RecoveryRequest(combined.PersistenceId, 1, long.MaxValue, long.MaxValue,
+                    combined.PersistentActor, true, combined));
                 return true;
             default:
                 return base.AroundReceive(receive, message);
@@ -171,20 +178,28 @@ public abstract class BatchingJournal : AsyncWriteJournal
     }
 
     /// <summary>Reads, for every request of <paramref name="requests"/> and in one consistent read of the database
-    /// (one statement or one read transaction), its highest stored sequence number (deleted rows included) and its
-    /// events from <c>FromSequenceNr</c> to the lesser of <c>ToSequenceNr</c> and that highest number, at most
-    /// <c>Max</c> of them, not deleted, in order. Rows are reported in request order: <see cref="RecoveryRows.Highest"/>
-    /// once for a request, then <see cref="RecoveryRows.Replayed"/> for each of its events.</summary>
-    protected abstract Task ReadRecoveriesAsync(IReadOnlyList<ReplayMessages> requests, RecoveryRows rows,
+    /// (one statement or one read transaction): for a request <see cref="RecoveryRequest.WithSnapshot"/>, its latest
+    /// snapshot if it has one; its highest stored sequence number (deleted rows included); and its events from
+    /// <c>FromSequenceNr</c> (or after the snapshot, if that is later) to the lesser of <c>ToSequenceNr</c> and that
+    /// highest number, at most <c>Max</c> of them, not deleted, in order. Rows are reported in request order:
+    /// <see cref="RecoveryRows.Snapshot"/> (if any), then <see cref="RecoveryRows.Highest"/> once for a request, then
+    /// <see cref="RecoveryRows.Replayed"/> for each of its events.</summary>
+    protected abstract Task ReadRecoveriesAsync(IReadOnlyList<RecoveryRequest> requests, RecoveryRows rows,
         CancellationToken cancellationToken);
 
-    // Recovery, coalesced: an aggregate's load is a ReplayMessages (its highest sequence number, then its events). Each
-    // is queued, and up to recovery-parallelism readers take everything queued (up to recovery-batch-size requests) and
-    // read it with one query, so a burst of cold loads (a node start, a rebalance, traffic to many ids) costs a few
-    // round trips instead of two per aggregate, and none of it runs on the journal actor's thread (SQLite's "async"
-    // calls complete synchronously). Akka's replay filter is not spawned: it repairs interleaved writes of two
-    // writers, which the unique (persistence_id, sequence_nr) key of these tables makes impossible.
-    private void EnqueueRecovery(ReplayMessages replay)
+    /// <summary>One queued recovery: a <see cref="ReplayMessages"/>, or a <see cref="ReplayFromSnapshot"/>
+    /// (<paramref name="WithSnapshot"/>: its latest snapshot is read first, and its events from the one after it).</summary>
+    protected sealed record RecoveryRequest(string PersistenceId, long FromSequenceNr, long ToSequenceNr, long Max,
+        IActorRef PersistentActor, bool WithSnapshot, object Message);
+
+    // Recovery, coalesced: an aggregate's load is a ReplayMessages (its highest sequence number, then its events), or a
+    // ReplayFromSnapshot (its latest snapshot as well, in the same read). Each is queued, and up to
+    // recovery-parallelism readers take everything queued (up to recovery-batch-size requests) and read it with one
+    // query, so a burst of cold loads (a node start, a rebalance, traffic to many ids) costs a few round trips instead
+    // of two or three per aggregate, and none of it runs on the journal actor's thread (SQLite's "async" calls complete
+    // synchronously). Akka's replay filter is not spawned: it repairs interleaved writes of two writers, which the
+    // unique (persistence_id, sequence_nr) key of these tables makes impossible.
+    private void EnqueueRecovery(RecoveryRequest replay)
     {
         // Never read a highest sequence number that an older incarnation's write in flight is about to change.
         if (_writing.TryGetValue(replay.PersistenceId, out var pending))
@@ -214,7 +229,7 @@ public abstract class BatchingJournal : AsyncWriteJournal
 
     private async Task ReadRecoveriesLoopAsync()
     {
-        var batch = new List<ReplayMessages>();
+        var batch = new List<RecoveryRequest>();
         try
         {
             while (!Stopping.IsCancellationRequested)
@@ -233,7 +248,7 @@ public abstract class BatchingJournal : AsyncWriteJournal
         }
     }
 
-    private async Task RecoverBatchAsync(List<ReplayMessages> batch)
+    private async Task RecoverBatchAsync(List<RecoveryRequest> batch)
     {
         var rows = new RecoveryRows(this, batch);
         StorageMetrics.RecoveryBatch(_systemName, "journal", batch.Count);
@@ -255,58 +270,108 @@ public abstract class BatchingJournal : AsyncWriteJournal
         }
     }
 
-    /// <summary>The receiving end of <see cref="ReadRecoveriesAsync"/>: it sends each request's events to its
-    /// persistent actor as they are read, and its outcome once the request's rows are over.</summary>
+    /// <summary>The receiving end of <see cref="ReadRecoveriesAsync"/>: it sends each request's snapshot and events to
+    /// its persistent actor as they are read, and its outcome once the request's rows are over.</summary>
     protected sealed class RecoveryRows
     {
         private readonly BatchingJournal _journal;
-        private readonly IReadOnlyList<ReplayMessages> _requests;
+        private readonly IReadOnlyList<RecoveryRequest> _requests;
         private int _current = -1;
+        private bool _snapshotAnswered; // of the current request (a request without snapshot counts as answered)
+        private bool _highestKnown;     // of the current request
+        private bool _abandoned;        // the current request's snapshot failed: that answer was its last
         private long _highest;
+        private long _from;
         private long _to;
         private int _completed; // requests [0, _completed) have been answered
 
-        internal RecoveryRows(BatchingJournal journal, IReadOnlyList<ReplayMessages> requests)
+        internal RecoveryRows(BatchingJournal journal, IReadOnlyList<RecoveryRequest> requests)
         {
             _journal = journal;
             _requests = requests;
         }
 
+        /// <summary>Request <paramref name="index"/>'s latest snapshot (only for a request
+        /// <see cref="RecoveryRequest.WithSnapshot"/>, and before its <see cref="Highest"/>). A snapshot that cannot be
+        /// read fails its own request only.</summary>
+        public void Snapshot(int index, long sequenceNr, long createdAtTicks, byte[] payload, int? serializerId, string? manifest)
+        {
+            if (!_requests[Begin(index)].WithSnapshot)
+                throw new InvalidOperationException($"Recovery rows out of order: a snapshot for request {index}, which asked for none.");
+            var request = _requests[index];
+            _snapshotAnswered = true;
+            object snapshot;
+            try
+            {
+                snapshot = _journal.DeserializeSnapshot(payload, serializerId, manifest);
+            }
+            catch (Exception e)
+            {
+                _abandoned = true;
+                request.PersistentActor.Tell(new LoadSnapshotFailed(e));
+                return;
+            }
+            _from = Math.Max(request.FromSequenceNr, sequenceNr + 1);
+            request.PersistentActor.Tell(new LoadSnapshotResult(
+                new SelectedSnapshot(new SnapshotMetadata(request.PersistenceId, sequenceNr, new DateTime(createdAtTicks)), snapshot),
+                request.ToSequenceNr));
+        }
+
         /// <summary>Request <paramref name="index"/>'s highest sequence number (0 for a stream never written).</summary>
         public void Highest(int index, long highest)
         {
-            if (index < _completed || index >= _requests.Count || index == _current)
-                throw new InvalidOperationException($"Recovery rows out of order: request {index} after {_current}.");
-            CompleteUpTo(index);
-            _current = index;
+            if (index != _current) Begin(index);
+            else if (_highestKnown)
+                throw new InvalidOperationException($"Recovery rows out of order: request {index}'s highest sequence number twice.");
+            var request = _requests[index];
+            _highestKnown = true;
             _highest = highest;
-            _to = Math.Min(_requests[index].ToSequenceNr, highest);
+            _to = Math.Min(request.ToSequenceNr, highest);
+            if (_snapshotAnswered) return;
+            _snapshotAnswered = true;
+            request.PersistentActor.Tell(new LoadSnapshotResult(null, request.ToSequenceNr)); // it has none
         }
 
         /// <summary>One event of request <paramref name="index"/>, in sequence order.</summary>
         public void Replayed(int index, IPersistentRepresentation p)
         {
-            if (index != _current) throw new InvalidOperationException($"Recovery event of request {index} before its highest sequence number.");
+            if (index != _current || !_highestKnown)
+                throw new InvalidOperationException($"Recovery event of request {index} before its highest sequence number.");
+            if (_abandoned || p.IsDeleted || p.SequenceNr < _from || p.SequenceNr > _to) return;
             var request = _requests[index];
-            if (p.IsDeleted || p.SequenceNr < request.FromSequenceNr || p.SequenceNr > _to) return;
             foreach (var adapted in _journal.AdaptFromJournal(p))
                 request.PersistentActor.Tell(new ReplayedMessage(adapted), ActorRefs.NoSender);
         }
 
+        // Starts request `index`'s rows, after answering every request before it.
+        private int Begin(int index)
+        {
+            if (index <= _current || index >= _requests.Count)
+                throw new InvalidOperationException($"Recovery rows out of order: request {index} after {_current}.");
+            CompleteUpTo(index);
+            _current = index;
+            _snapshotAnswered = !_requests[index].WithSnapshot;
+            _highestKnown = false;
+            _abandoned = false;
+            _from = _requests[index].FromSequenceNr;
+            return index;
+        }
+
         // Answers every request before `index`: the current one with its highest number; one that reported no rows
-        // at all is a defect of the reader, answered as a failure rather than as an empty stream.
+        // at all (or no highest number) is a defect of the reader, answered as a failure rather than as an empty stream.
         private void CompleteUpTo(int index)
         {
             for (; _completed < index; _completed++)
             {
                 var request = _requests[_completed];
-                if (_completed == _current)
+                if (_completed == _current && _abandoned) continue;
+                if (_completed == _current && _highestKnown)
                 {
                     request.PersistentActor.Tell(new RecoverySuccess(_highest));
-                    if (_journal.CanPublish) _journal._eventStream.Publish(request);
+                    if (_journal.CanPublish) _journal._eventStream.Publish(request.Message);
                 }
-                else request.PersistentActor.Tell(new ReplayMessagesFailure(
-                    new InvalidOperationException($"The journal read no highest sequence number for '{request.PersistenceId}'.")));
+                else Fail(_completed, new InvalidOperationException(
+                    $"The journal read no highest sequence number for '{request.PersistenceId}'."));
             }
         }
 
@@ -315,8 +380,25 @@ public abstract class BatchingJournal : AsyncWriteJournal
         internal void FailRemaining(Exception cause)
         {
             for (; _completed < _requests.Count; _completed++)
-                _requests[_completed].PersistentActor.Tell(new ReplayMessagesFailure(cause));
+                if (!(_completed == _current && _abandoned)) Fail(_completed, cause);
         }
+
+        // The failure the request's actor listens for at this point: before its snapshot was answered, the snapshot's.
+        private void Fail(int index, Exception cause)
+        {
+            var request = _requests[index];
+            var snapshotAnswered = index == _current ? _snapshotAnswered : !request.WithSnapshot;
+            request.PersistentActor.Tell(snapshotAnswered ? new ReplayMessagesFailure(cause) : new LoadSnapshotFailed(cause));
+        }
+    }
+
+    /// <summary>Deserializes a stored snapshot (Akka.Persistence.Sql's snapshot table): with its serializer id, or for
+    /// rows written without one (old Akka.Persistence.Sql versions), by the type its manifest names.</summary>
+    private object DeserializeSnapshot(byte[] payload, int? serializerId, string? manifest)
+    {
+        if (serializerId is { } id) return Serialization.Deserialize(payload, id, manifest ?? "");
+        var type = Type.GetType(manifest ?? "", throwOnError: true)!;
+        return Serialization.FindSerializerForType(type).FromBinary(payload, type);
     }
 
     // The journal protocol as AsyncWriteJournal speaks it (WriteMessagesSuccessful/Failed, then one reply per message,

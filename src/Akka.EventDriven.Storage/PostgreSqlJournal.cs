@@ -43,6 +43,12 @@ public sealed class PostgreSqlJournal : BatchingJournal
         var builder = new NpgsqlConnectionStringBuilder(
             StoreSettings.NormalizeConnectionString(StoreProvider.PostgreSql, config.GetString("connection-string")));
         if (builder.MaxAutoPrepare == 0) builder.MaxAutoPrepare = 20;
+        // This pool is the journal's own, and its statements leave no session state behind (transactions end, locks are
+        // transaction-scoped), so a connection going back to it is not reset: Npgsql would otherwise send four more
+        // statements (RESET ALL, SET SESSION AUTHORIZATION, pg_advisory_unlock_all, DISCARD SEQUENCES) with the next
+        // use of each connection.
+        var given = new System.Data.Common.DbConnectionStringBuilder { ConnectionString = builder.ConnectionString };
+        if (!given.ContainsKey("No Reset On Close") && !given.ContainsKey("NoResetOnClose")) builder.NoResetOnClose = true;
         if (config.GetInt("max-pool-size", 0) is > 0 and var pool) builder.MaxPoolSize = pool;
         if (builder.MinPoolSize > builder.MaxPoolSize) builder.MinPoolSize = builder.MaxPoolSize;
         _dataSource = NpgsqlDataSource.Create(builder.ConnectionString);
@@ -148,35 +154,53 @@ public sealed class PostgreSqlJournal : BatchingJournal
         }
     }
 
-    // Every request of a batch in one statement, so one snapshot of the table: its highest sequence number (deleted
-    // rows included: the highest is kept, marked deleted, so that numbers never go back) and its events up to that
-    // number. A stream never written still yields one row (highest 0, no event).
+    // Every request of a batch in one statement, so one snapshot of the tables: for a request with_snapshot, its latest
+    // snapshot (a row with is_snapshot true); its highest sequence number (deleted rows included: the highest is kept,
+    // marked deleted, so that numbers never go back) and its events up to that number, after the snapshot. A stream
+    // never written still yields one row (highest 0, no event).
     private const string RecoveriesSql = """
-        SELECT r.n, coalesce(h.highest, 0), e.sequence_nr, e.created_at, e.payload, e.manifest, e.serializer_id
-        FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[]) WITH ORDINALITY AS r(persistence_id, from_nr, to_nr, max_n, n)
-        CROSS JOIN LATERAL (SELECT max(sequence_nr) AS highest FROM event_journal j WHERE j.persistence_id = r.persistence_id) h
+        WITH r AS (
+          SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::boolean[])
+            WITH ORDINALITY AS r(persistence_id, from_nr, to_nr, max_n, with_snapshot, n)
+        ), rs AS (
+          SELECT r.persistence_id, r.from_nr, r.to_nr, r.max_n, r.n, s.sequence_nr AS snapshot_nr, s.created_at,
+                 s.payload, s.manifest, s.serializer_id
+          FROM r LEFT JOIN LATERAL (
+            SELECT s.sequence_nr, s.created_at, s.payload, s.manifest, s.serializer_id FROM snapshot_store s
+            WHERE r.with_snapshot AND s.persistence_id = r.persistence_id
+            ORDER BY s.sequence_nr DESC LIMIT 1) s ON true
+        )
+        SELECT rs.n, true AS is_snapshot, 0::bigint AS highest, rs.snapshot_nr, rs.created_at, rs.payload, rs.manifest,
+               rs.serializer_id
+        FROM rs WHERE rs.snapshot_nr IS NOT NULL
+        UNION ALL
+        SELECT rs.n, false, coalesce(h.highest, 0), e.sequence_nr, e.created_at, e.payload, e.manifest, e.serializer_id
+        FROM rs
+        CROSS JOIN LATERAL (SELECT max(sequence_nr) AS highest FROM event_journal j WHERE j.persistence_id = rs.persistence_id) h
         LEFT JOIN LATERAL (
           SELECT j.sequence_nr, j.created_at, j.payload, j.manifest, j.serializer_id FROM event_journal j
-          WHERE j.persistence_id = r.persistence_id AND j.sequence_nr >= r.from_nr
-            AND j.sequence_nr <= least(r.to_nr, h.highest) AND j.is_deleted = false
-          ORDER BY j.sequence_nr LIMIT r.max_n) e ON true
-        ORDER BY r.n, e.sequence_nr
+          WHERE j.persistence_id = rs.persistence_id AND j.sequence_nr >= greatest(rs.from_nr, coalesce(rs.snapshot_nr, 0) + 1)
+            AND j.sequence_nr <= least(rs.to_nr, h.highest) AND j.is_deleted = false
+          ORDER BY j.sequence_nr LIMIT rs.max_n) e ON true
+        ORDER BY 1, 2 DESC, 4
         """;
 
     /// <inheritdoc />
-    protected override async Task ReadRecoveriesAsync(IReadOnlyList<ReplayMessages> requests, RecoveryRows rows,
+    protected override async Task ReadRecoveriesAsync(IReadOnlyList<RecoveryRequest> requests, RecoveryRows rows,
         CancellationToken cancellationToken)
     {
         var ids = new string[requests.Count];
         var from = new long[requests.Count];
         var to = new long[requests.Count];
         var max = new long[requests.Count];
+        var withSnapshot = new bool[requests.Count];
         for (var i = 0; i < requests.Count; i++)
         {
             ids[i] = requests[i].PersistenceId;
             from[i] = requests[i].FromSequenceNr;
             to[i] = requests[i].ToSequenceNr;
             max[i] = Math.Max(0, requests[i].Max);
+            withSnapshot[i] = requests[i].WithSnapshot;
         }
         await using var connection = await OpenAsync();
         await using var command = new NpgsqlCommand(RecoveriesSql, connection);
@@ -184,20 +208,27 @@ public sealed class PostgreSqlJournal : BatchingJournal
         command.Parameters.Add(new NpgsqlParameter { Value = from, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter { Value = to, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
         command.Parameters.Add(new NpgsqlParameter { Value = max, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Bigint });
+        command.Parameters.Add(new NpgsqlParameter { Value = withSnapshot, NpgsqlDbType = NpgsqlDbType.Array | NpgsqlDbType.Boolean });
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         var current = -1;
         while (await reader.ReadAsync(cancellationToken))
         {
             var index = (int)reader.GetInt64(0) - 1;
+            if (reader.GetBoolean(1))
+            {
+                rows.Snapshot(index, reader.GetInt64(3), reader.GetInt64(4), reader.IsDBNull(5) ? [] : (byte[])reader[5],
+                    reader.IsDBNull(7) ? null : reader.GetInt32(7), reader.IsDBNull(6) ? null : reader.GetString(6));
+                continue;
+            }
             if (index != current)
             {
-                rows.Highest(index, reader.GetInt64(1));
+                rows.Highest(index, reader.GetInt64(2));
                 current = index;
             }
-            if (reader.IsDBNull(2)) continue;
-            var payload = Deserialize((byte[])reader[4], reader.GetInt32(6), reader.IsDBNull(5) ? null : reader.GetString(5));
-            rows.Replayed(index, new Persistent(payload, reader.GetInt64(2), ids[index], "", false, ActorRefs.NoSender, null,
-                reader.GetInt64(3)));
+            if (reader.IsDBNull(3)) continue;
+            var payload = Deserialize((byte[])reader[5], reader.GetInt32(7), reader.IsDBNull(6) ? null : reader.GetString(6));
+            rows.Replayed(index, new Persistent(payload, reader.GetInt64(3), ids[index], "", false, ActorRefs.NoSender, null,
+                reader.GetInt64(4)));
         }
     }
 

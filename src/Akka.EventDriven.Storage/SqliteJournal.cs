@@ -158,11 +158,11 @@ public sealed class SqliteJournal : BatchingJournal
     }
 
     /// <inheritdoc />
-    protected override async Task ReadRecoveriesAsync(IReadOnlyList<ReplayMessages> requests, RecoveryRows rows,
+    protected override async Task ReadRecoveriesAsync(IReadOnlyList<RecoveryRequest> requests, RecoveryRows rows,
         CancellationToken cancellationToken)
     {
         // SQLite runs in this process: what a load costs is a connection and a statement, not a round trip. One
-        // connection, one read transaction (a consistent view; WAL lets it run beside the writer) and two prepared
+        // connection, one read transaction (a consistent view; WAL lets it run beside the writer) and three prepared
         // statements serve the whole batch.
         await using var connection = await OpenAsync();
         await using var tx = connection.BeginTransaction(deferred: true);
@@ -177,24 +177,51 @@ public sealed class SqliteJournal : BatchingJournal
         var ef = events.Parameters.Add("$f", SqliteType.Integer);
         var et = events.Parameters.Add("$t", SqliteType.Integer);
         var en = events.Parameters.Add("$n", SqliteType.Integer);
+        // The snapshot table of Akka.Persistence.Sql's sqlite mapping (its plugin creates it when it starts).
+        await using var snapshot = new SqliteCommand("""
+            SELECT sequence_nr, created_at, payload, manifest, serializer_id FROM snapshot
+            WHERE persistence_id = $p ORDER BY sequence_nr DESC LIMIT 1
+            """, connection, tx);
+        var sp = snapshot.Parameters.Add("$p", SqliteType.Text);
+        var snapshots = true;
         for (var i = 0; i < requests.Count; i++)
         {
             var request = requests[i];
+            var from = request.FromSequenceNr;
+            if (request.WithSnapshot && snapshots)
+            {
+                sp.Value = request.PersistenceId;
+                try
+                {
+                    await using var reader = await snapshot.ExecuteReaderAsync(cancellationToken);
+                    if (await reader.ReadAsync(cancellationToken))
+                    {
+                        var nr = reader.GetInt64(0);
+                        rows.Snapshot(i, nr, reader.GetInt64(1), reader.IsDBNull(2) ? [] : (byte[])reader[2],
+                            reader.IsDBNull(4) ? null : reader.GetInt32(4), reader.IsDBNull(3) ? null : reader.GetString(3));
+                        from = Math.Max(from, nr + 1);
+                    }
+                }
+                catch (SqliteException e) when (e.SqliteErrorCode == 1 && e.Message.Contains("no such table", StringComparison.Ordinal))
+                {
+                    snapshots = false; // no snapshot table yet: no snapshot was ever saved
+                }
+            }
             hp.Value = request.PersistenceId;
             var high = await highest.ExecuteScalarAsync(cancellationToken) is long h ? h : 0L;
             rows.Highest(i, high);
             var to = Math.Min(request.ToSequenceNr, high);
-            if (to <= 0 || request.FromSequenceNr > to || request.Max <= 0) continue;
+            if (to <= 0 || from > to || request.Max <= 0) continue;
             ep.Value = request.PersistenceId;
-            ef.Value = request.FromSequenceNr;
+            ef.Value = from;
             et.Value = to;
             en.Value = request.Max;
-            await using var reader = await events.ExecuteReaderAsync(cancellationToken);
-            while (await reader.ReadAsync(cancellationToken))
+            await using var eventsReader = await events.ExecuteReaderAsync(cancellationToken);
+            while (await eventsReader.ReadAsync(cancellationToken))
             {
-                var payload = Deserialize((byte[])reader[2], reader.GetInt32(4), reader.IsDBNull(3) ? null : reader.GetString(3));
-                rows.Replayed(i, new Persistent(payload, reader.GetInt64(0), request.PersistenceId, "", false, ActorRefs.NoSender,
-                    null, reader.GetInt64(1)));
+                var payload = Deserialize((byte[])eventsReader[2], eventsReader.GetInt32(4), eventsReader.IsDBNull(3) ? null : eventsReader.GetString(3));
+                rows.Replayed(i, new Persistent(payload, eventsReader.GetInt64(0), request.PersistenceId, "", false, ActorRefs.NoSender,
+                    null, eventsReader.GetInt64(1)));
             }
         }
     }

@@ -36,7 +36,15 @@ internal sealed class AggregateType
         if (timeout <= TimeSpan.Zero)
             timeout = config.GetTimeSpan("akka.persistence.journal-plugin-fallback.recovery-event-timeout", TimeSpan.FromSeconds(30), false);
         RecoveryTimeout = timeout > TimeSpan.Zero ? timeout : TimeSpan.FromSeconds(30);
+        // A journal that shares the snapshot store's database reads both in one coalesced query (ReplayFromSnapshot).
+        var snapshotPlugin = config.GetString("akka.persistence.snapshot-store.plugin", "");
+        CombinedRecovery = plugin.Length > 0 && snapshotPlugin.Length > 0
+                           && config.GetString($"{plugin}.{Storage.ReplayFromSnapshot.SnapshotsWithKey}", "") == snapshotPlugin;
     }
+
+    /// <summary>True when the journal reads the snapshot with the events (one request, one query's share per load);
+    /// otherwise the snapshot store is asked first and the journal after it.</summary>
+    public bool CombinedRecovery { get; }
 
     /// <summary>A recovery that hears nothing from the snapshot store or the journal for this long has failed.</summary>
     public TimeSpan RecoveryTimeout { get; }
@@ -344,7 +352,8 @@ internal sealed class AggregateActor : UntypedActor
         _recoveryTimer?.Cancel();
         _recoveryTimer = Context.System.Scheduler.ScheduleTellRepeatedlyCancelable(_type.RecoveryTimeout, _type.RecoveryTimeout,
             Self, new RecoveryTick(++_recoveryAttempt), Self);
-        _type.SnapshotStore.Tell(new LoadSnapshot(_persistenceId, SnapshotSelectionCriteria.Latest, long.MaxValue), Self);
+        if (_type.CombinedRecovery) _type.Journal.Tell(new Storage.ReplayFromSnapshot(_persistenceId, Self), Self);
+        else _type.SnapshotStore.Tell(new LoadSnapshot(_persistenceId, SnapshotSelectionCriteria.Latest, long.MaxValue), Self);
     }
 
     private void SnapshotLoaded(LoadSnapshotResult loaded)
@@ -362,12 +371,22 @@ internal sealed class AggregateActor : UntypedActor
         }
         catch (Exception e)
         {
-            RecoveryFailed(e);
+            if (!_type.CombinedRecovery)
+            {
+                RecoveryFailed(e);
+                return;
+            }
+            // The journal goes on sending the events after the snapshot: they are let through before the failure is
+            // acted on, so that a later attempt cannot take them for its own.
+            _phase = Phase.Draining;
+            _drainFailure = e;
+            _recoveryProgress = true;
             return;
         }
         _phase = Phase.Replaying;
         _recoveryProgress = true;
-        _type.Journal.Tell(new ReplayMessages(_sequenceNr + 1, loaded.ToSequenceNr, long.MaxValue, _persistenceId, Self));
+        if (!_type.CombinedRecovery) // else the journal sends the events after the snapshot on its own
+            _type.Journal.Tell(new ReplayMessages(_sequenceNr + 1, loaded.ToSequenceNr, long.MaxValue, _persistenceId, Self));
     }
 
     private void Replayed(IPersistentRepresentation p)
@@ -405,7 +424,7 @@ internal sealed class AggregateActor : UntypedActor
             return;
         }
         var reason = $"Recovery of '{_persistenceId}' timed out: nothing came from the " +
-                     $"{(_phase == Phase.LoadingSnapshot ? "snapshot store" : "journal")} for {(int)_type.RecoveryTimeout.TotalSeconds} s.";
+                     $"{(_phase == Phase.LoadingSnapshot && !_type.CombinedRecovery ? "snapshot store" : "journal")} for {(int)_type.RecoveryTimeout.TotalSeconds} s.";
         Log.Error("{0} The entity stops; the next command starts a fresh one.", reason);
         StopRecoveryTimer();
         _phase = Phase.NotRecovered;

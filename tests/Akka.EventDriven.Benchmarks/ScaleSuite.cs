@@ -100,6 +100,8 @@ public static class ScaleSuite
     {
         var next = -1;
         var perId = commands / ids;
+        var (pause0, allocated0, gen0, gen1, gen2) = (GC.GetTotalPauseDuration(), GC.GetTotalAllocatedBytes(),
+            GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
         var clock = MeasureClock.Start();
         await Task.WhenAll(Enumerable.Range(0, InFlight).Select(async _ =>
         {
@@ -114,7 +116,10 @@ public static class ScaleSuite
         }));
         var m = clock.Stop(commands);
         Log($"{prefix}: {commands:N0} commands over {ids:N0} ids ({perId} each) in {m.Elapsed.TotalSeconds:0.00} s = {m.PerSecond:N0}/s, " +
-            $"CPU {m.ProcessCpuPer1k:0.000} s/1k (process), {m.DatabaseCpuPer1k:0.000} s/1k (database)");
+            $"CPU {m.ProcessCpuPer1k:0.000} s/1k (process), {m.DatabaseCpuPer1k:0.000} s/1k (database); " +
+            $"GC: {(GC.GetTotalAllocatedBytes() - allocated0) / commands:N0} B allocated per command, " +
+            $"{(GC.GetTotalPauseDuration() - pause0).TotalMilliseconds:N0} ms paused, " +
+            $"{GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2} collections (gen 0/1/2)");
         return m;
     }
 

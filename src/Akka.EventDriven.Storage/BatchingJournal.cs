@@ -299,22 +299,22 @@ public abstract class BatchingJournal : AsyncWriteJournal
             if (!_requests[Begin(index)].WithSnapshot)
                 throw new InvalidOperationException($"Recovery rows out of order: a snapshot for request {index}, which asked for none.");
             var request = _requests[index];
-            _snapshotAnswered = true;
-            object snapshot;
+            SelectedSnapshot selected;
             try
             {
-                snapshot = _journal.DeserializeSnapshot(payload, serializerId, manifest);
+                selected = new SelectedSnapshot(new SnapshotMetadata(request.PersistenceId, sequenceNr, new DateTime(createdAtTicks)),
+                    _journal.DeserializeSnapshot(payload, serializerId, manifest));
             }
             catch (Exception e)
             {
+                _snapshotAnswered = true;
                 _abandoned = true;
                 request.PersistentActor.Tell(new LoadSnapshotFailed(e));
                 return;
             }
             _from = Math.Max(request.FromSequenceNr, sequenceNr + 1);
-            request.PersistentActor.Tell(new LoadSnapshotResult(
-                new SelectedSnapshot(new SnapshotMetadata(request.PersistenceId, sequenceNr, new DateTime(createdAtTicks)), snapshot),
-                request.ToSequenceNr));
+            request.PersistentActor.Tell(new LoadSnapshotResult(selected, request.ToSequenceNr));
+            _snapshotAnswered = true;
         }
 
         /// <summary>Request <paramref name="index"/>'s highest sequence number (0 for a stream never written).</summary>

@@ -303,7 +303,7 @@ public abstract class BatchingJournal : AsyncWriteJournal
             try
             {
                 selected = new SelectedSnapshot(new SnapshotMetadata(request.PersistenceId, sequenceNr, new DateTime(createdAtTicks)),
-                    _journal.DeserializeSnapshot(payload, serializerId, manifest));
+                    SnapshotPayload.Deserialize(_journal.Serialization, payload, serializerId, manifest));
             }
             catch (Exception e)
             {
@@ -390,15 +390,6 @@ public abstract class BatchingJournal : AsyncWriteJournal
             var snapshotAnswered = index == _current ? _snapshotAnswered : !request.WithSnapshot;
             request.PersistentActor.Tell(snapshotAnswered ? new ReplayMessagesFailure(cause) : new LoadSnapshotFailed(cause));
         }
-    }
-
-    /// <summary>Deserializes a stored snapshot (Akka.Persistence.Sql's snapshot table): with its serializer id, or for
-    /// rows written without one (old Akka.Persistence.Sql versions), by the type its manifest names.</summary>
-    private object DeserializeSnapshot(byte[] payload, int? serializerId, string? manifest)
-    {
-        if (serializerId is { } id) return Serialization.Deserialize(payload, id, manifest ?? "");
-        var type = Type.GetType(manifest ?? "", throwOnError: true)!;
-        return Serialization.FindSerializerForType(type).FromBinary(payload, type);
     }
 
     // The journal protocol as AsyncWriteJournal speaks it (WriteMessagesSuccessful/Failed, then one reply per message,

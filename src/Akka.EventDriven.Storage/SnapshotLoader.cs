@@ -140,14 +140,6 @@ internal sealed class SnapshotLoader
             ? new SnapshotSelectionCriteria(toSequenceNr, c.MaxTimeStamp, c.MinSequenceNr, c.MinTimestamp)
             : c;
 
-    private object Deserialize(byte[] payload, int? serializerId, string manifest)
-    {
-        if (serializerId is { } id) return _serialization.Deserialize(payload, id, manifest);
-        // Rows written without a serializer id (old Akka.Persistence.Sql versions): the manifest is the type name.
-        var type = Type.GetType(manifest, throwOnError: true)!;
-        return _serialization.FindSerializerForType(type).FromBinary(payload, type);
-    }
-
     // One row per request that has a matching snapshot (the latest within its criteria); created_at is in ticks, as
     // Akka.Persistence.Sql stores it for both mappings.
     private const string PostgreSqlLoad = """
@@ -244,8 +236,8 @@ internal sealed class SnapshotLoader
         try
         {
             var metadata = new SnapshotMetadata(request.PersistenceId, reader.GetInt64(1), new DateTime(reader.GetInt64(2)));
-            var snapshot = Deserialize((byte[])reader[3], reader.IsDBNull(5) ? null : reader.GetInt32(5),
-                reader.IsDBNull(4) ? "" : reader.GetString(4));
+            var snapshot = SnapshotPayload.Deserialize(_serialization, (byte[])reader[3], reader.IsDBNull(5) ? null : reader.GetInt32(5),
+                reader.IsDBNull(4) ? null : reader.GetString(4));
             answer(index, new SelectedSnapshot(metadata, snapshot), null);
         }
         catch (Exception e)

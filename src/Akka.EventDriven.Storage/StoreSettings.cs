@@ -158,9 +158,6 @@ public sealed record StoreSettings(
         // The plugin's own initialisation is then left off: while the database is unreachable it fails, restarts the
         // snapshot store again and again and holds every snapshot request until the database is back, so aggregates
         // would time out instead of failing fast.
-        // The snapshot store below shares the journal's database, so an aggregate's recovery reads its snapshot and its
-        // events in one coalesced query of the journal (ReplayFromSnapshot) instead of one of each.
-        var snapshotsWith = $"{ReplayFromSnapshot.SnapshotsWithKey} = \"akka.persistence.snapshot-store.sql\"";
         var snapshotAutoInitialize = Provider == StoreProvider.PostgreSql && BatchedJournal ? "off" : "on";
         // Recoveries are coalesced by the journal and the snapshot store (many aggregates per query), so the database's
         // load no longer grows with the number of recoveries in flight: Akka's default of 50 at a time would only cap
@@ -177,7 +174,6 @@ public sealed record StoreSettings(
                   batch-size = {{BatchSize}}
                   parallelism = {{Parallelism}}
                   max-pool-size = {{JournalConnections}}
-                  {{snapshotsWith}}
                   {{breaker}}
                 }
                 event-driven-sqlite {
@@ -185,7 +181,6 @@ public sealed record StoreSettings(
                   plugin-dispatcher = "akka.actor.default-dispatcher"
                   connection-string = {{cs}}
                   batch-size = {{BatchSize}}
-                  {{snapshotsWith}}
                   {{breaker}}
                 }
                 sql {

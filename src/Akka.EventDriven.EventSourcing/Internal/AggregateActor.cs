@@ -36,17 +36,8 @@ internal sealed class AggregateType
         if (timeout <= TimeSpan.Zero)
             timeout = config.GetTimeSpan("akka.persistence.journal-plugin-fallback.recovery-event-timeout", TimeSpan.FromSeconds(30), false);
         RecoveryTimeout = timeout > TimeSpan.Zero ? timeout : TimeSpan.FromSeconds(30);
-        // A journal that shares the snapshot store's database reads both in one coalesced query (ReplayFromSnapshot).
-        var snapshotPlugin = config.GetString("akka.persistence.snapshot-store.plugin", "");
-        // Only while the snapshot store is still the one the journal reads: the same database and mapping, and the
-        // plugin whose tables the journal knows (an override of either keeps the two-step recovery).
-        CombinedRecovery = plugin.Length > 0 && snapshotPlugin.Length > 0
-                           && config.GetString($"{plugin}.{Storage.ReplayFromSnapshot.SnapshotsWithKey}", "") == snapshotPlugin
-                           && config.GetString($"{snapshotPlugin}.connection-string", "") is { Length: > 0 } snapshotDb
-                           && snapshotDb == config.GetString($"{plugin}.connection-string", "")
-                           && config.GetString($"{snapshotPlugin}.table-mapping", "") is "postgresql" or "sqlite"
-                           && config.GetString($"{snapshotPlugin}.class", "").StartsWith(
-                               typeof(Storage.GuardedSqlSnapshotStore).FullName + ",", StringComparison.Ordinal);
+        // A journal that shares the snapshot store's table reads both in one coalesced query (ReplayFromSnapshot).
+        CombinedRecovery = Storage.ReplayFromSnapshot.IsAnswered(config);
     }
 
     /// <summary>True when the journal reads the snapshot with the events (one request, one query's share per load);

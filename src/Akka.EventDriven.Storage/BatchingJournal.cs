@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using System.Runtime.Serialization;
 using Akka.Actor;
 using Akka.Configuration;
 using Akka.Event;
@@ -113,10 +114,7 @@ public abstract class BatchingJournal : AsyncWriteJournal
     {
         Stopping.Cancel();
         while (_queue.TryDequeue(out var orphan)) orphan.Done.TrySetException(new InvalidOperationException("The journal stopped."));
-        while (_replays.TryDequeue(out var replay))
-            replay.PersistentActor.Tell(replay.WithSnapshot
-                ? new LoadSnapshotFailed(new InvalidOperationException("The journal stopped."))
-                : new ReplayMessagesFailure(new InvalidOperationException("The journal stopped.")));
+        FailQueuedRecoveries();
         DisposeStore();
         base.PostStop();
     }
@@ -183,7 +181,7 @@ public abstract class BatchingJournal : AsyncWriteJournal
     /// <c>FromSequenceNr</c> (or after the snapshot, if that is later) to the lesser of <c>ToSequenceNr</c> and that
     /// highest number, at most <c>Max</c> of them, not deleted, in order. Rows are reported in request order:
     /// <see cref="RecoveryRows.Snapshot"/> (if any), then <see cref="RecoveryRows.Highest"/> once for a request, then
-    /// <see cref="RecoveryRows.Replayed"/> for each of its events.</summary>
+    /// <see cref="RecoveryRows.Event"/> for each of its events.</summary>
     protected abstract Task ReadRecoveriesAsync(IReadOnlyList<RecoveryRequest> requests, RecoveryRows rows,
         CancellationToken cancellationToken);
 
@@ -204,19 +202,36 @@ public abstract class BatchingJournal : AsyncWriteJournal
         // Never read a highest sequence number that an older incarnation's write in flight is about to change.
         if (_writing.TryGetValue(replay.PersistenceId, out var pending))
         {
-            pending.ContinueWith(_ =>
-            {
-                _replays.Enqueue(replay);
-                TryStartReader();
-            }, TaskScheduler.Default);
+            pending.ContinueWith(_ => Enqueue(replay), TaskScheduler.Default);
             return;
         }
+        Enqueue(replay);
+    }
+
+    private void Enqueue(RecoveryRequest replay)
+    {
         _replays.Enqueue(replay);
         TryStartReader();
     }
 
+    // Once the journal stops, nothing reads the queue any more: whatever is queued (also by a write's continuation, after
+    // PostStop drained the queue) is answered with a failure here, and no reader is started. Enqueue-then-check here
+    // and cancel-then-drain in PostStop leave no request unanswered between them.
+    private void FailQueuedRecoveries()
+    {
+        while (_replays.TryDequeue(out var replay))
+            replay.PersistentActor.Tell(replay.WithSnapshot
+                ? new LoadSnapshotFailed(new InvalidOperationException("The journal stopped."))
+                : new ReplayMessagesFailure(new InvalidOperationException("The journal stopped.")));
+    }
+
     private void TryStartReader()
     {
+        if (Stopping.IsCancellationRequested)
+        {
+            FailQueuedRecoveries();
+            return;
+        }
         while (!_replays.IsEmpty)
         {
             var active = Volatile.Read(ref _activeReaders);
@@ -332,15 +347,31 @@ public abstract class BatchingJournal : AsyncWriteJournal
             request.PersistentActor.Tell(new LoadSnapshotResult(null, request.ToSequenceNr)); // it has none
         }
 
-        /// <summary>One event of request <paramref name="index"/>, in sequence order.</summary>
-        public void Replayed(int index, IPersistentRepresentation p)
+        /// <summary>One stored event of request <paramref name="index"/>, in sequence order (deleted rows excluded). It
+        /// is deserialized only if its request wants it (in range, and not already failed); one that cannot be read
+        /// (an unknown type, a payload its serializer rejects, an event adapter that throws) fails its own request with
+        /// <see cref="ReplayMessagesFailure"/>, and the other requests of the batch go on.</summary>
+        public void Event(int index, long sequenceNr, long timestamp, byte[] payload, int serializerId, string? manifest)
         {
             if (index != _current || !_highestKnown)
                 throw new InvalidOperationException($"Recovery event of request {index} before its highest sequence number.");
-            if (_abandoned || p.IsDeleted || p.SequenceNr < _from || p.SequenceNr > _to) return;
+            if (_abandoned || sequenceNr < _from || sequenceNr > _to) return;
             var request = _requests[index];
-            foreach (var adapted in _journal.AdaptFromJournal(p))
-                request.PersistentActor.Tell(new ReplayedMessage(adapted), ActorRefs.NoSender);
+            IEnumerable<IPersistentRepresentation> adapted;
+            try
+            {
+                var persistent = new Persistent(_journal.Deserialize(payload, serializerId, manifest), sequenceNr,
+                    request.PersistenceId, "", false, ActorRefs.NoSender, null, timestamp);
+                adapted = _journal.AdaptFromJournal(persistent).ToList();
+            }
+            catch (Exception e)
+            {
+                _abandoned = true;
+                request.PersistentActor.Tell(new ReplayMessagesFailure(new SerializationException(
+                    $"Event {sequenceNr} of '{request.PersistenceId}' cannot be read: {e.Message}", e)));
+                return;
+            }
+            foreach (var p in adapted) request.PersistentActor.Tell(new ReplayedMessage(p), ActorRefs.NoSender);
         }
 
         // Starts request `index`'s rows, after answering every request before it.

@@ -226,9 +226,8 @@ public sealed class PostgreSqlJournal : BatchingJournal
                 current = index;
             }
             if (reader.IsDBNull(3)) continue;
-            var payload = Deserialize((byte[])reader[5], reader.GetInt32(7), reader.IsDBNull(6) ? null : reader.GetString(6));
-            rows.Replayed(index, new Persistent(payload, reader.GetInt64(3), ids[index], "", false, ActorRefs.NoSender, null,
-                reader.GetInt64(4)));
+            rows.Event(index, reader.GetInt64(3), reader.GetInt64(4), (byte[])reader[5], reader.GetInt32(7),
+                reader.IsDBNull(6) ? null : reader.GetString(6));
         }
     }
 

@@ -219,9 +219,8 @@ public sealed class SqliteJournal : BatchingJournal
             await using var eventsReader = await events.ExecuteReaderAsync(cancellationToken);
             while (await eventsReader.ReadAsync(cancellationToken))
             {
-                var payload = Deserialize((byte[])eventsReader[2], eventsReader.GetInt32(4), eventsReader.IsDBNull(3) ? null : eventsReader.GetString(3));
-                rows.Replayed(i, new Persistent(payload, eventsReader.GetInt64(0), request.PersistenceId, "", false, ActorRefs.NoSender,
-                    null, eventsReader.GetInt64(1)));
+                rows.Event(i, eventsReader.GetInt64(0), eventsReader.GetInt64(1), (byte[])eventsReader[2], eventsReader.GetInt32(4),
+                    eventsReader.IsDBNull(3) ? null : eventsReader.GetString(3));
             }
         }
     }

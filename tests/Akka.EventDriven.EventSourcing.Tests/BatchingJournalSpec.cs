@@ -103,6 +103,38 @@ public sealed class BatchingJournalSpec
         }
     }
 
+    [Fact]
+    public async Task A_recovery_queued_behind_a_write_in_flight_when_the_journal_stops_is_answered_with_a_failure()
+    {
+        // A recovery waits for its stream's write in flight (it must not read a highest sequence number that write is
+        // about to change). If the journal stops meanwhile, the recovery is queued after the queue was drained: it must
+        // still be answered, or its entity waits for its recovery timeout with nothing to say why.
+        var store = await PrivateDatabase.CreateAsync();
+        await using var node = await NodeHost.StartAsync(store);
+        var run = Guid.NewGuid().ToString("N")[..12];
+        await node.Ledger.SendAsync($"{run}-warmup", new Open("w")); // the journal tables exist
+        var journal = Persistence.Persistence.Instance.Apply(node.System).JournalFor(null);
+
+        var id = $"{run}-held";
+        await using var blocker = await HeldJournalRow.BeginAsync(store, id, 1);
+        var write = Write(node.System, journal, id, "ok");
+        await blocker.WaitUntilWaitedOnAsync(); // the write is in the database, blocked
+
+        var replay = new TaskCompletionSource<object>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var recovering = node.System.ActorOf(Props.Create(() => new ReplyCollector(replay)));
+        journal.Tell(new ReplayMessages(1, long.MaxValue, long.MaxValue, id, recovering));
+        await Barrier(node.System, journal); // the journal has taken the recovery (and parked it behind the write)
+        Assert.False(replay.Task.IsCompleted, "the recovery cannot be answered while its stream's write is in flight");
+
+        Assert.True(await journal.GracefulStop(TimeSpan.FromSeconds(30)), "the journal did not stop");
+        await blocker.RollbackAsync(); // the write ends (whatever its outcome): the recovery is released
+
+        var answer = await replay.Task.WaitAsync(TimeSpan.FromSeconds(60));
+        var failure = Assert.IsType<ReplayMessagesFailure>(answer);
+        Assert.Contains("stopped", failure.Cause.Message);
+        await write; // the write was answered too
+    }
+
     /// <summary>Writes one event of <paramref name="persistenceId"/> (sequence number 1) through the journal protocol;
     /// completes with the per-message reply.</summary>
     private static Task<object> Write(ActorSystem system, IActorRef journal, string persistenceId, string tag)

@@ -366,6 +366,11 @@ internal sealed class AggregateActor : UntypedActor
                 _recoveredFromSnapshot = _lastSnapshotSeq = _sequenceNr = metadata.SequenceNr;
                 _keptSnapshots = [.. snapshot.OlderSnapshots, metadata.SequenceNr];
             }
+            else if (loaded.Snapshot is { } foreign)
+                // Not written by an aggregate: its state cannot be known, and the events before it are not replayed
+                // (the journal sends those after the snapshot only), so recovering without it would be silently wrong.
+                throw new InvalidOperationException($"The latest snapshot of '{_persistenceId}' (sequence number " +
+                    $"{foreign.Metadata.SequenceNr}) is a {foreign.Snapshot?.GetType().Name ?? "null"}, not an aggregate's snapshot.");
         }
         catch (Exception e)
         {

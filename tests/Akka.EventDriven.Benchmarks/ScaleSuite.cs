@@ -102,6 +102,7 @@ public static class ScaleSuite
         var perId = commands / ids;
         var (pause0, allocated0, gen0, gen1, gen2) = (GC.GetTotalPauseDuration(), GC.GetTotalAllocatedBytes(),
             GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2));
+        var monotonicStart = System.Diagnostics.Stopwatch.GetTimestamp(); // CLOCK_MONOTONIC: perf record -k CLOCK_MONOTONIC
         var clock = MeasureClock.Start();
         await Task.WhenAll(Enumerable.Range(0, InFlight).Select(async _ =>
         {
@@ -119,7 +120,16 @@ public static class ScaleSuite
             $"CPU {m.ProcessCpuPer1k:0.000} s/1k (process), {m.DatabaseCpuPer1k:0.000} s/1k (database); " +
             $"GC: {(GC.GetTotalAllocatedBytes() - allocated0) / commands:N0} B allocated per command, " +
             $"{(GC.GetTotalPauseDuration() - pause0).TotalMilliseconds:N0} ms paused, " +
-            $"{GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2} collections (gen 0/1/2)");
+            $"{GC.CollectionCount(0) - gen0}/{GC.CollectionCount(1) - gen1}/{GC.CollectionCount(2) - gen2} collections (gen 0/1/2); " +
+            $"last young GC: {LastYoungGc()}; " +
+            $"monotonic {Seconds(monotonicStart)}-{Seconds(System.Diagnostics.Stopwatch.GetTimestamp())}");
+        static string LastYoungGc()
+        {
+            var gc = GC.GetGCMemoryInfo(GCKind.Ephemeral);
+            return $"gen {gc.Generation}, {gc.PauseDurations[0].TotalMilliseconds:0.0} ms, promoted {gc.PromotedBytes / 1024 / 1024} MB, " +
+                   $"heap {gc.HeapSizeBytes / 1024 / 1024} MB, compacted {gc.Compacted}, pinned {gc.PinnedObjectsCount}";
+        }
+        static string Seconds(long ticks) => (ticks / (double)System.Diagnostics.Stopwatch.Frequency).ToString("0.000000", System.Globalization.CultureInfo.InvariantCulture);
         return m;
     }
 

@@ -1,11 +1,13 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using Akka.Actor;
+using Akka.Cluster.Tools.PublishSubscribe;
 using Akka.EventDriven.EventSourcing.Tests;
 
 namespace Akka.EventDriven.EventBus.Tests;
 
 /// <summary>A slow fast-path subscriber keeps a bounded buffer with its stated overflow policy; metrics are exported.</summary>
-public sealed class BackpressureSpec
+public sealed class BackpressureSpec(Xunit.Abstractions.ITestOutputHelper output)
 {
     [Theory]
     [InlineData(OverflowPolicy.DropOldest)]
@@ -38,6 +40,50 @@ public sealed class BackpressureSpec
             () => $"more than the held message and a buffer of 10 were delivered: {string.Join(", ", handled)}");
         var expected = policy == OverflowPolicy.DropOldest ? Enumerable.Range(991, 10) : Enumerable.Range(1, 10);
         Assert.Equal(new[] { 0 }.Concat(expected), handled);
+    }
+
+    [Fact]
+    public async Task Publishers_faster_than_the_pub_sub_mediator_are_held_back_so_its_mailbox_stays_bounded()
+    {
+        // A fast-path publish is a Tell to the node's pub-sub mediator, whose mailbox is unbounded: publishers that
+        // outrun it (tight loops on a busy machine) grew it, and the process, without bound (a benchmark reached 23 GB
+        // and was killed). PublishAsync waits while the mediator is too far behind.
+        await using var cluster = await BusCluster.StartAsync(TestStore.NewSqlite(), 1);
+        var bus = cluster.Bus(0);
+        var mediator = (ActorRefWithCell)DistributedPubSub.Get(cluster.Nodes[0]!.System).Mediator;
+        var handled = 0L;
+        await using var sub = await bus.SubscribeAsync<Ping>("flood", (_, _) => { Interlocked.Increment(ref handled); return Task.CompletedTask; });
+
+        const int bound = 20_000; // well above what the gate lets through (about 8k), far below what a flood reaches
+        var deepest = 0;
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        // Sampled from a thread of its own: the publishers may hold every thread-pool thread.
+        var sampler = new Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                deepest = Math.Max(deepest, mediator.Underlying.NumberOfMessages);
+                if (deepest > 5 * bound) stop.Cancel(); // clearly unbounded: stop before the flood takes the machine's memory
+                Thread.Sleep(5);
+            }
+        }) { IsBackground = true };
+        sampler.Start();
+        var published = 0L;
+        var publishers = Enumerable.Range(0, 8).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                await bus.PublishAsync("flood", new Ping(1));
+                Interlocked.Increment(ref published);
+            }
+        })).ToArray();
+        await Task.WhenAll(publishers);
+        sampler.Join();
+
+        output.WriteLine($"deepest mailbox {deepest:N0}, published {published:N0} in 3 s");
+        Assert.True(deepest <= bound, $"the mediator's mailbox reached {deepest:N0} messages ({published:N0} published)");
+        Assert.True(published > 10 * bound / 8, $"only {published:N0} published in 3 s: the gate held the publishers back too hard");
+        await TestWait.UntilAsync(() => { Assert.Equal(0, mediator.Underlying.NumberOfMessages); return Task.CompletedTask; });
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Collections.Immutable;
 using Akka.Actor;
 using Akka.Cluster.Tools.PublishSubscribe;
+using Akka.Cluster.Tools.PublishSubscribe.Internal;
 using Akka.Event;
 
 namespace Akka.EventDriven.EventBus.Internal;
@@ -50,6 +51,48 @@ internal sealed class TopicRouter
     public void RemoveLocal(string mediatorTopic)
     {
         if (_localTopics.AddOrUpdate(mediatorTopic, 0, (_, n) => n - 1) <= 0) _localTopics.TryRemove(KeyValuePair.Create(mediatorTopic, 0));
+    }
+
+    // Fast-path backpressure. A fast-path publish is a Tell to the node's mediator, whose mailbox is unbounded:
+    // publishers that outrun it (tight loops, a starved dispatcher) would grow it, and the process, without bound. So
+    // every ProbeEvery-th publish also sends the mediator a CountSubscribers probe, which it answers after the
+    // publishes ahead of it (and the topic actor after those it was forwarded); while more than MaxProbesAhead probes
+    // are unanswered (the mediator is more than about 8k publishes behind), publishers wait for the oldest.
+    private const int ProbeEvery = 512;
+    private const int MaxProbesAhead = 16;
+    private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(10);
+    private long _fastPublishes;
+    private int _probesAhead;
+    private readonly ConcurrentQueue<Task> _probes = new();
+
+    /// <summary>Null while the mediator keeps up with this node's fast-path publishes (almost always); otherwise a task
+    /// that completes once it has caught up by one probe interval (or a probe timed out). Call once per publish, before
+    /// it is sent.</summary>
+    public Task? Backlog(string topic)
+    {
+        if (Interlocked.Increment(ref _fastPublishes) % ProbeEvery == 0) SendProbe(topic);
+        if (Volatile.Read(ref _probesAhead) <= MaxProbesAhead) return null;
+        while (_probes.TryPeek(out var oldest))
+        {
+            if (!oldest.IsCompleted) return oldest;
+            lock (_probes)
+                if (_probes.TryPeek(out var head) && ReferenceEquals(head, oldest)) _probes.TryDequeue(out _);
+        }
+        return null;
+    }
+
+    private void SendProbe(string topic)
+    {
+        Interlocked.Increment(ref _probesAhead);
+        // Publishers continue on the thread pool, never inline on the actor thread that delivers the answer.
+        var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _probes.Enqueue(answered.Task);
+        _mediator.Ask<object>(new CountSubscribers(topic), ProbeTimeout).ContinueWith(static (_, state) =>
+        {
+            var (router, signal) = ((TopicRouter, TaskCompletionSource))state!;
+            Interlocked.Decrement(ref router._probesAhead);
+            signal.TrySetResult();
+        }, (this, answered), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     /// <summary>Fast-path send: to the topic and to every pattern and group topic it routes to.</summary>

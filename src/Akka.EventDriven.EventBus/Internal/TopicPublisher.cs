@@ -33,7 +33,7 @@ internal sealed class TopicPublisher
             var envelope = BusEnvelope.Create(_bus.Registry, topic, message, options, _bus.Settings.MaxMessageBytes);
             activity?.SetTag("messaging.message.id", envelope.Id);
             if (options?.Persistent == true) return await _logs.PublishAsync(topic, envelope, options, cancellationToken);
-            if (_router.Backlog(topic) is { } behind) await behind.WaitAsync(cancellationToken);
+            while (_router.Backlog(topic, TopicRouter.WaitBeyond) is { } behind) await behind.WaitAsync(cancellationToken);
             _router.PublishFast(envelope);
             return new PublishReceipt(envelope.Id);
         }
@@ -49,13 +49,13 @@ internal sealed class TopicPublisher
         if (options?.Persistent == true) throw new ArgumentException("Use PublishAsync for durable (persistent) messages.", nameof(options));
         TopicNames.Validate(topic);
         using var activity = BusTracing.StartPublish("publish", topic);
-        if (_router.Backlog(topic) is { } behind)
+        if (_router.Backlog(topic, TopicRouter.DropBeyond) is not null)
         {
             // No task to wait on: while the mediator is too far behind, the message is dropped (at most once, as the
             // fast path promises), counted and logged, rather than grow its mailbox without bound.
             _bus.MetricsCounters.Dropped();
             if (Interlocked.Increment(ref _droppedBehind) % 10_000 == 1)
-                _bus.Log.Warning("Bus: the pub-sub mediator is more than about 8k messages behind this node's publishers; " +
+                _bus.Log.Warning("Bus: the pub-sub mediator is more than about 128k messages behind this node's publishers; " +
                                  "Publish (no receipt) drops meanwhile ({0} so far, this one to '{1}'); PublishAsync waits instead",
                     _droppedBehind, topic);
             return;

@@ -57,27 +57,32 @@ internal sealed class TopicRouter
     // publishers that outrun it (tight loops, a starved dispatcher) would grow it, and the process, without bound. So
     // every ProbeEvery-th publish also sends the mediator a CountSubscribers probe, which it answers after the
     // publishes ahead of it (and the topic actor after those it was forwarded); while more than MaxProbesAhead probes
-    // are unanswered (the mediator is more than about 8k publishes behind), publishers wait for the oldest.
+    // are unanswered (the mediator is more than about 8k publishes behind), publishers that can wait (PublishAsync) wait
+    // for the oldest; those that cannot (Publish, no task) drop once it is more than about 128k behind.
     private const int ProbeEvery = 512;
-    private const int MaxProbesAhead = 16;
+    /// <summary>Unanswered probes beyond which <c>PublishAsync</c> waits (about 8k publishes).</summary>
+    public const int WaitBeyond = 16;
+    /// <summary>Unanswered probes beyond which <c>Publish</c> (no task to wait on) drops (about 128k publishes).</summary>
+    public const int DropBeyond = 256;
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(10);
     private long _fastPublishes;
     private int _probesAhead;
     private readonly ConcurrentQueue<Task> _probes = new();
 
-    /// <summary>Null while the mediator keeps up with this node's fast-path publishes (almost always); otherwise a task
-    /// that completes once it has caught up by one probe interval (or a probe timed out). Call once per publish, before
-    /// it is sent.</summary>
-    public Task? Backlog(string topic)
+    /// <summary>Null if the publish may be sent now: the mediator is at most <paramref name="beyond"/> probe intervals
+    /// behind this node's fast-path publishes (almost always), and the publish is counted. Otherwise a task that
+    /// completes once it has caught up by one interval (or a probe timed out); the publish is not counted, and the
+    /// caller asks again (or drops it).</summary>
+    public Task? Backlog(string topic, int beyond)
     {
+        if (Volatile.Read(ref _probesAhead) > beyond)
+            while (_probes.TryPeek(out var oldest))
+            {
+                if (!oldest.IsCompleted) return oldest;
+                lock (_probes)
+                    if (_probes.TryPeek(out var head) && ReferenceEquals(head, oldest)) _probes.TryDequeue(out _);
+            }
         if (Interlocked.Increment(ref _fastPublishes) % ProbeEvery == 0) SendProbe(topic);
-        if (Volatile.Read(ref _probesAhead) <= MaxProbesAhead) return null;
-        while (_probes.TryPeek(out var oldest))
-        {
-            if (!oldest.IsCompleted) return oldest;
-            lock (_probes)
-                if (_probes.TryPeek(out var head) && ReferenceEquals(head, oldest)) _probes.TryDequeue(out _);
-        }
         return null;
     }
 

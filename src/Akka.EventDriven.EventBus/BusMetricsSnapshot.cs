@@ -9,7 +9,8 @@ namespace Akka.EventDriven.EventBus;
 /// <param name="ActiveSubscriptions">Live subscriptions on this node (topics, durable topics, queues, request handlers).</param>
 /// <param name="MessagesDeadLettered">Messages sent to a dead-letter queue by subscriptions on this node.</param>
 /// <param name="Retries">Handler retries on this node.</param>
-/// <param name="MessagesDropped">Fast-path messages dropped by a full subscriber buffer.</param>
+/// <param name="MessagesDropped">Fast-path messages dropped: by a full subscriber buffer, or by <c>Publish</c> (no task)
+/// while the pub-sub mediator was more than about 128k publishes behind.</param>
 /// <param name="DuplicatesSkipped">Redelivered message ids skipped by deduplication.</param>
 /// <param name="QueueDepth">Per durable consumer on this node (<c>queue</c> or <c>topic#partition/group</c>): messages
 /// journaled but not yet acknowledged, as of the last refresh.</param>

@@ -48,7 +48,7 @@ public sealed class MessageBus : IExtension
         MetricsCounters = new BusMetrics(system.Name);
         var mediator = DistributedPubSub.Get(system).Mediator;
         BusSetup.CheckFrameSize(system.Settings.Config, Settings);
-        _router = new TopicRouter(mediator, Settings, Log, MetricsCounters);
+        _router = new TopicRouter(mediator, Settings, Log, MetricsCounters, system.WhenTerminated);
         _logs = new DurableLogs(this, system, mediator, _router);
         _topics = new TopicPublisher(this, system, mediator, _router, _logs);
         _requests = new RequestReply(this, system, mediator);

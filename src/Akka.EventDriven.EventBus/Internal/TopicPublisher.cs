@@ -33,7 +33,11 @@ internal sealed class TopicPublisher
             var envelope = BusEnvelope.Create(_bus.Registry, topic, message, options, _bus.Settings.MaxMessageBytes);
             activity?.SetTag("messaging.message.id", envelope.Id);
             if (options?.Persistent == true) return await _logs.PublishAsync(topic, envelope, options, cancellationToken);
-            while (_router.Backlog(topic, TopicRouter.WaitBeyond) is { } behind) await behind.WaitAsync(cancellationToken);
+            if (_router.Backlog(topic, TopicRouter.WaitBeyond) is { } behind)
+            {
+                await behind.WaitAsync(cancellationToken); // one interval: then this publish goes, behind or not
+                _router.Admit(topic);
+            }
             _router.PublishFast(envelope);
             return new PublishReceipt(envelope.Id);
         }

@@ -13,6 +13,7 @@ namespace Akka.EventDriven.EventBus.Internal;
 internal sealed class TopicRouter
 {
     private readonly IActorRef _mediator;
+    private readonly Task _terminated;
     private readonly BusSettings _settings;
     private readonly ILoggingAdapter _log;
     private readonly BusMetrics _metrics;
@@ -29,9 +30,10 @@ internal sealed class TopicRouter
         public ConcurrentDictionary<string, string[]> Cache { get; } = new(StringComparer.Ordinal);
     }
 
-    public TopicRouter(IActorRef mediator, BusSettings settings, ILoggingAdapter log, BusMetrics metrics)
+    public TopicRouter(IActorRef mediator, BusSettings settings, ILoggingAdapter log, BusMetrics metrics, Task terminated)
     {
         _mediator = mediator;
+        _terminated = terminated;
         _settings = settings;
         _log = log;
         _metrics = metrics;
@@ -55,10 +57,12 @@ internal sealed class TopicRouter
 
     // Fast-path backpressure. A fast-path publish is a Tell to the node's mediator, whose mailbox is unbounded:
     // publishers that outrun it (tight loops, a starved dispatcher) would grow it, and the process, without bound. So
-    // every ProbeEvery-th publish also sends the mediator a CountSubscribers probe, which it answers after the
-    // publishes ahead of it (and the topic actor after those it was forwarded); while more than MaxProbesAhead probes
-    // are unanswered (the mediator is more than about 8k publishes behind), publishers that can wait (PublishAsync) wait
-    // for the oldest; those that cannot (Publish, no task) drop once it is more than about 128k behind.
+    // every ProbeEvery-th publish also sends the mediator a numbered CountSubscribers probe, which it answers after the
+    // publishes ahead of it. Answers come in mailbox order, so the highest number answered retires every earlier probe;
+    // a probe that times out is not counted as answered (the mediator is still behind) but sent again. While more than
+    // WaitBeyond probes are unanswered (the mediator is more than about 8k publishes behind), PublishAsync waits for the
+    // next answer (one interval: a caller that waited once then publishes, so a flood of Publish calls cannot starve
+    // it); Publish, with no task to wait on, drops while more than DropBeyond are (about 128k publishes).
     private const int ProbeEvery = 512;
     /// <summary>Unanswered probes beyond which <c>PublishAsync</c> waits (about 8k publishes).</summary>
     public const int WaitBeyond = 16;
@@ -66,38 +70,58 @@ internal sealed class TopicRouter
     public const int DropBeyond = 256;
     private static readonly TimeSpan ProbeTimeout = TimeSpan.FromSeconds(10);
     private long _fastPublishes;
-    private int _probesAhead;
-    private readonly ConcurrentQueue<Task> _probes = new();
+    private long _probeSent;     // the number of the last probe sent
+    private long _probeAnswered; // the highest number answered
+    // Completed (and replaced) at each answer. Continuations run on the thread pool, never inline on the actor thread
+    // that delivers the answer.
+    private TaskCompletionSource _progress = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>Null if the publish may be sent now: the mediator is at most <paramref name="beyond"/> probe intervals
-    /// behind this node's fast-path publishes (almost always), and the publish is counted. Otherwise a task that
-    /// completes once it has caught up by one interval (or a probe timed out); the publish is not counted, and the
-    /// caller asks again (or drops it).</summary>
+    private bool Behind(int beyond) => Volatile.Read(ref _probeSent) - Volatile.Read(ref _probeAnswered) > beyond;
+
+    /// <summary>Null if the publish may be sent now (almost always): the mediator is at most <paramref name="beyond"/>
+    /// probe intervals behind this node's fast-path publishes; the publish is then counted. Otherwise a task that
+    /// completes at the mediator's next answer; the publish is not counted (<see cref="Admit"/> it after waiting, or
+    /// drop it).</summary>
     public Task? Backlog(string topic, int beyond)
     {
-        if (Volatile.Read(ref _probesAhead) > beyond)
-            while (_probes.TryPeek(out var oldest))
-            {
-                if (!oldest.IsCompleted) return oldest;
-                lock (_probes)
-                    if (_probes.TryPeek(out var head) && ReferenceEquals(head, oldest)) _probes.TryDequeue(out _);
-            }
-        if (Interlocked.Increment(ref _fastPublishes) % ProbeEvery == 0) SendProbe(topic);
+        if (Behind(beyond))
+        {
+            var next = Volatile.Read(ref _progress).Task;
+            // Checked again after reading the task: an answer between the first check and the read may have been the
+            // last one outstanding, and then no later answer would complete the task read.
+            if (Behind(beyond)) return next;
+        }
+        Admit(topic);
         return null;
+    }
+
+    /// <summary>Counts a fast-path publish about to be sent (sending a probe every <see cref="ProbeEvery"/>).</summary>
+    public void Admit(string topic)
+    {
+        if (Interlocked.Increment(ref _fastPublishes) % ProbeEvery == 0) SendProbe(topic);
     }
 
     private void SendProbe(string topic)
     {
-        Interlocked.Increment(ref _probesAhead);
-        // Publishers continue on the thread pool, never inline on the actor thread that delivers the answer.
-        var answered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _probes.Enqueue(answered.Task);
-        _mediator.Ask<object>(new CountSubscribers(topic), ProbeTimeout).ContinueWith(static (_, state) =>
+        var number = Interlocked.Increment(ref _probeSent);
+        Task<object> answer;
+        try { answer = _mediator.Ask<object>(new CountSubscribers(topic), ProbeTimeout); }
+        catch (Exception) { Answered(number); return; } // the actor system is gone: nothing to wait for
+        answer.ContinueWith(static (t, state) =>
         {
-            var (router, signal) = ((TopicRouter, TaskCompletionSource))state!;
-            Interlocked.Decrement(ref router._probesAhead);
-            signal.TrySetResult();
-        }, (this, answered), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            var (router, number, topic) = ((TopicRouter, long, string))state!;
+            if (t.IsCompletedSuccessfully) router.Answered(number);
+            else if (router._terminated.IsCompleted) router.Answered(Volatile.Read(ref router._probeSent));
+            else router.SendProbe(topic); // timed out: still behind (or stuck), so ask again rather than count it caught up
+        }, (this, number, topic), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private void Answered(long number)
+    {
+        for (var seen = Volatile.Read(ref _probeAnswered); seen < number; seen = Volatile.Read(ref _probeAnswered))
+            if (Interlocked.CompareExchange(ref _probeAnswered, number, seen) == seen) break;
+        Interlocked.Exchange(ref _progress, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously))
+            .TrySetResult();
     }
 
     /// <summary>Fast-path send: to the topic and to every pattern and group topic it routes to.</summary>

@@ -96,6 +96,9 @@ internal sealed class AggregateActor : UntypedActor
     /// (the next snapshot, or the next incarnation's, asks again).</summary>
     private const int RetentionAttemptsBeforeStop = 8;
 
+    /// <summary>The latest snapshot is not an aggregate's: reading it again cannot help (a failure for good).</summary>
+    private sealed class ForeignSnapshotException(string message) : InvalidOperationException(message);
+
     private sealed record RetryRecovery(int Attempt);
     private sealed record RecoveryTick(int Attempt);
     private sealed record RetryRetention;
@@ -369,7 +372,7 @@ internal sealed class AggregateActor : UntypedActor
             else if (loaded.Snapshot is { } foreign)
                 // Not written by an aggregate: its state cannot be known, and the events before it are not replayed
                 // (the journal sends those after the snapshot only), so recovering without it would be silently wrong.
-                throw new InvalidOperationException($"The latest snapshot of '{_persistenceId}' (sequence number " +
+                throw new ForeignSnapshotException($"The latest snapshot of '{_persistenceId}' (sequence number " +
                     $"{foreign.Metadata.SequenceNr}) is a {foreign.Snapshot?.GetType().Name ?? "null"}, not an aggregate's snapshot.");
         }
         catch (Exception e)
@@ -482,7 +485,7 @@ internal sealed class AggregateActor : UntypedActor
         StopRecoveryTimer();
         _drainFailure = null;
         var reason = $"Recovery of '{_persistenceId}' failed: {cause.GetBaseException().Message}";
-        var permanent = Causes(cause).Any(e => e is UnknownMessageTypeException or System.Text.Json.JsonException);
+        var permanent = Causes(cause).Any(e => e is UnknownMessageTypeException or System.Text.Json.JsonException or ForeignSnapshotException);
         var storeDown = Causes(cause).Any(e => e is Akka.Pattern.OpenCircuitException);
         _state = _type.Aggregate.InitialState;
         _stored = null;

@@ -60,6 +60,10 @@ public sealed record BusSettings
     public TimeSpan HandOffDrainTimeout { get; init; }
     /// <summary>Default request timeout.</summary>
     public TimeSpan RequestTimeout { get; init; }
+    /// <summary>Requests one handler registration runs at once (per node).</summary>
+    public int RequestHandlerConcurrency { get; init; } = 64;
+    /// <summary>Requests that wait for a free handler slot; beyond them a request is answered "Overloaded" at once.</summary>
+    public int RequestHandlerQueue { get; init; } = 1024;
 
     private Config? _topics;
 
@@ -102,6 +106,8 @@ public sealed record BusSettings
             HeartbeatInterval = c.GetTimeSpan("durable.heartbeat-interval"),
             HandOffDrainTimeout = c.GetTimeSpan("durable.hand-off-drain-timeout", TimeSpan.FromSeconds(5)),
             RequestTimeout = c.GetTimeSpan("request-timeout"),
+            RequestHandlerConcurrency = c.GetInt("request-handler.max-concurrency", 64),
+            RequestHandlerQueue = c.GetInt("request-handler.max-queued", 1024),
             _topics = c.GetConfig("durable.topics"),
         };
         return s.Validate();
@@ -135,6 +141,8 @@ public sealed record BusSettings
         Positive("durable.heartbeat-interval", HeartbeatInterval.TotalMilliseconds);
         Positive("durable.hand-off-drain-timeout", HandOffDrainTimeout.TotalMilliseconds);
         Positive("request-timeout", RequestTimeout.TotalMilliseconds);
+        Positive("request-handler.max-concurrency", RequestHandlerConcurrency);
+        if (RequestHandlerQueue < 0) throw new ConfigurationException("akka.event-driven.bus.request-handler.max-queued must be 0 or more.");
         if (MaxRetries < 0) throw new ConfigurationException("akka.event-driven.bus.retry.max-retries must be 0 or more.");
         if (Jitter is < 0 or > 1) throw new ConfigurationException("akka.event-driven.bus.retry.jitter must be between 0 and 1.");
         TopicNames.Validate(DefaultDeadLetterQueue, kind: "dead-letter queue");

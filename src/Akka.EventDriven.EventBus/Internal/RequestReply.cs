@@ -78,7 +78,9 @@ internal sealed class RequestReply
         Func<BusEnvelope, Task<BusReply>> handle = Handle;
         var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var mediator = _mediator;
-        var actor = _system.ActorOf(Props.Create(() => new RequestHandlerActor(mediator, BusNames.RequestPrefix + subject, group, ready, handle)),
+        var (concurrency, queued) = (_bus.Settings.RequestHandlerConcurrency, _bus.Settings.RequestHandlerQueue);
+        var actor = _system.ActorOf(Props.Create(() => new RequestHandlerActor(mediator, BusNames.RequestPrefix + subject, group, ready,
+                handle, concurrency, queued)),
             $"bus-rr-{Guid.NewGuid():N}");
         metrics.SubscriptionStarted();
         var subscription = new BusSubscription(subject, group, actor, stop, metrics);

@@ -273,28 +273,61 @@ internal sealed class HeldDeliveries(int rememberAcknowledged)
     }
 }
 
-/// <summary>Answers requests on a subject with a handler.</summary>
+/// <summary>Answers requests on a subject with a handler: at most <c>maxConcurrency</c> at once, at most
+/// <c>maxQueued</c> more waiting; a request beyond both is answered "Overloaded" at once. (A caller gives up at its
+/// timeout, but a started handler runs on: without a bound, callers faster than the handler would pile up handlers.)</summary>
 internal sealed class RequestHandlerActor : ReceiveActor
 {
+    private sealed record Done;
+    private static readonly Done HandlerDone = new();
+
     private readonly IActorRef _mediator;
     private readonly string _topic;
     private readonly string _group;
+    private readonly Func<BusEnvelope, Task<BusReply>> _handle;
+    private readonly int _maxConcurrency;
+    private readonly int _maxQueued;
+    private readonly Queue<(BusEnvelope Request, IActorRef ReplyTo)> _queued = new();
+    private int _running;
 
     public RequestHandlerActor(IActorRef mediator, string topic, string group, TaskCompletionSource ready,
-        Func<BusEnvelope, Task<BusReply>> handle)
+        Func<BusEnvelope, Task<BusReply>> handle, int maxConcurrency, int maxQueued)
     {
         _mediator = mediator;
         _topic = topic;
         _group = group;
+        _handle = handle;
+        _maxConcurrency = maxConcurrency;
+        _maxQueued = maxQueued;
         Receive<SubscribeAck>(_ => ready.TrySetResult());
         Receive<BusEnvelope>(e =>
         {
-            var replyTo = Sender;
-            handle(e).ContinueWith(t => replyTo.Tell(t.IsCompletedSuccessfully
-                    ? t.Result
-                    : new BusReply(false, null, null, "InternalError", t.Exception?.GetBaseException().Message ?? "cancelled")),
-                TaskScheduler.Default);
+            if (_running < _maxConcurrency) Start(e, Sender);
+            else if (_queued.Count < _maxQueued) _queued.Enqueue((e, Sender));
+            else Sender.Tell(new BusReply(false, null, null, "Overloaded",
+                $"The handler of '{_topic}' runs {_running} requests and {_queued.Count} more wait; try again later."));
         });
+        Receive<Done>(_ =>
+        {
+            _running--;
+            if (_queued.TryDequeue(out var next)) Start(next.Request, next.ReplyTo);
+        });
+    }
+
+    private void Start(BusEnvelope request, IActorRef replyTo)
+    {
+        _running++;
+        var self = Self;
+        Task<BusReply> handled;
+        try { handled = _handle(request); }
+        catch (Exception e) { handled = Task.FromException<BusReply>(e); }
+        handled.ContinueWith(t =>
+        {
+            replyTo.Tell(t.IsCompletedSuccessfully
+                ? t.Result
+                : new BusReply(false, null, null, "InternalError", t.Exception?.GetBaseException().Message ?? "cancelled"));
+            self.Tell(HandlerDone);
+        }, TaskScheduler.Default);
     }
 
     protected override void PreStart() => _mediator.Tell(new Subscribe(_topic, Self, _group));

@@ -48,9 +48,9 @@ internal static class ApiDescriptions
             .WithSummary("Request-reply on a bus subject")
             .WithDescription("Sends the message `type`/`payload` to one handler of {subject} and answers its reply (stable type " +
                              $"name and JSON). `timeoutMs` 1-{SagaEndpoints.MaxRequestTimeoutMs}; no reply in time: 504; " +
-                             "the handler threw: 502.")
+                             "the handler threw: 502; the handler runs its maximum of requests and its queue is full: 503 with Retry-After.")
             .Produces(StatusCodes.Status200OK)
-            .ProducesProblem(400).ProducesProblem(413).ProducesProblem(415).ProducesProblem(502).ProducesProblem(504);
+            .ProducesProblem(400).ProducesProblem(413).ProducesProblem(415).ProducesProblem(502).ProducesProblem(503).ProducesProblem(504);
 
         ((IEndpointConventionBuilder)api).Finally(endpoint => Describe(endpoint, prefix));
     }

@@ -80,6 +80,12 @@ internal sealed class SagaEndpoints(ActorSystem system, RequestReader reader, st
         {
             return Problems.Result(504, "No reply", e.Message, extra: new { subject });
         }
+        catch (RequestFailedException e) when (e.ErrorType == "Overloaded")
+        {
+            // The handler runs as many requests as it may and its queue is full: a passing condition, so 503.
+            context.Response.Headers.RetryAfter = "1";
+            return Problems.Result(503, "Request handler overloaded", e.Message, extra: new { subject });
+        }
         catch (RequestFailedException e)
         {
             return Problems.Result(502, "Request handler failed", e.Message, extra: new { subject });

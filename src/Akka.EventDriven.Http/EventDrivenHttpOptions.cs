@@ -24,6 +24,10 @@ public sealed class EventDrivenHttpOptions
     /// for the envelope fields.</summary>
     public long? MaxBodyBytes { get; set; }
 
+    /// <summary>Live feeds (<c>GET /api/live</c>) this node serves at once; one more is answered 503 with
+    /// <c>Retry-After</c>. A stream stays open, so the request rate limit alone does not bound them. Default 100.</summary>
+    public int MaxLiveStreams { get; set; } = 100;
+
     /// <summary>Deepest accepted JSON nesting of a request body. Default 32.</summary>
     public int MaxJsonDepth { get; set; } = 32;
 

@@ -116,6 +116,30 @@ public abstract class ConsoleFeedSpec
     }
 
     [Fact]
+    public async Task Live_feeds_beyond_the_nodes_limit_are_refused_with_503_until_one_closes()
+    {
+        // A feed stays open, so the request rate limit alone would let one client hold thousands of them.
+        await using var host = await ServiceHost.StartAsync(await NewStoreAsync(), http: o => o.MaxLiveStreams = 2,
+            akka: b => b.WithConsoleIndex());
+        using var http = host.Client(ServiceHost.ReadKey);
+        using var first = await http.GetAsync("/api/live?recent=0", HttpCompletionOption.ResponseHeadersRead);
+        using var second = await http.GetAsync("/api/live?recent=0", HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, first.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, second.StatusCode);
+
+        using var third = await http.GetAsync("/api/live?recent=0", HttpCompletionOption.ResponseHeadersRead);
+        await Problem.AssertAsync(third, HttpStatusCode.ServiceUnavailable);
+        Assert.NotNull(third.Headers.RetryAfter);
+
+        first.Dispose(); // the client goes away: its slot is free once the server sees it
+        await TestWait.UntilAsync(async () =>
+        {
+            using var again = await http.GetAsync("/api/live?recent=0", HttpCompletionOption.ResponseHeadersRead);
+            Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+        });
+    }
+
+    [Fact]
     public async Task Live_feed_needs_a_key_and_refuses_bad_tags_with_a_problem()
     {
         await using var host = await StartAsync();

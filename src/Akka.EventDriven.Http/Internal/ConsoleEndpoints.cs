@@ -33,12 +33,12 @@ internal sealed class ConsoleEndpoints
     private readonly StoreSettings _store;
     private readonly LiveFeed _live;
 
-    private ConsoleEndpoints(ActorSystem system, MessageTypeRegistry registry)
+    private ConsoleEndpoints(ActorSystem system, MessageTypeRegistry registry, int maxLiveStreams)
     {
         _system = system;
         _registry = registry;
         _store = StoreSettings.FromConfig(system.Settings.Config);
-        _live = new LiveFeed(system, _store, registry);
+        _live = new LiveFeed(system, _store, registry, maxLiveStreams);
     }
 
     /// <summary>Maps the console's endpoints into the API group.</summary>
@@ -48,7 +48,8 @@ internal sealed class ConsoleEndpoints
         var lazy = new Lazy<ConsoleEndpoints>(() =>
         {
             var system = services.GetRequiredService<ActorSystem>();
-            return new ConsoleEndpoints(system, MessageTypes.For(system));
+            return new ConsoleEndpoints(system, MessageTypes.For(system),
+                services.GetService<EventDrivenHttpOptions>()?.MaxLiveStreams ?? 100);
         });
         var keys = services.GetRequiredService<ApiKeyStore>();
         api.MapGet("/live", (string? tags, string? recent, HttpContext c) => lazy.Value._live.StreamAsync(c, tags, recent))
@@ -57,9 +58,10 @@ internal sealed class ConsoleEndpoints
             .WithDescription("text/event-stream: a `snapshot` event every second (cluster, bus counters, projections, dead-letter " +
                              "counts, saga counts); with `tags` (comma list, at most 10) also an `event` per new journal event " +
                              "carrying one of them, after the `recent` (0-100, default 20) latest. A client that reads too slowly " +
-                             "loses frames rather than growing the server's memory: a `dropped` event says how many.")
+                             "loses frames rather than growing the server's memory: a `dropped` event says how many. " +
+                             "More than MaxLiveStreams (default 100) open on this node: 503 with Retry-After.")
             .Produces(StatusCodes.Status200OK, contentType: "text/event-stream")
-            .ProducesProblem(400);
+            .ProducesProblem(400).ProducesProblem(503);
         api.MapGet("/trace/{correlationId}", (string correlationId, string? after, string? limit, HttpContext c) =>
                 lazy.Value.TraceAsync(correlationId, after, limit, c))
             .WithName("GetTrace")

@@ -19,8 +19,9 @@ namespace Akka.EventDriven.Http.Internal;
 /// bounded queue of frames (<see cref="LiveBuffer"/>): a client that reads slower than frames come loses frames
 /// instead of growing the server's memory, and is told so with a <c>dropped</c> event.
 /// </summary>
-internal sealed class LiveFeed(ActorSystem system, StoreSettings store, MessageTypeRegistry registry)
+internal sealed class LiveFeed(ActorSystem system, StoreSettings store, MessageTypeRegistry registry, int maxStreams = 100)
 {
+    private int _streams; // open on this node
     /// <summary>Frames a client may have waiting.</summary>
     public const int BufferFrames = 32;
 
@@ -51,6 +52,28 @@ internal sealed class LiveFeed(ActorSystem system, StoreSettings store, MessageT
             return;
         }
 
+        // A stream stays open: the request rate limit alone does not bound how many a client holds (each has a
+        // buffer and, with tags, a query a second).
+        if (Interlocked.Increment(ref _streams) > maxStreams)
+        {
+            Interlocked.Decrement(ref _streams);
+            context.Response.Headers.RetryAfter = "5";
+            await Problems.Write(context, StatusCodes.Status503ServiceUnavailable, "Too many live feeds",
+                $"This node serves at most {maxStreams} live feeds at once; retry later.");
+            return;
+        }
+        try
+        {
+            await StreamOpenAsync(context, tags, recent);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _streams);
+        }
+    }
+
+    private async Task StreamOpenAsync(HttpContext context, string[] tags, int recent)
+    {
         var ct = context.RequestAborted;
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "text/event-stream";

@@ -48,9 +48,9 @@ public sealed class MessageBus : IExtension
         MetricsCounters = new BusMetrics(system.Name);
         var mediator = DistributedPubSub.Get(system).Mediator;
         BusSetup.CheckFrameSize(system.Settings.Config, Settings);
-        _router = new TopicRouter(mediator, Settings, Log, MetricsCounters, system.WhenTerminated);
+        _router = new TopicRouter(mediator, Settings, Log, MetricsCounters);
         _logs = new DurableLogs(this, system, mediator, _router);
-        _topics = new TopicPublisher(this, system, mediator, _router, _logs);
+        _topics = new TopicPublisher(this, system, mediator, _router, _logs, new MediatorBacklog(mediator, system.WhenTerminated));
         _requests = new RequestReply(this, system, mediator);
         _statistics = new BusStatistics(MetricsCounters, Store, _router);
         _refresh = system.Scheduler.Advanced.ScheduleRepeatedlyCancelable(Settings.RoutingRefreshInterval, Settings.RoutingRefreshInterval,

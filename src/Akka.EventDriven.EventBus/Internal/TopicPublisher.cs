@@ -13,15 +13,18 @@ internal sealed class TopicPublisher
     private readonly IActorRef _mediator;
     private readonly TopicRouter _router;
     private readonly DurableLogs _logs;
+    private readonly MediatorBacklog _backlog;
     private long _droppedBehind;
 
-    public TopicPublisher(MessageBus bus, ExtendedActorSystem system, IActorRef mediator, TopicRouter router, DurableLogs logs)
+    public TopicPublisher(MessageBus bus, ExtendedActorSystem system, IActorRef mediator, TopicRouter router, DurableLogs logs,
+        MediatorBacklog backlog)
     {
         _bus = bus;
         _system = system;
         _mediator = mediator;
         _router = router;
         _logs = logs;
+        _backlog = backlog;
     }
 
     public async Task<PublishReceipt> PublishAsync(string topic, object message, PublishOptions? options, CancellationToken cancellationToken)
@@ -33,10 +36,10 @@ internal sealed class TopicPublisher
             var envelope = BusEnvelope.Create(_bus.Registry, topic, message, options, _bus.Settings.MaxMessageBytes);
             activity?.SetTag("messaging.message.id", envelope.Id);
             if (options?.Persistent == true) return await _logs.PublishAsync(topic, envelope, options, cancellationToken);
-            if (_router.Backlog(topic, TopicRouter.WaitBeyond) is { } behind)
+            if (_backlog.Behind(topic, MediatorBacklog.WaitBeyond) is { } behind)
             {
                 await behind.WaitAsync(cancellationToken); // one interval: then this publish goes, behind or not
-                _router.Admit(topic);
+                _backlog.Admit(topic);
             }
             _router.PublishFast(envelope);
             return new PublishReceipt(envelope.Id);
@@ -53,7 +56,7 @@ internal sealed class TopicPublisher
         if (options?.Persistent == true) throw new ArgumentException("Use PublishAsync for durable (persistent) messages.", nameof(options));
         TopicNames.Validate(topic);
         using var activity = BusTracing.StartPublish("publish", topic);
-        if (_router.Backlog(topic, TopicRouter.DropBeyond) is not null)
+        if (_backlog.Behind(topic, MediatorBacklog.DropBeyond) is not null)
         {
             // No task to wait on: while the mediator is too far behind, the message is dropped (at most once, as the
             // fast path promises), counted and logged, rather than grow its mailbox without bound.
